@@ -1,0 +1,59 @@
+#include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_support.h"
+#include "app/cli/commands.h"
+#include "core/io/checkpoint.h"
+#include "core/model/llama_model.h"
+
+namespace qb::cli {
+
+int runInfo(const InfoArgs& args) {
+    const auto ckpt = core::Checkpoint::open(args.model);
+    const auto model = core::LlamaModel::load(ckpt, {.resident = false});  // validates shapes, loads no layer
+    const auto& c = ckpt->config();
+    std::map<std::string, std::uint64_t> dtypeCounts;
+    for (const auto* t : ckpt->tensors()) dtypeCounts[core::dtypeName(t->dtype)] += std::uint64_t(t->numel());
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["model"] = args.model;
+        j["architecture"] = c.architectureName;
+        j["layers"] = c.numLayers;
+        j["hidden_size"] = c.hiddenSize;
+        j["intermediate_size"] = c.intermediateSize;
+        j["attention_heads"] = c.numHeads;
+        j["kv_heads"] = c.numKvHeads;
+        j["head_dim"] = c.headDim;
+        j["vocab_size"] = c.vocabSize;
+        j["max_positions"] = c.maxPositions;
+        j["rope_theta"] = c.ropeTheta;
+        j["tie_word_embeddings"] = c.tieWordEmbeddings;
+        j["parameters"] = model->parameterCount();
+        j["dtypes"] = dtypeCounts;
+        j["files"] = ckpt->files().size();
+        j["bytes_on_disk"] = ckpt->bytesOnDisk();
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("model           %s\n", args.model.c_str());
+    std::printf("architecture    %s\n", c.architectureName.c_str());
+    std::printf("layers          %d\n", c.numLayers);
+    std::printf("hidden size     %d\n", c.hiddenSize);
+    std::printf("intermediate    %d\n", c.intermediateSize);
+    std::printf("heads           %d query, %d key/value, head dim %d\n", c.numHeads, c.numKvHeads, c.headDim);
+    std::printf("vocabulary      %d\n", c.vocabSize);
+    std::printf("context         %d positions, rope theta %g\n", c.maxPositions, c.ropeTheta);
+    std::printf("tied embeddings %s\n", c.tieWordEmbeddings ? "yes" : "no");
+    std::printf("parameters      %s\n", withThousands(model->parameterCount()).c_str());
+    std::string dt;
+    for (const auto& [name, n] : dtypeCounts) dt += (dt.empty() ? "" : ", ") + name + " " + withThousands(n);
+    std::printf("dtypes          %s\n", dt.c_str());
+    std::printf("files           %zu safetensors\n", ckpt->files().size());
+    std::printf("bytes on disk   %s (%s bytes)\n", humanBytes(ckpt->bytesOnDisk()).c_str(),
+                withThousands(ckpt->bytesOnDisk()).c_str());
+    return 0;
+}
+
+}  // namespace qb::cli

@@ -1,0 +1,75 @@
+// quantbench-cli — headless front end: every job the GUI runs, as a thin subcommand.
+// This is the only translation unit that includes CLI11.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "app/cli/commands.h"
+#include "core/backend/backend.h"
+#include "core/util/error.h"
+#ifdef QB_HAVE_APP_COMMON
+#include "app/common/gpu_registration.h"
+#endif
+
+namespace {
+
+constexpr const char* kVersion = "quantbench-cli " QB_VERSION;
+
+void addCommonFlags(CLI::App* cmd, int& threads) {
+    cmd->set_version_flag("--version", kVersion);
+    cmd->add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"quantbench-cli — post-training quantization of LLM checkpoints, headless"};
+    app.set_version_flag("--version", kVersion);
+    app.require_subcommand(1);
+    app.failure_message(CLI::FailureMessage::simple);
+    int threads = 0;
+
+    qb::cli::InfoArgs info;
+    auto* infoCmd = app.add_subcommand("info", "architecture, sizes, parameters, dtypes and bytes of a checkpoint");
+    infoCmd->add_option("--model", info.model, "Hugging Face model folder")->required();
+    infoCmd->add_flag("--json", info.json, "print one JSON object");
+    addCommonFlags(infoCmd, threads);
+
+    qb::cli::EvalArgs eval;
+    auto* evalCmd = app.add_subcommand("eval", "perplexity of a checkpoint on a text (non-overlapping windows)");
+    evalCmd->add_option("--model", eval.model, "Hugging Face model folder (FP or quantized)")->required();
+    evalCmd->add_option("--text", eval.text, "UTF-8 text; stories separated by <|endoftext|> lines")->required();
+    evalCmd->add_option("--ctx", eval.ctx, "window length in tokens")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    evalCmd->add_option("--max-windows", eval.maxWindows, "score only the first N windows")->check(CLI::Range(1, 1 << 30));
+    evalCmd->add_option("--batch", eval.batch, "windows per forward batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    evalCmd->add_flag("--json", eval.json, "print one JSON object");
+    evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
+    addCommonFlags(evalCmd, threads);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (threads > 0) qb::core::setThreadCount(threads);
+#ifdef QB_HAVE_APP_COMMON
+        const std::string gpuLine = qb::app::registerGpuBackends();
+        if (!eval.json && !info.json && *evalCmd) std::fprintf(stderr, "%s\n", gpuLine.c_str());
+#endif
+        if (*infoCmd) return qb::cli::runInfo(info);
+        if (*evalCmd) return qb::cli::runEval(eval);
+    } catch (const qb::core::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "error: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+#include "core/model/decoder_layer.h"
+
+#include <cmath>
+
+#include "core/backend/backend.h"
+#include "core/model/attention.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+std::string moduleSuffix(ModuleKind kind) {
+    switch (kind) {
+        case ModuleKind::Q: return "self_attn.q_proj";
+        case ModuleKind::K: return "self_attn.k_proj";
+        case ModuleKind::V: return "self_attn.v_proj";
+        case ModuleKind::O: return "self_attn.o_proj";
+        case ModuleKind::Gate: return "mlp.gate_proj";
+        case ModuleKind::Up: return "mlp.up_proj";
+        case ModuleKind::Down: return "mlp.down_proj";
+    }
+    return "?";
+}
+
+std::string moduleName(int layer, ModuleKind kind) {
+    return "model.layers." + std::to_string(layer) + "." + moduleSuffix(kind);
+}
+
+std::size_t DecoderLayer::storageBytes() const {
+    std::size_t n = std::size_t(inputNorm.size() + postAttentionNorm.size()) * sizeof(float);
+    for (const auto& l : linears)
+        if (l) n += l->storageBytes();
+    return n;
+}
+
+void rmsNorm(const ConstMatrixRef& x, const VectorF& weight, double eps, MatrixRM& y) {
+    const Index n = x.rows();
+    y.resize(n, x.cols());
+    const float invDim = 1.0f / float(x.cols());
+#pragma omp parallel for num_threads(threadCount()) schedule(static) if (n > 256)
+    for (Index r = 0; r < n; ++r) {
+        const float meanSq = x.row(r).squaredNorm() * invDim;
+        const float inv = 1.0f / std::sqrt(meanSq + float(eps));
+        y.row(r) = (x.row(r) * inv).cwiseProduct(weight.transpose());
+    }
+}
+
+namespace {
+
+void offer(ActivationTap* tap, int layer, ModuleKind kind, const MatrixRM& X) {
+    if (!tap) return;
+    const std::string name = moduleName(layer, kind);
+    if (tap->wants(name)) tap->observe(name, X);
+}
+
+}  // namespace
+
+void runDecoderLayer(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& hidden, Index T, ActivationTap* tap) {
+    const Index n = hidden.rows();
+    if (T <= 0 || n % T != 0)
+        throw Error("forward: " + std::to_string(n) + " rows are not whole windows of " + std::to_string(T));
+    if (hidden.cols() != c.hiddenSize) throw Error("forward: hidden state has the wrong width");
+
+    // --- attention block: h = x + o_proj(Attn(RoPE(q), RoPE(k), v)) on RMSNorm₁(x)
+    MatrixRM xn;
+    rmsNorm(hidden, layer.inputNorm, c.rmsNormEps, xn);
+    offer(tap, layer.index, ModuleKind::Q, xn);
+    offer(tap, layer.index, ModuleKind::K, xn);
+    offer(tap, layer.index, ModuleKind::V, xn);
+    MatrixRM q, k, v;
+    layer.linear(ModuleKind::Q)->forward(xn, q);  // [n, H·d]
+    layer.linear(ModuleKind::K)->forward(xn, k);  // [n, Hkv·d]
+    layer.linear(ModuleKind::V)->forward(xn, v);  // [n, Hkv·d]
+    applyRope(q, c.numHeads, c.headDim, T, c.ropeTheta);
+    applyRope(k, c.numKvHeads, c.headDim, T, c.ropeTheta);
+    MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, T);  // [n, H·d]
+    offer(tap, layer.index, ModuleKind::O, attn);
+    MatrixRM o;
+    layer.linear(ModuleKind::O)->forward(attn, o);  // [n, hidden]
+    hidden += o;
+
+    // --- MLP block: out = h + down(silu(gate(RMSNorm₂(h))) ⊙ up(RMSNorm₂(h)))
+    rmsNorm(hidden, layer.postAttentionNorm, c.rmsNormEps, xn);
+    offer(tap, layer.index, ModuleKind::Gate, xn);
+    offer(tap, layer.index, ModuleKind::Up, xn);
+    MatrixRM gate, up;
+    layer.linear(ModuleKind::Gate)->forward(xn, gate);  // [n, I]
+    layer.linear(ModuleKind::Up)->forward(xn, up);      // [n, I]
+#pragma omp parallel for num_threads(threadCount()) schedule(static) if (n > 256)
+    for (Index r = 0; r < n; ++r) {
+        auto g = gate.row(r).array();
+        g = g / (1.0f + (-g).exp()) * up.row(r).array();  // silu(g) ⊙ u
+    }
+    offer(tap, layer.index, ModuleKind::Down, gate);
+    MatrixRM down;
+    layer.linear(ModuleKind::Down)->forward(gate, down);  // [n, hidden]
+    hidden += down;
+}
+
+}  // namespace qb::core

@@ -1,0 +1,47 @@
+#pragma once
+// DecoderLayer — the weights of one Llama-family decoder layer and its forward pass:
+//   h   = x + o_proj(Attention(RoPE(q_proj(RMSNorm₁(x))), RoPE(k_proj(·)), v_proj(·)))
+//   out = h + down_proj(silu(gate_proj(RMSNorm₂(h))) ⊙ up_proj(RMSNorm₂(h)))
+// Activations are row-major [n, hidden] with n = windows × T: the rows of one window are
+// contiguous and attention is causal inside each window (positions 0..T-1).
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "core/io/model_config.h"
+#include "core/model/activation_tap.h"
+#include "core/model/linear.h"
+
+namespace qb::core {
+
+/// The seven linear modules of a decoder layer, in the order the forward pass reads them.
+enum class ModuleKind { Q, K, V, O, Gate, Up, Down };
+inline constexpr std::array<ModuleKind, 7> kAllModuleKinds = {ModuleKind::Q,    ModuleKind::K,  ModuleKind::V,   ModuleKind::O,
+                                                              ModuleKind::Gate, ModuleKind::Up, ModuleKind::Down};
+
+/// "self_attn.q_proj", "mlp.down_proj", ...
+[[nodiscard]] std::string moduleSuffix(ModuleKind kind);
+/// "model.layers.3.self_attn.q_proj"
+[[nodiscard]] std::string moduleName(int layer, ModuleKind kind);
+
+struct DecoderLayer {
+    int index = 0;
+    VectorF inputNorm;          ///< input_layernorm.weight [hidden]
+    VectorF postAttentionNorm;  ///< post_attention_layernorm.weight [hidden]
+    std::array<LinearPtr, 7> linears;  ///< indexed by ModuleKind
+
+    [[nodiscard]] const LinearPtr& linear(ModuleKind k) const { return linears[std::size_t(k)]; }
+    [[nodiscard]] LinearPtr& linear(ModuleKind k) { return linears[std::size_t(k)]; }
+    [[nodiscard]] std::size_t storageBytes() const;
+};
+
+/// Runs layer on hidden [n, hidden] in place. T = window length (n % T == 0). If tap is
+/// given, every linear's input is offered to it under its module name.
+void runDecoderLayer(const ModelConfig& config, const DecoderLayer& layer, MatrixRM& hidden, Index T,
+                     ActivationTap* tap = nullptr);
+
+/// RMSNorm over each row: y = x / sqrt(mean(x²) + eps) ⊙ weight.
+void rmsNorm(const ConstMatrixRef& x, const VectorF& weight, double eps, MatrixRM& y);
+
+}  // namespace qb::core

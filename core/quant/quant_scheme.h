@@ -1,0 +1,66 @@
+#pragma once
+// QuantScheme — what a plan says about one module: method, bits, group size, symmetry and
+// method options. The plan file spells group_size -1 for "one group per output row"; the
+// parser turns that into an empty std::optional.
+
+#include <optional>
+#include <string>
+
+namespace qb::core {
+
+enum class QuantMethod {
+    Fp16,         ///< keep the module in floating point
+    Rtn,          ///< round-to-nearest, min-max per group
+    Gptq,         ///< Frantar et al. 2023
+    Awq,          ///< Lin et al. 2023
+    W8A8,         ///< per-output-channel int8 weights, per-token dynamic int8 activations
+    SmoothQuant,  ///< Xiao et al. 2023: W8A8 after migrating activation scale into the weights
+    LlmInt8,      ///< Dettmers et al. 2022: vector-wise int8 with FP outlier columns
+};
+
+/// "fp16", "rtn", "gptq", "awq", "w8a8", "smoothquant", "llm_int8"
+[[nodiscard]] std::string methodName(QuantMethod m);
+/// Parses a method name; nullopt when unknown.
+[[nodiscard]] std::optional<QuantMethod> methodFromName(const std::string& name);
+
+/// Weight grid of the integer weight formats.
+struct WeightGridSpec {
+    int bits = 4;                        ///< 2..8
+    std::optional<int> groupSize = 128;  ///< columns per group along in_features; nullopt = whole row
+    bool sym = false;                    ///< symmetric (absmax) instead of asymmetric min-max with zero point
+};
+
+struct GptqOptions {
+    bool actOrder = false;      ///< process columns by descending diag(H)
+    double dampPercent = 0.01;  ///< λ = dampPercent · mean(diag H)
+    int blockSize = 128;        ///< lazy-batch block width B
+    bool staticGroups = false;  ///< group parameters computed before the sweep, in original column order
+};
+
+struct AwqOptions {
+    int grid = 20;           ///< α ∈ {0, 1/grid, …, (grid-1)/grid}
+    bool clipSearch = true;  ///< search a per-group max-value clipping after scaling
+};
+
+struct SmoothQuantOptions {
+    double alpha = 0.5;  ///< migration strength
+    int actBits = 8;     ///< per-token dynamic activation bits
+};
+
+struct LlmInt8Options {
+    double threshold = 6.0;  ///< input columns with any |x| ≥ threshold stay in floating point
+};
+
+struct QuantScheme {
+    QuantMethod method = QuantMethod::Rtn;
+    WeightGridSpec grid;
+    GptqOptions gptq;
+    AwqOptions awq;
+    SmoothQuantOptions smooth;
+    LlmInt8Options llmInt8;
+
+    /// "gptq w4 g128 asym act-order", "w8a8", "fp16" — for tables and logs.
+    [[nodiscard]] std::string label() const;
+};
+
+}  // namespace qb::core

@@ -1,0 +1,26 @@
+#include "support/test_support.h"
+
+#include <random>
+
+namespace qb::test {
+
+std::filesystem::path resourcesDir() { return QB_RESOURCES_DIR; }
+std::filesystem::path bundledModelDir() { return resourcesDir() / "models" / "stories260K"; }
+std::filesystem::path bundledText(const std::string& name) { return resourcesDir() / "data" / "tinystories" / name; }
+
+std::filesystem::path freshScratchDir(const std::string& tag) {
+    std::filesystem::path dir = std::filesystem::path(QB_TEST_SCRATCH_DIR) / tag;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+core::MatrixRM randomMatrix(core::Index rows, core::Index cols, unsigned seed, float stddev) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, stddev);
+    core::MatrixRM m(rows, cols);
+    for (core::Index i = 0; i < m.size(); ++i) m.data()[i] = dist(rng);
+    return m;
+}
+
+}  // namespace qb::test

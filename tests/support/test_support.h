@@ -1,0 +1,23 @@
+#pragma once
+// Shared helpers for the Qt Test suites: paths of the bundled resources, scratch folders,
+// and a deterministic random matrix.
+
+#include <filesystem>
+#include <string>
+
+#include "core/util/matrix.h"
+
+namespace qb::test {
+
+/// resources/ of the source tree (the bundled model and texts).
+std::filesystem::path resourcesDir();
+/// resources/models/stories260K
+std::filesystem::path bundledModelDir();
+/// resources/data/tinystories/<name>
+std::filesystem::path bundledText(const std::string& name);
+/// A fresh, empty folder under the build tree's test-scratch/, named after tag.
+std::filesystem::path freshScratchDir(const std::string& tag);
+/// [rows, cols] with entries from N(0, stddev²), fixed seed.
+core::MatrixRM randomMatrix(core::Index rows, core::Index cols, unsigned seed, float stddev = 1.0f);
+
+}  // namespace qb::test
