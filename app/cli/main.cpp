@@ -47,6 +47,22 @@ int main(int argc, char** argv) {
     evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
     addCommonFlags(evalCmd, threads);
 
+    qb::cli::QuantizeArgs quant;
+    auto* quantCmd = app.add_subcommand("quantize", "quantize a checkpoint with a per-layer plan and write the result");
+    quantCmd->add_option("--model", quant.model, "Hugging Face model folder")->required();
+    quantCmd->add_option("--plan", quant.plan, "plan JSON (default scheme + glob rules)")->required();
+    quantCmd->add_option("--calib", quant.calib, "calibration text");
+    quantCmd->add_option("--out", quant.out, "output folder (must not exist)");
+    quantCmd->add_option("--calib-windows", quant.calibWindows, "calibration windows")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    quantCmd->add_option("--calib-ctx", quant.calibCtx, "tokens per calibration window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    quantCmd->add_option("--seed", quant.seed, "seed of the calibration window sampling")->capture_default_str();
+    quantCmd->add_option("--eval", quant.evalText, "also print the perplexity of the quantized model on this text");
+    quantCmd->add_option("--eval-ctx", quant.evalCtx, "window length for --eval")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    quantCmd->add_flag("--dry-run", quant.dryRun, "print the resolved scheme of every module and stop");
+    quantCmd->add_flag("--json", quant.json, "print one JSON object");
+    quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
+    addCommonFlags(quantCmd, threads);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -61,6 +77,7 @@ int main(int argc, char** argv) {
 #endif
         if (*infoCmd) return qb::cli::runInfo(info);
         if (*evalCmd) return qb::cli::runEval(eval);
+        if (*quantCmd) return qb::cli::runQuantize(quant);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -1,0 +1,70 @@
+#pragma once
+// CudaBackend — the CUDA implementation of qb::core::Backend on one device (cuBLAS + the
+// kernels of gpu/cuda/). Plain C++ header: the CUDA state sits behind a pointer to Impl.
+//
+// Precision (matches the CPU reference, core/backend/cpu/cpu_backend.cpp):
+//   linear          cuBLAS SGEMM, FP32 inputs, FP32 accumulation (default math mode: no TF32).
+//   accumulateGram  cuBLAS SSYRK in FP32 over chunks of at most kGramChunkRows rows, each
+//                   partial added into an FP64 device accumulator (gpu/cuda/gram_accumulate),
+//                   which is then added to H in FP64 on the host.
+//   rmsNorm         FP32 (gpu/cuda/rms_norm).
+// Every op uploads its operands, computes, downloads the result and synchronises: nothing is
+// cached between calls, so callers may change their matrices freely. Host buffers are pageable.
+//
+// Thread-safety: all methods are const and may be called from several threads; device work
+// is serialised per backend by a mutex (one cuBLAS handle, one stream).
+// Errors: any CUDA/cuBLAS failure throws qb::core::Error, e.g. "cuda:0 linear
+// [4096x4096]·[11008x4096]ᵀ: CUDA: cudaMallocAsync failed: out of memory". After a device
+// fault (illegal address) the CUDA context stays broken: later ops on it throw as well.
+
+#include <memory>
+#include <string>
+
+#include "core/backend/backend.h"
+
+namespace qb::gpu {
+
+class CudaBackend final : public core::Backend {
+public:
+    /// Rows per FP32 SSYRK partial before it is added in FP64 (as the CPU backend's chunks).
+    static constexpr core::Index kGramChunkRows = 2048;
+    /// Ops with fewer multiply-adds than this run faster on the CPU than the PCIe transfer costs.
+    static constexpr double kMinWorthwhileMacs = double(1 << 24);
+
+    /// Initialises device (CUDA ordinal): context, stream, cuBLAS handle. Throws
+    /// qb::core::Error if the device cannot be used.
+    explicit CudaBackend(int device);
+    ~CudaBackend() override;
+    CudaBackend(const CudaBackend&) = delete;
+    CudaBackend& operator=(const CudaBackend&) = delete;
+
+    /// "cuda:<ordinal>"
+    [[nodiscard]] std::string name() const override;
+    /// "NVIDIA H100 80GB HBM3 (79.1 GiB, compute 9.0)"
+    [[nodiscard]] std::string description() const override;
+    /// Linear: rows = n, inner = in, cols = out. Gram: rows = n, inner = in (H is
+    /// [in,in]; cols is read as in when inner is 0). True when the op has at least
+    /// kMinWorthwhileMacs multiply-adds and its smallest working set fits in the device's
+    /// free memory. Never throws (a CUDA error gives false).
+    [[nodiscard]] bool supports(core::BackendOp op, core::Index rows, core::Index inner,
+                                core::Index cols) const override;
+
+    /// Y[n,out] = X[n,in] · W[out,in]ᵀ (cuBLAS SGEMM). Y is resized. X and W may have an
+    /// outer stride (blocks of larger matrices). Large X is processed in row chunks that fit
+    /// in free device memory; W must fit whole. Throws Error on a shape mismatch or a device failure.
+    void linear(const core::ConstMatrixRef& X, const core::ConstMatrixRef& W, core::MatrixRM& Y) const override;
+    /// H[in,in] += X[n,in]ᵀ · X[n,in], accumulated in double (see the precision note above).
+    /// Throws Error if H is not [in,in] or on a device failure; H is unchanged then.
+    void accumulateGram(const core::ConstMatrixRef& X, core::MatrixRMd& H) const override;
+
+    /// Row-wise RMSNorm: Y[r,:] = X[r,:] / sqrt(mean(X[r,:]²) + eps) ⊙ weight[:]. Y is
+    /// resized to X's shape. The GPU twin of qb::core::rmsNorm (core/model/decoder_layer.h);
+    /// not part of the Backend interface yet, used by the self-test and the backend tests.
+    void rmsNorm(const core::ConstMatrixRef& X, const core::VectorF& weight, double eps, core::MatrixRM& Y) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace qb::gpu
