@@ -9,14 +9,14 @@
 #include "core/eval/perplexity.h"
 #include "core/io/checkpoint.h"
 #include "core/model/llama_model.h"
+#include "core/quant/quantized_checkpoint.h"
 #include "core/text/tokenizer.h"
 
 namespace qb::cli {
 
 int runEval(const EvalArgs& args) {
-    const auto ckpt = core::Checkpoint::open(args.model);
-    const auto model = core::LlamaModel::load(ckpt);
-    const auto& c = ckpt->config();
+    const auto model = core::loadModel(args.model);
+    const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
     const auto stream = core::encodeDocuments(*tokenizer, core::readTextFile(args.text));
     core::PerplexityOptions options;

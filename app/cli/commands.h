@@ -3,6 +3,7 @@
 // prints what a user needs; it returns the process exit code and throws qb::core::Error on
 // bad input (main() prints it in one line).
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -24,5 +25,25 @@ struct EvalArgs {
     bool quiet = false;
 };
 int runEval(const EvalArgs& args);
+
+}  // namespace qb::cli
+
+namespace qb::cli {
+
+struct QuantizeArgs {
+    std::string model;
+    std::string plan;
+    std::string calib;
+    std::string out;
+    int calibWindows = 128;
+    int calibCtx = 512;
+    std::uint64_t seed = 0;
+    std::string evalText;  ///< optional: perplexity of the quantized model on this text
+    int evalCtx = 512;
+    bool dryRun = false;
+    bool json = false;
+    bool quiet = false;
+};
+int runQuantize(const QuantizeArgs& args);
 
 }  // namespace qb::cli

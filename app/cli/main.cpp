@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <exception>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "app/cli/commands.h"
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
         if (threads > 0) qb::core::setThreadCount(threads);
 #ifdef QB_HAVE_APP_COMMON
         const std::string gpuLine = qb::app::registerGpuBackends();
-        if (!eval.json && !info.json && *evalCmd) std::fprintf(stderr, "%s\n", gpuLine.c_str());
+        // A status line for people at a terminal; scripts reading stderr get only "error: ..." lines.
+        if (!eval.json && !info.json && *evalCmd && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "%s\n", gpuLine.c_str());
 #endif
         if (*infoCmd) return qb::cli::runInfo(info);
         if (*evalCmd) return qb::cli::runEval(eval);

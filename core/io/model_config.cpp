@@ -86,6 +86,10 @@ ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string
     c.bosTokenId = optionalInt(j, "bos_token_id");
     c.eosTokenId = optionalInt(j, "eos_token_id");
     c.torchDtype = j.value("torch_dtype", std::string());
+    if (j.contains("quantization_config") && !j["quantization_config"].is_null()) {
+        if (!j["quantization_config"].is_object()) throw Error(origin + ": \"quantization_config\" is not an object");
+        c.quantizationConfigJson = j["quantization_config"].dump();
+    }
 
     if (c.numHeads % c.numKvHeads != 0)
         throw Error(origin + ": num_attention_heads (" + std::to_string(c.numHeads) +

@@ -29,6 +29,8 @@ struct ModelConfig {
     std::optional<int> bosTokenId;
     std::optional<int> eosTokenId;
     std::string torchDtype;
+    /// The "quantization_config" object of config.json as JSON text; empty for FP checkpoints.
+    std::string quantizationConfigJson;
 
     /// Parses and validates config.json. Throws Error naming the file and the problem.
     static ModelConfig fromFile(const std::filesystem::path& file);

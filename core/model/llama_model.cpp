@@ -61,7 +61,7 @@ void validateTensors(const Checkpoint& ckpt) {
 
 }  // namespace
 
-LinearPtr makeDenseLinearFromCheckpoint(const Checkpoint& ckpt, const std::string& name, Index out, Index in) {
+LinearPtr makeDenseLinear(const Checkpoint& ckpt, const std::string& name, Index out, Index in) {
     MatrixRM W = ckpt.loadMatrix(name + ".weight", out, in);
     std::optional<VectorF> bias;
     if (ckpt.find(name + ".bias")) bias = ckpt.loadVector(name + ".bias", out);
@@ -69,7 +69,7 @@ LinearPtr makeDenseLinearFromCheckpoint(const Checkpoint& ckpt, const std::strin
     return std::make_shared<DenseLinear>(std::move(W), std::move(bias));
 }
 
-std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& ckpt, int i) {
+std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& ckpt, int i, const LinearFactory& factory) {
     const ModelConfig& c = ckpt.config();
     auto layer = std::make_shared<DecoderLayer>();
     layer->index = i;
@@ -78,7 +78,8 @@ std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& ckpt, int
     layer->postAttentionNorm = ckpt.loadVector(p + "post_attention_layernorm.weight", c.hiddenSize);
     for (ModuleKind kind : kAllModuleKinds) {
         const auto s = moduleShape(c, kind);
-        layer->linear(kind) = makeLinearFromCheckpoint(ckpt, moduleName(i, kind), s.out, s.in);
+        layer->linear(kind) = factory ? factory(ckpt, moduleName(i, kind), s.out, s.in)
+                                      : makeDenseLinear(ckpt, moduleName(i, kind), s.out, s.in);
     }
     return layer;
 }
@@ -88,19 +89,22 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     std::shared_ptr<LlamaModel> m(new LlamaModel());
     m->m_config = ckpt->config();
     m->m_checkpoint = ckpt;
+    m->m_linearFactory = options.linearFactory;
     const ModelConfig& c = m->m_config;
     m->m_embedding = ckpt->loadMatrix("model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
+    ckpt->release("model.embed_tokens.weight");  // converted: its mapped pages may leave the resident set
     m->m_finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     if (c.tieWordEmbeddings)
         m->m_lmHead = std::make_shared<DenseLinear>(m->m_embedding);
     else
         m->m_lmHead = std::make_shared<DenseLinear>(ckpt->loadMatrix("lm_head.weight", c.vocabSize, c.hiddenSize));
+    ckpt->release("lm_head.weight");
     m->m_layers.resize(std::size_t(c.numLayers));
     const double floatBytes = double(m->parameterCount()) * 4.0;
     m->m_resident = options.resident.value_or(floatBytes <= double(2ull << 30));
     if (m->m_resident)
         for (int i = 0; i < c.numLayers; ++i)
-            m->m_layers[std::size_t(i)] = withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*ckpt, i); });
+            m->m_layers[std::size_t(i)] = withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*ckpt, i, m->m_linearFactory); });
     return m;
 }
 
@@ -121,7 +125,7 @@ std::shared_ptr<const DecoderLayer> LlamaModel::layer(int i) const {
     if (i < 0 || i >= int(m_layers.size())) throw Error("model: no layer " + std::to_string(i));
     if (auto l = m_layers[std::size_t(i)]) return l;
     if (!m_checkpoint) throw Error("model: layer " + std::to_string(i) + " is not loaded");
-    return withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*m_checkpoint, i); });
+    return withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*m_checkpoint, i, m_linearFactory); });
 }
 
 void LlamaModel::setLayer(int i, std::shared_ptr<const DecoderLayer> layer) {

@@ -7,6 +7,7 @@
 // with setLayer(); replaced layers stay resident.
 // Thread-safety: const methods may run concurrently; setLayer() needs exclusive access.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,9 +19,16 @@
 
 namespace qb::core {
 
+/// Builds the Linear of module `name` ("model.layers.0.self_attn.q_proj", shape [out,in])
+/// from a checkpoint. Throws Error naming the file and the tensor.
+using LinearFactory = std::function<LinearPtr(const Checkpoint& checkpoint, const std::string& name, Index out, Index in)>;
+
 struct ModelLoadOptions {
     /// Hold every layer in memory. Unset: resident when the float32 weights fit in 2 GiB.
     std::optional<bool> resident;
+    /// How linear modules are built; empty = makeDenseLinear (float weights). core/quant's
+    /// loadModel() passes one that also reads quantized layouts.
+    LinearFactory linearFactory;
 };
 
 class LlamaModel {
@@ -46,6 +54,7 @@ public:
     [[nodiscard]] const VectorF& finalNorm() const { return m_finalNorm; }
     /// The output projection [vocab, hidden]; the embedding when tie_word_embeddings.
     [[nodiscard]] const Linear& lmHead() const { return *m_lmHead; }
+    [[nodiscard]] const LinearPtr& lmHeadPtr() const { return m_lmHead; }
 
     /// Embedding lookup: tokens (n) -> [n, hidden]. Throws Error for an id outside the vocabulary.
     [[nodiscard]] MatrixRM embed(const std::vector<int>& tokens) const;
@@ -71,16 +80,16 @@ private:
     VectorF m_finalNorm;
     std::shared_ptr<const Linear> m_lmHead;
     std::vector<std::shared_ptr<const DecoderLayer>> m_layers;  // null entries are streamed
+    LinearFactory m_linearFactory;
 };
 
-/// Loads decoder layer i from checkpoint (used for streaming). Linear modules are built by
-/// makeLinearFromCheckpoint so quantized checkpoints load too.
-[[nodiscard]] std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& checkpoint, int i);
+/// Loads decoder layer i from checkpoint (used for streaming); factory builds the linears
+/// (empty = makeDenseLinear).
+[[nodiscard]] std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& checkpoint, int i,
+                                                                   const LinearFactory& factory = {});
 
-/// Builds the Linear for module `name` ("model.layers.0.self_attn.q_proj") of shape [out,in]:
-/// a DenseLinear from "<name>.weight" (+ "<name>.bias" when present), or a packed quantized
-/// module when the checkpoint holds "<name>.qweight" (GPTQ layout) or a W8A8 layout. Throws Error naming file and tensor.
-[[nodiscard]] LinearPtr makeLinearFromCheckpoint(const Checkpoint& checkpoint, const std::string& name, Index out,
-                                                 Index in);
+/// A DenseLinear from "<name>.weight" [out,in] (+ "<name>.bias" when present), F32/F16/BF16.
+/// Throws Error naming file and tensor (missing, wrong shape or dtype, NaN/Inf).
+[[nodiscard]] LinearPtr makeDenseLinear(const Checkpoint& checkpoint, const std::string& name, Index out, Index in);
 
 }  // namespace qb::core

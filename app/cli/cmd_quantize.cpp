@@ -1,0 +1,119 @@
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_support.h"
+#include "app/cli/commands.h"
+#include "core/calib/calibration.h"
+#include "core/eval/perplexity.h"
+#include "core/quant/pipeline.h"
+#include "core/quant/plan.h"
+#include "core/quant/quantized_checkpoint.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
+
+namespace qb::cli {
+
+namespace {
+
+std::string groupLabel(const core::QuantScheme& s) {
+    if (s.method == core::QuantMethod::Fp16 || s.method == core::QuantMethod::W8A8 || s.method == core::QuantMethod::SmoothQuant ||
+        s.method == core::QuantMethod::LlmInt8)
+        return "-";
+    return s.grid.groupSize ? std::to_string(*s.grid.groupSize) : "row";
+}
+
+std::string bitsLabel(const core::QuantScheme& s) {
+    switch (s.method) {
+        case core::QuantMethod::Fp16: return "16";
+        case core::QuantMethod::W8A8:
+        case core::QuantMethod::SmoothQuant: return "8/" + std::to_string(s.smooth.actBits);
+        case core::QuantMethod::LlmInt8: return "8";
+        default: return std::to_string(s.grid.bits);
+    }
+}
+
+int dryRun(const QuantizeArgs& args, const core::QuantPlan& plan, const core::ModelConfig& config) {
+    const auto names = core::linearModuleNames(config);
+    for (const auto& w : plan.check(names)) std::fprintf(stderr, "warning: %s: %s\n", args.plan.c_str(), w.c_str());
+    if (args.json) {
+        nlohmann::ordered_json j;
+        for (const auto& n : names) j["modules"].push_back({{"name", n}, {"scheme", nlohmann::json::parse(core::schemeToJson(plan.resolve(n)))}});
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-40s %s\n", "module", "scheme");
+    for (const auto& n : names) std::printf("%-40s %s\n", n.c_str(), plan.resolve(n).label().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int runQuantize(const QuantizeArgs& args) {
+    const auto plan = core::QuantPlan::fromFile(args.plan);
+    const auto model = core::loadModel(args.model);
+    if (args.dryRun) return dryRun(args, plan, model->config());
+    if (args.calib.empty()) throw core::Error("quantize: --calib FILE is required (unless --dry-run)");
+    if (args.out.empty()) throw core::Error("quantize: --out DIR is required (unless --dry-run)");
+    for (const auto& w : plan.check(core::linearModuleNames(model->config())))
+        std::fprintf(stderr, "warning: %s: %s\n", args.plan.c_str(), w.c_str());
+
+    const auto& c = model->config();
+    const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
+    const auto stream = core::encodeDocuments(*tokenizer, core::readTextFile(args.calib));
+    const auto calibration = core::sampleCalibration(stream, {args.calibWindows, args.calibCtx, args.seed});
+    if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
+
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const auto result = core::quantizeModel(*model, plan, calibration, ctx);
+    core::writeQuantizedCheckpoint(result, plan, args.model, args.out, ctx);
+
+    std::optional<core::PerplexityResult> ppl;
+    if (!args.evalText.empty()) {
+        const auto evalStream = core::encodeDocuments(*tokenizer, core::readTextFile(args.evalText));
+        ppl = core::evaluatePerplexity(*result.model, evalStream, {.ctx = args.evalCtx}, ctx);
+    }
+
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["model"] = args.model;
+        j["plan"] = args.plan;
+        j["out"] = args.out;
+        j["calibration"] = {{"windows", calibration.windows}, {"ctx", calibration.ctx}, {"seed", args.seed}};
+        for (const auto& r : result.modules) {
+            nlohmann::ordered_json m{{"name", r.name},         {"method", core::methodName(r.scheme.method)},
+                                     {"format", r.format},     {"relative_error", r.relativeError},
+                                     {"seconds", r.seconds},   {"bytes", r.bytes},
+                                     {"bits_per_weight", r.bitsPerWeight}};
+            if (r.outlierColumnFraction) m["outlier_column_fraction"] = *r.outlierColumnFraction;
+            if (r.awqAlpha) m["awq_alpha"] = *r.awqAlpha;
+            if (r.gptqDamping) m["gptq_damping"] = *r.gptqDamping;
+            j["modules"].push_back(m);
+        }
+        j["bits_per_weight"] = result.bitsPerWeight;
+        j["linear_bytes"] = result.linearBytes;
+        j["seconds"] = result.seconds;
+        if (ppl) j["perplexity"] = ppl->perplexity;
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-36s %-12s %5s %5s %11s %8s %9s\n", "module", "method", "bits", "group", "rel. error", "seconds", "bytes");
+    for (const auto& r : result.modules) {
+        std::string extra;
+        if (r.outlierColumnFraction) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "  fp columns %.1f%%", 100.0 * *r.outlierColumnFraction);
+            extra = buf;
+        }
+        std::printf("%-36s %-12s %5s %5s %11.3e %8.3f %9zu%s\n", r.name.c_str(), core::methodName(r.scheme.method).c_str(),
+                    bitsLabel(r.scheme).c_str(), groupLabel(r.scheme).c_str(), r.relativeError, r.seconds, r.bytes, extra.c_str());
+    }
+    std::printf("\nlinear weights  %s in %s (%.3f bits per weight)\n", withThousands(result.linearWeights).c_str(),
+                humanBytes(result.linearBytes).c_str(), result.bitsPerWeight);
+    std::printf("time            %.2f s\n", result.seconds);
+    if (ppl) std::printf("perplexity      %.4f on %s (ctx %d, %d windows)\n", ppl->perplexity, args.evalText.c_str(), ppl->ctx, ppl->windows);
+    std::printf("written         %s\n", args.out.c_str());
+    return 0;
+}
+
+}  // namespace qb::cli

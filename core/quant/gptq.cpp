@@ -1,0 +1,335 @@
+#include "core/quant/gptq.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <numeric>
+
+#include "core/backend/backend.h"
+#include "core/quant/hessian_inverse.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int kMaxDampingRetries = 10;
+constexpr Index kObjectivePanel = 256;
+
+// The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1).
+struct PreparedHessian {
+    MatrixRMd Hp;             // [in, in], Hp(i, j) = H'(perm[i], perm[j]), undamped
+    std::vector<Index> perm;  // perm[i] = original column processed i-th
+    std::vector<char> dead;   // by original column: H_jj == 0
+    int deadCount = 0;
+    double meanDiag = 0.0;
+};
+
+PreparedHessian prepareHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrder) {
+    if (!H.allFinite()) throw Error("GPTQ: the Hessian contains NaN or infinite values");
+    const Index n = H.rows();
+    PreparedHessian P;
+    VectorD diag = H.diagonal();
+    P.dead.assign(std::size_t(n), 0);
+    for (Index j = 0; j < n; ++j)
+        if (diag[j] == 0.0) {
+            P.dead[std::size_t(j)] = 1;
+            diag[j] = 1.0;
+            ++P.deadCount;
+        }
+    P.meanDiag = diag.mean();
+    P.perm.resize(std::size_t(n));
+    std::iota(P.perm.begin(), P.perm.end(), Index(0));
+    // Act-order (reference: perm = argsort(diag(H), descending=True)); stable for determinism.
+    if (actOrder)
+        std::stable_sort(P.perm.begin(), P.perm.end(), [&](Index a, Index b) { return diag[a] > diag[b]; });
+    P.Hp.resize(n, n);
+#pragma omp parallel for num_threads(threadCount()) schedule(static)
+    for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < n; ++j) P.Hp(i, j) = H(P.perm[std::size_t(i)], P.perm[std::size_t(j)]);
+    for (Index i = 0; i < n; ++i) P.Hp(i, i) = diag[P.perm[std::size_t(i)]];
+    return P;
+}
+
+// Alg. 1, line 3 with damping: Hinv = Cholesky((Hp + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
+InverseHessianFactor factorWithDamping(MatrixRMd& Hp, double lambda, double meanDiag, GptqReport& report) {
+    Hp.diagonal().array() += lambda;
+    InverseHessianFactor f;
+    for (int attempt = 0;; ++attempt) {
+        if (upperCholeskyOfInverse(Hp, f)) {
+            report.damping = lambda;
+            report.dampingRetries = attempt;
+            return f;
+        }
+        if (attempt == kMaxDampingRetries)
+            throw Error("GPTQ: the Hessian is not positive definite even with damping " + std::to_string(lambda));
+        const double next = lambda > 0.0 ? 10.0 * lambda : 1e-4 * meanDiag;
+        Hp.diagonal().array() += next - lambda;
+        lambda = next;
+    }
+}
+
+// Everything the per-slice sweep reads; the slices write disjoint rows of Q.
+struct Sweep {
+    const ConstMatrixRef& W;         // [out, in], original
+    const PreparedHessian& P;
+    const MatrixRM& U;               // Hinv: [in, in], upper
+    QuantGrid grid;
+    Index groupCols;                 // g (in when one group per row)
+    bool staticGroups;
+    Index B;                         // block width
+    QuantizedWeight& Q;
+};
+
+// Wt: [in, ms] — the slice's rows of W, transposed, columns permuted, dead inputs zeroed:
+// column j of W is row j of Wt, so the per-column work below is contiguous over rows of W.
+MatrixRM gatherSlice(const Sweep& S, Index r0, Index ms) {
+    const Index n = S.W.cols();
+    MatrixRM Wt(n, ms);
+    for (Index i = 0; i < n; ++i) {
+        const Index c = S.P.perm[std::size_t(i)];
+        if (S.P.dead[std::size_t(c)])
+            Wt.row(i).setZero();
+        else
+            for (Index j = 0; j < ms; ++j) Wt(i, j) = S.W(r0 + j, c);
+    }
+    return Wt;
+}
+
+// Fits the grid of the group that starts at column i (ends at ge) to the current weights:
+// rows [i, i2) of Wt are up to date; rows [i2, ge) still lack the block's pending update
+// −U[i1:i, i2:ge]ᵀ · E[0:i−i1] (lazy batch), which is applied to a copy here.
+void fitGroup(const Sweep& S, const MatrixRM& Wt, const MatrixRM& E, Index i, Index i1, Index i2, Index ge,
+              Eigen::VectorXf& scale, Eigen::VectorXf& zero) {
+    const Index ms = Wt.cols();
+    Eigen::RowVectorXf lo = Eigen::RowVectorXf::Constant(ms, std::numeric_limits<float>::infinity());
+    Eigen::RowVectorXf hi = -lo;
+    for (Index l = i; l < std::min(i2, ge); ++l) {
+        lo = lo.cwiseMin(Wt.row(l));
+        hi = hi.cwiseMax(Wt.row(l));
+    }
+    if (ge > i2) {
+        MatrixRM pending = Wt.middleRows(i2, ge - i2);
+        if (i > i1) pending.noalias() -= S.U.block(i1, i2, i - i1, ge - i2).transpose() * E.topRows(i - i1);
+        lo = lo.cwiseMin(pending.colwise().minCoeff());
+        hi = hi.cwiseMax(pending.colwise().maxCoeff());
+    }
+    for (Index j = 0; j < ms; ++j) {
+        const GroupParams p = S.grid.paramsForRange(lo[j], hi[j]);
+        scale[j] = p.scale;
+        zero[j] = p.zero;
+    }
+}
+
+// GPTQ on rows [r0, r0+ms) of W (Alg. 1 restricted to those rows; rows are independent).
+// Returns ‖E‖² summed over all columns, i.e. tr(ΔW (H+λI) ΔWᵀ) of these rows.
+double sweepSlice(const Sweep& S, Index r0, Index ms, const std::function<bool()>& blockDone) {
+    const Index n = S.W.cols();
+    const float maxq = float(S.grid.maxq());
+    MatrixRM Wt = gatherSlice(S, r0, ms);  // W: [in, ms] (transposed slice)
+    CodeMatrix codesT(n, ms);              // Q codes, transposed
+    MatrixRM E(S.B, ms);                   // E: [B, ms]
+    Eigen::VectorXf scale(ms), zero(ms);
+    double loss = 0.0;
+    for (Index i1 = 0; i1 < n; i1 += S.B) {
+        const Index i2 = std::min(i1 + S.B, n);
+        for (Index i = i1; i < i2; ++i) {
+            const Index c = S.P.perm[std::size_t(i)];
+            if (S.staticGroups) {  // reference: quantizer = groups[perm[i] // groupsize]
+                const Index k = c / S.groupCols;
+                for (Index j = 0; j < ms; ++j) {
+                    scale[j] = S.Q.scales(r0 + j, k);
+                    zero[j] = float(S.Q.zeros(r0 + j, k));
+                }
+            } else if (i % S.groupCols == 0) {  // a group starts: fit it to the current weights
+                const Index k = i / S.groupCols;
+                fitGroup(S, Wt, E, i, i1, i2, std::min(n, i + S.groupCols), scale, zero);
+                for (Index j = 0; j < ms; ++j) {
+                    S.Q.scales(r0 + j, k) = scale[j];
+                    S.Q.zeros(r0 + j, k) = std::int32_t(zero[j]);
+                }
+            }
+            // Alg. 1, lines 7–8: Q[:, i] = quant(W[:, i]);  E[:, i] = (W[:, i] − Q[:, i]) / [H⁻¹]_ii
+            const float d = S.U(i, i);
+            float* w = Wt.row(i).data();
+            float* e = E.row(i - i1).data();
+            std::uint8_t* q = codesT.row(i).data();
+            for (Index j = 0; j < ms; ++j) {
+                const float code = gridCode(w[j], scale[j], zero[j], maxq);
+                q[j] = std::uint8_t(code);
+                e[j] = (w[j] - gridValue(code, scale[j], zero[j])) / d;
+            }
+            loss += double(E.row(i - i1).squaredNorm());
+            // Alg. 1, line 9: W[:, i:B] −= E[:, i] · H⁻¹[i, i:B]  (inside the block)
+            for (Index l = i + 1; l < i2; ++l) Wt.row(l).noalias() -= S.U(i, l) * E.row(i - i1);
+        }
+        // Alg. 1, line 11: W[:, B:] −= E · H⁻¹[block, B:]  (lazy batch update, one GEMM)
+        if (i2 < n) Wt.bottomRows(n - i2).noalias() -= S.U.block(i1, i2, i2 - i1, n - i2).transpose() * E.topRows(i2 - i1);
+        if (!blockDone()) return loss;
+    }
+    for (Index i = 0; i < n; ++i) {
+        const Index c = S.P.perm[std::size_t(i)];
+        for (Index j = 0; j < ms; ++j) S.Q.codes(r0 + j, c) = codesT(i, j);
+    }
+    return loss;
+}
+
+// Static groups (reference static_groups): every group's grid fitted on W (dead inputs
+// zeroed) before the sweep, in the original column order.
+void fitStaticGroups(const ConstMatrixRef& W, const PreparedHessian& P, const QuantGrid& grid, Index g, QuantizedWeight& Q) {
+    const Index n = W.cols();
+#pragma omp parallel for num_threads(threadCount()) schedule(static)
+    for (Index r = 0; r < W.rows(); ++r) {
+        Eigen::RowVectorXf w = W.row(r);
+        for (Index c = 0; c < n; ++c)
+            if (P.dead[std::size_t(c)]) w[c] = 0.0f;
+        for (Index k = 0; k < Q.groups(); ++k) {
+            const GroupParams p = grid.fit(w.data() + k * g, std::min(g, n - k * g));
+            Q.scales(r, k) = p.scale;
+            Q.zeros(r, k) = std::int32_t(p.zero);
+        }
+    }
+}
+
+Index sliceWidth(Index out, int threads) {
+    const Index perThread = (out + threads - 1) / threads;
+    return std::clamp<Index>((perThread + 15) / 16 * 16, 16, 256);
+}
+
+// tr(W' (Hp+λI) W'ᵀ) in processing order = ‖Lrevᵀ · J · Wtᵀ‖² (J·(Hp+λI)·J = Lrev·Lrevᵀ).
+double dampedReferenceNorm(const Sweep& S, const MatrixRM& Lrev, Index slice) {
+    const Index out = S.W.rows();
+    const Index slices = (out + slice - 1) / slice;
+    double total = 0.0;
+#pragma omp parallel for num_threads(threadCount()) schedule(dynamic, 1) reduction(+ : total)
+    for (Index s = 0; s < slices; ++s) {
+        const Index r0 = s * slice;
+        const MatrixRM Wt = gatherSlice(S, r0, std::min(slice, out - r0));
+        const MatrixRM Wrev = Wt.colwise().reverse();
+        // Lrevᵀ is upper triangular and stored densely (zeros below the diagonal), so each
+        // row panel is one GEMM over the columns from its diagonal on.
+        const Index n = Wrev.rows();
+        MatrixRM M(std::min(kObjectivePanel, n), Wrev.cols());
+        for (Index i0 = 0; i0 < n; i0 += kObjectivePanel) {
+            const Index b = std::min(kObjectivePanel, n - i0);
+            M.topRows(b).noalias() = Lrev.block(i0, i0, n - i0, b).transpose() * Wrev.bottomRows(n - i0);
+            total += double(M.topRows(b).squaredNorm());
+        }
+    }
+    return total;
+}
+
+void checkInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options) {
+    if (hRows != W.cols() || hCols != W.cols())
+        throw Error("GPTQ: the Hessian is [" + std::to_string(hRows) + ", " + std::to_string(hCols) + "] for a weight with " +
+                    std::to_string(W.cols()) + " input features");
+    if (options.blockSize <= 0) throw Error("GPTQ: block size must be positive, got " + std::to_string(options.blockSize));
+    if (options.dampPercent < 0.0) throw Error("GPTQ: damping percentage must not be negative");
+    if (spec.groupSize && *spec.groupSize <= 0)
+        throw Error("GPTQ: group size must be positive, got " + std::to_string(*spec.groupSize));
+}
+
+}  // namespace
+
+GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>& H, const WeightGridSpec& spec,
+                        const GptqOptions& options, const RunContext& ctx) {
+    const auto tStart = Clock::now();
+    checkInputs(W, H.rows(), H.cols(), spec, options);
+    const Index out = W.rows();
+    const Index n = W.cols();
+    GptqResult result{QuantizedWeight::allocate(out, n, spec), {}};
+    GptqReport& report = result.report;
+    QuantizedWeight& Q = result.weight;
+    const QuantGrid grid(spec.bits, spec.sym);
+    const Index g = groupWidth(n, spec.groupSize);
+    const bool staticGroups = options.staticGroups && spec.groupSize.has_value();
+
+    PreparedHessian P = prepareHessian(H, options.actOrder);
+    report.deadColumns = P.deadCount;
+    if (staticGroups) fitStaticGroups(W, P, grid, g, Q);
+    report.secondsPrepare = secondsSince(tStart);
+
+    auto t0 = Clock::now();
+    const InverseHessianFactor F = factorWithDamping(P.Hp, options.dampPercent * P.meanDiag, P.meanDiag, report);
+    P.Hp = MatrixRMd();  // free [in, in] doubles before the sweep
+    report.secondsCholesky = secondsSince(t0);
+    ctx.throwIfStopped();
+
+    t0 = Clock::now();
+    const Sweep S{W, P, F.U, grid, g, staticGroups, Index(options.blockSize), Q};
+    const int threads = threadCount();
+    const Index slice = sliceWidth(out, threads);
+    const Index slices = (out + slice - 1) / slice;
+    const Index blocksPerSlice = (n + S.B - 1) / S.B;
+    std::atomic<long> blocksDone{0};
+    std::atomic<bool> stop{false};
+    double loss = 0.0;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : loss)
+    for (Index s = 0; s < slices; ++s) {
+        const auto blockDone = [&] {
+            const long done = ++blocksDone;
+            if (omp_get_thread_num() == 0) {
+                if (ctx.stopRequested()) stop = true;
+                ctx.progress(double(done) / double(slices * blocksPerSlice), "GPTQ sweep");
+            }
+            return !stop.load(std::memory_order_relaxed);
+        };
+        if (stop.load()) continue;
+        loss += sweepSlice(S, s * slice, std::min(slice, out - s * slice), blockDone);
+    }
+    ctx.throwIfStopped();
+    if (!staticGroups && options.actOrder)  // g_idx[perm[i]] = i / groupsize
+        for (Index i = 0; i < n; ++i) Q.gIdx[std::size_t(P.perm[std::size_t(i)])] = std::int32_t(i / g);
+    report.secondsSweep = secondsSince(t0);
+
+    // Objective: ΔW = E·U (rows independent), so tr(ΔW (H+λI) ΔWᵀ) = ‖E‖² = loss.
+    t0 = Clock::now();
+    const MatrixRM What = Q.dequantize();
+    double dwNorm = 0.0, wNorm = 0.0;
+    for (Index c = 0; c < n; ++c) {
+        if (P.dead[std::size_t(c)]) continue;  // ΔW' = 0 there; H has no weight on them
+        dwNorm += double((W.col(c) - What.col(c)).squaredNorm());
+        wNorm += double(W.col(c).squaredNorm());
+    }
+    report.objective = std::max(0.0, loss - report.damping * dwNorm);
+    report.objectiveReference = std::max(0.0, dampedReferenceNorm(S, F.Lrev, slice) - report.damping * wNorm);
+    report.objectiveRelative = report.objectiveReference > 0.0 ? report.objective / report.objectiveReference : 0.0;
+    report.secondsObjective = secondsSince(t0);
+    report.secondsTotal = secondsSince(tStart);
+    return result;
+}
+
+GptqResult quantizeGptq(const ConstMatrixRef& W, const ConstMatrixRef& H, const WeightGridSpec& spec, const GptqOptions& options,
+                        const RunContext& ctx) {
+    const MatrixRMd Hd = H.cast<double>();
+    return quantizeGptq(W, Hd, spec, options, ctx);
+}
+
+void accumulateHessian(const ConstMatrixRef& X, MatrixRMd& H, long& nsamples) {
+    const Index in = X.cols();
+    if (nsamples <= 0) {
+        H = MatrixRMd::Zero(in, in);
+        nsamples = 0;
+    } else if (H.rows() != in || H.cols() != in) {
+        throw Error("GPTQ Hessian: inputs have " + std::to_string(in) + " features, the Hessian is [" + std::to_string(H.rows()) +
+                    ", " + std::to_string(H.cols()) + "]");
+    }
+    const Index n = X.rows();
+    if (n == 0) return;
+    // H_new = (old/total)·H + (2/total)·XᵀX = (2/total) · ((old/2)·H + XᵀX)
+    const double old = double(nsamples);
+    const double total = old + double(n);
+    H *= old / 2.0;
+    backendFor(BackendOp::Gram, in, n, in).accumulateGram(X, H);
+    H *= 2.0 / total;
+    nsamples += long(n);
+}
+
+}  // namespace qb::core

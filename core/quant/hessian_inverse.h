@@ -1,0 +1,37 @@
+#pragma once
+// Dense symmetric positive-definite helpers for GPTQ's inverse Hessian, parallelised with
+// OpenMP over blocks (Eigen's own threading is off: EIGEN_DONT_PARALLELIZE).
+//
+// GPTQ needs U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU; the reference computes
+// cholesky → cholesky_inverse → cholesky(upper)). With J the reversal permutation and
+// J·H·J = L̃·L̃ᵀ (lower Cholesky), H⁻¹ = (J L̃⁻ᵀ J)(J L̃⁻¹ J), and J L̃⁻¹ J is upper
+// triangular with a positive diagonal, so by uniqueness
+//     U = J · L̃⁻¹ · J                                                     (1)
+// one Cholesky and one triangular inverse (≈ 2n³/3 flops instead of ≈ 4n³/3).
+
+#include "core/util/matrix.h"
+
+namespace qb::core {
+
+/// In-place lower Cholesky factor: on success the lower triangle of A holds L with
+/// A = L·Lᵀ and the strict upper triangle is zeroed; only the lower triangle of A is read.
+/// Returns false (A then undefined) when A is not numerically positive definite.
+/// Right-looking blocked algorithm; panel solves and trailing updates run on threadCount() threads.
+[[nodiscard]] bool choleskyLowerInPlace(MatrixRMd& A);
+
+/// L⁻¹ for a lower-triangular L with non-zero diagonal (lower triangular result).
+/// Column blocks are solved independently on threadCount() threads.
+[[nodiscard]] MatrixRMd invertLowerTriangular(const MatrixRMd& L);
+
+/// Result of upperCholeskyOfInverse().
+struct InverseHessianFactor {
+    MatrixRM U;     ///< [n, n] upper, H⁻¹ = UᵀU, float (what the GPTQ sweep reads)
+    MatrixRM Lrev;  ///< [n, n] lower, J·H·J = Lrev·Lrevᵀ, float (for ‖·‖_H norms)
+};
+
+/// Eq. (1) above for a symmetric positive-definite H (double). Returns false when the
+/// Cholesky factorisation fails or a pivot L_jj² falls below 1e-12·H_jj (H singular to
+/// working precision); the caller then increases damping and retries.
+[[nodiscard]] bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out);
+
+}  // namespace qb::core

@@ -1,0 +1,78 @@
+#pragma once
+// LLM.int8() — Dettmers, Lewis, Belkada, Zettlemoyer, "LLM.int8(): 8-bit Matrix
+// Multiplication for Transformers at Scale" (NeurIPS 2022).
+//
+// Vector-wise int8 quantization (eq. 1–2): per-token (row) absmax scales for X and
+// per-output-channel absmax scales for W. Mixed-precision decomposition (eq. 3): the input
+// columns O = { j : ∃t |X_tj| ≥ threshold } of the current X are multiplied in floating point,
+//   Y = X[:, O] · W[:, O]ᵀ  +  s_x s_wᵀ ⊙ (X_q[:, ∉O] · W_q[:, ∉O]ᵀ)  + bias,
+// where X_q is quantized with the outlier columns removed (zeroed), so they do not inflate
+// the row scales. The FP product multiplies the float activations of those columns with the
+// dequantized int8 weight, as deployed LLM.int8() (bitsandbytes load_in_8bit) does — the paper's
+// eq. 3 writes W_f16 there, which a model stored in int8 no longer has; storageBytes() counts
+// the int8 format only.
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/linear.h"
+#include "core/quant/int8_matmul.h"
+#include "core/util/matrix.h"
+
+namespace qb::core {
+
+/// The input columns j of X [n, in] with any |X_tj| ≥ threshold, ascending.
+[[nodiscard]] std::vector<int> llmInt8OutlierColumns(const ConstMatrixRef& X, double threshold);
+
+/// What forward() has seen since construction or the last resetStats().
+struct LlmInt8Stats {
+    std::uint64_t forwards = 0;        ///< forward() calls
+    std::uint64_t columnsSeen = 0;     ///< Σ in_features over calls
+    std::uint64_t outlierColumns = 0;  ///< Σ |O| over calls
+    /// outlierColumns / columnsSeen (0 before the first call).
+    [[nodiscard]] double outlierFraction() const { return columnsSeen ? double(outlierColumns) / double(columnsSeen) : 0.0; }
+};
+
+/// Immutable apart from its statistics, which are atomic counters: forward() may run on
+/// several threads at once.
+class LlmInt8Linear final : public Linear {
+public:
+    /// W: [out, in]; threshold > 0. Throws Error on a bias of the wrong size.
+    LlmInt8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, double threshold = 6.0);
+    /// From stored int8 codes [out, in] and per-row scales [out] (a quantized checkpoint).
+    /// Throws Error on inconsistent sizes or codes.
+    LlmInt8Linear(RowQuantized weight, std::optional<VectorF> bias, double threshold);
+    LlmInt8Linear(const LlmInt8Linear&) = delete;
+    LlmInt8Linear& operator=(const LlmInt8Linear&) = delete;
+
+    [[nodiscard]] Index outFeatures() const override { return m_W.rows(); }
+    [[nodiscard]] Index inFeatures() const override { return m_W.cols(); }
+    void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
+    /// The int8 weight in float (what non-outlier columns are multiplied with).
+    [[nodiscard]] MatrixRM denseWeight() const override;
+    [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
+    /// int8 weights + F32 per-channel scales + F32 bias.
+    [[nodiscard]] std::size_t storageBytes() const override;
+    /// "llm_int8 t6"
+    [[nodiscard]] std::string format() const override;
+
+    [[nodiscard]] double threshold() const { return m_threshold; }
+    /// The stored int8 weight: codes [out, in] and per-output-channel scales [out].
+    [[nodiscard]] const RowQuantized& quantizedWeight() const { return m_weight; }
+    [[nodiscard]] LlmInt8Stats stats() const;
+    void resetStats() const;
+
+private:
+    MatrixRM m_W;           // W: [out, in], float (outlier columns)
+    RowQuantized m_weight;  // per-output-channel int8 codes and scales
+    std::optional<VectorF> m_bias;
+    double m_threshold;
+    mutable std::atomic<std::uint64_t> m_forwards{0};
+    mutable std::atomic<std::uint64_t> m_columnsSeen{0};
+    mutable std::atomic<std::uint64_t> m_outlierColumns{0};
+};
+
+}  // namespace qb::core

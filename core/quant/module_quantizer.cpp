@@ -1,0 +1,80 @@
+#include "core/quant/module_quantizer.h"
+
+#include "core/quant/awq.h"
+#include "core/quant/gptq.h"
+#include "core/quant/llm_int8.h"
+#include "core/quant/quantized_weight.h"
+#include "core/quant/rtn.h"
+#include "core/quant/smoothquant.h"
+#include "core/util/error.h"
+#include "core/util/half.h"
+
+namespace qb::core {
+
+MatrixRM roundToF16(const MatrixRM& W) {
+    return W.unaryExpr([](float x) { return f16ToFloat(floatToF16(x)); });
+}
+
+namespace {
+std::optional<VectorF> roundBias(const std::optional<VectorF>& bias) {
+    if (!bias) return std::nullopt;
+    return VectorF(bias->unaryExpr([](float x) { return f16ToFloat(floatToF16(x)); }));
+}
+}  // namespace
+
+ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& scheme, const MatrixRM& W,
+                                  const std::optional<VectorF>& bias, const GroupCapture& input, bool clip,
+                                  const RunContext& ctx) {
+    ModuleQuantization out;
+    const std::string method = methodName(scheme.method);
+    switch (scheme.method) {
+        case QuantMethod::Fp16:
+            out.linear = std::make_shared<DenseLinear>(roundToF16(W), roundBias(bias));
+            break;
+        case QuantMethod::Rtn:
+            out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(W, scheme.grid), roundBias(bias), method);
+            break;
+        case QuantMethod::Gptq: {
+            if (input.hessian().size() == 0) throw Error(name + ": GPTQ needs the Hessian of its input");
+            auto r = quantizeGptq(W, input.hessian(), scheme.grid, scheme.gptq, ctx);
+            out.gptqDamping = r.report.damping;
+            out.linear = std::make_shared<QuantizedLinear>(std::move(r.weight), roundBias(bias), method);
+            break;
+        }
+        case QuantMethod::Awq: {
+            // The activation-aware scales are already folded into W (pipeline); what remains
+            // is llm-awq's clipping search on the scaled input, then the grid.
+            MatrixRM Wc = W;
+            if (clip && scheme.awq.clipSearch && input.rows().rows() > 0)
+                applyAwqClip(Wc, searchAwqClip(input.rows(), Wc, scheme.grid), scheme.grid);
+            out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(Wc, scheme.grid), roundBias(bias), method);
+            break;
+        }
+        case QuantMethod::W8A8:
+        case QuantMethod::SmoothQuant:
+            out.linear = std::make_shared<W8A8Linear>(W, bias, scheme.smooth.actBits, method);
+            break;
+        case QuantMethod::LlmInt8: {
+            if (input.rows().rows() > 0) {
+                const auto cols = llmInt8OutlierColumns(input.rows(), scheme.llmInt8.threshold);
+                out.outlierColumnFraction = double(cols.size()) / double(W.cols());
+            }
+            out.linear = std::make_shared<LlmInt8Linear>(W, bias, scheme.llmInt8.threshold);
+            break;
+        }
+    }
+    return out;
+}
+
+double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Linear& linear) {
+    if (X.rows() == 0) return 0.0;
+    MatrixRM Y = X * W.transpose();  // [n, out] reference
+    MatrixRM Yq;
+    linear.forward(X, Yq);
+    if (linear.bias()) Yq.rowwise() -= linear.bias()->transpose();
+    const double ref = Y.cast<double>().squaredNorm();
+    if (ref == 0.0) return 0.0;
+    return (Y - Yq).cast<double>().squaredNorm() / ref;
+}
+
+}  // namespace qb::core

@@ -1,0 +1,35 @@
+#pragma once
+// quantizeModule — turns one linear module into its quantized form given its scheme and what
+// was captured from its calibration input. The input transforms that span several modules
+// (AWQ and SmoothQuant scales folded into the preceding op) are done by the pipeline before.
+
+#include <optional>
+#include <string>
+
+#include "core/model/linear.h"
+#include "core/quant/group_capture.h"
+#include "core/quant/quant_scheme.h"
+#include "core/util/run_context.h"
+
+namespace qb::core {
+
+struct ModuleQuantization {
+    LinearPtr linear;
+    std::optional<double> gptqDamping;
+    std::optional<double> outlierColumnFraction;  ///< LLM.int8(): on the captured input
+};
+
+/// W: the module's float weight [out,in] (already scaled by AWQ/SmoothQuant when those
+/// apply); bias: its bias; input: the group capture (rows for AWQ clipping, H for GPTQ).
+/// clip: AWQ's clipping search applies to this module (llm-awq skips q_proj and k_proj).
+[[nodiscard]] ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& scheme, const MatrixRM& W,
+                                                const std::optional<VectorF>& bias, const GroupCapture& input, bool clip,
+                                                const RunContext& ctx);
+
+/// ‖X Wᵀ − linear(X)‖² / ‖X Wᵀ‖² (bias excluded from both) on X [n, in]; 0 when XWᵀ = 0.
+[[nodiscard]] double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Linear& linear);
+
+/// A float weight rounded to F16 precision (the "fp16" method keeps modules in half precision).
+[[nodiscard]] MatrixRM roundToF16(const MatrixRM& W);
+
+}  // namespace qb::core

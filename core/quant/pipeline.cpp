@@ -1,0 +1,212 @@
+#include "core/quant/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "core/quant/awq.h"
+#include "core/quant/group_capture.h"
+#include "core/quant/module_quantizer.h"
+#include "core/quant/smoothquant.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The four groups of a decoder layer whose modules share an input, in forward order.
+const std::vector<std::vector<ModuleKind>> kGroups = {{ModuleKind::Q, ModuleKind::K, ModuleKind::V},
+                                                      {ModuleKind::O},
+                                                      {ModuleKind::Gate, ModuleKind::Up},
+                                                      {ModuleKind::Down}};
+
+// Routes each module name to the capture of its group (Phase A captures several groups at once).
+class MultiTap final : public ActivationTap {
+public:
+    void add(GroupCapture* c, const std::string& name) { m_captures[name] = c; }
+    [[nodiscard]] bool wants(const std::string& name) const override { return m_captures.count(name) != 0; }
+    void observe(const std::string& name, const ConstMatrixRef& X) override { m_captures.at(name)->observe(name, X); }
+
+private:
+    std::map<std::string, GroupCapture*> m_captures;
+};
+
+// Runs layer L over hidden [n, d] in batches of whole windows; writes the output back when update.
+void runLayerBatched(const ModelConfig& c, const DecoderLayer& L, MatrixRM& hidden, Index T, Index batchRows,
+                     ActivationTap* tap, bool update) {
+    for (Index b = 0; b < hidden.rows(); b += batchRows) {
+        const Index rows = std::min(batchRows, hidden.rows() - b);
+        MatrixRM h = hidden.middleRows(b, rows);
+        runDecoderLayer(c, L, h, T, tap);
+        if (update) hidden.middleRows(b, rows) = h;
+    }
+}
+
+bool groupHas(const std::array<QuantScheme, 7>& schemes, const std::vector<ModuleKind>& group, QuantMethod m) {
+    return std::any_of(group.begin(), group.end(), [&](ModuleKind k) { return schemes[std::size_t(k)].method == m; });
+}
+
+const QuantScheme& firstWith(const std::array<QuantScheme, 7>& schemes, const std::vector<ModuleKind>& group, QuantMethod m) {
+    for (ModuleKind k : group)
+        if (schemes[std::size_t(k)].method == m) return schemes[std::size_t(k)];
+    return schemes[std::size_t(group.front())];
+}
+
+MatrixRM denseOf(const DecoderLayer& L, ModuleKind k) { return L.linear(k)->denseWeight(); }
+
+void replaceDense(DecoderLayer& L, ModuleKind k, MatrixRM W, std::optional<VectorF> bias) {
+    L.linear(k) = std::make_shared<DenseLinear>(std::move(W), std::move(bias));
+}
+
+// Phase A: scale transforms that keep the float function (AWQ, SmoothQuant), computed on the
+// layer before any of its modules is quantized — llm-awq searches every group of a layer on
+// the layer's float inputs, then applies the scales; SmoothQuant's reference likewise.
+// Returns the AWQ α chosen per group (index into kGroups).
+std::map<std::size_t, double> applyScaleTransforms(const ModelConfig& c, DecoderLayer& L, const std::array<QuantScheme, 7>& schemes,
+                                                   const MatrixRM& hidden, Index T, Index batchRows, const QuantizeOptions& options) {
+    std::map<std::size_t, double> alphas;
+    std::vector<std::unique_ptr<GroupCapture>> captures(kGroups.size());
+    MultiTap tap;
+    bool any = false;
+    for (std::size_t g = 0; g < kGroups.size(); ++g) {
+        if (!groupHas(schemes, kGroups[g], QuantMethod::Awq) && !groupHas(schemes, kGroups[g], QuantMethod::SmoothQuant)) continue;
+        const std::string name = moduleName(L.index, kGroups[g].front());
+        captures[g] = std::make_unique<GroupCapture>(name, L.linear(kGroups[g].front())->inFeatures(), hidden.rows(),
+                                                     options.maxRowsKept, false);
+        tap.add(captures[g].get(), name);
+        any = true;
+    }
+    if (!any) return alphas;
+    MatrixRM scratch = hidden;
+    runLayerBatched(c, L, scratch, T, batchRows, &tap, false);
+
+    for (std::size_t g = 0; g < kGroups.size(); ++g) {
+        if (!captures[g]) continue;
+        captures[g]->finish();
+        const auto& group = kGroups[g];
+        std::vector<MatrixRM> W;
+        for (ModuleKind k : group) W.push_back(denseOf(L, k));
+        std::vector<const MatrixRM*> Wp;
+        for (const auto& w : W) Wp.push_back(&w);
+        // Where 1/s is folded: the RMSNorm before q/k/v and gate/up; v_proj before o_proj (only
+        // when shapes match — llm-awq skips it under grouped-query attention); up_proj before down_proj.
+        VectorF s;
+        if (groupHas(schemes, group, QuantMethod::Awq)) {
+            const QuantScheme& sc = firstWith(schemes, group, QuantMethod::Awq);
+            if (group.front() == ModuleKind::O && L.linear(ModuleKind::V)->outFeatures() != L.linear(ModuleKind::O)->inFeatures())
+                continue;
+            const auto search = searchAwqScales(captures[g]->rows(), Wp, sc.grid, sc.awq.grid);
+            alphas[g] = search.alpha;
+            s = search.scales;
+        } else {
+            if (group.front() != ModuleKind::Q && group.front() != ModuleKind::Gate) continue;  // reference smooths norm→linears only
+            s = smoothQuantScales(captures[g]->absMax(), Wp, firstWith(schemes, group, QuantMethod::SmoothQuant).smooth.alpha);
+        }
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            scaleWeightColumns(W[i], s);
+            replaceDense(L, group[i], std::move(W[i]), L.linear(group[i])->bias());
+        }
+        if (group.front() == ModuleKind::Q) {
+            divideNormWeight(L.inputNorm, s);
+        } else if (group.front() == ModuleKind::Gate) {
+            divideNormWeight(L.postAttentionNorm, s);
+        } else {
+            const ModuleKind prev = group.front() == ModuleKind::O ? ModuleKind::V : ModuleKind::Up;
+            MatrixRM Wprev = denseOf(L, prev);
+            std::optional<VectorF> bias = L.linear(prev)->bias();
+            divideWeightRows(Wprev, s, &bias);
+            replaceDense(L, prev, std::move(Wprev), std::move(bias));
+        }
+    }
+    return alphas;
+}
+
+}  // namespace
+
+std::vector<std::string> linearModuleNames(const ModelConfig& config) {
+    std::vector<std::string> names;
+    for (int i = 0; i < config.numLayers; ++i)
+        for (ModuleKind k : kAllModuleKinds) names.push_back(moduleName(i, k));
+    return names;
+}
+
+QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, const CalibrationSet& calibration,
+                             const RunContext& ctx, const QuantizeOptions& options) {
+    const auto start = Clock::now();
+    const ModelConfig& c = model.config();
+    QuantizeResult result;
+    result.notes = plan.check(linearModuleNames(c));
+    if (calibration.shortened) result.notes.push_back(calibration.note);
+    if (calibration.windows < 1 || calibration.ctx < 1 ||
+        calibration.tokens.size() != std::size_t(calibration.windows) * std::size_t(calibration.ctx))
+        throw Error("quantize: the calibration set is empty or inconsistent");
+
+    const Index T = calibration.ctx;
+    const Index batchRows = std::max<Index>(1, 8192 / T) * T;
+    MatrixRM hidden = model.embed(calibration.tokens);  // [windows·T, hidden]: layer i's input
+    std::vector<std::shared_ptr<const DecoderLayer>> layers;
+    const double stepsPerLayer = double(kGroups.size() + 1);
+
+    for (int i = 0; i < c.numLayers; ++i) {
+        ctx.throwIfStopped();
+        const std::string layerName = "layer " + std::to_string(i);
+        ctx.progress(i / double(c.numLayers), layerName + ": calibration");
+        DecoderLayer L = *model.layer(i);
+        std::array<QuantScheme, 7> schemes;
+        for (ModuleKind k : kAllModuleKinds) schemes[std::size_t(k)] = plan.resolve(moduleName(i, k));
+
+        const auto alphas = applyScaleTransforms(c, L, schemes, hidden, T, batchRows, options);
+
+        for (std::size_t g = 0; g < kGroups.size(); ++g) {
+            ctx.throwIfStopped();
+            const auto& group = kGroups[g];
+            GroupCapture capture(moduleName(i, group.front()), L.linear(group.front())->inFeatures(), hidden.rows(),
+                                 options.maxRowsKept, groupHas(schemes, group, QuantMethod::Gptq));
+            runLayerBatched(c, L, hidden, T, batchRows, &capture, false);  // inputs after the groups before are quantized
+            capture.finish();
+            for (ModuleKind k : group) {
+                ctx.throwIfStopped();
+                const std::string name = moduleName(i, k);
+                const QuantScheme& scheme = schemes[std::size_t(k)];
+                const auto t0 = Clock::now();
+                const MatrixRM W = denseOf(L, k);
+                const bool clip = k != ModuleKind::Q && k != ModuleKind::K;  // llm-awq does not clip q/k
+                auto mq = withErrorContext(name, [&] {
+                    return quantizeModule(name, scheme, W, L.linear(k)->bias(), capture, clip, ctx);
+                });
+                ModuleReport rep;
+                rep.seconds = secondsSince(t0);
+                rep.name = name;
+                rep.scheme = scheme;
+                rep.format = mq.linear->format();
+                rep.outFeatures = W.rows();
+                rep.inFeatures = W.cols();
+                rep.relativeError = relativeOutputError(capture.rows(), W, *mq.linear);
+                rep.bytes = mq.linear->storageBytes();
+                rep.bitsPerWeight = 8.0 * double(rep.bytes) / double(W.size());
+                rep.outlierColumnFraction = mq.outlierColumnFraction;
+                rep.gptqDamping = mq.gptqDamping;
+                if (auto a = alphas.find(g); a != alphas.end() && scheme.method == QuantMethod::Awq) rep.awqAlpha = a->second;
+                result.linearWeights += std::uint64_t(W.size());
+                result.linearBytes += rep.bytes;
+                result.modules.push_back(std::move(rep));
+                L.linear(k) = std::move(mq.linear);
+            }
+            ctx.progress((i + (g + 1) / stepsPerLayer) / c.numLayers, layerName + ": " + moduleSuffix(group.front()));
+        }
+        runLayerBatched(c, L, hidden, T, batchRows, nullptr, true);  // next layer's input from the quantized layer
+        layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));
+    }
+
+    result.model = LlamaModel::fromParts(c, model.embedding(), std::move(layers), model.finalNorm(),
+                                         c.tieWordEmbeddings ? nullptr : model.lmHeadPtr());
+    result.bitsPerWeight = result.linearWeights ? 8.0 * double(result.linearBytes) / double(result.linearWeights) : 0.0;
+    result.seconds = secondsSince(start);
+    ctx.progress(1.0, "done");
+    return result;
+}
+
+}  // namespace qb::core

@@ -1,0 +1,70 @@
+#pragma once
+// quantizeModel — the sequential calibration driver (GPTQ reference, "true sequential").
+//
+// Decoder layer i is calibrated on the outputs of the already-quantized layers 0..i−1.
+// Inside a layer the modules are quantized in four groups that share an input:
+//   {q, k, v} → {o} → {gate, up} → {down}
+// and each group's inputs are recomputed after the previous group is quantized. Per group:
+//   GPTQ        H = 2/n·XᵀX of the group input, then the column sweep per module;
+//   AWQ         activation-aware scale search on the group input, scales folded into the
+//               preceding RMSNorm (q/k/v, gate/up) or linear (up→down; v→o only when
+//               their shapes match, as llm-awq), then clipping search (not for q/k);
+//   SmoothQuant s_j = max|X_j|^α / max|W_j|^(1−α) folded into the preceding RMSNorm
+//               (q/k/v and gate/up, as the reference smooths them); W8A8 after;
+//   W8A8, LLM.int8(), RTN, fp16 need no statistics beyond the error measurement.
+// Peak memory: one layer's weights plus the calibration activations of one group input.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calib/calibration.h"
+#include "core/model/llama_model.h"
+#include "core/quant/plan.h"
+#include "core/util/run_context.h"
+
+namespace qb::core {
+
+struct ModuleReport {
+    std::string name;              ///< "model.layers.0.self_attn.q_proj"
+    QuantScheme scheme;            ///< as resolved from the plan
+    std::string format;            ///< Linear::format() of the result, e.g. "gptq int4 g32"
+    Index outFeatures = 0;
+    Index inFeatures = 0;
+    double relativeError = 0.0;    ///< ‖XWᵀ − Linear(X)‖² / ‖XWᵀ‖² on calibration inputs X
+    double seconds = 0.0;          ///< time spent quantizing this module (search + sweep)
+    std::size_t bytes = 0;         ///< Linear::storageBytes() of the result
+    double bitsPerWeight = 0.0;    ///< 8·bytes / (out·in)
+    std::optional<double> outlierColumnFraction;  ///< LLM.int8(): input columns kept in FP
+    std::optional<double> awqAlpha;               ///< AWQ: the chosen α of the module's group
+    std::optional<double> gptqDamping;            ///< GPTQ: λ actually used
+};
+
+struct QuantizeResult {
+    std::shared_ptr<LlamaModel> model;  ///< the quantized model (layers resident)
+    std::vector<ModuleReport> modules;  ///< in forward order
+    std::uint64_t linearWeights = 0;    ///< number of weights in the linear modules
+    std::uint64_t linearBytes = 0;      ///< their storage bytes after quantization
+    double bitsPerWeight = 0.0;         ///< over the linear modules
+    double seconds = 0.0;               ///< wall time of the whole run
+    std::vector<std::string> notes;     ///< e.g. calibration shortened, plan rule warnings
+};
+
+struct QuantizeOptions {
+    /// Calibration rows per group input kept for the error measurement and AWQ's search;
+    /// more rows are subsampled with a fixed stride. GPTQ's Hessian always sees every row.
+    Index maxRowsKept = 1 << 17;
+};
+
+/// Quantizes a copy of `model` (the input is not modified) with `plan` on `calibration`.
+/// Progress per module, cancel polled per module; a cancelled run throws Cancelled.
+[[nodiscard]] QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan,
+                                           const CalibrationSet& calibration, const RunContext& ctx = {},
+                                           const QuantizeOptions& options = {});
+
+/// The names of all linear modules of a model, in forward order.
+[[nodiscard]] std::vector<std::string> linearModuleNames(const ModelConfig& config);
+
+}  // namespace qb::core

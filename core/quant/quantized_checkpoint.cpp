@@ -1,0 +1,315 @@
+#include "core/quant/quantized_checkpoint.h"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/quant/gptq_pack.h"
+#include "core/quant/llm_int8.h"
+#include "core/quant/quantized_weight.h"
+#include "core/quant/smoothquant.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+bool isWeightOnly(QuantMethod m) { return m == QuantMethod::Rtn || m == QuantMethod::Gptq || m == QuantMethod::Awq; }
+
+std::string escapeRegex(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        if (std::strchr(".^$|()[]{}*+?\\", ch)) out += '\\';
+        out += ch;
+    }
+    return out;
+}
+
+template <class T>
+TensorBlob rawBlob(std::string name, DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& data) {
+    TensorBlob b;
+    b.name = std::move(name);
+    b.dtype = dtype;
+    b.shape = std::move(shape);
+    b.bytes.resize(data.size() * sizeof(T));
+    std::memcpy(b.bytes.data(), data.data(), b.bytes.size());
+    return b;
+}
+
+TensorBlob floatBlob(const std::string& name, const MatrixRM& m, DType dtype) {
+    return makeFloatBlob(name, {m.rows(), m.cols()}, m.data(), dtype);
+}
+
+TensorBlob vectorBlob(const std::string& name, const VectorF& v, DType dtype) {
+    return makeFloatBlob(name, {v.size()}, v.data(), dtype);
+}
+
+TensorBlob int8Blob(const std::string& name, const MatrixRM& codes) {
+    std::vector<std::int8_t> q(std::size_t(codes.size()));
+    for (Index i = 0; i < codes.size(); ++i) q[std::size_t(i)] = std::int8_t(codes.data()[i]);
+    return rawBlob(name, DType::I8, {codes.rows(), codes.cols()}, q);
+}
+
+json schemeEntry(const QuantScheme& s) {
+    json j;
+    j["method"] = methodName(s.method);
+    if (isWeightOnly(s.method)) {
+        j["bits"] = s.grid.bits;
+        j["group_size"] = s.grid.groupSize ? *s.grid.groupSize : -1;
+        j["sym"] = s.grid.sym;
+        j["desc_act"] = s.method == QuantMethod::Gptq && s.gptq.actOrder;
+    } else if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) {
+        j["act_bits"] = s.smooth.actBits;
+    } else if (s.method == QuantMethod::LlmInt8) {
+        j["threshold"] = s.llmInt8.threshold;
+    }
+    return j;
+}
+
+// Appends the tensors of one linear module.
+void addLinear(const std::string& name, const Linear& linear, std::vector<TensorBlob>& out) {
+    if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear)) {
+        const GptqTensors t = packGptq(q->weight());
+        out.push_back(rawBlob(name + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, t.qweight));
+        out.push_back(rawBlob(name + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, t.qzeros));
+        out.push_back(rawBlob(name + ".scales", DType::F16, {t.scalesShape[0], t.scalesShape[1]}, t.scalesF16));
+        out.push_back(rawBlob(name + ".g_idx", DType::I32, {t.gIdxSize}, t.g_idx));
+        if (q->bias()) out.push_back(vectorBlob(name + ".bias", *q->bias(), DType::F16));
+    } else if (const auto* w = dynamic_cast<const W8A8Linear*>(&linear)) {
+        out.push_back(int8Blob(name + ".weight", w->quantizedWeight().codes));
+        out.push_back(vectorBlob(name + ".weight_scale", w->quantizedWeight().scales, DType::F32));
+        if (w->bias()) out.push_back(vectorBlob(name + ".bias", *w->bias(), DType::F32));
+    } else if (const auto* l = dynamic_cast<const LlmInt8Linear*>(&linear)) {
+        out.push_back(int8Blob(name + ".weight", l->quantizedWeight().codes));
+        out.push_back(vectorBlob(name + ".weight_scale", l->quantizedWeight().scales, DType::F32));
+        if (l->bias()) out.push_back(vectorBlob(name + ".bias", *l->bias(), DType::F32));
+    } else {
+        // fp16 method: values are F16-exact already (the pipeline rounded them).
+        out.push_back(floatBlob(name + ".weight", linear.denseWeight(), DType::F16));
+        if (linear.bias()) out.push_back(vectorBlob(name + ".bias", *linear.bias(), DType::F16));
+    }
+}
+
+json readJsonFile(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw Error(file.string() + ": cannot read");
+    try {
+        return json::parse(in);
+    } catch (const json::exception& e) {
+        throw Error(file.string() + ": malformed JSON: " + e.what());
+    }
+}
+
+void writeTextFile(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw Error(file.string() + ": write failed");
+}
+
+}  // namespace
+
+void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const fs::path& sourceDir,
+                              const fs::path& outDir, const RunContext& ctx) {
+    if (!result.model) throw Error("export: no quantized model");
+    std::error_code ec;
+    if (fs::exists(outDir) && !(fs::is_directory(outDir) && fs::is_empty(outDir, ec)))
+        throw Error(outDir.string() + ": already exists and is not empty (choose another --out or remove it)");
+    const fs::path parent = outDir.has_parent_path() ? outDir.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent)) throw Error(outDir.string() + ": the parent folder does not exist");
+    const fs::path tmp = outDir.string() + ".tmp-" + std::to_string(::getpid());
+    fs::remove_all(tmp, ec);
+    if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");
+    try {
+        const LlamaModel& m = *result.model;
+        const ModelConfig& c = m.config();
+        const DType embedType = [&] {
+            const auto src = Checkpoint::open(sourceDir);
+            const TensorInfo* t = src->find("model.embed_tokens.weight");
+            return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
+        }();
+
+        // config.json: the source config plus quantization_config.
+        json config = readJsonFile(sourceDir / "config.json");
+        const QuantScheme& d = plan.defaultScheme;
+        bool allGptqLayout = true;
+        for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);
+        json q;
+        q["quant_method"] = allGptqLayout ? "gptq" : "quantbench";
+        q["checkpoint_format"] = "gptq";
+        q["bits"] = d.grid.bits;
+        q["group_size"] = d.grid.groupSize ? *d.grid.groupSize : -1;
+        q["desc_act"] = d.method == QuantMethod::Gptq && d.gptq.actOrder;
+        q["sym"] = d.grid.sym;
+        json dynamic = json::object();
+        json modules = json::object();
+        const json defaultEntry = schemeEntry(d);
+        for (const auto& r : result.modules) {
+            const json e = schemeEntry(r.scheme);
+            modules[r.name] = e;
+            const std::string re = "^" + escapeRegex(r.name) + "$";
+            if (r.scheme.method == QuantMethod::Fp16 || !isWeightOnly(r.scheme.method))
+                dynamic["-:" + re] = json::object();  // not in GPTQ layout: GPTQ loaders must skip it
+            else if (!isWeightOnly(d.method) || e["bits"] != defaultEntry.value("bits", json()) ||
+                     e["group_size"] != defaultEntry.value("group_size", json()) || e["sym"] != defaultEntry.value("sym", json()) ||
+                     e["desc_act"] != defaultEntry.value("desc_act", json()))
+                dynamic["+:" + re] = {{"bits", e["bits"]}, {"group_size", e["group_size"]}, {"sym", e["sym"]}, {"desc_act", e["desc_act"]}};
+        }
+        if (!dynamic.empty()) q["dynamic"] = dynamic;
+        q["quantbench"] = {{"version", QB_VERSION}, {"plan", json::parse(plan.toJsonText())}, {"modules", modules}};
+        config["quantization_config"] = q;
+        writeTextFile(tmp / "config.json", config.dump(2) + "\n");
+        writeTextFile(tmp / "quantize_config.json",
+                      json{{"bits", q["bits"]}, {"group_size", q["group_size"]}, {"desc_act", q["desc_act"]}, {"sym", q["sym"]},
+                           {"checkpoint_format", "gptq"}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
+        ctx.throwIfStopped();
+
+        // Tensors.
+        std::vector<TensorBlob> tensors;
+        tensors.push_back(floatBlob("model.embed_tokens.weight", m.embedding(), embedType));
+        tensors.push_back(vectorBlob("model.norm.weight", m.finalNorm(), DType::F32));
+        if (!c.tieWordEmbeddings) tensors.push_back(floatBlob("lm_head.weight", m.lmHead().denseWeight(), embedType));
+        for (int i = 0; i < c.numLayers; ++i) {
+            ctx.throwIfStopped();
+            const auto L = m.layer(i);
+            const std::string p = "model.layers." + std::to_string(i) + ".";
+            tensors.push_back(vectorBlob(p + "input_layernorm.weight", L->inputNorm, DType::F32));
+            tensors.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
+            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), tensors);
+        }
+        writeSafetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}, {"quantized_by", "quantbench " QB_VERSION}});
+        ctx.throwIfStopped();
+
+        for (const char* f : {"tokenizer.model", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json",
+                              "tokenizer.json"})
+            if (fs::exists(sourceDir / f)) fs::copy_file(sourceDir / f, tmp / f, fs::copy_options::overwrite_existing);
+
+        json report;
+        report["bits_per_weight"] = result.bitsPerWeight;
+        report["linear_bytes"] = result.linearBytes;
+        report["linear_weights"] = result.linearWeights;
+        report["seconds"] = result.seconds;
+        for (const auto& r : result.modules)
+            report["modules"].push_back({{"name", r.name}, {"format", r.format}, {"relative_error", r.relativeError},
+                                         {"bytes", r.bytes}, {"bits_per_weight", r.bitsPerWeight}, {"seconds", r.seconds}});
+        writeTextFile(tmp / "quantbench_report.json", report.dump(2) + "\n");
+
+        if (fs::exists(outDir)) fs::remove(outDir);  // the empty folder checked above
+        fs::rename(tmp, outDir);
+    } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+}
+
+namespace {
+
+struct ModuleFormat {
+    std::string method = "gptq";
+    int bits = 4;
+    std::optional<int> groupSize = 128;
+    bool sym = false;
+    int actBits = 8;
+    double threshold = 6.0;
+};
+
+std::optional<VectorF> loadBias(const Checkpoint& ckpt, const std::string& name, Index out) {
+    if (!ckpt.find(name + ".bias")) return std::nullopt;
+    return ckpt.loadVector(name + ".bias", out);
+}
+
+template <class T>
+std::vector<T> readRaw(const Checkpoint& ckpt, const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
+    const TensorInfo& t = ckpt.get(name);
+    if (t.dtype != dtype)
+        throw Error(ckpt.fileOf(name).string() + ": tensor '" + name + "' has dtype " + dtypeName(t.dtype) + ", expected " +
+                    dtypeName(dtype));
+    if (t.shape != shape) {
+        TensorInfo want;
+        want.shape = shape;
+        throw Error(ckpt.fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() + ", expected " +
+                    want.shapeString());
+    }
+    std::vector<T> v(t.nbytes / sizeof(T));
+    std::memcpy(v.data(), t.data, t.nbytes);
+    return v;
+}
+
+}  // namespace
+
+LinearFactory quantizedLinearFactory(const ModelConfig& config) {
+    if (config.quantizationConfigJson.empty()) return {};
+    const json q = json::parse(config.quantizationConfigJson);
+    ModuleFormat base;
+    base.bits = q.value("bits", 4);
+    const int g = q.value("group_size", 128);
+    base.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
+    base.sym = q.value("sym", false);
+    std::vector<std::pair<std::regex, json>> dynamic;
+    if (q.contains("dynamic") && q["dynamic"].is_object())
+        for (auto it = q["dynamic"].begin(); it != q["dynamic"].end(); ++it) {
+            const std::string key = it.key();
+            if (key.size() > 2 && (key[0] == '+' || key[0] == '-') && key[1] == ':')
+                dynamic.push_back({std::regex(key.substr(2)), key[0] == '-' ? json(nullptr) : it.value()});
+        }
+    json modules = q.contains("quantbench") ? q["quantbench"].value("modules", json::object()) : json::object();
+
+    return [base, dynamic, modules](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
+        ModuleFormat f = base;
+        if (modules.contains(name)) {
+            const json& e = modules[name];
+            f.method = e.value("method", f.method);
+            f.bits = e.value("bits", f.bits);
+            if (e.contains("group_size")) f.groupSize = e["group_size"].get<int>() > 0 ? std::optional<int>(e["group_size"].get<int>()) : std::nullopt;
+            f.sym = e.value("sym", f.sym);
+            f.actBits = e.value("act_bits", f.actBits);
+            f.threshold = e.value("threshold", f.threshold);
+        } else {
+            for (const auto& [re, o] : dynamic)
+                if (std::regex_search(name, re) && o.is_object()) {
+                    f.bits = o.value("bits", f.bits);
+                    if (o.contains("group_size")) f.groupSize = o["group_size"].get<int>() > 0 ? std::optional<int>(o["group_size"].get<int>()) : std::nullopt;
+                    f.sym = o.value("sym", f.sym);
+                }
+        }
+        if (ckpt.find(name + ".qweight")) {
+            GptqTensors t = gptqShapes(f.bits, f.groupSize, in, out);
+            t.qweight = readRaw<std::int32_t>(ckpt, name + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]});
+            t.qzeros = readRaw<std::int32_t>(ckpt, name + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]});
+            t.scalesF16 = readRaw<std::uint16_t>(ckpt, name + ".scales", DType::F16, {t.scalesShape[0], t.scalesShape[1]});
+            if (ckpt.find(name + ".g_idx"))
+                t.g_idx = readRaw<std::int32_t>(ckpt, name + ".g_idx", DType::I32, {in});
+            else
+                t.g_idx = sequentialGroupIndex(in, f.groupSize);
+            QuantizedWeight w = withErrorContext(ckpt.fileOf(name + ".qweight").string() + ": " + name,
+                                                 [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out); });
+            return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method);
+        }
+        const TensorInfo* w = ckpt.find(name + ".weight");
+        if (w && w->dtype == DType::I8) {
+            const auto codes8 = readRaw<std::int8_t>(ckpt, name + ".weight", DType::I8, {out, in});
+            RowQuantized rq;
+            rq.codes.resize(out, in);
+            for (Index i = 0; i < rq.codes.size(); ++i) rq.codes.data()[i] = float(codes8[std::size_t(i)]);
+            rq.scales = ckpt.loadVector(name + ".weight_scale", out);
+            if (f.method == "llm_int8") return std::make_shared<LlmInt8Linear>(std::move(rq), loadBias(ckpt, name, out), f.threshold);
+            return std::make_shared<W8A8Linear>(std::move(rq), loadBias(ckpt, name, out), f.actBits, f.method);
+        }
+        return makeDenseLinear(ckpt, name, out, in);
+    };
+}
+
+std::shared_ptr<LlamaModel> loadModel(const fs::path& dir, ModelLoadOptions options) {
+    auto ckpt = Checkpoint::open(dir);
+    if (!options.linearFactory) options.linearFactory = quantizedLinearFactory(ckpt->config());
+    return LlamaModel::load(ckpt, options);
+}
+
+}  // namespace qb::core

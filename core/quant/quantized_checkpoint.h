@@ -1,0 +1,36 @@
+#pragma once
+// Quantized checkpoints: writing a QuantizeResult as a Hugging Face folder and reading it back.
+//
+// Weight-only modules (rtn, gptq, awq) use the GPTQ layout that transformers, AutoGPTQ and
+// vLLM load (qweight, qzeros, scales, g_idx; see gptq_pack.h) with a "quantization_config"
+// in config.json (quant_method "gptq", bits, group_size, desc_act, sym, and GPTQModel's
+// "dynamic" per-module overrides: "+:<regex>" for other bits/groups, "-:<regex>" for modules
+// kept in floating point). W8A8 and LLM.int8() modules use the layout of docs/quantized-format.md
+// (int8 "weight" + F32 "weight_scale"). Every module's full scheme is also recorded under
+// quantization_config.quantbench.modules so mixed plans reload exactly.
+
+#include <filesystem>
+#include <memory>
+
+#include "core/model/llama_model.h"
+#include "core/quant/pipeline.h"
+#include "core/quant/plan.h"
+#include "core/util/run_context.h"
+
+namespace qb::core {
+
+/// Writes result to outDir: config.json, model.safetensors, tokenizer files copied from
+/// sourceDir, quantbench_report.json. Atomic: the folder is built as "<outDir>.tmp-<pid>"
+/// and renamed at the end; on failure or cancel nothing is left. Throws Error when outDir
+/// exists and is not empty, or on any write failure (naming the file).
+void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const std::filesystem::path& sourceDir,
+                              const std::filesystem::path& outDir, const RunContext& ctx = {});
+
+/// A LinearFactory that reads dense, GPTQ-layout and int8 modules, using the
+/// quantization_config of checkpoint's config.json.
+[[nodiscard]] LinearFactory quantizedLinearFactory(const ModelConfig& config);
+
+/// Opens and loads any checkpoint quantbench writes or reads (float or quantized).
+[[nodiscard]] std::shared_ptr<LlamaModel> loadModel(const std::filesystem::path& dir, ModelLoadOptions options = {});
+
+}  // namespace qb::core

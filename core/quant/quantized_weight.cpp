@@ -1,0 +1,128 @@
+#include "core/quant/quantized_weight.h"
+
+#include "core/backend/backend.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace {
+
+std::string shapeText(Index r, Index c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
+
+Index ceilDiv(Index a, Index b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+Index groupCount(Index inFeatures, const std::optional<int>& groupSize) {
+    if (!groupSize) return 1;
+    if (*groupSize <= 0) throw Error("weight grid: group size must be positive, got " + std::to_string(*groupSize));
+    return std::max<Index>(1, ceilDiv(inFeatures, *groupSize));
+}
+
+Index groupWidth(Index inFeatures, const std::optional<int>& groupSize) {
+    return groupSize ? Index(*groupSize) : std::max<Index>(1, inFeatures);
+}
+
+std::vector<std::int32_t> sequentialGroupIndex(Index inFeatures, const std::optional<int>& groupSize) {
+    const Index g = groupWidth(inFeatures, groupSize);
+    std::vector<std::int32_t> gIdx(static_cast<std::size_t>(inFeatures));
+    for (Index c = 0; c < inFeatures; ++c) gIdx[std::size_t(c)] = std::int32_t(c / g);
+    return gIdx;
+}
+
+QuantizedWeight QuantizedWeight::allocate(Index rows, Index cols, const WeightGridSpec& spec) {
+    QuantGrid(spec.bits, spec.sym);  // validates bits
+    QuantizedWeight q;
+    q.bits = spec.bits;
+    q.groupSize = spec.groupSize;
+    q.sym = spec.sym;
+    q.rows = rows;
+    q.cols = cols;
+    const Index nGroups = groupCount(cols, spec.groupSize);
+    q.codes = CodeMatrix::Zero(rows, cols);
+    q.scales = MatrixRM::Ones(rows, nGroups);
+    q.zeros = ZeroMatrix::Zero(rows, nGroups);
+    q.gIdx = sequentialGroupIndex(cols, spec.groupSize);
+    return q;
+}
+
+MatrixRM QuantizedWeight::dequantize() const {
+    // Ŵ[r, c] = scales[r, g] · (codes[r, c] − zeros[r, g]),  g = gIdx[c]
+    MatrixRM W(rows, cols);
+    for (Index r = 0; r < rows; ++r) {
+        const float* s = scales.row(r).data();
+        const std::int32_t* z = zeros.row(r).data();
+        const std::uint8_t* q = codes.row(r).data();
+        float* w = W.row(r).data();
+        for (Index c = 0; c < cols; ++c) {
+            const std::int32_t g = gIdx[std::size_t(c)];
+            w[c] = gridValue(float(q[c]), s[g], float(z[g]));
+        }
+    }
+    return W;
+}
+
+std::size_t QuantizedWeight::packedBytes() const {
+    const std::size_t nGroups = std::size_t(groups());
+    const std::size_t qweight = std::size_t(ceilDiv(cols, 32) * bits * rows) * 4;
+    const std::size_t qzeros = nGroups * std::size_t(ceilDiv(rows, 32) * bits) * 4;
+    const std::size_t scalesF16 = nGroups * std::size_t(rows) * 2;
+    const std::size_t gIdxBytes = std::size_t(cols) * 4;
+    return qweight + qzeros + scalesF16 + gIdxBytes;
+}
+
+bool QuantizedWeight::hasSequentialGroups() const { return gIdx == sequentialGroupIndex(cols, groupSize); }
+
+void QuantizedWeight::validate() const {
+    QuantGrid(bits, sym);
+    const Index nGroups = groupCount(cols, groupSize);
+    const int maxq = (1 << bits) - 1;
+    if (codes.rows() != rows || codes.cols() != cols)
+        throw Error("quantized weight: codes are " + shapeText(codes.rows(), codes.cols()) + ", expected " + shapeText(rows, cols));
+    if (scales.rows() != rows || scales.cols() != nGroups)
+        throw Error("quantized weight: scales are " + shapeText(scales.rows(), scales.cols()) + ", expected " +
+                    shapeText(rows, nGroups));
+    if (zeros.rows() != rows || zeros.cols() != nGroups)
+        throw Error("quantized weight: zeros are " + shapeText(zeros.rows(), zeros.cols()) + ", expected " +
+                    shapeText(rows, nGroups));
+    if (Index(gIdx.size()) != cols)
+        throw Error("quantized weight: g_idx has " + std::to_string(gIdx.size()) + " entries for " + std::to_string(cols) +
+                    " input features");
+    for (std::int32_t g : gIdx)
+        if (g < 0 || g >= nGroups) throw Error("quantized weight: g_idx value " + std::to_string(g) + " is not a group");
+    if (codes.size() > 0 && int(codes.maxCoeff()) > maxq)
+        throw Error("quantized weight: a code exceeds " + std::to_string(maxq) + " for " + std::to_string(bits) + " bits");
+    if (zeros.size() > 0 && (zeros.minCoeff() < 0 || zeros.maxCoeff() > maxq))
+        throw Error("quantized weight: a zero point lies outside [0, " + std::to_string(maxq) + "]");
+}
+
+QuantizedLinear::QuantizedLinear(QuantizedWeight weight, std::optional<VectorF> bias, std::string method)
+    : m_weight(std::move(weight)), m_bias(std::move(bias)), m_method(std::move(method)) {
+    m_weight.validate();
+    if (m_bias && m_bias->size() != m_weight.rows)
+        throw Error("quantized linear: bias has " + std::to_string(m_bias->size()) + " entries for " +
+                    std::to_string(m_weight.rows) + " output features");
+    m_dequantized = m_weight.dequantize();
+}
+
+void QuantizedLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
+    if (X.cols() != m_weight.cols)
+        throw Error("quantized linear: input has " + std::to_string(X.cols()) + " features, weight expects " +
+                    std::to_string(m_weight.cols));
+    backendFor(BackendOp::Linear, X.rows(), m_weight.cols, m_weight.rows).linear(X, m_dequantized, Y);
+    addBias(m_bias, Y);
+}
+
+std::size_t QuantizedLinear::storageBytes() const {
+    return m_weight.packedBytes() + (m_bias ? std::size_t(m_bias->size()) * 2 : 0);
+}
+
+std::string QuantizedLinear::format() const {
+    std::string s = m_method.empty() ? "" : m_method + " ";
+    s += "int" + std::to_string(m_weight.bits);
+    s += m_weight.groupSize ? " g" + std::to_string(*m_weight.groupSize) : std::string(" row");
+    if (m_weight.sym) s += " sym";
+    return s;
+}
+
+}  // namespace qb::core

@@ -1,0 +1,88 @@
+#pragma once
+// QuantizedWeight — the integer codes and group parameters of a grid-quantized weight
+// (RTN, GPTQ, AWQ), in the unpacked form the algorithms produce; QuantizedLinear — the
+// Linear module that holds one.
+//
+// Dequantization (GPTQ reference, quant.py):  Ŵ[r, c] = scales[r, g] · (codes[r, c] − zeros[r, g]),
+// with g = gIdx[c]. Groups run along in_features: normally gIdx[c] = c / groupSize; with
+// GPTQ act-order the groups are formed in the permuted column order, so gIdx is a
+// "permutation of groups" (every group still holds groupSize columns, except a trailing one).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/linear.h"
+#include "core/quant/quant_grid.h"
+#include "core/quant/quant_scheme.h"
+#include "core/util/matrix.h"
+
+namespace qb::core {
+
+using CodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ZeroMatrix = Eigen::Matrix<std::int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Number of groups along in_features: ceil(in / groupSize) (a trailing partial group is
+/// allowed, e.g. in = 172, g = 32 → 6), or 1 when groupSize is empty (one group per row).
+[[nodiscard]] Index groupCount(Index inFeatures, const std::optional<int>& groupSize);
+/// The columns of one group: groupSize, or inFeatures when groupSize is empty.
+[[nodiscard]] Index groupWidth(Index inFeatures, const std::optional<int>& groupSize);
+/// gIdx[c] = c / groupSize (0 for all when groupSize is empty).
+[[nodiscard]] std::vector<std::int32_t> sequentialGroupIndex(Index inFeatures, const std::optional<int>& groupSize);
+
+struct QuantizedWeight {
+    int bits = 4;
+    std::optional<int> groupSize;  ///< columns per group along in_features; empty = whole row
+    bool sym = false;
+    Index rows = 0;  ///< out_features
+    Index cols = 0;  ///< in_features
+    CodeMatrix codes;                ///< [out, in], values in [0, 2^bits − 1]
+    MatrixRM scales;                 ///< [out, nGroups], every value F16-exact
+    ZeroMatrix zeros;                ///< [out, nGroups], values in [0, 2^bits − 1]
+    std::vector<std::int32_t> gIdx;  ///< [in], group of each input column
+
+    /// An empty weight of the given shape with sequential gIdx (codes, scales, zeros zeroed).
+    static QuantizedWeight allocate(Index rows, Index cols, const WeightGridSpec& spec);
+
+    [[nodiscard]] Index groups() const { return scales.cols(); }
+    [[nodiscard]] WeightGridSpec spec() const { return {bits, groupSize, sym}; }
+    /// Ŵ [out, in], row-major.
+    [[nodiscard]] MatrixRM dequantize() const;
+    /// Bytes of the GPTQ checkpoint tensors: qweight + qzeros (int32, packed) + F16 scales + g_idx.
+    [[nodiscard]] std::size_t packedBytes() const;
+    /// True when gIdx is c / groupSize for every column (no act-order permutation).
+    [[nodiscard]] bool hasSequentialGroups() const;
+    /// Checks every size and range; throws Error naming the first inconsistency.
+    void validate() const;
+};
+
+/// A Linear whose weight is a QuantizedWeight. forward() runs through a dequantized float
+/// copy of the weight built at construction (packed low-bit kernels come later), so the
+/// module is immutable and thread-safe once built.
+class QuantizedLinear final : public Linear {
+public:
+    /// method is a short label for format(), e.g. "rtn", "gptq", "awq" (may be empty).
+    /// Throws Error if weight is inconsistent or bias has the wrong size.
+    QuantizedLinear(QuantizedWeight weight, std::optional<VectorF> bias, std::string method = {});
+
+    [[nodiscard]] Index outFeatures() const override { return m_weight.rows; }
+    [[nodiscard]] Index inFeatures() const override { return m_weight.cols; }
+    void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
+    [[nodiscard]] MatrixRM denseWeight() const override { return m_dequantized; }
+    [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
+    /// packedBytes() of the weight plus the bias stored as F16 (the GPTQ checkpoint layout).
+    [[nodiscard]] std::size_t storageBytes() const override;
+    /// e.g. "gptq int4 g128", "rtn int3 row sym".
+    [[nodiscard]] std::string format() const override;
+
+    [[nodiscard]] const QuantizedWeight& weight() const { return m_weight; }
+
+private:
+    QuantizedWeight m_weight;
+    std::optional<VectorF> m_bias;
+    std::string m_method;
+    MatrixRM m_dequantized;  // Ŵ: [out, in], row-major
+};
+
+}  // namespace qb::core

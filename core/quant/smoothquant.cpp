@@ -1,0 +1,93 @@
+#include "core/quant/smoothquant.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace {
+constexpr float kMinScale = 1e-5f;  // reference: .clamp(min=1e-5) on weight maxima and on s
+constexpr int kWeightBits = 8;
+int qmaxOf(int bits) { return (1 << (bits - 1)) - 1; }
+}  // namespace
+
+VectorF activationAbsMax(const ConstMatrixRef& X) {
+    if (X.rows() == 0) return VectorF::Zero(X.cols());
+    return X.cwiseAbs().colwise().maxCoeff().transpose();
+}
+
+void accumulateActivationAbsMax(const ConstMatrixRef& X, VectorF& runningMax) {
+    const VectorF m = activationAbsMax(X);
+    if (runningMax.size() == 0) {
+        runningMax = m;
+        return;
+    }
+    if (runningMax.size() != m.size())
+        throw Error("SmoothQuant: activation maxima have " + std::to_string(runningMax.size()) + " channels, the inputs " +
+                    std::to_string(m.size()));
+    runningMax = runningMax.cwiseMax(m);
+}
+
+VectorF smoothQuantScales(const VectorF& actAbsMax, const std::vector<const MatrixRM*>& weights, double alpha) {
+    if (weights.empty()) throw Error("SmoothQuant: the group has no weights");
+    if (!(alpha >= 0.0 && alpha <= 1.0)) throw Error("SmoothQuant: alpha must lie in [0, 1]");
+    const Index in = actAbsMax.size();
+    VectorF wMax = VectorF::Zero(in);  // max_j |W_j| over all rows of all linears
+    for (const MatrixRM* W : weights) {
+        if (!W || W->cols() != in)
+            throw Error("SmoothQuant: a weight has " + std::to_string(W ? W->cols() : 0) + " input features, the activations " +
+                        std::to_string(in));
+        wMax = wMax.cwiseMax(W->cwiseAbs().colwise().maxCoeff().transpose());
+    }
+    VectorF s(in);
+    for (Index j = 0; j < in; ++j) {
+        // eq. 4: s_j = max|X_j|^α / max|W_j|^(1−α)
+        const double num = std::pow(double(actAbsMax[j]), alpha);
+        const double den = std::pow(double(std::max(wMax[j], kMinScale)), 1.0 - alpha);
+        s[j] = std::max(float(num / den), kMinScale);
+    }
+    return s;
+}
+
+W8A8Linear::W8A8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, int actBits, std::string method)
+    : m_weight(quantizeRowsAbsmax(W, kWeightBits)), m_bias(std::move(bias)), m_actBits(actBits), m_method(std::move(method)) {
+    if (actBits < 2 || actBits > 8) throw Error("W8A8: activation bits must be in 2..8, got " + std::to_string(actBits));
+    if (m_bias && m_bias->size() != W.rows())
+        throw Error("W8A8: bias has " + std::to_string(m_bias->size()) + " entries for " + std::to_string(W.rows()) +
+                    " output features");
+}
+
+W8A8Linear::W8A8Linear(RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method)
+    : m_weight(std::move(weight)), m_bias(std::move(bias)), m_actBits(actBits), m_method(std::move(method)) {
+    if (actBits < 2 || actBits > 8) throw Error("W8A8: activation bits must be in 2..8, got " + std::to_string(actBits));
+    if (m_weight.scales.size() != m_weight.codes.rows()) throw Error("W8A8: weight_scale has the wrong size");
+    if (m_weight.codes.size() && m_weight.codes.cwiseAbs().maxCoeff() > float(qmaxOf(kWeightBits)))
+        throw Error("W8A8: weight codes outside −127..127");
+    if (!m_weight.scales.allFinite()) throw Error("W8A8: weight_scale holds NaN or Inf");
+    if (m_bias && m_bias->size() != m_weight.codes.rows()) throw Error("W8A8: bias has the wrong size");
+}
+
+void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
+    if (X.cols() != inFeatures())
+        throw Error("W8A8: input has " + std::to_string(X.cols()) + " features, weight expects " + std::to_string(inFeatures()));
+    // Per-token dynamic activation quantization, then Y = (X_q W_qᵀ) ⊙ (s_x s_wᵀ) + bias.
+    const RowQuantized Xq = quantizeRowsAbsmax(X, m_actBits);
+    dequantizedProduct(Xq, m_weight, qmaxOf(m_actBits), qmaxOf(kWeightBits), Y);
+    addBias(m_bias, Y);
+}
+
+MatrixRM W8A8Linear::denseWeight() const { return m_weight.codes.array().colwise() * m_weight.scales.array(); }
+
+std::size_t W8A8Linear::storageBytes() const {
+    const std::size_t out = std::size_t(outFeatures());
+    return out * std::size_t(inFeatures()) + out * 4 + (m_bias ? out * 4 : 0);
+}
+
+std::string W8A8Linear::format() const {
+    const std::string wa = "w8a" + std::to_string(m_actBits);
+    return m_method.empty() ? wa : m_method + " " + wa;
+}
+
+}  // namespace qb::core

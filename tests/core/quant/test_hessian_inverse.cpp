@@ -1,0 +1,74 @@
+// The parallel Cholesky, triangular inverse and GPTQ's Hinv = chol(H⁻¹)ᵀ against Eigen in double.
+#include <QtTest>
+
+#include <Eigen/Cholesky>
+#include <Eigen/LU>
+
+#include "core/backend/backend.h"
+#include "core/quant/hessian_inverse.h"
+#include "support/test_support.h"
+
+using namespace qb;
+using namespace qb::core;
+
+namespace {
+
+constexpr double kDoubleTolerance = 1e-10;  // relative, factorisations of well-conditioned SPD matrices
+constexpr double kFloatTolerance = 1e-5;    // U is stored in float
+
+MatrixRMd spdMatrix(Index n, unsigned seed) {
+    const MatrixRMd X = test::randomMatrix(n + 20, n, seed).cast<double>();
+    MatrixRMd H = X.transpose() * X / double(n);
+    H.diagonal().array() += 0.1;
+    return H;
+}
+
+}  // namespace
+
+class TestHessianInverse : public QObject {
+    Q_OBJECT
+private slots:
+    void blockedCholeskyMatchesEigen_data() {
+        QTest::addColumn<int>("n");
+        QTest::newRow("smaller than a panel") << 50;
+        QTest::newRow("exactly two panels") << 256;
+        QTest::newRow("ragged last panel") << 300;
+    }
+    void blockedCholeskyMatchesEigen() {
+        QFETCH(int, n);
+        setThreadCount(2);
+        const MatrixRMd H = spdMatrix(n, 3);
+        MatrixRMd L = H;
+        QVERIFY(choleskyLowerInPlace(L));
+        const Eigen::MatrixXd ref = Eigen::LLT<Eigen::MatrixXd>(H).matrixL();
+        QVERIFY((L - ref).cwiseAbs().maxCoeff() < kDoubleTolerance * ref.cwiseAbs().maxCoeff());
+        QCOMPARE(L(0, n - 1), 0.0);  // strict upper triangle zeroed
+    }
+    void choleskyReportsIndefiniteMatrices() {
+        MatrixRMd H = spdMatrix(200, 4);
+        H(150, 150) = -1.0;
+        QVERIFY(!choleskyLowerInPlace(H));
+    }
+    void triangularInverseIsTheInverse() {
+        MatrixRMd L = spdMatrix(300, 5);
+        QVERIFY(choleskyLowerInPlace(L));
+        const MatrixRMd Linv = invertLowerTriangular(L);
+        QVERIFY((Linv * L - MatrixRMd::Identity(300, 300)).cwiseAbs().maxCoeff() < kDoubleTolerance * 10);
+        QCOMPARE(Linv(0, 299), 0.0);
+    }
+    void upperFactorOfTheInverse() {
+        // The reference: cholesky(cholesky_inverse(cholesky(H)), upper=True).
+        const MatrixRMd H = spdMatrix(260, 6);
+        InverseHessianFactor F;
+        QVERIFY(upperCholeskyOfInverse(H, F));
+        const Eigen::MatrixXd Hinv = H.inverse();
+        const Eigen::MatrixXd Uref = Eigen::LLT<Eigen::MatrixXd>(Hinv).matrixU();
+        const double scale = Uref.cwiseAbs().maxCoeff();
+        QVERIFY((F.U.cast<double>() - Uref).cwiseAbs().maxCoeff() < kFloatTolerance * scale);
+        QCOMPARE(F.U(259, 0), 0.0f);
+        QVERIFY((F.U.diagonal().array() > 0.0f).all());
+    }
+};
+
+QTEST_APPLESS_MAIN(TestHessianInverse)
+#include "test_hessian_inverse.moc"
