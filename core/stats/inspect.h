@@ -1,0 +1,47 @@
+#pragma once
+// inspectModel — weight statistics, input-activation statistics and RTN sensitivity of every
+// linear module of a Llama-family model, over calibration windows.
+//
+// The model is streamed layer by layer: the hidden state of all windows ([windows × ctx,
+// hidden], float) is kept, and decoder layer i runs over it in batches of `batchWindows`
+// windows with an ActivationTap that feeds the statistics; then the layer's weights are read
+// (Linear::denseWeight) and released before layer i+1 is loaded. Peak memory ≈ the hidden
+// state + one layer's weights + per input: the activation accumulators (ActivationStats:
+// ~5 KiB per channel) and, with sensitivity, one Gram matrix [in, in] in double.
+//
+// Modules that read the same input share their activation statistics and Gram matrix
+// (q/k/v read RMSNorm₁(x), gate/up read RMSNorm₂(h); decoder_layer.h): the tap collects them
+// once, for q_proj and gate_proj, and ModuleStats::activation points to one shared object.
+
+#include <vector>
+
+#include "core/calib/calibration.h"
+#include "core/model/llama_model.h"
+#include "core/stats/module_stats.h"
+#include "core/util/run_context.h"
+
+namespace qb::core {
+
+struct InspectOptions {
+    WeightStatsOptions weight;
+    ActivationStatsOptions activation;
+    SensitivityOptions sensitivity;
+    bool computeSensitivity = true;  ///< off: no Gram matrices, empty sensitivity tables
+    int batchWindows = 8;            ///< windows per forward batch (bounds the activation memory), >= 1
+};
+
+struct InspectResult {
+    /// Forward order: layer 0 q, k, v, o, gate, up, down; layer 1 ...
+    std::vector<ModuleStats> modules;
+    int windows = 0;  ///< calibration windows the activations came from
+    int ctx = 0;      ///< tokens per window
+};
+
+/// Inspects every linear module of model on calibration (tokens: windows × ctx). Progress is
+/// reported per batch and per layer; ctx.throwIfStopped() is polled per batch (throws
+/// Cancelled). Throws Error for an empty or inconsistent calibration set or invalid options,
+/// and passes on model errors with "inspect: layer i: " in front.
+[[nodiscard]] InspectResult inspectModel(const LlamaModel& model, const CalibrationSet& calibration,
+                                         const InspectOptions& options = {}, const RunContext& ctx = {});
+
+}  // namespace qb::core

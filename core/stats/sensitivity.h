@@ -1,0 +1,77 @@
+#pragma once
+// Quantization sensitivity of one linear module: the relative output error of round-to-nearest
+// quantization on calibration inputs,
+//     e(Q) = ‖W Xᵀ − Q(W) Xᵀ‖²_F / ‖W Xᵀ‖²_F,
+// for a grid of bit widths × group sizes. X is never kept: with G = Xᵀ X [in, in] (the Gram
+// matrix, accumulated in double as the calibration streams by),
+//     ‖ΔW Xᵀ‖²_F = tr(ΔW G ΔWᵀ),   ΔW = W − Q(W),
+// so the cost is one [out,in]×[in,in] product per grid point instead of one per token batch.
+// W, Q(W): [out, in] row-major; X: [tokens, in] row-major.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/util/matrix.h"
+
+namespace qb::core {
+
+/// Accumulates G [in, in] += Xᵀ X in double through the Gram backend (backendFor(BackendOp::Gram, …)).
+class GramAccumulator {
+public:
+    explicit GramAccumulator(Index inFeatures) : m_G(MatrixRMd::Zero(inFeatures, inFeatures)) {}
+    /// X: [tokens, in]. Throws Error for another column count or a backend failure.
+    void add(const ConstMatrixRef& X);
+    [[nodiscard]] const MatrixRMd& gram() const { return m_G; }  ///< [in, in], Xᵀ X (not normalised)
+    [[nodiscard]] std::uint64_t tokens() const { return m_tokens; }
+
+private:
+    MatrixRMd m_G;
+    std::uint64_t m_tokens = 0;
+};
+
+/// tr(D G Dᵀ) = ‖D Xᵀ‖²_F for D [out, in] and G = Xᵀ X [in, in]; in double, parallel over row
+/// blocks, summed in block order (independent of the thread count). Throws Error on a shape mismatch.
+[[nodiscard]] double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G);
+
+/// e = tr(ΔW G ΔWᵀ) / tr(W G Wᵀ) with ΔW = W − What. 0 when both are 0; +∞ when only the
+/// denominator is 0 (W Xᵀ = 0 but What Xᵀ ≠ 0). Throws Error on a shape mismatch.
+[[nodiscard]] double relativeOutputError(const ConstMatrixRef& W, const ConstMatrixRef& What, const MatrixRMd& G);
+
+struct SensitivityOptions {
+    std::vector<int> bits = {2, 3, 4, 8};
+    /// Columns per group along in_features; nullopt = one group per output row ("per-channel").
+    std::vector<std::optional<int>> groupSizes = {32, 128, std::nullopt};
+    bool sym = false;  ///< RTN grid: asymmetric min-max (default) or symmetric absmax
+};
+
+struct SensitivityEntry {
+    int bits = 4;
+    std::optional<int> groupSize;  ///< nullopt = per output row
+    /// e(RTN) as defined above; nullopt when RTN could not quantize this shape (see note).
+    std::optional<double> relativeError;
+    std::string note;  ///< why relativeError is missing; empty otherwise
+};
+
+struct SensitivityTable {
+    bool sym = false;
+    std::vector<SensitivityEntry> entries;  ///< bits-major, in the order of SensitivityOptions
+
+    /// The entry for (bits, groupSize), or nullptr.
+    [[nodiscard]] const SensitivityEntry* find(int bits, std::optional<int> groupSize) const;
+};
+
+/// "w4 g128", "w4 per-channel" — for tables, logs and JSON keys ("w4_g128" with '_' via sensitivityKey).
+[[nodiscard]] std::string sensitivityLabel(int bits, std::optional<int> groupSize);
+/// "w4_g128", "w4_per_channel"
+[[nodiscard]] std::string sensitivityKey(int bits, std::optional<int> groupSize);
+
+/// RTN sensitivity of W [out, in] for every (bits, group size) of options, using quantizeRtn
+/// (core/quant/rtn.h). G = Xᵀ X [in, in] of the calibration inputs. An RTN failure for one grid
+/// point (e.g. a group size that does not divide in_features, if RTN refuses it) leaves that
+/// entry empty with a note. Throws Error on a shape mismatch.
+[[nodiscard]] SensitivityTable computeSensitivity(const ConstMatrixRef& W, const MatrixRMd& G,
+                                                  const SensitivityOptions& options = {});
+
+}  // namespace qb::core

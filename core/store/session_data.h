@@ -1,0 +1,64 @@
+#pragma once
+// SessionData — what one quantbench session file holds (docs/session-format.md): provenance,
+// per-module statistics from inspect, and the plans and runs later issues append.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/stats/module_stats.h"
+
+namespace qb::core {
+
+/// The session schema this build writes and the newest it reads.
+inline constexpr int kSessionSchemaVersion = 1;
+/// The root "format" attribute that marks an HDF5 file as a quantbench session.
+inline constexpr const char* kSessionFormat = "quantbench-session";
+
+/// SHA-256 of one safetensors file's JSON header (SafetensorsFile::headerText()).
+struct SafetensorsHeaderHash {
+    std::string file;    ///< file name inside the model folder, e.g. "model-00001-of-00002.safetensors"
+    std::string sha256;  ///< 64 lowercase hex characters
+};
+
+/// Where the numbers of a session came from.
+struct SessionProvenance {
+    std::string modelPath;          ///< the model folder as given by the user (UTF-8)
+    std::string configSha256;       ///< SHA-256 of config.json
+    std::vector<SafetensorsHeaderHash> safetensorsHeaders;
+    std::string calibrationSha256;  ///< SHA-256 of the calibration text file's bytes
+    int calibrationWindows = 0;     ///< windows actually used
+    int calibrationCtx = 0;         ///< tokens per window actually used
+    std::uint64_t calibrationSeed = 0;
+    std::string quantbenchVersion;  ///< QB_VERSION of the writer
+    std::string createdUtc;         ///< ISO-8601, e.g. "2025-01-31T17:04:05Z"
+};
+
+/// A quantization plan stored in the session (the plan file's JSON text, unparsed).
+struct PlanRecord {
+    std::string name;        ///< unique in the session; no '/'
+    std::string json;
+    std::string createdUtc;  ///< filled with the current time when empty at write
+};
+
+/// The outcome of one quantization run.
+struct RunRecord {
+    std::string id;          ///< unique in the session; no '/'
+    std::string planName;
+    std::string planJson;    ///< the plan as it was run
+    std::map<std::string, double> metrics;       ///< e.g. "perplexity", "seconds", "bytes"
+    std::map<std::string, double> moduleErrors;  ///< module name -> relative output error
+    std::string createdUtc;  ///< filled with the current time when empty at write
+};
+
+struct SessionData {
+    /// The schema of the file read; write() always writes kSessionSchemaVersion.
+    int schemaVersion = kSessionSchemaVersion;
+    SessionProvenance provenance;
+    std::vector<ModuleStats> modules;  ///< in model order
+    std::vector<PlanRecord> plans;     ///< sorted by name when read
+    std::vector<RunRecord> runs;       ///< in the order they were written
+};
+
+}  // namespace qb::core

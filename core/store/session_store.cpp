@@ -1,0 +1,352 @@
+#include "core/store/session_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+#include "core/store/hdf5_io.h"
+#include "core/store/module_stats_io.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+using namespace hdf5;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDamaged = "damaged or truncated session file";
+constexpr const char* kCannotWrite = "cannot write the session";
+
+std::mutex& hdf5Mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+/// Runs f with HDF5 serialised and silenced; every failure leaves as one Error "<file>: ...".
+template <class F>
+decltype(auto) guarded(const fs::path& path, const char* hdf5Failure, F&& f) {
+    std::lock_guard lock(hdf5Mutex());
+    silenceLibraryErrors();
+    try {
+        return f();
+    } catch (const H5::Exception& e) {
+        throw Error(path.string() + ": " + hdf5Failure + " (HDF5: " + e.getDetailMsg() + ")");
+    } catch (const fs::filesystem_error& e) {
+        throw Error(path.string() + ": " + e.code().message());
+    } catch (const Error& e) {
+        throw e.withContext(path.string());
+    }
+}
+
+/// Opens path as a session and checks that it is one this build can read. Messages name no
+/// file (guarded() adds it).
+H5::H5File openSession(const fs::path& path, unsigned flags) {
+    if (!fs::exists(path)) throw Error("no such file");
+    if (fs::is_directory(path)) throw Error("is a folder, not a session file");
+    bool isHdf5 = false;
+    try {
+        isHdf5 = H5::H5File::isHdf5(path.string());
+    } catch (const H5::Exception&) {
+        isHdf5 = false;
+    }
+    if (!isHdf5) throw Error("not an HDF5 file, so not a quantbench session");
+    H5::H5File file;
+    try {
+        file.openFile(path.string(), flags);
+    } catch (const H5::Exception&) {
+        throw Error("damaged or truncated HDF5 file; it cannot be opened");
+    }
+    const H5::Group root = file.openGroup("/");
+    if (!root.attrExists("format") || root.openAttribute("format").getTypeClass() != H5T_STRING)
+        throw Error(std::string("an HDF5 file but not a quantbench session (no format=\"") + kSessionFormat + "\" attribute)");
+    const std::string format = readStringAttribute(root, "format");
+    if (format != kSessionFormat)
+        throw Error("an HDF5 file but not a quantbench session (format is \"" + format + "\")");
+    const std::int32_t version = readAttribute<std::int32_t>(root, "schema_version");
+    if (version > kSessionSchemaVersion)
+        throw Error("session schema version " + std::to_string(version) + " is newer than this quantbench supports (" +
+                    std::to_string(kSessionSchemaVersion) + "); update quantbench to open it");
+    if (version < 1) throw Error("invalid session schema version " + std::to_string(version));
+    return file;
+}
+
+/// "<file>.tmp-<pid>" in the same folder, removed on scope exit unless committed.
+class TempFile {
+public:
+    explicit TempFile(const fs::path& target) : m_target(target) {
+        const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+        if (!fs::is_directory(folder)) throw Error("folder " + folder.string() + " does not exist");
+        m_temp = folder / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    }
+    ~TempFile() {
+        std::error_code ec;
+        if (!m_committed) fs::remove(m_temp, ec);
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    [[nodiscard]] const fs::path& path() const { return m_temp; }
+    void commit() {
+        std::error_code ec;
+        fs::rename(m_temp, m_target, ec);
+        if (ec) throw Error("cannot replace the file: " + ec.message());
+        m_committed = true;
+    }
+
+private:
+    fs::path m_target;
+    fs::path m_temp;
+    bool m_committed = false;
+};
+
+void checkName(const std::string& what, const std::string& name) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+        throw Error(what + " name '" + name + "' cannot name an HDF5 object (empty, '.', '..' or containing '/')");
+}
+
+// ---- root attributes --------------------------------------------------------------------
+
+void writeProvenance(const H5::Group& root, const SessionProvenance& p) {
+    writeAttribute(root, "format", kSessionFormat);
+    writeAttribute(root, "schema_version", std::int32_t(kSessionSchemaVersion));
+    writeAttribute(root, "quantbench_version", p.quantbenchVersion.empty() ? std::string(QB_VERSION) : p.quantbenchVersion);
+    writeAttribute(root, "created_utc", p.createdUtc.empty() ? utcNowIso8601() : p.createdUtc);
+    writeAttribute(root, "model_path", p.modelPath);
+    writeAttribute(root, "config_sha256", p.configSha256);
+    std::vector<std::string> files, hashes;
+    for (const SafetensorsHeaderHash& h : p.safetensorsHeaders) {
+        files.push_back(h.file);
+        hashes.push_back(h.sha256);
+    }
+    writeAttribute(root, "safetensors_files", files);
+    writeAttribute(root, "safetensors_header_sha256", hashes);
+    writeAttribute(root, "calibration_sha256", p.calibrationSha256);
+    writeAttribute(root, "calibration_windows", std::int32_t(p.calibrationWindows));
+    writeAttribute(root, "calibration_ctx", std::int32_t(p.calibrationCtx));
+    writeAttribute(root, "calibration_seed", p.calibrationSeed);
+}
+
+SessionProvenance readProvenance(const H5::Group& root) {
+    SessionProvenance p;
+    p.quantbenchVersion = readStringAttribute(root, "quantbench_version");
+    p.createdUtc = readStringAttribute(root, "created_utc");
+    p.modelPath = readStringAttribute(root, "model_path");
+    p.configSha256 = readStringAttribute(root, "config_sha256");
+    const std::vector<std::string> files = readStringArrayAttribute(root, "safetensors_files");
+    const std::vector<std::string> hashes = readStringArrayAttribute(root, "safetensors_header_sha256");
+    if (files.size() != hashes.size())
+        throw Error("/: safetensors_files and safetensors_header_sha256 differ in length");
+    for (std::size_t i = 0; i < files.size(); ++i) p.safetensorsHeaders.push_back({files[i], hashes[i]});
+    p.calibrationSha256 = readStringAttribute(root, "calibration_sha256");
+    p.calibrationWindows = readAttribute<std::int32_t>(root, "calibration_windows");
+    p.calibrationCtx = readAttribute<std::int32_t>(root, "calibration_ctx");
+    p.calibrationSeed = readAttribute<std::uint64_t>(root, "calibration_seed");
+    return p;
+}
+
+// ---- plans and runs ---------------------------------------------------------------------
+
+void writePlanObject(const H5::Group& plans, const PlanRecord& plan) {
+    checkName("plan", plan.name);
+    if (plans.nameExists(plan.name)) plans.unlink(plan.name);
+    writeString(plans, plan.name, plan.json);
+    writeAttribute(plans.openDataSet(plan.name), "created_utc", plan.createdUtc.empty() ? utcNowIso8601() : plan.createdUtc);
+}
+
+PlanRecord readPlanObject(const H5::Group& plans, const std::string& name) {
+    PlanRecord plan;
+    plan.name = name;
+    plan.json = readString(plans, name);
+    plan.createdUtc = readStringAttribute(plans.openDataSet(name), "created_utc");
+    return plan;
+}
+
+void writeRunObject(const H5::Group& runs, const RunRecord& run, std::int64_t order) {
+    checkName("run", run.id);
+    const H5::Group g = runs.createGroup(run.id);
+    writeAttribute(g, "order", order);
+    writeAttribute(g, "plan_name", run.planName);
+    writeAttribute(g, "created_utc", run.createdUtc.empty() ? utcNowIso8601() : run.createdUtc);
+    writeString(g, "plan_json", run.planJson);
+    std::vector<std::string> names;
+    std::vector<double> values;
+    for (const auto& [name, value] : run.metrics) {
+        names.push_back(name);
+        values.push_back(value);
+    }
+    writeStrings(g, "metric_names", names);
+    writeVector(g, "metric_values", values);
+    names.clear();
+    values.clear();
+    for (const auto& [name, value] : run.moduleErrors) {
+        names.push_back(name);
+        values.push_back(value);
+    }
+    writeStrings(g, "module_names", names);
+    writeVector(g, "module_relative_errors", values);
+}
+
+RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
+    const H5::Group g = openGroup(runs, id);
+    RunRecord run;
+    run.id = id;
+    run.planName = readStringAttribute(g, "plan_name");
+    run.createdUtc = readStringAttribute(g, "created_utc");
+    run.planJson = readString(g, "plan_json");
+    std::vector<std::string> names = readStrings(g, "metric_names");
+    std::vector<double> values = readVector<double>(g, "metric_values", names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) run.metrics[names[i]] = values[i];
+    names = readStrings(g, "module_names");
+    values = readVector<double>(g, "module_relative_errors", names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) run.moduleErrors[names[i]] = values[i];
+    return run;
+}
+
+/// Children of group sorted by their "order" attribute (ties by name).
+std::vector<std::string> byOrder(const H5::Group& group) {
+    std::vector<std::pair<std::int64_t, std::string>> keyed;
+    for (const std::string& name : childNames(group))
+        keyed.emplace_back(readAttribute<std::int64_t>(openGroup(group, name), "order"), name);
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::string> names;
+    for (auto& [order, name] : keyed) names.push_back(std::move(name));
+    return names;
+}
+
+/// Validates the session at path, copies it to a temp file, lets edit() change the copy's
+/// root group, then renames the copy over the file.
+template <class F>
+void editSession(const fs::path& path, F&& edit) {
+    openSession(path, H5F_ACC_RDONLY).close();
+    TempFile temp(path);
+    fs::copy_file(path, temp.path(), fs::copy_options::overwrite_existing);
+    {
+        H5::H5File file(temp.path().string(), H5F_ACC_RDWR);
+        edit(file.openGroup("/"));
+    }
+    temp.commit();
+}
+
+H5::Group childGroup(const H5::Group& root, const std::string& name) {
+    return root.nameExists(name) ? openGroup(root, name) : root.createGroup(name);
+}
+
+}  // namespace
+
+std::string utcNowIso8601() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return buf;
+}
+
+void SessionStore::write(const fs::path& path, const SessionData& data) {
+    guarded(path, kCannotWrite, [&] {
+        TempFile temp(path);
+        {
+            H5::H5File file(temp.path().string(), H5F_ACC_TRUNC);
+            const H5::Group root = file.openGroup("/");
+            writeProvenance(root, data.provenance);
+            const H5::Group modules = root.createGroup("modules");
+            ActivationLinks links;
+            for (std::size_t i = 0; i < data.modules.size(); ++i)
+                writeModuleStats(modules, data.modules[i], std::int64_t(i), links);
+            const H5::Group plans = root.createGroup("plans");
+            for (const PlanRecord& plan : data.plans) writePlanObject(plans, plan);
+            const H5::Group runs = root.createGroup("runs");
+            for (std::size_t i = 0; i < data.runs.size(); ++i) {
+                if (runs.nameExists(data.runs[i].id)) throw Error("run id '" + data.runs[i].id + "' appears twice");
+                writeRunObject(runs, data.runs[i], std::int64_t(i));
+            }
+        }
+        temp.commit();
+    });
+}
+
+SessionData SessionStore::read(const fs::path& path) {
+    return guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        SessionData data;
+        data.schemaVersion = readAttribute<std::int32_t>(root, "schema_version");
+        data.provenance = readProvenance(root);
+        const H5::Group modules = openGroup(root, "modules");
+        ActivationCache cache;
+        for (const std::string& name : byOrder(modules)) data.modules.push_back(readModuleStats(modules, name, cache));
+        if (root.nameExists("plans")) {
+            const H5::Group plans = openGroup(root, "plans");
+            for (const std::string& name : childNames(plans)) data.plans.push_back(readPlanObject(plans, name));
+        }
+        if (root.nameExists("runs")) {
+            const H5::Group runs = openGroup(root, "runs");
+            for (const std::string& id : byOrder(runs)) data.runs.push_back(readRunObject(runs, id));
+        }
+        return data;
+    });
+}
+
+void SessionStore::writePlan(const fs::path& path, const PlanRecord& plan) {
+    guarded(path, kCannotWrite, [&] {
+        checkName("plan", plan.name);
+        editSession(path, [&](const H5::Group& root) { writePlanObject(childGroup(root, "plans"), plan); });
+    });
+}
+
+PlanRecord SessionStore::readPlan(const fs::path& path, const std::string& name) {
+    return guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        if (!root.nameExists("plans") || !openGroup(root, "plans").nameExists(name))
+            throw Error("no plan named '" + name + "'");
+        return readPlanObject(openGroup(root, "plans"), name);
+    });
+}
+
+std::vector<std::string> SessionStore::planNames(const fs::path& path) {
+    return guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        return root.nameExists("plans") ? childNames(openGroup(root, "plans")) : std::vector<std::string>{};
+    });
+}
+
+void SessionStore::writeRun(const fs::path& path, const RunRecord& run) {
+    guarded(path, kCannotWrite, [&] {
+        checkName("run", run.id);
+        editSession(path, [&](const H5::Group& root) {
+            const H5::Group runs = childGroup(root, "runs");
+            std::int64_t order = 0;
+            for (const std::string& id : childNames(runs))
+                order = std::max(order, readAttribute<std::int64_t>(openGroup(runs, id), "order") + 1);
+            if (runs.nameExists(run.id)) {
+                order = readAttribute<std::int64_t>(openGroup(runs, run.id), "order");
+                runs.unlink(run.id);
+            }
+            writeRunObject(runs, run, order);
+        });
+    });
+}
+
+RunRecord SessionStore::readRun(const fs::path& path, const std::string& id) {
+    return guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        if (!root.nameExists("runs") || !openGroup(root, "runs").nameExists(id)) throw Error("no run with id '" + id + "'");
+        return readRunObject(openGroup(root, "runs"), id);
+    });
+}
+
+std::vector<std::string> SessionStore::runIds(const fs::path& path) {
+    return guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        return root.nameExists("runs") ? byOrder(openGroup(root, "runs")) : std::vector<std::string>{};
+    });
+}
+
+}  // namespace qb::core

@@ -1,0 +1,50 @@
+#pragma once
+// SessionStore — one HDF5 file per session (layout and version policy: docs/session-format.md).
+//
+// Every write is atomic: the new content goes to "<file>.tmp-<pid>" in the same folder, which
+// is then renamed over the file, so a crash never leaves a half-written session. Appending a
+// plan or a run copies the file, adds to the copy and renames it.
+// Opening checks, in order, and throws Error with one line naming the file:
+//   missing file · not HDF5 (garbage bytes) · damaged or truncated HDF5 · HDF5 without
+//   format="quantbench-session" (a foreign file) · schema_version newer than kSessionSchemaVersion.
+// HDF5's own error printing is silenced; no HDF5 exception leaves this class.
+// Thread-safety: all functions may be called from any thread; HDF5 access is serialised
+// by one process-wide mutex.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/store/session_data.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+class SessionStore {
+public:
+    /// Writes data as a new session file at path (replacing any file there), with
+    /// schema_version = kSessionSchemaVersion. Modules that share an ActivationStats object are
+    /// stored once and hard-linked. Throws Error "<file>: <problem>".
+    static void write(const std::filesystem::path& path, const SessionData& data);
+    /// Reads every attribute and dataset back. Throws Error as described above.
+    [[nodiscard]] static SessionData read(const std::filesystem::path& path);
+
+    /// Adds plan to the session at path, replacing a plan of the same name.
+    static void writePlan(const std::filesystem::path& path, const PlanRecord& plan);
+    /// The plan called name; throws Error "<file>: no plan named 'name'".
+    [[nodiscard]] static PlanRecord readPlan(const std::filesystem::path& path, const std::string& name);
+    /// Names of the stored plans, sorted.
+    [[nodiscard]] static std::vector<std::string> planNames(const std::filesystem::path& path);
+
+    /// Adds run to the session at path, replacing a run with the same id (which keeps its position).
+    static void writeRun(const std::filesystem::path& path, const RunRecord& run);
+    /// The run with this id; throws Error "<file>: no run with id 'id'".
+    [[nodiscard]] static RunRecord readRun(const std::filesystem::path& path, const std::string& id);
+    /// Ids of the stored runs in the order they were first written.
+    [[nodiscard]] static std::vector<std::string> runIds(const std::filesystem::path& path);
+};
+
+/// The current time as ISO-8601 UTC with a 'Z' suffix, e.g. "2025-01-31T17:04:05Z".
+[[nodiscard]] std::string utcNowIso8601();
+
+}  // namespace qb::core

@@ -1,0 +1,116 @@
+// RTN sensitivity through the Gram matrix against the direct ‖W Xᵀ − Ŵ Xᵀ‖² / ‖W Xᵀ‖².
+#include <QtTest>
+
+#include <cmath>
+
+#include "core/quant/rtn.h"
+#include "core/stats/sensitivity.h"
+#include "core/util/error.h"
+#include "support/test_support.h"
+
+using namespace qb::core;
+
+namespace {
+
+// The CPU Gram backend sums ≤ 2048-row blocks in float before adding them in double.
+constexpr double kGramTolerance = 1e-5;
+
+/// ‖A Xᵀ‖²_F in double, straight from the definition. A: [out, in], X: [tokens, in].
+double directEnergy(const MatrixRMd& A, const MatrixRM& X) {
+    const MatrixRMd Y = A * X.cast<double>().transpose();
+    return Y.squaredNorm();
+}
+
+/// Calibration-like inputs: N(0,1) with a few loud channels.
+MatrixRM calibrationInputs(Index tokens, Index in, unsigned seed) {
+    MatrixRM X = qb::test::randomMatrix(tokens, in, seed);
+    for (Index c = 0; c < in; c += 17) X.col(c) *= 8.0f;
+    return X;
+}
+
+}  // namespace
+
+class TestSensitivity : public QObject {
+    Q_OBJECT
+private slots:
+    void gramAccumulatesXtXOverChunks() {
+        const MatrixRM X = calibrationInputs(700, 24, 1);
+        GramAccumulator acc(24);
+        acc.add(X.topRows(300));
+        acc.add(X.bottomRows(400));
+        QCOMPARE(acc.tokens(), std::uint64_t(700));
+        const MatrixRMd expected = X.cast<double>().transpose() * X.cast<double>();
+        QVERIFY((acc.gram() - expected).norm() <= kGramTolerance * expected.norm());
+    }
+
+    void quadraticFormEqualsDirectNorm() {
+        const MatrixRM X = calibrationInputs(500, 30, 2);
+        const MatrixRM D = qb::test::randomMatrix(150, 30, 3, 0.01f);  // 3 row blocks of 64
+        GramAccumulator acc(30);
+        acc.add(X);
+        const double viaGram = gramQuadraticForm(D, acc.gram());
+        const double direct = directEnergy(D.cast<double>(), X);
+        QVERIFY2(std::abs(viaGram - direct) <= kGramTolerance * direct, qPrintable(QString("%1 vs %2").arg(viaGram).arg(direct)));
+    }
+
+    void rtnTableEqualsDirectRelativeError_data() {
+        QTest::addColumn<int>("out");
+        QTest::addColumn<int>("in");
+        QTest::newRow("in 96 (g128 > in)") << 40 << 96;
+        QTest::newRow("in 172 (partial groups, like stories260K down_proj)") << 24 << 172;
+    }
+    void rtnTableEqualsDirectRelativeError() {
+        QFETCH(int, out);
+        QFETCH(int, in);
+        const MatrixRM W = qb::test::randomMatrix(out, in, 4, 0.05f);
+        const MatrixRM X = calibrationInputs(600, in, 5);
+        GramAccumulator acc(in);
+        acc.add(X);
+        const SensitivityTable table = computeSensitivity(W, acc.gram());
+        QCOMPARE(table.entries.size(), std::size_t(12));  // {2,3,4,8} × {32, 128, per-channel}
+        const double reference = directEnergy(W.cast<double>(), X);
+        for (const SensitivityEntry& e : table.entries) {
+            QVERIFY2(e.relativeError.has_value(), e.note.c_str());
+            const MatrixRM What = quantizeRtn(W, {e.bits, e.groupSize, false}).dequantize();
+            const double direct = directEnergy((W - What).cast<double>(), X) / reference;
+            QVERIFY2(std::abs(*e.relativeError - direct) <= kGramTolerance * direct,
+                     qPrintable(QString("%1: %2 vs %3").arg(QString::fromStdString(sensitivityLabel(e.bits, e.groupSize)))
+                                    .arg(*e.relativeError).arg(direct)));
+        }
+    }
+
+    void errorFallsWithBitsAndGroupSize() {
+        const MatrixRM W = qb::test::randomMatrix(64, 256, 6, 0.05f);
+        GramAccumulator acc(256);
+        acc.add(calibrationInputs(512, 256, 7));
+        const SensitivityTable t = computeSensitivity(W, acc.gram());
+        auto e = [&](int bits, std::optional<int> g) { return *t.find(bits, g)->relativeError; };
+        QVERIFY(e(2, 128) > e(3, 128) && e(3, 128) > e(4, 128) && e(4, 128) > e(8, 128));
+        QVERIFY(e(4, 32) < e(4, 128) && e(4, 128) < e(4, std::nullopt));
+        // 4-bit asymmetric RTN of Gaussian weights: about 1 % relative output error (step²/12 over σ²).
+        QVERIFY(e(4, 128) > 0.003 && e(4, 128) < 0.03);
+        QVERIFY(e(8, 128) < 1e-4);
+    }
+
+    void relativeErrorEdgeCases() {
+        const MatrixRM W = qb::test::randomMatrix(4, 8, 8);
+        GramAccumulator acc(8);
+        acc.add(qb::test::randomMatrix(20, 8, 9));
+        QCOMPARE(relativeOutputError(W, W, acc.gram()), 0.0);
+        const MatrixRMd zeroG = MatrixRMd::Zero(8, 8);
+        QCOMPARE(relativeOutputError(W, MatrixRM::Zero(4, 8), zeroG), 0.0);  // no input energy at all
+        QVERIFY(std::isinf(relativeOutputError(MatrixRM::Zero(4, 8), W, acc.gram())));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)relativeOutputError(W, MatrixRM::Zero(4, 7), acc.gram()));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)gramQuadraticForm(W, MatrixRMd::Zero(7, 7)));
+    }
+
+    void labelsAndKeys() {
+        QCOMPARE(sensitivityLabel(4, 128), std::string("w4 g128"));
+        QCOMPARE(sensitivityLabel(3, std::nullopt), std::string("w3 per-channel"));
+        QCOMPARE(sensitivityKey(4, 128), std::string("w4_g128"));
+        QCOMPARE(sensitivityKey(8, std::nullopt), std::string("w8_per_channel"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSensitivity)
+#include "test_sensitivity.moc"
