@@ -47,3 +47,20 @@ struct QuantizeArgs {
 int runQuantize(const QuantizeArgs& args);
 
 }  // namespace qb::cli
+
+namespace qb::cli {
+
+struct InspectArgs {
+    std::string model;
+    std::string calib;
+    std::string out;
+    int calibWindows = 128;
+    int calibCtx = 512;
+    std::uint64_t seed = 0;
+    bool noSensitivity = false;
+    bool json = false;
+    bool quiet = false;
+};
+int runInspect(const InspectArgs& args);
+
+}  // namespace qb::cli

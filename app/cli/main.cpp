@@ -65,6 +65,19 @@ int main(int argc, char** argv) {
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
     addCommonFlags(quantCmd, threads);
 
+    qb::cli::InspectArgs inspect;
+    auto* inspectCmd = app.add_subcommand("inspect", "per-module weight/activation outlier statistics and sensitivity, saved as an HDF5 session");
+    inspectCmd->add_option("--model", inspect.model, "Hugging Face model folder")->required();
+    inspectCmd->add_option("--calib", inspect.calib, "calibration text")->required();
+    inspectCmd->add_option("--out", inspect.out, "session file to write (.h5)")->required();
+    inspectCmd->add_option("--calib-windows", inspect.calibWindows, "calibration windows")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    inspectCmd->add_option("--calib-ctx", inspect.calibCtx, "tokens per calibration window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    inspectCmd->add_option("--seed", inspect.seed, "seed of the calibration window sampling")->capture_default_str();
+    inspectCmd->add_flag("--no-sensitivity", inspect.noSensitivity, "skip the RTN sensitivity table (saves the Gram matrices)");
+    inspectCmd->add_flag("--json", inspect.json, "print one JSON object");
+    inspectCmd->add_flag("--quiet", inspect.quiet, "no progress output");
+    addCommonFlags(inspectCmd, threads);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -76,11 +89,13 @@ int main(int argc, char** argv) {
 #ifdef QB_HAVE_APP_COMMON
         const std::string gpuLine = qb::app::registerGpuBackends();
         // A status line for people at a terminal; scripts reading stderr get only "error: ..." lines.
-        if (!eval.json && !info.json && *evalCmd && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "%s\n", gpuLine.c_str());
+        const bool heavy = (*evalCmd && !eval.json) || (*quantCmd && !quant.json) || (*inspectCmd && !inspect.json);
+        if (heavy && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "%s\n", gpuLine.c_str());
 #endif
         if (*infoCmd) return qb::cli::runInfo(info);
         if (*evalCmd) return qb::cli::runEval(eval);
         if (*quantCmd) return qb::cli::runQuantize(quant);
+        if (*inspectCmd) return qb::cli::runInspect(inspect);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
