@@ -22,6 +22,8 @@ double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>
 
 constexpr int kMaxDampingRetries = 10;
 constexpr Index kObjectivePanel = 256;
+constexpr Index kReferenceRows = 512;
+constexpr Index kTile = 16;  // rows of W moved together between [out, in] and the transposed slices  // rows used to estimate tr(W H Wᵀ) of taller layers
 
 // The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1).
 struct PreparedHessian {
@@ -50,10 +52,14 @@ PreparedHessian prepareHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrd
     // Act-order (reference: perm = argsort(diag(H), descending=True)); stable for determinism.
     if (actOrder)
         std::stable_sort(P.perm.begin(), P.perm.end(), [&](Index a, Index b) { return diag[a] > diag[b]; });
-    P.Hp.resize(n, n);
+    if (actOrder) {
+        P.Hp.resize(n, n);
 #pragma omp parallel for num_threads(threadCount()) schedule(static)
-    for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < n; ++j) P.Hp(i, j) = H(P.perm[std::size_t(i)], P.perm[std::size_t(j)]);
+        for (Index i = 0; i < n; ++i)
+            for (Index j = 0; j < n; ++j) P.Hp(i, j) = H(P.perm[std::size_t(i)], P.perm[std::size_t(j)]);
+    } else {
+        P.Hp = H;
+    }
     for (Index i = 0; i < n; ++i) P.Hp(i, i) = diag[P.perm[std::size_t(i)]];
     return P;
 }
@@ -88,19 +94,32 @@ struct Sweep {
     QuantizedWeight& Q;
 };
 
-// Wt: [in, ms] — the slice's rows of W, transposed, columns permuted, dead inputs zeroed:
+// Wt: [in, ms] — rows rowOf(0..ms−1) of W, transposed, columns permuted, dead inputs zeroed:
 // column j of W is row j of Wt, so the per-column work below is contiguous over rows of W.
-MatrixRM gatherSlice(const Sweep& S, Index r0, Index ms) {
+template <class RowOf>
+MatrixRM gatherRows(const Sweep& S, Index ms, RowOf rowOf) {
     const Index n = S.W.cols();
     MatrixRM Wt(n, ms);
-    for (Index i = 0; i < n; ++i) {
-        const Index c = S.P.perm[std::size_t(i)];
-        if (S.P.dead[std::size_t(c)])
-            Wt.row(i).setZero();
-        else
-            for (Index j = 0; j < ms; ++j) Wt(i, j) = S.W(r0 + j, c);
+    // Tiles of kTile rows of W: their [n]-rows stay in cache while row i of Wt gets kTile
+    // consecutive values (one cache line), instead of one strided write per element.
+    for (Index j0 = 0; j0 < ms; j0 += kTile) {
+        const Index tj = std::min(kTile, ms - j0);
+        const float* src[kTile];
+        for (Index j = 0; j < tj; ++j) src[j] = S.W.row(rowOf(j0 + j)).data();
+        for (Index i = 0; i < n; ++i) {
+            const Index c = S.P.perm[std::size_t(i)];
+            float* dst = Wt.row(i).data() + j0;
+            if (S.P.dead[std::size_t(c)])
+                for (Index j = 0; j < tj; ++j) dst[j] = 0.0f;
+            else
+                for (Index j = 0; j < tj; ++j) dst[j] = src[j][c];
+        }
     }
     return Wt;
+}
+
+MatrixRM gatherSlice(const Sweep& S, Index r0, Index ms) {
+    return gatherRows(S, ms, [r0](Index j) { return r0 + j; });
 }
 
 // Fits the grid of the group that starts at column i (ends at ge) to the current weights:
@@ -174,10 +193,11 @@ double sweepSlice(const Sweep& S, Index r0, Index ms, const std::function<bool()
         if (i2 < n) Wt.bottomRows(n - i2).noalias() -= S.U.block(i1, i2, i2 - i1, n - i2).transpose() * E.topRows(i2 - i1);
         if (!blockDone()) return loss;
     }
-    for (Index i = 0; i < n; ++i) {
-        const Index c = S.P.perm[std::size_t(i)];
-        for (Index j = 0; j < ms; ++j) S.Q.codes(r0 + j, c) = codesT(i, j);
-    }
+    for (Index j0 = 0; j0 < ms; j0 += kTile)  // scatter back, tiled like gatherRows
+        for (Index i = 0; i < n; ++i) {
+            const Index c = S.P.perm[std::size_t(i)];
+            for (Index j = j0; j < std::min(j0 + kTile, ms); ++j) S.Q.codes(r0 + j, c) = codesT(i, j);
+        }
     return loss;
 }
 
@@ -203,15 +223,20 @@ Index sliceWidth(Index out, int threads) {
     return std::clamp<Index>((perThread + 15) / 16 * 16, 16, 256);
 }
 
-// tr(W' (Hp+λI) W'ᵀ) in processing order = ‖Lrevᵀ · J · Wtᵀ‖² (J·(Hp+λI)·J = Lrev·Lrevᵀ).
-double dampedReferenceNorm(const Sweep& S, const MatrixRM& Lrev, Index slice) {
+// Σ_rows w (Hp+λI) wᵀ in processing order = ‖Lrevᵀ · J · Wt‖² (J·(Hp+λI)·J = Lrev·Lrevᵀ) and
+// Σ_rows ‖w‖² over the rows sampled: all rows up to kReferenceRows, else kReferenceRows evenly
+// spaced ones (the exact value costs as much as the sweep's GEMMs).
+std::pair<double, double> dampedReferenceNorms(const Sweep& S, const MatrixRM& Lrev) {
     const Index out = S.W.rows();
-    const Index slices = (out + slice - 1) / slice;
-    double total = 0.0;
-#pragma omp parallel for num_threads(threadCount()) schedule(dynamic, 1) reduction(+ : total)
+    const Index rows = std::min(out, kReferenceRows);
+    const Index slice = 64;
+    const Index slices = (rows + slice - 1) / slice;
+    double damped = 0.0, plain = 0.0;
+#pragma omp parallel for num_threads(threadCount()) schedule(dynamic, 1) reduction(+ : damped, plain)
     for (Index s = 0; s < slices; ++s) {
-        const Index r0 = s * slice;
-        const MatrixRM Wt = gatherSlice(S, r0, std::min(slice, out - r0));
+        const Index j0 = s * slice;
+        const MatrixRM Wt = gatherRows(S, std::min(slice, rows - j0), [&](Index j) { return (j0 + j) * out / rows; });
+        plain += double(Wt.squaredNorm());
         const MatrixRM Wrev = Wt.colwise().reverse();
         // Lrevᵀ is upper triangular and stored densely (zeros below the diagonal), so each
         // row panel is one GEMM over the columns from its diagonal on.
@@ -220,10 +245,61 @@ double dampedReferenceNorm(const Sweep& S, const MatrixRM& Lrev, Index slice) {
         for (Index i0 = 0; i0 < n; i0 += kObjectivePanel) {
             const Index b = std::min(kObjectivePanel, n - i0);
             M.topRows(b).noalias() = Lrev.block(i0, i0, n - i0, b).transpose() * Wrev.bottomRows(n - i0);
-            total += double(M.topRows(b).squaredNorm());
+            damped += double(M.topRows(b).squaredNorm());
         }
     }
-    return total;
+    return {damped, plain};
+}
+
+// Runs sweepSlice over row slices on threadCount() threads; returns Σ‖E‖² of all rows.
+// Thread 0 (the caller's thread) reports progress and polls ctx once per block.
+double runSweep(const Sweep& S, const RunContext& ctx) {
+    const Index out = S.W.rows();
+    const int threads = threadCount();
+    const Index slice = sliceWidth(out, threads);
+    const Index slices = (out + slice - 1) / slice;
+    const Index blocksPerSlice = (S.W.cols() + S.B - 1) / S.B;
+    std::atomic<long> blocksDone{0};
+    std::atomic<bool> stop{false};
+    double loss = 0.0;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : loss)
+    for (Index s = 0; s < slices; ++s) {
+        const auto blockDone = [&] {
+            const long done = ++blocksDone;
+            if (omp_get_thread_num() == 0) {
+                if (ctx.stopRequested()) stop = true;
+                ctx.progress(double(done) / double(slices * blocksPerSlice), "GPTQ sweep");
+            }
+            return !stop.load(std::memory_order_relaxed);
+        };
+        if (stop.load()) continue;
+        loss += sweepSlice(S, s * slice, std::min(slice, out - s * slice), blockDone);
+    }
+    ctx.throwIfStopped();
+    return loss;
+}
+
+// Objective: ΔW' = E·U row by row, so tr(ΔW' (H+λI) ΔW'ᵀ) = ‖E‖² = loss and
+// tr(ΔW H ΔWᵀ) = loss − λ‖ΔW'‖² (W' = W with dead inputs zeroed; H has no weight on them).
+void fillObjective(const Sweep& S, const InverseHessianFactor& F, double loss, GptqReport& report) {
+    const Index out = S.W.rows(), n = S.W.cols();
+    const MatrixRM What = S.Q.dequantize();
+    Eigen::RowVectorXf live(n);
+    for (Index c = 0; c < n; ++c) live[c] = S.P.dead[std::size_t(c)] ? 0.0f : 1.0f;
+    double dwNorm = 0.0, wNorm = 0.0;  // ‖ΔW'‖², ‖W'‖²
+#pragma omp parallel for num_threads(threadCount()) schedule(static) reduction(+ : dwNorm, wNorm)
+    for (Index r = 0; r < out; ++r) {
+        dwNorm += double((S.W.row(r) - What.row(r)).cwiseProduct(live).squaredNorm());
+        wNorm += double(S.W.row(r).cwiseProduct(live).squaredNorm());
+    }
+    report.objective = std::max(0.0, loss - report.damping * dwNorm);
+    // tr(W H Wᵀ) = tr(W' (H+λI) W'ᵀ) − λ‖W'‖²; for sampled rows, a ratio estimate of the first term.
+    const auto [dampedSampled, plainSampled] = dampedReferenceNorms(S, F.Lrev);
+    report.objectiveReferenceEstimated = out > kReferenceRows;
+    const double damped =
+        report.objectiveReferenceEstimated && plainSampled > 0.0 ? dampedSampled * wNorm / plainSampled : dampedSampled;
+    report.objectiveReference = std::max(0.0, damped - report.damping * wNorm);
+    report.objectiveRelative = report.objectiveReference > 0.0 ? report.objective / report.objectiveReference : 0.0;
 }
 
 void checkInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options) {
@@ -242,9 +318,8 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRM
                         const GptqOptions& options, const RunContext& ctx) {
     const auto tStart = Clock::now();
     checkInputs(W, H.rows(), H.cols(), spec, options);
-    const Index out = W.rows();
     const Index n = W.cols();
-    GptqResult result{QuantizedWeight::allocate(out, n, spec), {}};
+    GptqResult result{QuantizedWeight::allocate(W.rows(), n, spec), {}};
     GptqReport& report = result.report;
     QuantizedWeight& Q = result.weight;
     const QuantGrid grid(spec.bits, spec.sym);
@@ -264,43 +339,13 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRM
 
     t0 = Clock::now();
     const Sweep S{W, P, F.U, grid, g, staticGroups, Index(options.blockSize), Q};
-    const int threads = threadCount();
-    const Index slice = sliceWidth(out, threads);
-    const Index slices = (out + slice - 1) / slice;
-    const Index blocksPerSlice = (n + S.B - 1) / S.B;
-    std::atomic<long> blocksDone{0};
-    std::atomic<bool> stop{false};
-    double loss = 0.0;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : loss)
-    for (Index s = 0; s < slices; ++s) {
-        const auto blockDone = [&] {
-            const long done = ++blocksDone;
-            if (omp_get_thread_num() == 0) {
-                if (ctx.stopRequested()) stop = true;
-                ctx.progress(double(done) / double(slices * blocksPerSlice), "GPTQ sweep");
-            }
-            return !stop.load(std::memory_order_relaxed);
-        };
-        if (stop.load()) continue;
-        loss += sweepSlice(S, s * slice, std::min(slice, out - s * slice), blockDone);
-    }
-    ctx.throwIfStopped();
+    const double loss = runSweep(S, ctx);
     if (!staticGroups && options.actOrder)  // g_idx[perm[i]] = i / groupsize
         for (Index i = 0; i < n; ++i) Q.gIdx[std::size_t(P.perm[std::size_t(i)])] = std::int32_t(i / g);
     report.secondsSweep = secondsSince(t0);
 
-    // Objective: ΔW = E·U (rows independent), so tr(ΔW (H+λI) ΔWᵀ) = ‖E‖² = loss.
     t0 = Clock::now();
-    const MatrixRM What = Q.dequantize();
-    double dwNorm = 0.0, wNorm = 0.0;
-    for (Index c = 0; c < n; ++c) {
-        if (P.dead[std::size_t(c)]) continue;  // ΔW' = 0 there; H has no weight on them
-        dwNorm += double((W.col(c) - What.col(c)).squaredNorm());
-        wNorm += double(W.col(c).squaredNorm());
-    }
-    report.objective = std::max(0.0, loss - report.damping * dwNorm);
-    report.objectiveReference = std::max(0.0, dampedReferenceNorm(S, F.Lrev, slice) - report.damping * wNorm);
-    report.objectiveRelative = report.objectiveReference > 0.0 ? report.objective / report.objectiveReference : 0.0;
+    fillObjective(S, F, loss, report);
     report.secondsObjective = secondsSince(t0);
     report.secondsTotal = secondsSince(tStart);
     return result;

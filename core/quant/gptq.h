@@ -33,12 +33,16 @@ struct GptqReport {
     /// ‖W X − Ŵ X‖² up to H's scaling. Computed from the sweep's errors (ΔW = E·U exactly, so
     /// tr(ΔW (H+λI) ΔWᵀ) = ‖E‖²) minus λ‖ΔW‖².
     double objective = 0.0;
-    double objectiveReference = 0.0;  ///< tr(W H Wᵀ), the same norm of W itself
+    /// tr(W H Wᵀ), the same norm of W itself. Exact for up to 512 output rows; for taller
+    /// layers a ratio estimate from 512 evenly spaced rows, ‖W‖²_F · Σ_s w(H+λI)wᵀ / Σ_s ‖w‖² − λ‖W‖²_F
+    /// (an exact value would cost as much as the sweep), see objectiveReferenceEstimated.
+    double objectiveReference = 0.0;
+    bool objectiveReferenceEstimated = false;
     double objectiveRelative = 0.0;   ///< objective / objectiveReference (0 when the reference is 0)
     double secondsPrepare = 0.0;      ///< dead columns, permutation, static groups, damping
     double secondsCholesky = 0.0;     ///< Hinv = upper Cholesky factor of H⁻¹ (all attempts)
     double secondsSweep = 0.0;        ///< the column sweep with lazy block updates
-    double secondsObjective = 0.0;    ///< tr(W H Wᵀ)
+    double secondsObjective = 0.0;    ///< objective and tr(W H Wᵀ)
     double secondsTotal = 0.0;
 };
 

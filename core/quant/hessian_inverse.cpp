@@ -10,44 +10,59 @@
 namespace qb::core {
 
 namespace {
-constexpr Index kPanel = 128;  // block width of the blocked factorisation and inverse
-constexpr double kMinRelativePivot = 1e-12;  // L_jj² / A_jj below this: singular to working precision
-}
 
-bool choleskyLowerInPlace(MatrixRMd& A) {
-    // A: [n, n], row-major. Partition at step k (b = panel width):
-    //   [ A11  .  ]      L11 = chol(A11)
-    //   [ A21 A22 ]      L21 = A21 · L11⁻ᵀ,   A22 ← A22 − L21 · L21ᵀ  (lower part only)
-    const Index n = A.rows();
-    const int threads = threadCount();
-    for (Index k = 0; k < n; k += kPanel) {
-        const Index b = std::min(kPanel, n - k);
-        const Index rest = n - k - b;
-        Eigen::MatrixXd A11 = A.block(k, k, b, b);
-        Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(A11);
+constexpr Index kPanel = 128;        // row-chunk width of the parallel loops
+constexpr Index kSerialBlock = 512;  // diagonal blocks up to this size are factored serially
+constexpr double kMinRelativePivot = 1e-12;  // L_jj² / A_jj below this: singular to working precision
+
+// Factors the diagonal block A[k0:k0+n, k0:k0+n] in place (lower triangle), recursively:
+//   [ A11  .  ]      L11 = chol(A11)                      (recursion)
+//   [ A21 A22 ]      L21 = A21 · L11⁻ᵀ                    (row chunks in parallel)
+//                    A22 ← A22 − L21 · L21ᵀ, lower part   (row chunks in parallel)
+//                    L22 = chol(A22)                      (recursion)
+// Halving keeps the updates large GEMMs (inner size n/2) and the number of parallel
+// regions small (2 per level above kSerialBlock), which matters on a shared machine
+// where a descheduled thread stalls every barrier.
+bool choleskyBlock(MatrixRMd& A, Index k0, Index n, int threads) {
+    if (n <= kSerialBlock) {
+        const Eigen::MatrixXd Akk = A.block(k0, k0, n, n);
+        const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(Akk);
         if (llt.info() != Eigen::Success || !llt.matrixLLT().diagonal().allFinite()) return false;
-        const Eigen::MatrixXd L11 = llt.matrixL();
-        A.block(k, k, b, b) = L11;
-        if (rest == 0) break;
-        // Panel: L21 = A21 · L11⁻ᵀ, row chunks in parallel.
-        const Index chunks = (rest + kPanel - 1) / kPanel;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        A.block(k0, k0, n, n).triangularView<Eigen::Lower>() = llt.matrixL();
+        return true;
+    }
+    const Index n1 = (n / 2 + kPanel - 1) / kPanel * kPanel;
+    const Index n2 = n - n1;
+    if (!choleskyBlock(A, k0, n1, threads)) return false;
+    const Index k1 = k0 + n1;
+    const Index chunks = (n2 + kPanel - 1) / kPanel;
+    const auto L11 = A.block(k0, k0, n1, n1);
+    bool finite = true;
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(dynamic, 1)
         for (Index c = 0; c < chunks; ++c) {
-            const Index r0 = k + b + c * kPanel;
-            const Index rows = std::min(kPanel, n - r0);
-            auto A21 = A.block(r0, k, rows, b);
-            L11.transpose().triangularView<Eigen::Upper>().solveInPlace<Eigen::OnTheRight>(A21);
+            auto A21 = A.block(k1 + c * kPanel, k0, std::min(kPanel, n2 - c * kPanel), n1);
+            L11.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(A21);
         }
-        // Trailing update of the lower triangle: row block I of A22 gets
-        // A[I, k+b : end(I)] −= L21[I] · L21[k+b : end(I)]ᵀ; the biggest blocks go first.
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        // Biggest row blocks first: block c updates columns k1 .. end of its rows.
+#pragma omp for schedule(dynamic, 1) reduction(&& : finite)
         for (Index c = chunks - 1; c >= 0; --c) {
-            const Index r0 = k + b + c * kPanel;
-            const Index rows = std::min(kPanel, n - r0);
-            const Index cols = r0 + rows - (k + b);
-            A.block(r0, k + b, rows, cols).noalias() -= A.block(r0, k, rows, b) * A.block(k + b, k, cols, b).transpose();
+            const Index r0 = k1 + c * kPanel;
+            const Index rows = std::min(kPanel, n2 - c * kPanel);
+            const Index cols = r0 + rows - k1;
+            A.block(r0, k1, rows, cols).noalias() -= A.block(r0, k0, rows, n1) * A.block(k1, k0, cols, n1).transpose();
+            finite = finite && A.block(r0, k0, rows, n1).allFinite();
         }
     }
+    return finite && choleskyBlock(A, k1, n2, threads);
+}
+
+}  // namespace
+
+bool choleskyLowerInPlace(MatrixRMd& A) {
+    // A: [n, n], row-major; only the lower triangle is read.
+    if (!choleskyBlock(A, 0, A.rows(), threadCount())) return false;
     A.triangularView<Eigen::StrictlyUpper>().setZero();
     return A.diagonal().allFinite() && (A.diagonal().array() > 0.0).all();
 }

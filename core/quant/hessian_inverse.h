@@ -16,7 +16,7 @@ namespace qb::core {
 /// In-place lower Cholesky factor: on success the lower triangle of A holds L with
 /// A = L·Lᵀ and the strict upper triangle is zeroed; only the lower triangle of A is read.
 /// Returns false (A then undefined) when A is not numerically positive definite.
-/// Right-looking blocked algorithm; panel solves and trailing updates run on threadCount() threads.
+/// Recursive blocked algorithm (halving); panel solves and trailing updates run on threadCount() threads.
 [[nodiscard]] bool choleskyLowerInPlace(MatrixRMd& A);
 
 /// L⁻¹ for a lower-triangular L with non-zero diagonal (lower triangular result).

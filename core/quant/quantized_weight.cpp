@@ -49,6 +49,7 @@ QuantizedWeight QuantizedWeight::allocate(Index rows, Index cols, const WeightGr
 MatrixRM QuantizedWeight::dequantize() const {
     // Ŵ[r, c] = scales[r, g] · (codes[r, c] − zeros[r, g]),  g = gIdx[c]
     MatrixRM W(rows, cols);
+#pragma omp parallel for num_threads(threadCount()) schedule(static)
     for (Index r = 0; r < rows; ++r) {
         const float* s = scales.row(r).data();
         const std::int32_t* z = zeros.row(r).data();

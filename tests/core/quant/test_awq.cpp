@@ -67,7 +67,7 @@ private slots:
         const double rtn = outputError(Wq, quantizeRtn(Wq, spec).dequantize(), X) +
                            outputError(Wk, quantizeRtn(Wk, spec).dequantize(), X);
         qInfo("AWQ alpha %.2f, AWQ/RTN output error %.3f", r.search.alpha, awq / rtn);
-        QVERIFY2(awq < 0.6 * rtn, qPrintable(QString::number(awq / rtn)));
+        QVERIFY2(awq < 0.4 * rtn, qPrintable(QString::number(awq / rtn)));  // measured 0.183
         // errors[k] is the mean squared output error of α = k/grid; errors[0] is RTN's.
         QCOMPARE(int(r.search.errors.size()), 20);
         QVERIFY(std::abs(r.search.errors[0] - rtn / (256.0 * 112.0)) < 1e-4 * r.search.errors[0]);

@@ -15,6 +15,9 @@ using namespace qb::core;
 
 namespace {
 
+// 512 of 1100 random rows whose H-norms vary by ~±50 % each: the ratio estimate's spread is ~2 %.
+constexpr double kReferenceEstimateTolerance = 0.06;
+
 // Correlated inputs: 8 shared factors plus independent noise, with per-channel scales
 // spread over a factor 4 — the situation in which GPTQ's error compensation matters.
 MatrixRM correlatedInputs(Index n, Index in, unsigned seed) {
@@ -72,7 +75,7 @@ private slots:
         }
         const double meanRatio = ratioSum / 10.0;
         qInfo("mean GPTQ/RTN output error: %.3f", meanRatio);
-        QVERIFY2(meanRatio < 0.7, qPrintable(QString::number(meanRatio)));  // ≥ 30 % better on average
+        QVERIFY2(meanRatio < 0.5, qPrintable(QString::number(meanRatio)));  // measured 0.106 (seeds 100..109)
     }
 
     void reportedObjectiveMatchesTheDirectTrace() {
@@ -88,6 +91,21 @@ private slots:
                  qPrintable(QString("%1 vs %2").arg(r.report.objective).arg(direct)));
         QVERIFY(std::abs(r.report.objectiveReference - reference) < 1e-4 * reference);
         QVERIFY(std::abs(r.report.objectiveRelative - direct / reference) < 1e-3 * direct / reference);
+    }
+
+    void referenceOfTallLayersIsEstimatedFromSampledRows() {
+        const MatrixRM W = test::randomMatrix(1100, 48, 35, 0.05f);
+        const MatrixRM X = correlatedInputs(200, 48, 36);
+        const MatrixRMd H = hessianOf(X);
+        const GptqResult r = quantizeGptq(W, H, {4, 16, false}, GptqOptions{});
+        QVERIFY(r.report.objectiveReferenceEstimated);
+        const MatrixRMd Wd = W.cast<double>();
+        const double reference = (Wd * H * Wd.transpose()).trace();
+        qInfo("estimated/exact tr(W H W^T) = %.4f", r.report.objectiveReference / reference);
+        QVERIFY(std::abs(r.report.objectiveReference / reference - 1.0) < kReferenceEstimateTolerance);
+        const MatrixRMd dW = (W - r.weight.dequantize()).cast<double>();
+        const double direct = (dW * H * dW.transpose()).trace();
+        QVERIFY(std::abs(r.report.objective - direct) < 1e-3 * direct);  // the objective itself stays exact
     }
 
     void actOrderFormsGroupsInPermutedOrder() {
@@ -149,6 +167,7 @@ private slots:
         const GptqResult ra = quantizeGptq(W, H, {4, 32, false}, a);
         const GptqResult rb = quantizeGptq(W, H, {4, 32, false}, b);
         const double differing = double((ra.weight.codes.array() != rb.weight.codes.array()).count()) / double(W.size());
+        qInfo("codes differing between B = 128 and B = 7: %.5f", differing);
         QVERIFY2(differing < 0.002, qPrintable(QString::number(differing)));
         QVERIFY(std::abs(ra.report.objective - rb.report.objective) < 0.01 * ra.report.objective);
     }
