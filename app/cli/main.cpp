@@ -9,6 +9,7 @@
 
 #include "app/cli/commands.h"
 #include "core/backend/backend.h"
+#include "core/quant/method_registry.h"
 #include "core/util/error.h"
 #ifdef QB_HAVE_APP_COMMON
 #include "app/common/gpu_registration.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     quantCmd->add_flag("--json", quant.json, "print one JSON object");
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
     addCommonFlags(quantCmd, threads);
+    quantCmd->footer(qb::core::methodHelpText());
 
     qb::cli::InspectArgs inspect;
     auto* inspectCmd = app.add_subcommand("inspect", "per-module weight/activation outlier statistics and sensitivity, saved as an HDF5 session");

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/quant/method_registry.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -47,8 +48,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             if (!v.is_string()) throw Error(origin + ": \"method\" must be a string");
             const auto m = methodFromName(v.get<std::string>());
             if (!m)
-                throw Error(origin + ": unknown method '" + v.get<std::string>() +
-                            "' (known: fp16, rtn, gptq, awq, w8a8, smoothquant, llm_int8)");
+                throw Error(origin + ": unknown method '" + v.get<std::string>() + "' (known: " + methodNameList() + ")");
             s.method = *m;
         } else if (k == "bits") {
             s.grid.bits = int(getInt(v, k, origin, 2, 8));
@@ -184,7 +184,8 @@ std::string QuantPlan::toJsonText() const {
     for (const auto& r : rules) {
         nlohmann::ordered_json o;
         o["match"] = r.match;
-        for (const auto& [k, v] : nlohmann::ordered_json::parse(r.settingsJson).items()) o[k] = v;
+        const auto settings = nlohmann::ordered_json::parse(r.settingsJson);  // named: items() must not outlive it
+        for (const auto& [k, v] : settings.items()) o[k] = v;
         j["rules"].push_back(o);
     }
     return j.dump(2) + "\n";
