@@ -63,4 +63,14 @@ struct InspectArgs {
 };
 int runInspect(const InspectArgs& args);
 
+struct BenchArgs {
+    std::string model;
+    bool kernels = false;          ///< matrix–vector kernel benchmark instead of a model
+    int promptTokens = 128;
+    int genTokens = 128;
+    std::optional<int> repeats;    ///< kernels: repetitions (25); model: prefill repetitions (3)
+    bool json = false;
+};
+int runBench(const BenchArgs& args);
+
 }  // namespace qb::cli

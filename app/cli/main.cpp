@@ -80,6 +80,16 @@ int main(int argc, char** argv) {
     inspectCmd->add_flag("--quiet", inspect.quiet, "no progress output");
     addCommonFlags(inspectCmd, threads);
 
+    qb::cli::BenchArgs bench;
+    auto* benchCmd = app.add_subcommand("bench", "prefill/decode latency, weight bytes and peak RSS against FP16, or the kernels (--kernels)");
+    benchCmd->add_option("--model", bench.model, "Hugging Face model folder (FP or quantized)");
+    benchCmd->add_flag("--kernels", bench.kernels, "matrix-vector kernels per format instead of a model");
+    benchCmd->add_option("--prompt-tokens", bench.promptTokens, "prompt length (prefill)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    benchCmd->add_option("--gen-tokens", bench.genTokens, "greedy tokens to generate (decode)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    benchCmd->add_option("--repeats", bench.repeats, "kernel repetitions (default 25) or prefill repetitions (default 3)")->check(CLI::Range(1, 100000));
+    benchCmd->add_flag("--json", bench.json, "print one JSON object");
+    addCommonFlags(benchCmd, threads);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -98,6 +108,7 @@ int main(int argc, char** argv) {
         if (*evalCmd) return qb::cli::runEval(eval);
         if (*quantCmd) return qb::cli::runQuantize(quant);
         if (*inspectCmd) return qb::cli::runInspect(inspect);
+        if (*benchCmd) return qb::cli::runBench(bench);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

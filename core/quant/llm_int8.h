@@ -7,10 +7,10 @@
 // columns O = { j : ∃t |X_tj| ≥ threshold } of the current X are multiplied in floating point,
 //   Y = X[:, O] · W[:, O]ᵀ  +  s_x s_wᵀ ⊙ (X_q[:, ∉O] · W_q[:, ∉O]ᵀ)  + bias,
 // where X_q is quantized with the outlier columns removed (zeroed), so they do not inflate
-// the row scales. The FP product multiplies the float activations of those columns with the
-// dequantized int8 weight, as deployed LLM.int8() (bitsandbytes load_in_8bit) does — the paper's
-// eq. 3 writes W_f16 there, which a model stored in int8 no longer has; storageBytes() counts
-// the int8 format only.
+// the row scales. The FP product uses FP16 weight columns for the outlier features found in
+// calibration (stored beside the int8 weight: outliers are systematic, paper §3.2, so the
+// stored set covers what appears at run time) and the dequantized int8 column for any other
+// column that crosses the threshold at run time. storageBytes() counts both.
 
 #include <atomic>
 #include <cstdint>
@@ -41,10 +41,15 @@ struct LlmInt8Stats {
 class LlmInt8Linear final : public Linear {
 public:
     /// W: [out, in]; threshold > 0. Throws Error on a bias of the wrong size.
-    LlmInt8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, double threshold = 6.0);
+    /// fpColumns: input columns whose weights are kept in FP16 and always multiplied in
+    /// floating point — the systematic outlier features seen in calibration (paper §3.2:
+    /// outliers sit in a few feature dimensions). They are left out of the int8 row scales.
+    LlmInt8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, double threshold = 6.0,
+                  std::vector<int> fpColumns = {});
     /// From stored int8 codes [out, in] and per-row scales [out] (a quantized checkpoint).
     /// Throws Error on inconsistent sizes or codes.
-    LlmInt8Linear(RowQuantized weight, std::optional<VectorF> bias, double threshold);
+    LlmInt8Linear(RowQuantized weight, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns = {},
+                  MatrixRM fpWeight = {});
     LlmInt8Linear(const LlmInt8Linear&) = delete;
     LlmInt8Linear& operator=(const LlmInt8Linear&) = delete;
 
@@ -62,12 +67,17 @@ public:
     [[nodiscard]] double threshold() const { return m_threshold; }
     /// The stored int8 weight: codes [out, in] and per-output-channel scales [out].
     [[nodiscard]] const RowQuantized& quantizedWeight() const { return m_weight; }
+    /// Input columns stored in FP16, ascending, and their weights [out, k] (F16-exact values).
+    [[nodiscard]] const std::vector<int>& fpColumns() const { return m_fpColumns; }
+    [[nodiscard]] const MatrixRM& fpWeight() const { return m_fpWeight; }
     [[nodiscard]] LlmInt8Stats stats() const;
     void resetStats() const;
 
 private:
     MatrixRM m_W;           // W: [out, in], float (outlier columns)
     RowQuantized m_weight;  // per-output-channel int8 codes and scales
+    std::vector<int> m_fpColumns;  // ascending; their int8 codes are 0
+    MatrixRM m_fpWeight;           // [out, fpColumns.size()], F16-exact
     std::optional<VectorF> m_bias;
     double m_threshold;
     mutable std::atomic<std::uint64_t> m_forwards{0};

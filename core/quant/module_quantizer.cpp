@@ -55,11 +55,12 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             out.linear = std::make_shared<W8A8Linear>(W, bias, scheme.smooth.actBits, method);
             break;
         case QuantMethod::LlmInt8: {
-            if (input.rows().rows() > 0) {
-                const auto cols = llmInt8OutlierColumns(input.rows(), scheme.llmInt8.threshold);
-                out.outlierColumnFraction = double(cols.size()) / double(W.cols());
-            }
-            out.linear = std::make_shared<LlmInt8Linear>(W, bias, scheme.llmInt8.threshold);
+            // The outlier features seen in calibration keep FP16 weights (paper §3.2: they are
+            // systematic, so the same dimensions carry them at run time).
+            std::vector<int> cols;
+            if (input.rows().rows() > 0) cols = llmInt8OutlierColumns(input.rows(), scheme.llmInt8.threshold);
+            out.outlierColumnFraction = double(cols.size()) / double(W.cols());
+            out.linear = std::make_shared<LlmInt8Linear>(W, bias, scheme.llmInt8.threshold, std::move(cols));
             break;
         }
     }

@@ -90,6 +90,11 @@ void addLinear(const std::string& name, const Linear& linear, std::vector<Tensor
     } else if (const auto* l = dynamic_cast<const LlmInt8Linear*>(&linear)) {
         out.push_back(int8Blob(name + ".weight", l->quantizedWeight().codes));
         out.push_back(vectorBlob(name + ".weight_scale", l->quantizedWeight().scales, DType::F32));
+        if (!l->fpColumns().empty()) {
+            std::vector<std::int32_t> cols(l->fpColumns().begin(), l->fpColumns().end());
+            out.push_back(rawBlob(name + ".fp_columns", DType::I32, {Index(cols.size())}, cols));
+            out.push_back(floatBlob(name + ".fp_weight", l->fpWeight(), DType::F16));
+        }
         if (l->bias()) out.push_back(vectorBlob(name + ".bias", *l->bias(), DType::F32));
     } else {
         // fp16 method: values are F16-exact already (the pipeline rounded them).
@@ -299,7 +304,20 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
             rq.codes.resize(out, in);
             for (Index i = 0; i < rq.codes.size(); ++i) rq.codes.data()[i] = float(codes8[std::size_t(i)]);
             rq.scales = ckpt.loadVector(name + ".weight_scale", out);
-            if (f.method == "llm_int8") return std::make_shared<LlmInt8Linear>(std::move(rq), loadBias(ckpt, name, out), f.threshold);
+            if (f.method == "llm_int8") {
+                std::vector<int> cols;
+                MatrixRM fpWeight;
+                if (const TensorInfo* c = ckpt.find(name + ".fp_columns")) {
+                    const Index k = c->shape.size() == 1 ? Index(c->shape[0]) : -1;
+                    const auto raw = readRaw<std::int32_t>(ckpt, name + ".fp_columns", DType::I32, {k});
+                    cols.assign(raw.begin(), raw.end());
+                    fpWeight = ckpt.loadMatrix(name + ".fp_weight", out, k);
+                }
+                return withErrorContext(ckpt.fileOf(name + ".weight").string() + ": " + name, [&] {
+                    return std::make_shared<LlmInt8Linear>(std::move(rq), loadBias(ckpt, name, out), f.threshold, std::move(cols),
+                                                           std::move(fpWeight));
+                });
+            }
             return std::make_shared<W8A8Linear>(std::move(rq), loadBias(ckpt, name, out), f.actBits, f.method);
         }
         return makeDenseLinear(ckpt, name, out, in);

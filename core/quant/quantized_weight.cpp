@@ -97,32 +97,49 @@ void QuantizedWeight::validate() const {
         throw Error("quantized weight: a zero point lies outside [0, " + std::to_string(maxq) + "]");
 }
 
-QuantizedLinear::QuantizedLinear(QuantizedWeight weight, std::optional<VectorF> bias, std::string method)
-    : m_weight(std::move(weight)), m_bias(std::move(bias)), m_method(std::move(method)) {
-    m_weight.validate();
-    if (m_bias && m_bias->size() != m_weight.rows)
+QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method)
+    : m_groupSize(weight.groupSize), m_sym(weight.sym), m_bias(std::move(bias)), m_method(std::move(method)) {
+    weight.validate();
+    if (m_bias && m_bias->size() != weight.rows)
         throw Error("quantized linear: bias has " + std::to_string(m_bias->size()) + " entries for " +
-                    std::to_string(m_weight.rows) + " output features");
-    m_dequantized = m_weight.dequantize();
+                    std::to_string(weight.rows) + " output features");
+    kernels::QuantSource src;
+    src.bits = weight.bits;
+    src.rows = weight.rows;
+    src.cols = weight.cols;
+    src.groups = weight.groups();
+    src.codes = weight.codes.data();
+    src.scales = weight.scales.data();
+    src.zeros = weight.zeros.data();
+    src.gIdx = weight.gIdx.data();
+    m_packed = withErrorContext("quantized linear", [&] { return kernels::PackedQuantWeight::pack(src); });
+    m_weightBytes = weight.packedBytes();
 }
 
 void QuantizedLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
-    if (X.cols() != m_weight.cols)
+    if (X.cols() != inFeatures())
         throw Error("quantized linear: input has " + std::to_string(X.cols()) + " features, weight expects " +
-                    std::to_string(m_weight.cols));
-    backendFor(BackendOp::Linear, X.rows(), m_weight.cols, m_weight.rows).linear(X, m_dequantized, Y);
+                    std::to_string(inFeatures()));
+    kernels::quantMatmul(m_packed, X, Y);
     addBias(m_bias, Y);
 }
 
+QuantizedWeight QuantizedLinear::weight() const {
+    QuantizedWeight q = QuantizedWeight::allocate(m_packed.rows(), m_packed.cols(), {m_packed.bits(), m_groupSize, m_sym});
+    m_packed.unpack(q.codes.data(), q.scales.data(), q.zeros.data());
+    q.gIdx = m_packed.gIdx();
+    return q;
+}
+
 std::size_t QuantizedLinear::storageBytes() const {
-    return m_weight.packedBytes() + (m_bias ? std::size_t(m_bias->size()) * 2 : 0);
+    return m_weightBytes + (m_bias ? std::size_t(m_bias->size()) * 2 : 0);
 }
 
 std::string QuantizedLinear::format() const {
     std::string s = m_method.empty() ? "" : m_method + " ";
-    s += "int" + std::to_string(m_weight.bits);
-    s += m_weight.groupSize ? " g" + std::to_string(*m_weight.groupSize) : std::string(" row");
-    if (m_weight.sym) s += " sym";
+    s += "int" + std::to_string(m_packed.bits());
+    s += m_groupSize ? " g" + std::to_string(*m_groupSize) : std::string(" row");
+    if (m_sym) s += " sym";
     return s;
 }
 

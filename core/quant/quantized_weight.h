@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels/quant_matmul.h"
 #include "core/model/linear.h"
 #include "core/quant/quant_grid.h"
 #include "core/quant/quant_scheme.h"
@@ -57,32 +58,44 @@ struct QuantizedWeight {
     void validate() const;
 };
 
-/// A Linear whose weight is a QuantizedWeight. forward() runs through a dequantized float
-/// copy of the weight built at construction (packed low-bit kernels come later), so the
-/// module is immutable and thread-safe once built.
+/// A Linear whose weight is a QuantizedWeight, held only in the packed kernel layout of
+/// core/kernels (GPTQ stream words in tiles of 8 rows, F16 scales, uint8 zero points; about
+/// bits/8 bytes per weight — see core/kernels/packed_layout.h). forward() runs the packed
+/// low-bit kernels, dequantizing on the fly; no float copy of the weight is kept.
+/// denseWeight() and weight() rebuild the float / unpacked forms on demand. Immutable and
+/// thread-safe once built.
 class QuantizedLinear final : public Linear {
 public:
     /// method is a short label for format(), e.g. "rtn", "gptq", "awq" (may be empty).
-    /// Throws Error if weight is inconsistent or bias has the wrong size.
-    QuantizedLinear(QuantizedWeight weight, std::optional<VectorF> bias, std::string method = {});
+    /// Throws Error if weight is inconsistent (or a scale is not F16-exact) or bias has the
+    /// wrong size.
+    QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method = {});
 
-    [[nodiscard]] Index outFeatures() const override { return m_weight.rows; }
-    [[nodiscard]] Index inFeatures() const override { return m_weight.cols; }
+    [[nodiscard]] Index outFeatures() const override { return m_packed.rows(); }
+    [[nodiscard]] Index inFeatures() const override { return m_packed.cols(); }
+    /// Y = X · Ŵᵀ + bias through kernels::quantMatmul (matrix–vector kernel for one row,
+    /// slab-dequantized GEMM for more).
     void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
-    [[nodiscard]] MatrixRM denseWeight() const override { return m_dequantized; }
+    /// Ŵ [out, in], dequantized on demand (bit for bit QuantizedWeight::dequantize()).
+    [[nodiscard]] MatrixRM denseWeight() const override { return m_packed.dequantize(); }
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
     /// packedBytes() of the weight plus the bias stored as F16 (the GPTQ checkpoint layout).
     [[nodiscard]] std::size_t storageBytes() const override;
     /// e.g. "gptq int4 g128", "rtn int3 row sym".
     [[nodiscard]] std::string format() const override;
 
-    [[nodiscard]] const QuantizedWeight& weight() const { return m_weight; }
+    /// The unpacked weight, rebuilt from the packed form (codes, scales, zeros, g_idx).
+    [[nodiscard]] QuantizedWeight weight() const;
+    /// The packed weight the kernels read.
+    [[nodiscard]] const kernels::PackedQuantWeight& packed() const { return m_packed; }
 
 private:
-    QuantizedWeight m_weight;
+    kernels::PackedQuantWeight m_packed;  // Ŵ: [out, in] in the kernel layout
+    std::optional<int> m_groupSize;
+    bool m_sym = false;
+    std::size_t m_weightBytes = 0;  // packedBytes() of the weight
     std::optional<VectorF> m_bias;
     std::string m_method;
-    MatrixRM m_dequantized;  // Ŵ: [out, in], row-major
 };
 
 }  // namespace qb::core

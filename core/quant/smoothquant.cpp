@@ -57,6 +57,7 @@ W8A8Linear::W8A8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, int
     if (m_bias && m_bias->size() != W.rows())
         throw Error("W8A8: bias has " + std::to_string(m_bias->size()) + " entries for " + std::to_string(W.rows()) +
                     " output features");
+    packInt8(m_weight);
 }
 
 W8A8Linear::W8A8Linear(RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method)
@@ -67,14 +68,16 @@ W8A8Linear::W8A8Linear(RowQuantized weight, std::optional<VectorF> bias, int act
         throw Error("W8A8: weight codes outside −127..127");
     if (!m_weight.scales.allFinite()) throw Error("W8A8: weight_scale holds NaN or Inf");
     if (m_bias && m_bias->size() != m_weight.codes.rows()) throw Error("W8A8: bias has the wrong size");
+    withErrorContext("W8A8", [&] { packInt8(m_weight); });
 }
 
 void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     if (X.cols() != inFeatures())
         throw Error("W8A8: input has " + std::to_string(X.cols()) + " features, weight expects " + std::to_string(inFeatures()));
-    // Per-token dynamic activation quantization, then Y = (X_q W_qᵀ) ⊙ (s_x s_wᵀ) + bias.
-    const RowQuantized Xq = quantizeRowsAbsmax(X, m_actBits);
-    dequantizedProduct(Xq, m_weight, qmaxOf(m_actBits), qmaxOf(kWeightBits), Y);
+    // Per-token dynamic activation quantization straight to int8, then
+    // Y = (X_q W_qᵀ) ⊙ (s_x s_wᵀ) + bias with the exact int8 × int8 → int32 kernels.
+    const Int8RowQuantized Xq = quantizeRowsAbsmaxInt8(X, m_actBits);
+    dequantizedProduct(Xq, m_weight, Y);
     addBias(m_bias, Y);
 }
 

@@ -1,0 +1,93 @@
+// quantbench-cli bench: latency and memory of a model against its FP16 version, or the
+// matrix–vector kernels per format (--kernels).
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_support.h"
+#include "app/cli/commands.h"
+#include "core/backend/backend.h"
+#include "core/kernels/kernel_bench.h"
+#include "core/kernels/model_bench.h"
+#include "core/util/error.h"
+
+namespace qb::cli {
+
+namespace {
+
+nlohmann::ordered_json figuresJson(const core::ModelBenchFigures& f) {
+    return {{"prefill_tokens_per_second", f.prefillTokensPerSecond},
+            {"decode_ms_per_token", f.decodeMsPerToken},
+            {"weight_bytes", f.weightBytes},
+            {"peak_rss_bytes", f.peakRssBytes}};
+}
+
+int runKernels(const BenchArgs& args) {
+    core::kernels::KernelBenchOptions options;
+    options.repeats = args.repeats.value_or(25);
+    const auto r = core::kernels::runKernelBenchmark(options, terminalContext(args.json));
+    if (args.json) {
+        nlohmann::ordered_json j;
+        for (const auto& e : r.entries)
+            j["kernels"].push_back({{"format", e.format}, {"rows", e.rows}, {"cols", e.cols}, {"seconds", e.seconds},
+                                    {"gbps", e.gbps}, {"speedup_vs_fp16", e.speedupVsFp16},
+                                    {"bandwidth_share", e.bandwidthShare}, {"weight_bytes", e.weightBytes}});
+        j["read_bandwidth_gbps"] = r.readGbps;
+        j["threads"] = r.threads;
+        j["repeats"] = r.repeats;
+        j["kernel_path"] = r.path;
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("matrix-vector products, %s kernels, %d threads, median of %d repeats\n", r.path.c_str(), r.threads, r.repeats);
+    std::printf("read bandwidth (STREAM-like, same loop): %.2f GB/s\n\n", r.readGbps);
+    std::printf("%-10s %13s %12s %9s %10s %9s\n", "format", "shape", "seconds", "GB/s", "vs fp16", "of read");
+    for (const auto& e : r.entries) {
+        const std::string shape = std::to_string(e.rows) + "x" + std::to_string(e.cols);
+        std::printf("%-10s %13s %12.6f %9.2f %9.2fx %8.0f%%\n", e.format.c_str(), shape.c_str(), e.seconds, e.gbps,
+                    e.speedupVsFp16, 100.0 * e.bandwidthShare);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int runBench(const BenchArgs& args) {
+    if (args.kernels) return runKernels(args);
+    if (args.model.empty()) throw core::Error("bench: --model is required (or --kernels)");
+    core::ModelBenchOptions options;
+    options.model = args.model;
+    options.promptTokens = args.promptTokens;
+    options.genTokens = args.genTokens;
+    options.prefillRepeats = args.repeats.value_or(3);
+    // Each configuration in its own child process, so that each peak RSS is its own.
+    const auto model = core::measureModelIsolated(options, core::BenchPrecision::AsStored);
+    const auto fp16 = core::measureModelIsolated(options, core::BenchPrecision::Fp16);
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["model"] = figuresJson(model);
+        j["fp16"] = figuresJson(fp16);
+        j["prompt_tokens"] = args.promptTokens;
+        j["gen_tokens"] = args.genTokens;
+        j["threads"] = core::threadCount();
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    std::printf("model         %s\n", args.model.c_str());
+    std::printf("workload      prompt %d tokens (one window), %d greedy tokens with a KV cache, %d threads\n\n", args.promptTokens,
+                args.genTokens, core::threadCount());
+    std::printf("%-18s %14s %14s %10s\n", "", "model", "fp16", "ratio");
+    std::printf("%-18s %14.1f %14.1f %9.2fx  (speed-up)\n", "prefill tokens/s", model.prefillTokensPerSecond,
+                fp16.prefillTokensPerSecond, ratio(model.prefillTokensPerSecond, fp16.prefillTokensPerSecond));
+    std::printf("%-18s %14.2f %14.2f %9.2fx  (speed-up; means %.2f / %.2f)\n", "decode ms/token", model.decodeMsPerToken,
+                fp16.decodeMsPerToken, ratio(fp16.decodeMsPerToken, model.decodeMsPerToken), model.decodeMsPerTokenMean,
+                fp16.decodeMsPerTokenMean);
+    std::printf("%-18s %14s %14s %9.1f%%\n", "weight bytes", humanBytes(model.weightBytes).c_str(), humanBytes(fp16.weightBytes).c_str(),
+                100.0 * ratio(double(model.weightBytes), double(fp16.weightBytes)));
+    std::printf("%-18s %14s %14s %9.1f%%\n", "peak RSS", humanBytes(model.peakRssBytes).c_str(), humanBytes(fp16.peakRssBytes).c_str(),
+                100.0 * ratio(double(model.peakRssBytes), double(fp16.peakRssBytes)));
+    return 0;
+}
+
+}  // namespace qb::cli

@@ -1,0 +1,62 @@
+#pragma once
+// Latency and memory of a model against its FP16 version (quantbench-cli bench --model):
+// prefill tokens/s (the prompt as one window), greedy KV-cache decode ms/token
+// (core/model/decode.h), weight bytes, and peak resident memory.
+//
+// Peak RSS is measured per configuration in a forked child process: the child loads the
+// model, runs the benchmark and exits; the parent reads the child's ru_maxrss from wait4()
+// (the kernel's high-water mark of the child's resident set, loading included). Each figure
+// therefore covers exactly one configuration. The parent must not have run an OpenMP region
+// before calling measureModelIsolated() (libgomp's thread pool does not survive fork).
+//
+// Configurations: AsStored — the checkpoint's own linears (packed kernels for quantized
+// modules); Fp16 — every linear converted in memory to Fp16Linear (its dequantized weight
+// rounded to F16). In both, an lm_head stored in F16 is multiplied as Fp16Linear (lossless),
+// the embedding table is float32 (LlamaModel's layout) and layers' checkpoint pages are
+// released as each layer is converted, so the mapped file does not inflate the peak.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model/llama_model.h"
+
+namespace qb::core {
+
+enum class BenchPrecision { AsStored, Fp16 };
+
+struct ModelBenchOptions {
+    std::filesystem::path model;
+    int promptTokens = 128;
+    int genTokens = 128;
+    int prefillRepeats = 3;  ///< prefill timed this many times; the median is kept
+};
+
+struct ModelBenchFigures {
+    double prefillTokensPerSecond = 0.0;
+    double decodeMsPerToken = 0.0;      ///< median step time
+    double decodeMsPerTokenMean = 0.0;  ///< mean step time
+    std::uint64_t weightBytes = 0;      ///< every parameter as held: linears' storageBytes(), embedding and norms in float32
+    std::uint64_t peakRssBytes = 0;     ///< 0 when measured in-process
+    double loadSeconds = 0.0;
+};
+
+/// Loads dir in the given configuration (see the header comment). Throws Error naming the file.
+[[nodiscard]] std::shared_ptr<LlamaModel> loadModelForBench(const std::filesystem::path& dir, BenchPrecision precision);
+
+/// The deterministic prompt used by the benchmark: BOS (or 1) then pseudo-random ids in the vocabulary.
+[[nodiscard]] std::vector<int> benchPrompt(const ModelConfig& config, int tokens);
+
+/// Bytes of every parameter of model as held in memory (see ModelBenchFigures::weightBytes).
+[[nodiscard]] std::uint64_t modelWeightBytes(const LlamaModel& model);
+
+/// Loads and measures in this process (peakRssBytes left 0).
+[[nodiscard]] ModelBenchFigures measureModel(const ModelBenchOptions& options, BenchPrecision precision);
+
+/// Loads and measures in a forked child and fills peakRssBytes from its ru_maxrss. Throws
+/// Error with the child's message when it fails.
+[[nodiscard]] ModelBenchFigures measureModelIsolated(const ModelBenchOptions& options, BenchPrecision precision);
+
+}  // namespace qb::core
