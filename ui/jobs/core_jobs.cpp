@@ -1,0 +1,111 @@
+#include "ui/jobs/core_jobs.h"
+
+#include "core/calib/calibration.h"
+#include "core/eval/perplexity.h"
+#include "core/quant/pipeline.h"
+#include "core/stats/inspect.h"
+#include "core/store/session_provenance.h"
+
+namespace qb::ui {
+
+namespace {
+
+core::PerplexityResult evaluate(const core::LlamaModel& model, const core::Tokenizer& tokenizer,
+                                const EvaluateSettings& settings, const core::RunContext& ctx) {
+    return core::withErrorContext(settings.textFile.string(), [&] {
+        const auto stream = core::encodeDocuments(tokenizer, core::readTextFile(settings.textFile));
+        core::PerplexityOptions options;
+        options.ctx = settings.ctx;
+        options.maxWindows = settings.maxWindows;
+        return core::evaluatePerplexity(model, stream, options, ctx);
+    });
+}
+
+}  // namespace
+
+LinearFootprint linearFootprint(const core::LlamaModel& model) {
+    LinearFootprint f;
+    for (int i = 0; i < model.config().numLayers; ++i) {
+        const auto layer = model.layer(i);
+        for (const auto kind : core::kAllModuleKinds) {
+            const auto& l = layer->linear(kind);
+            f.bytes += l->storageBytes();
+            f.weights += std::uint64_t(l->outFeatures()) * std::uint64_t(l->inFeatures());
+        }
+    }
+    return f;
+}
+
+JobWork loadModelWork(std::filesystem::path dir) {
+    return makeJobWork([dir = std::move(dir)](const core::RunContext& ctx) { return loadModelFolder(dir, ctx); });
+}
+
+JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateSettings settings) {
+    return makeJobWork([model = std::move(model), settings = std::move(settings)](const core::RunContext& ctx) {
+        RunRecord run;
+        run.baseline = true;
+        const std::string dtype = model->modules.empty() ? std::string("f32") : model->modules.front().dtype;
+        run.name = "baseline (" + dtype + ")";
+        const auto footprint = linearFootprint(*model->model);
+        run.linearBytes = footprint.bytes;
+        run.bitsPerWeight = footprint.weights ? 8.0 * double(footprint.bytes) / double(footprint.weights) : 0.0;
+        run.perplexity = evaluate(*model->model, *model->tokenizer, settings, ctx);
+        ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " over " +
+                std::to_string(run.perplexity->predictions) + " predictions");
+        return run;
+    });
+}
+
+JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan, CalibrationSettings calibration,
+                     EvaluateSettings evaluation, std::string name) {
+    return makeJobWork([model = std::move(model), plan = std::move(plan), calibration = std::move(calibration),
+                        evaluation = std::move(evaluation), name = std::move(name)](const core::RunContext& ctx) {
+        ctx.progress(0.0, "sampling calibration windows");
+        const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
+            const auto stream = core::encodeDocuments(*model->tokenizer, core::readTextFile(calibration.textFile));
+            return core::sampleCalibration(stream, {calibration.windows, calibration.ctx, calibration.seed});
+        });
+        if (calib.shortened) ctx.log(calib.note);
+        const auto result = core::quantizeModel(*model->model, plan, calib, ctx.sub(0.0, 0.8));
+        RunRecord run;
+        run.name = name;
+        run.planJson = plan.toJsonText();
+        run.bitsPerWeight = result.bitsPerWeight;
+        run.linearBytes = result.linearBytes;
+        run.quantizeSeconds = result.seconds;
+        run.modules = result.modules;
+        run.notes = result.notes;
+        for (const auto& note : result.notes) ctx.log(note);
+        ctx.progress(0.8, "evaluating the quantized model");
+        run.perplexity = evaluate(*result.model, *model->tokenizer, evaluation, ctx.sub(0.8, 1.0));
+        run.model = result.model;
+        ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " at " + std::to_string(run.bitsPerWeight) +
+                " bits per weight");
+        return run;
+    });
+}
+
+JobWork inspectWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration) {
+    return makeJobWork([model = std::move(model), calibration = std::move(calibration)](const core::RunContext& ctx) {
+        ctx.progress(0.0, "sampling calibration windows");
+        const std::string text = core::readTextFile(calibration.textFile);
+        const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
+            const auto stream = core::encodeDocuments(*model->tokenizer, text);
+            return core::sampleCalibration(stream, {calibration.windows, calibration.ctx, calibration.seed});
+        });
+        if (calib.shortened) ctx.log(calib.note);
+        auto result = core::inspectModel(*model->model, calib, {}, ctx);
+        auto stats = std::make_shared<ModelStats>();
+        stats->modules = std::move(result.modules);
+        stats->calibrationWindows = result.windows;
+        stats->calibrationCtx = result.ctx;
+        if (model->checkpoint)
+            stats->provenance = core::makeSessionProvenance(*model->checkpoint, text, calib, calibration.seed);
+        stats->reindex();
+        ctx.log("inspected " + std::to_string(stats->modules.size()) + " modules on " + std::to_string(result.windows) +
+                " windows of " + std::to_string(result.ctx) + " tokens");
+        return std::shared_ptr<const ModelStats>(std::move(stats));
+    });
+}
+
+}  // namespace qb::ui

@@ -1,0 +1,56 @@
+#pragma once
+// The work functions of the workbench's jobs: each calls one core function on a job thread and
+// returns an immutable result. No Qt widgets here; every function throws core::Error with the
+// core's message (Job turns it into "error: ...").
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "core/quant/plan.h"
+#include "ui/jobs/job.h"
+#include "ui/models/loaded_model.h"
+#include "ui/models/model_stats.h"
+#include "ui/models/run_record.h"
+
+namespace qb::ui {
+
+/// Perplexity settings of Evaluate and Quantize jobs (core::PerplexityOptions on a text file).
+struct EvaluateSettings {
+    std::filesystem::path textFile;       ///< eval.txt
+    int ctx = 512;                        ///< window length in tokens
+    std::optional<int> maxWindows = 32;   ///< score only the first N windows (empty = all)
+};
+
+/// Calibration settings of Inspect and Quantize jobs (core::CalibrationOptions on a text file).
+struct CalibrationSettings {
+    std::filesystem::path textFile;  ///< calib.txt
+    int windows = 32;
+    int ctx = 512;
+    std::uint64_t seed = 0;
+};
+
+/// Result: LoadedModel. Opens a checkpoint folder.
+[[nodiscard]] JobWork loadModelWork(std::filesystem::path dir);
+
+/// Result: RunRecord (baseline = true, name "baseline (<dtype>)") — the perplexity of the model as loaded.
+[[nodiscard]] JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateSettings settings);
+
+/// Result: RunRecord — quantizes a copy of the model with plan (core::quantizeModel on the
+/// calibration windows), then evaluates it. name is the run's label.
+[[nodiscard]] JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan,
+                                   CalibrationSettings calibration, EvaluateSettings evaluation, std::string name);
+
+/// Result: ModelStats — core::inspectModel over calibration windows of the calibration text,
+/// with the session provenance when the model came from a checkpoint.
+[[nodiscard]] JobWork inspectWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration);
+
+/// Storage bytes and weight count of the decoder layers' linear modules of model as it is.
+struct LinearFootprint {
+    std::uint64_t bytes = 0;
+    std::uint64_t weights = 0;
+};
+[[nodiscard]] LinearFootprint linearFootprint(const core::LlamaModel& model);
+
+}  // namespace qb::ui

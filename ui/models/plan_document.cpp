@@ -1,0 +1,229 @@
+#include "ui/models/plan_document.h"
+
+#include <algorithm>
+#include <map>
+
+#include <QUndoStack>
+#include <nlohmann/json.hpp>
+
+#include "core/quant/quantized_weight.h"
+#include "ui/models/plan_commands.h"
+#include "ui/util/qt_convert.h"
+
+namespace qb::ui {
+
+core::QuantScheme defaultPlanScheme() {
+    core::QuantScheme s;
+    s.method = core::QuantMethod::Rtn;
+    s.grid = {4, 128, false};
+    return s;
+}
+
+bool isGridMethod(core::QuantMethod m) {
+    return m == core::QuantMethod::Rtn || m == core::QuantMethod::Gptq || m == core::QuantMethod::Awq;
+}
+
+bool fieldApplies(const core::QuantScheme& scheme, PlanField field) {
+    switch (field) {
+        case PlanField::Method: return true;
+        case PlanField::Bits:
+        case PlanField::GroupSize:
+        case PlanField::Sym: return isGridMethod(scheme.method);
+        case PlanField::ActOrder: return scheme.method == core::QuantMethod::Gptq;
+    }
+    return false;
+}
+
+QVariant fieldValue(const core::QuantScheme& s, PlanField field) {
+    switch (field) {
+        case PlanField::Method: return toQString(core::methodName(s.method));
+        case PlanField::Bits: return s.grid.bits;
+        case PlanField::GroupSize: return s.grid.groupSize ? *s.grid.groupSize : -1;
+        case PlanField::Sym: return s.grid.sym;
+        case PlanField::ActOrder: return s.gptq.actOrder;
+    }
+    return {};
+}
+
+bool applyField(core::QuantScheme& s, PlanField field, const QVariant& value) {
+    switch (field) {
+        case PlanField::Method: {
+            const auto m = core::methodFromName(toStdString(value.toString()));
+            if (!m) return false;
+            s.method = *m;
+            return true;
+        }
+        case PlanField::Bits: {
+            bool ok = false;
+            const int bits = value.toInt(&ok);
+            if (!ok || bits < 2 || bits > 8) return false;
+            s.grid.bits = bits;
+            return true;
+        }
+        case PlanField::GroupSize: {
+            bool ok = false;
+            const int g = value.toInt(&ok);
+            if (!ok || (g <= 0 && g != -1)) return false;
+            s.grid.groupSize = g == -1 ? std::nullopt : std::optional<int>(g);
+            return true;
+        }
+        case PlanField::Sym: s.grid.sym = value.toBool(); return true;
+        case PlanField::ActOrder: s.gptq.actOrder = value.toBool(); return true;
+    }
+    return false;
+}
+
+bool sameScheme(const core::QuantScheme& a, const core::QuantScheme& b) { return core::schemeToJson(a) == core::schemeToJson(b); }
+
+std::uint64_t estimatedBytes(const core::QuantScheme& s, core::Index out, core::Index in) {
+    const auto o = std::uint64_t(out), i = std::uint64_t(in);
+    switch (s.method) {
+        case core::QuantMethod::Fp16: return o * i * 2;
+        case core::QuantMethod::W8A8:
+        case core::QuantMethod::SmoothQuant:
+        case core::QuantMethod::LlmInt8: return o * i + o * 2;
+        case core::QuantMethod::Rtn:
+        case core::QuantMethod::Gptq:
+        case core::QuantMethod::Awq: break;
+    }
+    const auto ceilDiv = [](std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; };
+    const auto bits = std::uint64_t(s.grid.bits);
+    const auto groups = std::uint64_t(core::groupCount(in, s.grid.groupSize));
+    const std::uint64_t qweight = ceilDiv(i, 32) * bits * o * 4;
+    const std::uint64_t qzeros = groups * ceilDiv(o, 32) * bits * 4;
+    return qweight + qzeros + groups * o * 2 + i * 4;
+}
+
+PlanDocument::PlanDocument(QObject* parent) : QObject(parent), m_undo(new QUndoStack(this)) {}
+
+int PlanDocument::indexOf(const std::string& name) const {
+    for (std::size_t i = 0; i < m_rows.size(); ++i)
+        if (m_rows[i].name == name) return int(i);
+    return -1;
+}
+
+std::vector<core::QuantScheme> PlanDocument::schemes() const {
+    std::vector<core::QuantScheme> v;
+    v.reserve(m_rows.size());
+    for (const auto& r : m_rows) v.push_back(r.scheme);
+    return v;
+}
+
+void PlanDocument::resetModules(const std::vector<ModuleInfo>& modules) {
+    m_undo->clear();
+    m_rows.clear();
+    m_common.reset();
+    for (const auto& m : modules) m_rows.push_back({m.name, m.layer, m.kind, m.outFeatures, m.inFeatures, defaultPlanScheme()});
+    emit modulesReset();
+    emit totalsChanged();
+}
+
+bool PlanDocument::setField(int row, PlanField field, const QVariant& value) {
+    if (row < 0 || row >= rowCount()) return false;
+    core::QuantScheme after = m_rows[std::size_t(row)].scheme;
+    if (!fieldApplies(after, field) || !applyField(after, field, value)) return false;
+    if (sameScheme(after, m_rows[std::size_t(row)].scheme)) return true;
+    const QString text = tr("Set %1 of %2").arg(toQString(core::moduleSuffix(m_rows[std::size_t(row)].kind)),
+                                                QString::number(m_rows[std::size_t(row)].layer));
+    m_undo->push(new SetSchemesCommand(this, text, {{row, m_rows[std::size_t(row)].scheme, after}},
+                                       SetSchemesCommand::mergeIdFor(int(field), row)));
+    return true;
+}
+
+int PlanDocument::setFieldForRows(const QList<int>& rows, PlanField field, const QVariant& value) {
+    std::vector<SetSchemesCommand::Change> changes;
+    for (const int row : rows) {
+        if (row < 0 || row >= rowCount()) continue;
+        const auto& before = m_rows[std::size_t(row)].scheme;
+        core::QuantScheme after = before;
+        if (!fieldApplies(after, field) || !applyField(after, field, value) || sameScheme(before, after)) continue;
+        changes.push_back({row, before, after});
+    }
+    if (changes.empty()) return 0;
+    const int n = int(changes.size());
+    m_undo->push(new SetSchemesCommand(this, tr("Set %n module(s)", nullptr, n), std::move(changes)));
+    return n;
+}
+
+void PlanDocument::replaceSchemes(const std::vector<core::QuantScheme>& schemes, const QString& text) {
+    std::vector<SetSchemesCommand::Change> changes;
+    for (std::size_t i = 0; i < std::min(schemes.size(), m_rows.size()); ++i)
+        if (!sameScheme(schemes[i], m_rows[i].scheme)) changes.push_back({int(i), m_rows[i].scheme, schemes[i]});
+    if (changes.empty()) return;
+    m_undo->push(new SetSchemesCommand(this, text, std::move(changes)));
+}
+
+void PlanDocument::setSchemesDirect(const std::vector<std::pair<int, core::QuantScheme>>& changes) {
+    if (changes.empty()) return;
+    m_common.reset();
+    int first = rowCount(), last = -1;
+    for (const auto& [row, scheme] : changes) {
+        m_rows[std::size_t(row)].scheme = scheme;
+        first = std::min(first, row);
+        last = std::max(last, row);
+    }
+    emit rowsChanged(first, last);
+    emit totalsChanged();
+}
+
+const core::QuantScheme& PlanDocument::commonScheme() const {
+    if (m_common) return *m_common;
+    m_common = defaultPlanScheme();
+    std::map<std::string, int> counts;
+    int bestCount = 0;
+    for (const auto& r : m_rows) {
+        const int c = ++counts[core::schemeToJson(r.scheme)];
+        if (c > bestCount) {
+            bestCount = c;
+            m_common = r.scheme;
+        }
+    }
+    return *m_common;
+}
+
+core::QuantPlan PlanDocument::toPlan() const {
+    core::QuantPlan plan;
+    plan.defaultScheme = commonScheme();
+    const auto defaults = nlohmann::json::parse(core::schemeToJson(plan.defaultScheme));
+    for (const auto& r : m_rows) {
+        const auto mine = nlohmann::json::parse(core::schemeToJson(r.scheme));
+        nlohmann::ordered_json diff = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : mine.items())
+            if (defaults.at(k) != v) diff[k] = v;
+        if (!diff.empty()) plan.rules.push_back({r.name, diff.dump()});
+    }
+    return plan;
+}
+
+void PlanDocument::applyPlan(const core::QuantPlan& plan, const QString& text) {
+    std::vector<core::QuantScheme> schemes;
+    schemes.reserve(m_rows.size());
+    for (const auto& r : m_rows) schemes.push_back(plan.resolve(r.name));
+    replaceSchemes(schemes, text);
+}
+
+void PlanDocument::loadFile(const std::filesystem::path& file) {
+    const auto plan = core::QuantPlan::fromFile(file);
+    applyPlan(plan, tr("Load plan %1").arg(toQString(file.filename())));
+}
+
+void PlanDocument::saveFile(const std::filesystem::path& file) const { toPlan().saveFile(file); }
+
+std::uint64_t PlanDocument::weights() const {
+    std::uint64_t n = 0;
+    for (const auto& r : m_rows) n += std::uint64_t(r.outFeatures) * std::uint64_t(r.inFeatures);
+    return n;
+}
+
+std::uint64_t PlanDocument::bytes() const {
+    std::uint64_t n = 0;
+    for (const auto& r : m_rows) n += estimatedBytes(r.scheme, r.outFeatures, r.inFeatures);
+    return n;
+}
+
+double PlanDocument::bitsPerWeight() const {
+    const auto w = weights();
+    return w == 0 ? 0.0 : 8.0 * double(bytes()) / double(w);
+}
+
+}  // namespace qb::ui

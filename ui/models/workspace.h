@@ -1,0 +1,68 @@
+#pragma once
+// Workspace — the open document set of the workbench: the loaded model, the statistics of the
+// last inspect job, the runs (plan + metrics), the plan being edited and the module the user
+// selected. Views observe it; only commands and job results change it. Thread-affinity: GUI.
+
+#include <memory>
+#include <vector>
+
+#include <QObject>
+#include <QString>
+
+#include "ui/models/loaded_model.h"
+#include "ui/models/model_stats.h"
+#include "ui/models/run_record.h"
+
+namespace qb::ui {
+
+class PlanDocument;
+
+class Workspace : public QObject {
+    Q_OBJECT
+public:
+    explicit Workspace(QObject* parent = nullptr);
+    ~Workspace() override;
+
+    [[nodiscard]] const std::shared_ptr<const LoadedModel>& model() const { return m_model; }
+    [[nodiscard]] bool hasModel() const { return m_model != nullptr; }
+    /// Replaces the model; drops statistics and runs, resets the plan to the new module list.
+    void setModel(std::shared_ptr<const LoadedModel> model);
+    void clear();
+
+    [[nodiscard]] const std::shared_ptr<const ModelStats>& stats() const { return m_stats; }
+    void setStats(std::shared_ptr<const ModelStats> stats);
+
+    [[nodiscard]] const std::vector<RunPtr>& runs() const { return m_runs; }
+    /// Adds a run; its id is assigned here when 0. Returns the stored run.
+    RunPtr addRun(RunRecord run);
+    void setRuns(std::vector<RunPtr> runs);
+    [[nodiscard]] RunPtr baselineRun() const;
+    [[nodiscard]] RunPtr findRun(int id) const;
+
+    [[nodiscard]] const QString& currentModule() const { return m_currentModule; }
+    void setCurrentModule(const QString& name);
+
+    [[nodiscard]] PlanDocument* plan() const { return m_plan; }
+
+    /// The session file this workspace was opened from or saved to (empty when none).
+    [[nodiscard]] const QString& sessionFile() const { return m_sessionFile; }
+    void setSessionFile(const QString& file);
+
+signals:
+    void modelChanged();
+    void statsChanged();
+    void runsChanged();
+    void currentModuleChanged(const QString& name);
+    void sessionFileChanged(const QString& file);
+
+private:
+    std::shared_ptr<const LoadedModel> m_model;
+    std::shared_ptr<const ModelStats> m_stats;
+    std::vector<RunPtr> m_runs;
+    QString m_currentModule;
+    QString m_sessionFile;
+    PlanDocument* m_plan = nullptr;
+    int m_nextRunId = 1;
+};
+
+}  // namespace qb::ui

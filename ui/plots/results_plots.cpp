@@ -1,0 +1,373 @@
+#include "ui/plots/results_plots.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "qcustomplot.h"
+#include "ui/plots/plot_support.h"
+#include "ui/util/qt_convert.h"
+
+namespace qb::ui {
+
+namespace {
+
+void reset(QCustomPlot* plot) {
+    plot->clearPlottables();
+    plot->clearItems();
+    plot->legend->setVisible(false);
+}
+
+QSharedPointer<QCPAxisTickerText> textTicker(const QVector<double>& ticks, const QVector<QString>& labels) {
+    auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+    ticker->setTicks(ticks, labels);
+    return ticker;
+}
+
+std::vector<RunPtr> withPerplexity(const std::vector<RunPtr>& runs) {
+    std::vector<RunPtr> out;
+    for (const auto& r : runs)
+        if (r->perplexity) out.push_back(r);
+    return out;
+}
+
+}  // namespace
+
+namespace {
+/// "#3", "baseline": the shortest label of a run for crowded scatter plots.
+QString paretoLabel(const RunRecord& run) { return run.baseline ? QObject::tr("baseline") : QStringLiteral("#%1").arg(run.id); }
+}  // namespace
+
+QString shortRunLabel(const RunRecord& run) { return run.baseline ? QObject::tr("baseline") : QObject::tr("run %1").arg(run.id); }
+
+std::vector<std::size_t> paretoFrontier(const std::vector<RunPtr>& runs) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        if (runs[i]->perplexity) idx.push_back(i);
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+        if (runs[a]->bitsPerWeight != runs[b]->bitsPerWeight) return runs[a]->bitsPerWeight < runs[b]->bitsPerWeight;
+        return runs[a]->perplexity->perplexity < runs[b]->perplexity->perplexity;
+    });
+    std::vector<std::size_t> frontier;
+    double best = std::numeric_limits<double>::infinity();
+    for (const std::size_t i : idx) {
+        const double p = runs[i]->perplexity->perplexity;
+        if (p < best) {
+            frontier.push_back(i);
+            best = p;
+        }
+    }
+    return frontier;
+}
+
+QCustomPlot* createPerplexityPlot() {
+    auto* plot = createPlot(QStringLiteral("perplexityBars"),
+                            QObject::tr("Perplexity of every run on the evaluation text (lower is better).\n"
+                                        "Δ% is relative to the baseline (the model as loaded)."),
+                            [](QCustomPlot* p, const QPointF& pos) -> QString {
+                                if (p->plottableCount() == 0 || !p->axisRect()->rect().contains(pos.toPoint())) return {};
+                                auto* bars = qobject_cast<QCPBars*>(p->plottable(0));
+                                if (!bars) return {};
+                                const int i = int(std::lround(p->xAxis->pixelToCoord(pos.x())));
+                                auto it = bars->data()->findBegin(i, false);
+                                if (it == bars->data()->constEnd() || int(it->key) != i) return {};
+                                return QObject::tr("%1\nperplexity %2").arg(p->xAxis->ticker().staticCast<QCPAxisTickerText>()->ticks().value(i))
+                                    .arg(it->value, 0, 'f', 4);
+                            });
+    plot->yAxis->setLabel(QObject::tr("perplexity (exp of mean loss, nats)"));
+    plot->xAxis->setLabel(QObject::tr("run"));
+    setPlotTitle(plot, QObject::tr("Perplexity against the baseline (Δ % on the bars)"));
+    return plot;
+}
+
+void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all, const RunPtr& baseline) {
+    reset(plot);
+    const auto runs = withPerplexity(all);
+    if (runs.empty()) {
+        setPlotMessage(plot, QObject::tr("No run evaluated yet.\nEvaluate the baseline (F7) or quantize with the plan (F5)."));
+        plot->replot();
+        return;
+    }
+    setPlotMessage(plot, {});
+    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+    bars->setName(QObject::tr("perplexity"));
+    bars->setWidth(0.6);
+    bars->setPen(Qt::NoPen);
+    bars->setBrush(seriesColor(0));
+    auto* base = new QCPBars(plot->xAxis, plot->yAxis);
+    base->setName(QObject::tr("baseline"));
+    base->setWidth(0.6);
+    base->setPen(Qt::NoPen);
+    base->setBrush(seriesColor(6));
+    QVector<double> ticks;
+    QVector<QString> labels;
+    double top = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const double p = runs[i]->perplexity->perplexity;
+        (runs[i]->baseline ? base : bars)->addData(double(i), p);
+        ticks << double(i);
+        labels << shortRunLabel(*runs[i]);
+        top = std::max(top, p);
+        auto* text = new QCPItemText(plot);
+        text->position->setCoords(double(i), p);
+        text->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
+        text->setPadding(QMargins(0, 0, 0, 3));
+        text->setColor(plot->palette().color(QPalette::Text));
+        QFont small = plot->font();
+        small.setPointSizeF(small.pointSizeF() * 0.85);
+        text->setFont(small);
+        QString label = QString::number(p, 'f', 2);
+        if (baseline && !runs[i]->baseline) {
+            const double delta = 100.0 * (p / baseline->perplexity->perplexity - 1.0);
+            label = QStringLiteral("%1%2 %").arg(delta >= 0 ? QStringLiteral("+") : QString()).arg(delta, 0, 'f', 1);
+            text->setColor(delta > 5 ? alarmColor() : plot->palette().color(QPalette::Text));
+        }
+        text->setText(label);
+    }
+    if (baseline) {
+        auto* line = new QCPItemStraightLine(plot);
+        line->point1->setCoords(0, baseline->perplexity->perplexity);
+        line->point2->setCoords(1, baseline->perplexity->perplexity);
+        line->setPen(QPen(seriesColor(6), 1.2, Qt::DashLine));
+    }
+    plot->xAxis->setTicker(textTicker(ticks, labels));
+    plot->xAxis->setRange(-0.6, double(runs.size()) - 0.4);
+    plot->yAxis->setRange(0, top * 1.25);
+    plot->replot();
+}
+
+QCustomPlot* createLatencyPlot() {
+    auto* plot = createPlot(QStringLiteral("latencyBars"),
+                            QObject::tr("Decode latency (ms per generated token) of every run, from the benchmark job.\n"
+                                        "Runs without a benchmark show 'not measured' — no value is ever estimated."),
+                            {});
+    plot->yAxis->setLabel(QObject::tr("decode latency (ms / token)"));
+    plot->xAxis->setLabel(QObject::tr("run"));
+    plot->xAxis->setTickLabelRotation(90);
+    setPlotTitle(plot, QObject::tr("Latency against the baseline"));
+    return plot;
+}
+
+void fillLatency(QCustomPlot* plot, const std::vector<RunPtr>& runs) {
+    reset(plot);
+    QVector<double> ticks;
+    QVector<QString> labels;
+    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+    bars->setWidth(0.6);
+    bars->setPen(Qt::NoPen);
+    bars->setBrush(seriesColor(1));
+    double top = 0;
+    const bool anyMeasured = std::any_of(runs.begin(), runs.end(), [](const RunPtr& r) { return bool(r->decodeMsPerToken); });
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        ticks << double(i);
+        labels << shortRunLabel(*runs[i]);
+        if (!anyMeasured) continue;  // one message for the whole plot instead
+        auto* text = new QCPItemText(plot);
+        text->setColor(plot->palette().color(QPalette::Text));
+        if (runs[i]->decodeMsPerToken) {
+            bars->addData(double(i), *runs[i]->decodeMsPerToken);
+            top = std::max(top, *runs[i]->decodeMsPerToken);
+            text->position->setCoords(double(i), *runs[i]->decodeMsPerToken);
+            text->setText(QString::number(*runs[i]->decodeMsPerToken, 'f', 2));
+        } else {
+            text->position->setType(QCPItemPosition::ptPlotCoords);
+            text->position->setCoords(double(i), 0);
+            text->setText(QObject::tr("n/m"));
+            text->setProperty("tip", QObject::tr("not measured"));
+            text->setColor(QColor(128, 128, 128));
+        }
+        text->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
+        text->setPadding(QMargins(0, 0, 0, 3));
+    }
+    plot->xAxis->setTicker(textTicker(ticks, labels));
+    plot->xAxis->setRange(-0.6, std::max<double>(1.0, double(runs.size())) - 0.4);
+    plot->yAxis->setRange(0, top > 0 ? top * 1.3 : 1.0);
+    setPlotMessage(plot, top > 0 ? QString() : QObject::tr("not measured\n(no benchmark has run)"));
+    plot->replot();
+}
+
+QCustomPlot* createParetoPlot() {
+    auto* plot = createPlot(QStringLiteral("paretoScatter"),
+                            QObject::tr("Size against quality: each point is a run. The frontier joins the runs that no other run\n"
+                                        "beats on both bits per weight and perplexity."),
+                            [](QCustomPlot* p, const QPointF& pos) -> QString {
+                                for (int i = 0; i < p->itemCount(); ++i) {
+                                    auto* label = qobject_cast<QCPItemText*>(p->item(i));
+                                    if (!label) continue;
+                                    const QPointF at = label->position->pixelPosition();
+                                    if (QLineF(at, pos).length() < 12) return label->property("readout").toString();
+                                }
+                                return {};
+                            });
+    plot->xAxis->setLabel(QObject::tr("bits per weight (linear modules, log₂ scale)"));
+    plot->yAxis->setLabel(QObject::tr("perplexity"));
+    setPlotTitle(plot, QObject::tr("Pareto: size vs perplexity"));
+    return plot;
+}
+
+void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all, const RunPtr& baseline) {
+    reset(plot);
+    const auto runs = withPerplexity(all);
+    if (runs.empty()) {
+        setPlotMessage(plot, QObject::tr("No run evaluated yet."));
+        plot->replot();
+        return;
+    }
+    setPlotMessage(plot, {});
+    auto* points = plot->addGraph();
+    points->setName(QObject::tr("runs"));
+    points->setLineStyle(QCPGraph::lsNone);
+    points->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(0), 9));
+    double xMin = 1e9, xMax = 0, yMin = 1e9, yMax = 0;
+    for (const auto& r : runs) {
+        const double x = r->bitsPerWeight, y = r->perplexity->perplexity;
+        points->addData(x, y);
+        xMin = std::min(xMin, x), xMax = std::max(xMax, x), yMin = std::min(yMin, y), yMax = std::max(yMax, y);
+    }
+    // One label per spot: runs closer than 8 % of the log-x span and 8 % of the y span share it.
+    // Labels alternate above/below along x, and the right-most ones extend to the left.
+    const double xSpan = std::max(1e-9, std::log2(std::max(xMax, 1e-9)) - std::log2(std::max(xMin, 1e-9)));
+    const double ySpan = std::max(1e-9, yMax - yMin);
+    struct Spot {
+        double x, y;
+        QString text, readout;
+    };
+    std::vector<Spot> spots;
+    for (const auto& r : runs) {
+        const double x = r->bitsPerWeight, y = r->perplexity->perplexity;
+        const QString readout = QObject::tr("%1: %2 bits/weight, perplexity %3").arg(toQString(r->name)).arg(x, 0, 'f', 2).arg(y, 0, 'f', 4);
+        auto near = std::find_if(spots.begin(), spots.end(), [&](const Spot& spot) {
+            return std::abs(std::log2(std::max(x, 1e-9)) - std::log2(std::max(spot.x, 1e-9))) < 0.08 * xSpan &&
+                   std::abs(y - spot.y) < 0.08 * ySpan;
+        });
+        if (near != spots.end()) {
+            near->text += QStringLiteral(" ") + paretoLabel(*r);
+            near->readout += QLatin1Char('\n') + readout;
+        } else {
+            spots.push_back({x, y, paretoLabel(*r), readout});
+        }
+    }
+    std::sort(spots.begin(), spots.end(), [](const Spot& a, const Spot& b) { return a.x < b.x; });
+    for (std::size_t k = 0; k < spots.size(); ++k) {
+        auto* label = new QCPItemText(plot);
+        label->position->setCoords(spots[k].x, spots[k].y);
+        const bool right = std::log2(std::max(spots[k].x, 1e-9)) > std::log2(std::max(xMin, 1e-9)) + 0.6 * xSpan;
+        const bool below = k % 2 == 1;
+        label->setPositionAlignment((right ? Qt::AlignRight : Qt::AlignLeft) | (below ? Qt::AlignTop : Qt::AlignBottom));
+        label->setPadding(QMargins(right ? 0 : 6, below ? 4 : 0, right ? 6 : 0, below ? 0 : 4));
+        label->setText(spots[k].text);
+        label->setColor(plot->palette().color(QPalette::Text));
+        label->setProperty("readout", spots[k].readout);
+    }
+    const auto frontier = paretoFrontier(runs);
+    auto* curve = new QCPCurve(plot->xAxis, plot->yAxis);
+    curve->setName(QObject::tr("Pareto frontier"));
+    curve->setPen(QPen(alarmColor(), 2));
+    for (std::size_t k = 0; k < frontier.size(); ++k)
+        curve->addData(double(k), runs[frontier[k]]->bitsPerWeight, runs[frontier[k]]->perplexity->perplexity);
+    if (baseline) {
+        auto* line = new QCPItemStraightLine(plot);
+        line->point1->setCoords(0, baseline->perplexity->perplexity);
+        line->point2->setCoords(1, baseline->perplexity->perplexity);
+        line->setPen(QPen(seriesColor(6), 1.2, Qt::DashLine));
+    }
+    const double dy = std::max(yMax * 0.02, (yMax - yMin) * 0.15);
+    plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
+    auto ticker = QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog);
+    ticker->setLogBase(2);
+    plot->xAxis->setTicker(ticker);
+    plot->xAxis->setRange(std::max(0.5, xMin / 1.25), xMax * 1.6);
+    plot->yAxis->setRange(yMin - dy, yMax + dy);
+    plot->legend->setVisible(true);
+    plot->replot();
+}
+
+QCustomPlot* createModuleErrorPlot(const QString& objectName) {
+    auto* plot = createPlot(objectName,
+                            QObject::tr("Relative output error ‖XWᵀ − Linear(X)‖² / ‖XWᵀ‖² of every quantized module on the\n"
+                                        "calibration inputs (log axis). Modules that stand out are candidates for more bits."),
+                            [](QCustomPlot* p, const QPointF& pos) -> QString {
+                                if (!p->axisRect()->rect().contains(pos.toPoint())) return {};
+                                const double key = p->xAxis->pixelToCoord(pos.x());
+                                QStringList lines;
+                                for (int i = 0; i < p->plottableCount(); ++i) {
+                                    auto* bars = qobject_cast<QCPBars*>(p->plottable(i));
+                                    if (!bars) continue;
+                                    auto it = bars->data()->findBegin(key - bars->width(), false);
+                                    for (; it != bars->data()->constEnd() && it->key <= key + bars->width(); ++it) {
+                                        if (std::abs(it->key - key) <= 0.5) {
+                                            lines << QStringLiteral("%1: %2").arg(bars->name(), compactNumber(it->value));
+                                            break;
+                                        }
+                                    }
+                                }
+                                if (lines.isEmpty()) return {};
+                                const int i = int(std::lround(key));
+                                return p->property("moduleNames").toStringList().value(i) + QLatin1Char('\n') + lines.join(QLatin1Char('\n'));
+                            });
+    plot->yAxis->setLabel(QObject::tr("relative output error (log scale)"));
+    plot->xAxis->setLabel(QObject::tr("module (layer.kind)"));
+    plot->xAxis->setTickLabelRotation(90);
+    setPlotTitle(plot, QObject::tr("Per-module relative output error"));
+    // The legend goes below the axis rect so it never hides a bar.
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    return plot;
+}
+
+void fillModuleErrors(QCustomPlot* plot, const std::vector<RunPtr>& runs) {
+    reset(plot);
+    std::vector<RunPtr> withModules;
+    for (const auto& r : runs)
+        if (r && !r->modules.empty()) withModules.push_back(r);
+    if (withModules.empty()) {
+        setPlotMessage(plot, QObject::tr("Select a quantized run to see its per-module error."));
+        plot->yAxis->setScaleType(QCPAxis::stLinear);
+        plot->replot();
+        return;
+    }
+    setPlotMessage(plot, {});
+    plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    const auto& first = withModules.front()->modules;
+    QVector<double> ticks;
+    QVector<QString> labels;
+    QStringList names;
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        ticks << double(i);
+        const QString name = toQString(first[i].name);
+        names << name;
+        const QString layer = name.section(QLatin1Char('.'), 2, 2), kind = name.section(QLatin1Char('.'), -1).section(QLatin1Char('_'), 0, 0);
+        labels << layer + QLatin1Char('.') + kind;
+    }
+    plot->setProperty("moduleNames", names);
+    auto* group = withModules.size() > 1 ? new QCPBarsGroup(plot) : nullptr;
+    double lo = 1e300, hi = 0;
+    for (std::size_t r = 0; r < withModules.size(); ++r) {
+        auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+        bars->setName(shortRunLabel(*withModules[r]) + QStringLiteral(": ") + toQString(withModules[r]->name).section(QStringLiteral(" · "), 1));
+        bars->setWidth(group ? 0.8 / double(withModules.size()) : 0.7);
+        bars->setPen(Qt::NoPen);
+        bars->setBrush(seriesColor(int(r)));
+        bars->setBaseValue(1e-12);
+        if (group) bars->setBarsGroup(group);
+        for (std::size_t i = 0; i < withModules[r]->modules.size() && i < first.size(); ++i) {
+            const double e = withModules[r]->modules[i].relativeError;
+            if (e > 0 && std::isfinite(e)) {
+                bars->addData(double(i), e);
+                lo = std::min(lo, e), hi = std::max(hi, e);
+            }
+        }
+    }
+    if (hi <= 0) lo = 1e-6, hi = 1;
+    for (int i = 0; i < plot->plottableCount(); ++i)
+        if (auto* b = qobject_cast<QCPBars*>(plot->plottable(i))) b->setBaseValue(lo / 3);
+    plot->xAxis->setTicker(textTicker(ticks, labels));
+    plot->xAxis->setRange(-0.6, double(first.size()) - 0.4);
+    plot->yAxis->setRange(lo / 3, hi * 3);
+    plot->legend->setVisible(true);
+    plot->replot();
+}
+
+}  // namespace qb::ui

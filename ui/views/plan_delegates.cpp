@@ -1,0 +1,93 @@
+#include "ui/views/plan_delegates.h"
+
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QSpinBox>
+
+#include "core/quant/quant_scheme.h"
+#include "ui/models/plan_table_model.h"
+#include "ui/util/qt_convert.h"
+
+namespace qb::ui {
+
+void fillMethodCombo(QComboBox* combo) {
+    struct Entry {
+        core::QuantMethod method;
+        const char* help;
+    };
+    static const Entry kMethods[] = {
+        {core::QuantMethod::Fp16, QT_TRANSLATE_NOOP("PlanView", "keep the module in floating point (16 bits)")},
+        {core::QuantMethod::Rtn, QT_TRANSLATE_NOOP("PlanView", "round-to-nearest min-max per group; no calibration")},
+        {core::QuantMethod::Gptq, QT_TRANSLATE_NOOP("PlanView", "GPTQ (Frantar et al. 2023): error-compensating column sweep with the Hessian")},
+        {core::QuantMethod::Awq, QT_TRANSLATE_NOOP("PlanView", "AWQ (Lin et al. 2023): activation-aware per-channel scaling, then clipping")},
+        {core::QuantMethod::W8A8, QT_TRANSLATE_NOOP("PlanView", "int8 weights per output channel, int8 activations per token")},
+        {core::QuantMethod::SmoothQuant, QT_TRANSLATE_NOOP("PlanView", "SmoothQuant (Xiao et al. 2023): migrate activation scale into weights, then W8A8")},
+        {core::QuantMethod::LlmInt8, QT_TRANSLATE_NOOP("PlanView", "LLM.int8() (Dettmers et al. 2022): int8 with FP outlier columns (|x| ≥ 6)")},
+    };
+    for (const auto& e : kMethods) {
+        const QString name = toQString(core::methodName(e.method));
+        combo->addItem(name, name);
+        combo->setItemData(combo->count() - 1, QCoreApplication::translate("PlanView", e.help), Qt::ToolTipRole);
+    }
+}
+
+void fillGroupSizeCombo(QComboBox* combo) {
+    for (const int g : {32, 64, 128, 256, -1}) combo->addItem(groupSizeText(g), g);
+}
+
+QWidget* MethodDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
+    auto* combo = new QComboBox(parent);
+    fillMethodCombo(combo);
+    connect(combo, &QComboBox::activated, this, [this, combo] { emit const_cast<MethodDelegate*>(this)->commitData(combo); });
+    return combo;
+}
+
+void MethodDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    auto* combo = static_cast<QComboBox*>(editor);
+    combo->setCurrentIndex(std::max(0, combo->findData(index.data(Qt::EditRole).toString())));
+}
+
+void MethodDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    model->setData(index, static_cast<QComboBox*>(editor)->currentData(), Qt::EditRole);
+}
+
+QWidget* BitsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
+    auto* spin = new QSpinBox(parent);
+    spin->setRange(2, 8);
+    spin->setSuffix(QObject::tr(" bits"));
+    return spin;
+}
+
+void BitsDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    static_cast<QSpinBox*>(editor)->setValue(index.data(Qt::EditRole).toInt());
+}
+
+void BitsDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    auto* spin = static_cast<QSpinBox*>(editor);
+    spin->interpretText();
+    model->setData(index, spin->value(), Qt::EditRole);
+}
+
+QWidget* GroupSizeDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
+    auto* combo = new QComboBox(parent);
+    fillGroupSizeCombo(combo);
+    connect(combo, &QComboBox::activated, this, [this, combo] { emit const_cast<GroupSizeDelegate*>(this)->commitData(combo); });
+    return combo;
+}
+
+void GroupSizeDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    auto* combo = static_cast<QComboBox*>(editor);
+    const int g = index.data(Qt::EditRole).toInt();
+    int i = combo->findData(g);
+    if (i < 0) {
+        combo->addItem(groupSizeText(g), g);
+        i = combo->count() - 1;
+    }
+    combo->setCurrentIndex(i);
+}
+
+void GroupSizeDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    model->setData(index, static_cast<QComboBox*>(editor)->currentData(), Qt::EditRole);
+}
+
+}  // namespace qb::ui

@@ -1,0 +1,44 @@
+#pragma once
+// Editors of the Plan table: a combo box of quantization methods (with a line of help each), a
+// spin box for bits (2–8) and a combo box of group sizes (32, 64, 128, 256, per row). Sym and
+// act-order are check boxes (Qt::CheckStateRole), no delegate needed.
+
+#include <QStyledItemDelegate>
+
+class QComboBox;
+
+namespace qb::ui {
+
+class MethodDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
+class BitsDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
+class GroupSizeDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
+/// Fills a combo box with every quantization method (data: the plan-file name, tooltip: help).
+void fillMethodCombo(QComboBox* combo);
+/// Fills a combo box with the group sizes (data: int, −1 = per row).
+void fillGroupSizeCombo(QComboBox* combo);
+
+}  // namespace qb::ui

@@ -1,0 +1,254 @@
+#include "ui/views/results_view.h"
+
+#include <QComboBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "qcustomplot.h"
+#include "ui/models/workspace.h"
+#include "ui/plots/plot_support.h"
+#include "ui/plots/results_plots.h"
+#include "ui/util/qt_convert.h"
+
+namespace qb::ui {
+
+namespace {
+
+enum RunColumn { Name, Bpw, Size, Perplexity, Delta, Decode, Prefill, QuantizeTime, RunColumnCount };
+
+QTableWidgetItem* cell(const QString& text, bool measured = true) {
+    auto* item = new QTableWidgetItem(measured ? text : QObject::tr("not measured"));
+    if (!measured) {
+        QFont f = item->font();
+        f.setItalic(true);
+        item->setFont(f);
+        item->setForeground(QColor(128, 128, 128));
+    }
+    return item;
+}
+
+}  // namespace
+
+ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, CalibrationSettings* calibration, QWidget* parent)
+    : QWidget(parent), m_workspace(workspace), m_evaluation(evaluation), m_calibration(calibration),
+      m_table(new QTableWidget(0, RunColumnCount, this)), m_perplexity(createPerplexityPlot()), m_latency(createLatencyPlot()),
+      m_pareto(createParetoPlot()), m_moduleError(createModuleErrorPlot(QStringLiteral("moduleErrorBars"))) {
+    setObjectName(QStringLiteral("ResultsView"));
+    m_table->setObjectName(QStringLiteral("runTable"));
+    m_table->setHorizontalHeaderLabels({tr("Run"), tr("Bits/weight"), tr("Size"), tr("Perplexity"), tr("Δ vs baseline"),
+                                        tr("Decode ms/token"), tr("Prefill tokens/s"), tr("Quantize time")});
+    m_table->horizontalHeaderItem(Bpw)->setToolTip(tr("Storage bits per weight of the decoder layers' linear modules"));
+    m_table->horizontalHeaderItem(Delta)->setToolTip(tr("Perplexity change relative to the baseline run, in percent"));
+    m_table->horizontalHeaderItem(Decode)->setToolTip(tr("From the benchmark job; 'not measured' until one has run"));
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setSectionResizeMode(Name, QHeaderView::Stretch);
+
+    auto* plots = new QWidget(this);
+    auto* grid = new QGridLayout(plots);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->addWidget(m_perplexity, 0, 0);
+    grid->addWidget(m_pareto, 0, 1);
+    grid->addWidget(m_latency, 0, 2);
+    grid->addWidget(m_moduleError, 1, 0, 1, 3);
+    grid->setColumnStretch(0, 4);
+    grid->setColumnStretch(1, 4);
+    grid->setColumnStretch(2, 2);
+    auto* overview = new QSplitter(Qt::Vertical, this);
+    overview->addWidget(m_table);
+    overview->addWidget(plots);
+    overview->setStretchFactor(0, 2);
+    overview->setStretchFactor(1, 5);
+    m_table->setMinimumHeight(m_table->fontMetrics().height() * 9);
+
+    auto* tabs = new QTabWidget(this);
+    tabs->addTab(overview, tr("All runs"));
+    tabs->addTab(buildCompare(), tr("Compare two runs"));
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    layout->addWidget(buildSettingsBar());
+    layout->addWidget(tabs, 1);
+
+    connect(m_workspace, &Workspace::runsChanged, this, &ResultsView::refresh);
+    connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] { fillModuleErrors(m_moduleError, {selectedRun()}); });
+    refresh();
+}
+
+QWidget* ResultsView::buildSettingsBar() {
+    auto* bar = new QWidget(this);
+    auto* row = new QHBoxLayout(bar);
+    row->setContentsMargins(0, 0, 0, 0);
+    auto* ctx = new QSpinBox(bar);
+    ctx->setRange(16, 32768);
+    ctx->setValue(m_evaluation->ctx);
+    ctx->setSuffix(tr(" tokens"));
+    ctx->setToolTip(tr("Window length of the perplexity evaluation (non-overlapping windows)"));
+    auto* windows = new QSpinBox(bar);
+    windows->setRange(0, 100000);
+    windows->setSpecialValueText(tr("all"));
+    windows->setValue(m_evaluation->maxWindows.value_or(0));
+    windows->setToolTip(tr("Score only the first N windows of eval.txt (all = the whole text)"));
+    auto* calib = new QSpinBox(bar);
+    calib->setRange(1, 4096);
+    calib->setValue(m_calibration->windows);
+    calib->setToolTip(tr("Calibration windows drawn from calib.txt for Inspect and Quantize (seeded)"));
+    auto* evaluate = new QPushButton(tr("Evaluate baseline (F7)"), bar);
+    auto* quantize = new QPushButton(tr("Quantize with plan (F5)"), bar);
+    quantize->setObjectName(QStringLiteral("quantizeButton"));
+    row->addWidget(new QLabel(tr("Evaluation context:"), bar));
+    row->addWidget(ctx);
+    row->addWidget(new QLabel(tr("max windows:"), bar));
+    row->addWidget(windows);
+    row->addSpacing(12);
+    row->addWidget(new QLabel(tr("Calibration windows:"), bar));
+    row->addWidget(calib);
+    row->addStretch(1);
+    row->addWidget(evaluate);
+    row->addWidget(quantize);
+    connect(ctx, &QSpinBox::valueChanged, this, [this](int v) {
+        m_evaluation->ctx = v;
+        m_calibration->ctx = v;
+    });
+    connect(windows, &QSpinBox::valueChanged, this,
+            [this](int v) { m_evaluation->maxWindows = v == 0 ? std::nullopt : std::optional<int>(v); });
+    connect(calib, &QSpinBox::valueChanged, this, [this](int v) { m_calibration->windows = v; });
+    connect(evaluate, &QPushButton::clicked, this, &ResultsView::evaluateRequested);
+    connect(quantize, &QPushButton::clicked, this, &ResultsView::quantizeRequested);
+    return bar;
+}
+
+QWidget* ResultsView::buildCompare() {
+    auto* page = new QWidget(this);
+    m_compareA = new QComboBox(page);
+    m_compareB = new QComboBox(page);
+    m_compareTable = new QTableWidget(0, 4, page);
+    m_compareTable->setObjectName(QStringLiteral("compareTable"));
+    m_compareTable->setHorizontalHeaderLabels({tr("Metric"), tr("A"), tr("B"), tr("B − A")});
+    m_compareTable->verticalHeader()->hide();
+    m_compareTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_compareTable->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_compareError = createModuleErrorPlot(QStringLiteral("compareErrorBars"));
+    auto* pick = new QHBoxLayout;
+    pick->addWidget(new QLabel(tr("Run A:"), page));
+    pick->addWidget(m_compareA, 1);
+    pick->addWidget(new QLabel(tr("Run B:"), page));
+    pick->addWidget(m_compareB, 1);
+    auto* split = new QSplitter(Qt::Vertical, page);
+    split->addWidget(m_compareTable);
+    split->addWidget(m_compareError);
+    split->setStretchFactor(1, 3);
+    auto* layout = new QVBoxLayout(page);
+    layout->addLayout(pick);
+    layout->addWidget(split, 1);
+    connect(m_compareA, &QComboBox::currentIndexChanged, this, &ResultsView::fillCompare);
+    connect(m_compareB, &QComboBox::currentIndexChanged, this, &ResultsView::fillCompare);
+    return page;
+}
+
+RunPtr ResultsView::selectedRun() const {
+    const auto rows = m_table->selectionModel()->selectedRows();
+    if (rows.isEmpty()) return nullptr;
+    return m_workspace->findRun(m_table->item(rows.first().row(), Name)->data(Qt::UserRole).toInt());
+}
+
+void ResultsView::refresh() {
+    const auto& runs = m_workspace->runs();
+    const auto baseline = m_workspace->baselineRun();
+    fillTable();
+    fillPerplexity(m_perplexity, runs, baseline);
+    fillLatency(m_latency, runs);
+    fillPareto(m_pareto, runs, baseline);
+    // Select the newest quantized run so its per-module error shows.
+    for (int row = m_table->rowCount() - 1; row >= 0; --row) {
+        const auto run = m_workspace->findRun(m_table->item(row, Name)->data(Qt::UserRole).toInt());
+        if (run && !run->modules.empty()) {
+            m_table->selectRow(row);
+            break;
+        }
+    }
+    fillModuleErrors(m_moduleError, {selectedRun()});
+    const QSignalBlocker blockA(m_compareA), blockB(m_compareB);
+    const int a = m_compareA->currentData().toInt(), b = m_compareB->currentData().toInt();
+    m_compareA->clear();
+    m_compareB->clear();
+    for (const auto& r : runs) {
+        m_compareA->addItem(toQString(r->name), r->id);
+        m_compareB->addItem(toQString(r->name), r->id);
+    }
+    const int n = int(runs.size());
+    m_compareA->setCurrentIndex(m_compareA->findData(a) >= 0 ? m_compareA->findData(a) : std::max(0, n - 2));
+    m_compareB->setCurrentIndex(m_compareB->findData(b) >= 0 ? m_compareB->findData(b) : n - 1);
+    fillCompare();
+}
+
+void ResultsView::fillTable() {
+    const auto& runs = m_workspace->runs();
+    const auto baseline = m_workspace->baselineRun();
+    const QSignalBlocker block(m_table);
+    m_table->setRowCount(int(runs.size()));
+    for (int row = 0; row < int(runs.size()); ++row) {
+        const RunRecord& r = *runs[std::size_t(row)];
+        auto* name = cell(toQString(r.name));
+        name->setData(Qt::UserRole, r.id);
+        name->setToolTip(r.planJson.empty() ? tr("the model as loaded") : toQString(r.planJson));
+        m_table->setItem(row, Name, name);
+        m_table->setItem(row, Bpw, cell(QString::number(r.bitsPerWeight, 'f', 2)));
+        m_table->setItem(row, Size, cell(humanBytes(double(r.linearBytes))));
+        m_table->setItem(row, Perplexity, cell(r.perplexity ? QString::number(r.perplexity->perplexity, 'f', 4) : QString(), bool(r.perplexity)));
+        const bool hasDelta = r.perplexity && baseline && !r.baseline;
+        const double delta = hasDelta ? 100.0 * (r.perplexity->perplexity / baseline->perplexity->perplexity - 1.0) : 0.0;
+        m_table->setItem(row, Delta, cell(r.baseline ? tr("reference") : QStringLiteral("%1%2 %").arg(delta >= 0 ? "+" : "").arg(delta, 0, 'f', 2),
+                                          r.baseline || hasDelta));
+        m_table->setItem(row, Decode, cell(r.decodeMsPerToken ? QString::number(*r.decodeMsPerToken, 'f', 2) : QString(), bool(r.decodeMsPerToken)));
+        m_table->setItem(row, Prefill, cell(r.prefillTokensPerSecond ? QString::number(*r.prefillTokensPerSecond, 'f', 0) : QString(),
+                                            bool(r.prefillTokensPerSecond)));
+        m_table->setItem(row, QuantizeTime, cell(r.baseline ? QStringLiteral("—") : humanDuration(r.quantizeSeconds)));
+    }
+}
+
+void ResultsView::compareRuns(int a, int b) {
+    m_compareA->setCurrentIndex(m_compareA->findData(a));
+    m_compareB->setCurrentIndex(m_compareB->findData(b));
+    fillCompare();
+}
+
+void ResultsView::fillCompare() {
+    const RunPtr a = m_workspace->findRun(m_compareA->currentData().toInt());
+    const RunPtr b = m_workspace->findRun(m_compareB->currentData().toInt());
+    struct Metric {
+        QString name;
+        std::function<std::optional<double>(const RunRecord&)> get;
+        int decimals;
+    };
+    const std::vector<Metric> metrics = {
+        {tr("perplexity"), [](const RunRecord& r) { return r.perplexity ? std::optional<double>(r.perplexity->perplexity) : std::nullopt; }, 4},
+        {tr("bits per weight"), [](const RunRecord& r) { return std::optional<double>(r.bitsPerWeight); }, 3},
+        {tr("size (kB)"), [](const RunRecord& r) { return std::optional<double>(double(r.linearBytes) / 1000.0); }, 1},
+        {tr("decode ms/token"), [](const RunRecord& r) { return r.decodeMsPerToken; }, 2},
+        {tr("quantize time (s)"), [](const RunRecord& r) { return r.baseline ? std::nullopt : std::optional<double>(r.quantizeSeconds); }, 2},
+    };
+    m_compareTable->setRowCount(int(metrics.size()));
+    for (int i = 0; i < int(metrics.size()); ++i) {
+        const auto va = a ? metrics[std::size_t(i)].get(*a) : std::nullopt;
+        const auto vb = b ? metrics[std::size_t(i)].get(*b) : std::nullopt;
+        const int d = metrics[std::size_t(i)].decimals;
+        m_compareTable->setItem(i, 0, cell(metrics[std::size_t(i)].name));
+        m_compareTable->setItem(i, 1, cell(va ? QString::number(*va, 'f', d) : QString(), bool(va)));
+        m_compareTable->setItem(i, 2, cell(vb ? QString::number(*vb, 'f', d) : QString(), bool(vb)));
+        m_compareTable->setItem(i, 3, cell(va && vb ? QString::number(*vb - *va, 'f', d) : QStringLiteral("—")));
+    }
+    fillModuleErrors(m_compareError, {a, b});
+}
+
+}  // namespace qb::ui

@@ -1,0 +1,65 @@
+#pragma once
+// ResultsView — every run (plan + metrics) in a table; perplexity of each run against the
+// baseline as bars with Δ%; latency bars ("not measured" until a benchmark ran); the Pareto
+// scatter of bits per weight vs perplexity with its frontier; per-module relative output error
+// of the selected run; and two runs side by side (metrics and per-module error). The run
+// settings (evaluation context and windows, calibration windows) are edited here and used by
+// the Evaluate and Quantize actions.
+
+#include <QWidget>
+
+#include "ui/jobs/core_jobs.h"
+#include "ui/models/run_record.h"
+
+class QComboBox;
+class QCustomPlot;
+class QSpinBox;
+class QTableWidget;
+
+namespace qb::ui {
+
+class Workspace;
+
+class ResultsView : public QWidget {
+    Q_OBJECT
+public:
+    /// evaluation and calibration are edited in place by the settings bar (owned by the caller, outlive the view).
+    ResultsView(Workspace* workspace, EvaluateSettings* evaluation, CalibrationSettings* calibration, QWidget* parent = nullptr);
+
+    [[nodiscard]] QTableWidget* runTable() const { return m_table; }
+    [[nodiscard]] QCustomPlot* perplexityPlot() const { return m_perplexity; }
+    [[nodiscard]] QCustomPlot* latencyPlot() const { return m_latency; }
+    [[nodiscard]] QCustomPlot* paretoPlot() const { return m_pareto; }
+    [[nodiscard]] QCustomPlot* moduleErrorPlot() const { return m_moduleError; }
+    [[nodiscard]] QCustomPlot* comparePlot() const { return m_compareError; }
+    /// Shows runs a and b side by side (ids; 0 = none).
+    void compareRuns(int a, int b);
+
+    void refresh();
+
+signals:
+    void evaluateRequested();
+    void quantizeRequested();
+
+private:
+    QWidget* buildSettingsBar();
+    QWidget* buildCompare();
+    void fillTable();
+    void fillCompare();
+    [[nodiscard]] RunPtr selectedRun() const;
+
+    Workspace* m_workspace;
+    EvaluateSettings* m_evaluation;
+    CalibrationSettings* m_calibration;
+    QTableWidget* m_table;
+    QCustomPlot* m_perplexity;
+    QCustomPlot* m_latency;
+    QCustomPlot* m_pareto;
+    QCustomPlot* m_moduleError;
+    QComboBox* m_compareA = nullptr;
+    QComboBox* m_compareB = nullptr;
+    QTableWidget* m_compareTable = nullptr;
+    QCustomPlot* m_compareError = nullptr;
+};
+
+}  // namespace qb::ui

@@ -1,0 +1,35 @@
+#pragma once
+// StartView — what the window shows while no model is open: open the bundled demo model, a
+// model folder or a session, or one of the recent files. Emits requests; MainWindow wires them.
+
+#include <QWidget>
+
+class QListWidget;
+class QPushButton;
+
+namespace qb::ui {
+
+class RecentFiles;
+
+class StartView : public QWidget {
+    Q_OBJECT
+public:
+    StartView(RecentFiles* recent, QWidget* parent = nullptr);
+
+    [[nodiscard]] QPushButton* demoButton() const { return m_demo; }
+
+signals:
+    void openDemoRequested();
+    void openFolderRequested();
+    void openSessionRequested();
+    void openPathRequested(const QString& path);
+
+private:
+    void refreshRecent();
+
+    RecentFiles* m_recent;
+    QPushButton* m_demo;
+    QListWidget* m_list;
+};
+
+}  // namespace qb::ui

@@ -1,0 +1,104 @@
+#include "ui/workbench_controller.h"
+
+#include <QFileInfo>
+
+#include "ui/jobs/job_queue.h"
+#include "ui/models/plan_document.h"
+#include "ui/models/workspace.h"
+#include "ui/util/app_paths.h"
+#include "ui/util/qt_convert.h"
+#include "ui/util/recent_files.h"
+
+namespace qb::ui {
+
+WorkbenchController::WorkbenchController(QObject* parent)
+    : QObject(parent), m_workspace(new Workspace(this)), m_jobs(new JobQueue(this)), m_recent(new RecentFiles(this)) {
+    m_evaluate.textFile = toPath(bundledText(QStringLiteral("eval.txt")));
+    m_calibration.textFile = toPath(bundledText(QStringLiteral("calib.txt")));
+}
+
+WorkbenchController::~WorkbenchController() {
+    m_jobs->cancelAll();
+    m_jobs->waitForIdle();
+}
+
+void WorkbenchController::fail(const QString& title, const QString& message, bool fromJob) {
+    if (!fromJob) emit logged(title + QStringLiteral(": ") + message);
+    emit errorOccurred(title, message);
+}
+
+Job* WorkbenchController::openPath(const QString& path) {
+    if (path.isEmpty()) return nullptr;
+    const QFileInfo info(path);
+    if (info.isDir()) return openModelFolder(path);
+    if (info.isFile() && info.fileName() == QStringLiteral("config.json")) return openModelFolder(info.absolutePath());
+    if (info.isFile()) return openSession(path);
+    fail(tr("Cannot open"), QStringLiteral("error: %1: no such file or folder").arg(path), false);
+    return nullptr;
+}
+
+Job* WorkbenchController::submitLoad(const QString& dir, std::function<void()> afterLoad) {
+    Job* job = m_jobs->submit(JobKind::Load, QFileInfo(dir).fileName(), loadModelWork(toPath(dir)));
+    connect(job, &Job::finished, this, [this, job, dir, afterLoad = std::move(afterLoad)](JobState state) {
+        if (state == JobState::Succeeded) {
+            m_workspace->setModel(job->result<LoadedModel>());
+            m_recent->add(dir);
+            emit statusReported(tr("Opened %1").arg(dir));
+            if (afterLoad) afterLoad();
+        } else if (state == JobState::Failed) {
+            fail(tr("Could not open the model"), job->errorMessage(), true);
+        }
+    });
+    return job;
+}
+
+Job* WorkbenchController::openModelFolder(const QString& dir) { return submitLoad(dir, {}); }
+
+Job* WorkbenchController::openDemoModel() {
+    const QString dir = bundledModelDir();
+    if (dir.isEmpty()) {
+        fail(tr("Demo model missing"),
+                           tr("error: the bundled resources were not found (set QB_RESOURCES_DIR to the resources folder)"), false);
+        return nullptr;
+    }
+    return openModelFolder(dir);
+}
+
+void WorkbenchController::showModel(std::shared_ptr<const LoadedModel> model) { m_workspace->setModel(std::move(model)); }
+
+Job* WorkbenchController::evaluateBaseline() {
+    if (!m_workspace->hasModel()) return nullptr;
+    const auto model = m_workspace->model();
+    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity, ctx %1").arg(m_evaluate.ctx),
+                              evaluateBaselineWork(model, m_evaluate));
+    connect(job, &Job::finished, this, [this, job, model](JobState state) {
+        if (state == JobState::Failed) fail(tr("Evaluation failed"), job->errorMessage(), true);
+        if (state != JobState::Succeeded || m_workspace->model() != model) return;
+        RunRecord run = *job->result<RunRecord>();
+        std::vector<RunPtr> runs;
+        for (const auto& r : m_workspace->runs())
+            if (!r->baseline) runs.push_back(r);
+        run.id = 0;
+        m_workspace->setRuns(runs);
+        m_workspace->addRun(std::move(run));
+    });
+    return job;
+}
+
+Job* WorkbenchController::quantizeWithPlan() {
+    if (!m_workspace->hasModel()) return nullptr;
+    const auto model = m_workspace->model();
+    const auto plan = m_workspace->plan()->toPlan();
+    const int number = int(m_workspace->runs().size()) + 1;
+    const std::string label = plan.defaultScheme.label() + (plan.rules.empty() ? "" : " + " + std::to_string(plan.rules.size()) + " rules");
+    const std::string name = "run " + std::to_string(number) + " · " + label;
+    Job* job = m_jobs->submit(JobKind::Quantize, toQString(label), quantizeWork(model, plan, m_calibration, m_evaluate, name));
+    connect(job, &Job::finished, this, [this, job, model](JobState state) {
+        if (state == JobState::Failed) fail(tr("Quantization failed"), job->errorMessage(), true);
+        if (state != JobState::Succeeded || m_workspace->model() != model) return;
+        m_workspace->addRun(*job->result<RunRecord>());
+    });
+    return job;
+}
+
+}  // namespace qb::ui

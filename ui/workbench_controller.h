@@ -1,0 +1,77 @@
+#pragma once
+// WorkbenchController — the workbench's operations, between the actions MainWindow wires and
+// the core calls the jobs make: open a model folder or session, evaluate, inspect, quantize,
+// save. It owns the Workspace (documents) and the JobQueue; job results are applied to the
+// workspace here, on the GUI thread. Failures reach the user as errorOccurred with the core's
+// words; nothing here blocks the GUI thread on core work.
+
+#include <memory>
+
+#include <QObject>
+#include <QString>
+
+#include "ui/jobs/core_jobs.h"
+
+namespace qb::ui {
+
+class Job;
+class JobQueue;
+class RecentFiles;
+class Workspace;
+
+class WorkbenchController : public QObject {
+    Q_OBJECT
+public:
+    explicit WorkbenchController(QObject* parent = nullptr);
+    ~WorkbenchController() override;
+
+    [[nodiscard]] Workspace* workspace() const { return m_workspace; }
+    [[nodiscard]] JobQueue* jobs() const { return m_jobs; }
+    [[nodiscard]] RecentFiles* recentFiles() const { return m_recent; }
+
+    [[nodiscard]] EvaluateSettings& evaluateSettings() { return m_evaluate; }
+    [[nodiscard]] CalibrationSettings& calibrationSettings() { return m_calibration; }
+
+    /// Opens a model folder or a session file (by extension .h5/.qbsession). Returns the job, or
+    /// nullptr when path is neither.
+    Job* openPath(const QString& path);
+    /// Queues a Load job for a checkpoint folder; the workspace switches to it on success.
+    Job* openModelFolder(const QString& dir);
+    /// The bundled stories260K.
+    Job* openDemoModel();
+    /// Shows a model built in memory (e.g. LlamaModel::fromParts) as if loaded.
+    void showModel(std::shared_ptr<const LoadedModel> model);
+
+    /// Queues an Evaluate job of the loaded model; adds/replaces the baseline run.
+    Job* evaluateBaseline();
+    /// Queues a Quantize job with the plan document's plan; adds a run (quantized + evaluated).
+    Job* quantizeWithPlan();
+    /// Queues an Inspect job (weight/activation statistics and sensitivity of every module).
+    Job* inspect();
+
+    /// Writes the workspace to an HDF5 session; false and errorOccurred on failure.
+    bool saveSession(const QString& file);
+    /// Reads a session: loads its model (from the provenance path) then applies its statistics
+    /// and runs, so every plot draws without recomputing.
+    Job* openSession(const QString& file);
+
+signals:
+    /// A user-facing failure: title for the message box, message in the core's words.
+    void errorOccurred(const QString& title, const QString& message);
+    void statusReported(const QString& message);
+    /// A line for the log pane (failures outside jobs; jobs log through JobQueue::logged).
+    void logged(const QString& line);
+
+private:
+    Job* submitLoad(const QString& dir, std::function<void()> afterLoad);
+    /// errorOccurred, plus a log line when the failure did not come from a job (jobs log their own).
+    void fail(const QString& title, const QString& message, bool fromJob);
+
+    Workspace* m_workspace;
+    JobQueue* m_jobs;
+    RecentFiles* m_recent;
+    EvaluateSettings m_evaluate;
+    CalibrationSettings m_calibration;
+};
+
+}  // namespace qb::ui

@@ -1,0 +1,200 @@
+// WorkbenchController: inspect and sessions (the parts that call core/stats and core/store).
+//
+// A session file holds the provenance, the per-module statistics, the plan being edited (plan
+// "current") and every run: metrics by name and the per-module relative errors; each run's plan
+// is stored as plan "<run id>". Opening a session loads the model folder named in the
+// provenance, then applies the statistics, runs and plan, so every view draws without computing.
+#include "ui/workbench_controller.h"
+
+#include <QFileInfo>
+#include <QUndoStack>
+
+#include "core/store/session_store.h"
+#include "ui/jobs/job_queue.h"
+#include "ui/models/plan_document.h"
+#include "ui/models/workspace.h"
+#include "ui/util/qt_convert.h"
+#include "ui/util/recent_files.h"
+
+namespace qb::ui {
+
+namespace {
+
+const std::string kCurrentPlan = "current";
+
+std::string runId(const RunRecord& run) { return run.baseline ? "baseline" : "run-" + std::to_string(run.id); }
+
+core::RunRecord toStored(const RunRecord& run) {
+    core::RunRecord r;
+    r.id = runId(run);
+    r.planName = run.planJson.empty() ? std::string() : r.id;
+    r.planJson = run.planJson;
+    auto& m = r.metrics;
+    m["run_number"] = run.id;
+    m["baseline"] = run.baseline ? 1.0 : 0.0;
+    m["bits_per_weight"] = run.bitsPerWeight;
+    m["bytes"] = double(run.linearBytes);
+    m["quantize_seconds"] = run.quantizeSeconds;
+    if (run.perplexity) {
+        m["perplexity"] = run.perplexity->perplexity;
+        m["loss"] = run.perplexity->meanLoss;
+        m["predictions"] = double(run.perplexity->predictions);
+        m["windows"] = run.perplexity->windows;
+        m["ctx"] = run.perplexity->ctx;
+        m["eval_seconds"] = run.perplexity->seconds;
+        m["tokens_per_second"] = run.perplexity->tokensPerSecond;
+    }
+    if (run.decodeMsPerToken) m["decode_ms_per_token"] = *run.decodeMsPerToken;
+    if (run.prefillTokensPerSecond) m["prefill_tokens_per_second"] = *run.prefillTokensPerSecond;
+    for (const auto& module : run.modules) r.moduleErrors[module.name] = module.relativeError;
+    return r;
+}
+
+RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& dtype) {
+    const auto get = [&](const char* key) -> std::optional<double> {
+        const auto it = r.metrics.find(key);
+        return it == r.metrics.end() ? std::nullopt : std::optional<double>(it->second);
+    };
+    RunRecord run;
+    run.id = int(get("run_number").value_or(0));
+    run.baseline = get("baseline").value_or(0) != 0;
+    run.planJson = r.planJson;
+    run.bitsPerWeight = get("bits_per_weight").value_or(0);
+    run.linearBytes = std::uint64_t(get("bytes").value_or(0));
+    run.quantizeSeconds = get("quantize_seconds").value_or(0);
+    if (const auto p = get("perplexity")) {
+        core::PerplexityResult e;
+        e.perplexity = *p;
+        e.meanLoss = get("loss").value_or(0);
+        e.predictions = std::int64_t(get("predictions").value_or(0));
+        e.windows = int(get("windows").value_or(0));
+        e.ctx = int(get("ctx").value_or(0));
+        e.seconds = get("eval_seconds").value_or(0);
+        e.tokensPerSecond = get("tokens_per_second").value_or(0);
+        run.perplexity = e;
+    }
+    run.decodeMsPerToken = get("decode_ms_per_token");
+    run.prefillTokensPerSecond = get("prefill_tokens_per_second");
+    for (const auto& name : moduleOrder) {
+        const auto it = r.moduleErrors.find(name);
+        if (it == r.moduleErrors.end()) continue;
+        core::ModuleReport m;
+        m.name = name;
+        m.relativeError = it->second;
+        run.modules.push_back(m);
+    }
+    if (run.baseline) {
+        run.name = "baseline (" + dtype + ")";
+    } else {
+        std::string label = "quantized";
+        try {
+            const auto plan = core::QuantPlan::fromJsonText(r.planJson, r.id);
+            label = plan.defaultScheme.label() + (plan.rules.empty() ? "" : " + " + std::to_string(plan.rules.size()) + " rules");
+        } catch (const core::Error&) {
+        }
+        run.name = "run " + std::to_string(run.id) + " · " + label;
+    }
+    return run;
+}
+
+}  // namespace
+
+Job* WorkbenchController::inspect() {
+    if (!m_workspace->hasModel()) return nullptr;
+    const auto model = m_workspace->model();
+    Job* job = m_jobs->submit(JobKind::Inspect, tr("%1 windows × %2 tokens").arg(m_calibration.windows).arg(m_calibration.ctx),
+                              inspectWork(model, m_calibration));
+    connect(job, &Job::finished, this, [this, job, model](JobState state) {
+        if (state == JobState::Failed) fail(tr("Inspect failed"), job->errorMessage(), true);
+        if (state != JobState::Succeeded || m_workspace->model() != model) return;
+        m_workspace->setStats(job->result<ModelStats>());
+        if (m_workspace->currentModule().isEmpty() && !model->modules.empty())
+            m_workspace->setCurrentModule(toQString(model->modules.front().name));
+    });
+    return job;
+}
+
+bool WorkbenchController::saveSession(const QString& file) {
+    if (!m_workspace->hasModel()) return false;
+    const auto model = m_workspace->model();
+    core::SessionData data;
+    if (const auto& stats = m_workspace->stats()) {
+        data.modules = stats->modules;
+        if (stats->provenance) data.provenance = *stats->provenance;
+    }
+    data.provenance.modelPath = model->dir.string();
+    if (data.provenance.quantbenchVersion.empty()) data.provenance.quantbenchVersion = QB_VERSION;
+    data.plans.push_back({kCurrentPlan, m_workspace->plan()->toPlan().toJsonText(), {}});
+    for (const auto& run : m_workspace->runs()) {
+        data.runs.push_back(toStored(*run));
+        if (!run->planJson.empty()) data.plans.push_back({runId(*run), run->planJson, {}});
+    }
+    auto shared = std::make_shared<const core::SessionData>(std::move(data));
+    const auto path = toPath(file);
+    Job* job = m_jobs->submit(JobKind::Session, tr("save %1").arg(QFileInfo(file).fileName()),
+                              makeJobWork([shared, path](const core::RunContext& ctx) {
+                                  ctx.progress(0.0, "writing the session");
+                                  core::SessionStore::write(path, *shared);
+                                  return std::make_shared<const bool>(true);
+                              }));
+    connect(job, &Job::finished, this, [this, job, file](JobState state) {
+        if (state == JobState::Failed) fail(tr("Could not save the session"), job->errorMessage(), true);
+        if (state != JobState::Succeeded) return;
+        m_workspace->setSessionFile(file);
+        m_recent->add(file);
+        emit statusReported(tr("Saved %1").arg(file));
+    });
+    return true;
+}
+
+Job* WorkbenchController::openSession(const QString& file) {
+    const auto path = toPath(file);
+    Job* job = m_jobs->submit(JobKind::Session, tr("open %1").arg(QFileInfo(file).fileName()),
+                              makeJobWork([path](const core::RunContext& ctx) {
+                                  ctx.progress(0.0, "reading the session");
+                                  return std::make_shared<const core::SessionData>(core::SessionStore::read(path));
+                              }));
+    connect(job, &Job::finished, this, [this, job, file](JobState state) {
+        if (state == JobState::Failed) fail(tr("Could not open the session"), job->errorMessage(), true);
+        if (state != JobState::Succeeded) return;
+        const auto data = job->result<core::SessionData>();
+        const QString modelDir = toQString(data->provenance.modelPath);
+        if (modelDir.isEmpty() || !QFileInfo(modelDir).isDir()) {
+            fail(tr("Could not open the session"),
+                 tr("error: %1: the model folder '%2' it was made from is not there").arg(file, modelDir), false);
+            return;
+        }
+        submitLoad(modelDir, [this, data, file] {
+            const auto model = m_workspace->model();
+            auto stats = std::make_shared<ModelStats>();
+            stats->modules = data->modules;
+            stats->provenance = data->provenance;
+            stats->calibrationWindows = data->provenance.calibrationWindows;
+            stats->calibrationCtx = data->provenance.calibrationCtx;
+            stats->reindex();
+            if (!stats->modules.empty()) m_workspace->setStats(std::move(stats));
+            std::vector<std::string> order;
+            for (const auto& m : model->modules) order.push_back(m.name);
+            const std::string dtype = model->modules.empty() ? std::string("f32") : model->modules.front().dtype;
+            std::vector<RunPtr> runs;
+            for (const auto& r : data->runs) runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, dtype)));
+            m_workspace->setRuns(std::move(runs));
+            for (const auto& plan : data->plans)
+                if (plan.name == kCurrentPlan) {
+                    try {
+                        m_workspace->plan()->applyPlan(core::QuantPlan::fromJsonText(plan.json, file.toStdString()), tr("Session plan"));
+                        m_workspace->plan()->undoStack()->clear();
+                    } catch (const core::Error& e) {
+                        fail(tr("Session plan"), QStringLiteral("error: ") + QString::fromUtf8(e.what()), false);
+                    }
+                }
+            m_workspace->setSessionFile(file);
+            m_recent->add(file);
+            if (m_workspace->stats() && !model->modules.empty())
+                m_workspace->setCurrentModule(toQString(model->modules.front().name));
+        });
+    });
+    return job;
+}
+
+}  // namespace qb::ui
