@@ -71,20 +71,21 @@ std::shared_ptr<LlamaModel> loadModelForBench(const std::filesystem::path& dir, 
         factory = [stored](const Checkpoint& ck, const std::string& name, Index out, Index in) {
             return Fp16Linear::fromLinear(*stored(ck, name, out, in));
         };
-    MatrixRM embedding = ckpt->loadMatrix("model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
+    // An F16 embedding stays F16 in both configurations (EmbeddingTable), as deployed runtimes keep it.
+    const auto embedding = EmbeddingTable::load(*ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
     ckpt->release("model.embed_tokens.weight");
     const VectorF finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     LinearPtr head;
     if (!c.tieWordEmbeddings)
         head = withErrorContext(ckpt->fileOf("lm_head.weight").string(), [&] { return loadHead(*ckpt, c, precision); });
     else if (precision == BenchPrecision::Fp16)
-        head = std::make_shared<Fp16Linear>(embedding);
+        head = std::make_shared<Fp16Linear>(embedding->dense());
     std::vector<std::shared_ptr<const DecoderLayer>> layers;
     for (int i = 0; i < c.numLayers; ++i) {
         layers.push_back(withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*ckpt, i, factory); }));
         releaseTensors(*ckpt, "model.layers." + std::to_string(i) + ".");
     }
-    return LlamaModel::fromParts(c, std::move(embedding), std::move(layers), finalNorm, head);
+    return LlamaModel::fromParts(c, embedding, std::move(layers), finalNorm, head);
 }
 
 std::vector<int> benchPrompt(const ModelConfig& config, int tokens) {
@@ -97,7 +98,7 @@ std::vector<int> benchPrompt(const ModelConfig& config, int tokens) {
 
 std::uint64_t modelWeightBytes(const LlamaModel& model) {
     const ModelConfig& c = model.config();
-    std::uint64_t n = std::uint64_t(model.embedding().size() + model.finalNorm().size()) * sizeof(float);
+    std::uint64_t n = model.embedding().storageBytes() + std::uint64_t(model.finalNorm().size()) * sizeof(float);
     if (!c.tieWordEmbeddings) n += model.lmHead().storageBytes();
     for (int i = 0; i < c.numLayers; ++i) n += model.layer(i)->storageBytes();
     return n;

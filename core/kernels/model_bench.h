@@ -12,7 +12,7 @@
 // Configurations: AsStored — the checkpoint's own linears (packed kernels for quantized
 // modules); Fp16 — every linear converted in memory to Fp16Linear (its dequantized weight
 // rounded to F16). In both, an lm_head stored in F16 is multiplied as Fp16Linear (lossless),
-// the embedding table is float32 (LlamaModel's layout) and layers' checkpoint pages are
+// the embedding table is kept as stored (F16 stays F16, core/model/embedding_table.h) and layers' checkpoint pages are
 // released as each layer is converted, so the mapped file does not inflate the peak.
 
 #include <cstdint>
@@ -38,7 +38,7 @@ struct ModelBenchFigures {
     double prefillTokensPerSecond = 0.0;
     double decodeMsPerToken = 0.0;      ///< median step time
     double decodeMsPerTokenMean = 0.0;  ///< mean step time
-    std::uint64_t weightBytes = 0;      ///< every parameter as held: linears' storageBytes(), embedding and norms in float32
+    std::uint64_t weightBytes = 0;      ///< every parameter as held: linears' storageBytes(), embedding as stored, norms in float32
     std::uint64_t peakRssBytes = 0;     ///< 0 when measured in-process
     double loadSeconds = 0.0;
 };

@@ -91,11 +91,11 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     m->m_checkpoint = ckpt;
     m->m_linearFactory = options.linearFactory;
     const ModelConfig& c = m->m_config;
-    m->m_embedding = ckpt->loadMatrix("model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
+    m->m_embedding = EmbeddingTable::load(*ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
     ckpt->release("model.embed_tokens.weight");  // converted: its mapped pages may leave the resident set
     m->m_finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     if (c.tieWordEmbeddings)
-        m->m_lmHead = std::make_shared<DenseLinear>(m->m_embedding);
+        m->m_lmHead = std::make_shared<DenseLinear>(m->m_embedding->dense());
     else
         m->m_lmHead = std::make_shared<DenseLinear>(ckpt->loadMatrix("lm_head.weight", c.vocabSize, c.hiddenSize));
     ckpt->release("lm_head.weight");
@@ -111,13 +111,22 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
 std::shared_ptr<LlamaModel> LlamaModel::fromParts(ModelConfig config, MatrixRM embedding,
                                                   std::vector<std::shared_ptr<const DecoderLayer>> layers,
                                                   VectorF finalNorm, LinearPtr lmHead) {
+    return fromParts(std::move(config), std::make_shared<const EmbeddingTable>(std::move(embedding)), std::move(layers),
+                     std::move(finalNorm), std::move(lmHead));
+}
+
+std::shared_ptr<LlamaModel> LlamaModel::fromParts(ModelConfig config, std::shared_ptr<const EmbeddingTable> embedding,
+                                                  std::vector<std::shared_ptr<const DecoderLayer>> layers,
+                                                  VectorF finalNorm, LinearPtr lmHead) {
     if (int(layers.size()) != config.numLayers) throw Error("model: layer count differs from the config");
+    if (!embedding || embedding->rows() != config.vocabSize || embedding->cols() != config.hiddenSize)
+        throw Error("model: the embedding table does not match the config's [vocab, hidden]");
     std::shared_ptr<LlamaModel> m(new LlamaModel());
     m->m_config = std::move(config);
     m->m_embedding = std::move(embedding);
     m->m_layers = std::move(layers);
     m->m_finalNorm = std::move(finalNorm);
-    m->m_lmHead = lmHead ? std::move(lmHead) : std::make_shared<DenseLinear>(m->m_embedding);
+    m->m_lmHead = lmHead ? std::move(lmHead) : std::make_shared<DenseLinear>(m->m_embedding->dense());
     return m;
 }
 
@@ -139,7 +148,7 @@ MatrixRM LlamaModel::embed(const std::vector<int>& tokens) const {
         if (tokens[t] < 0 || tokens[t] >= m_config.vocabSize)
             throw Error("model: token id " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
                         std::to_string(m_config.vocabSize));
-        h.row(Index(t)) = m_embedding.row(tokens[t]);
+        m_embedding->row(tokens[t], h.row(Index(t)).data());
     }
     return h;
 }

@@ -15,6 +15,7 @@
 
 #include "core/io/checkpoint.h"
 #include "core/model/decoder_layer.h"
+#include "core/model/embedding_table.h"
 #include "core/util/run_context.h"
 
 namespace qb::core {
@@ -36,7 +37,12 @@ public:
     /// Loads and validates: every tensor the config needs must exist with the config's shape.
     static std::shared_ptr<LlamaModel> load(std::shared_ptr<const Checkpoint> checkpoint,
                                             const ModelLoadOptions& options = {});
-    /// Builds a model from parts (tests, synthetic models). layers.size() must equal config.numLayers.
+    /// Builds a model from parts (tests, synthetic models, quantized models). layers.size()
+    /// must equal config.numLayers. The embedding table is shared, not copied.
+    static std::shared_ptr<LlamaModel> fromParts(ModelConfig config, std::shared_ptr<const EmbeddingTable> embedding,
+                                                 std::vector<std::shared_ptr<const DecoderLayer>> layers,
+                                                 VectorF finalNorm, LinearPtr lmHead /* nullptr when tied */);
+    /// The same from a float32 embedding [vocab, hidden].
     static std::shared_ptr<LlamaModel> fromParts(ModelConfig config, MatrixRM embedding,
                                                  std::vector<std::shared_ptr<const DecoderLayer>> layers,
                                                  VectorF finalNorm, LinearPtr lmHead /* nullptr when tied */);
@@ -50,7 +56,9 @@ public:
     /// Replaces decoder layer i (e.g. by its quantized version); it stays resident.
     void setLayer(int i, std::shared_ptr<const DecoderLayer> layer);
 
-    [[nodiscard]] const MatrixRM& embedding() const { return m_embedding; }  ///< [vocab, hidden]
+    /// The token embedding [vocab, hidden], F16 when the checkpoint stores it so.
+    [[nodiscard]] const EmbeddingTable& embedding() const { return *m_embedding; }
+    [[nodiscard]] const std::shared_ptr<const EmbeddingTable>& embeddingPtr() const { return m_embedding; }
     [[nodiscard]] const VectorF& finalNorm() const { return m_finalNorm; }
     /// The output projection [vocab, hidden]; the embedding when tie_word_embeddings.
     [[nodiscard]] const Linear& lmHead() const { return *m_lmHead; }
@@ -76,7 +84,7 @@ private:
     ModelConfig m_config;
     std::shared_ptr<const Checkpoint> m_checkpoint;
     bool m_resident = true;
-    MatrixRM m_embedding;
+    std::shared_ptr<const EmbeddingTable> m_embedding;
     VectorF m_finalNorm;
     std::shared_ptr<const Linear> m_lmHead;
     std::vector<std::shared_ptr<const DecoderLayer>> m_layers;  // null entries are streamed

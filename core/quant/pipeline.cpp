@@ -201,7 +201,7 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
         layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));
     }
 
-    result.model = LlamaModel::fromParts(c, model.embedding(), std::move(layers), model.finalNorm(),
+    result.model = LlamaModel::fromParts(c, model.embeddingPtr(), std::move(layers), model.finalNorm(),
                                          c.tieWordEmbeddings ? nullptr : model.lmHeadPtr());
     result.bitsPerWeight = result.linearWeights ? 8.0 * double(result.linearBytes) / double(result.linearWeights) : 0.0;
     result.seconds = secondsSince(start);

@@ -178,7 +178,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
 
         // Tensors.
         std::vector<TensorBlob> tensors;
-        tensors.push_back(floatBlob("model.embed_tokens.weight", m.embedding(), embedType));
+        tensors.push_back(floatBlob("model.embed_tokens.weight", m.embedding().dense(), embedType));
         tensors.push_back(vectorBlob("model.norm.weight", m.finalNorm(), DType::F32));
         if (!c.tieWordEmbeddings) tensors.push_back(floatBlob("lm_head.weight", m.lmHead().denseWeight(), embedType));
         for (int i = 0; i < c.numLayers; ++i) {

@@ -34,7 +34,7 @@ std::shared_ptr<LlamaModel> makeOutlierInjectedModel(const LlamaModel& base, con
         }
         layers.push_back(L);
     }
-    return LlamaModel::fromParts(c, base.embedding(), std::move(layers), base.finalNorm(),
+    return LlamaModel::fromParts(c, base.embeddingPtr(), std::move(layers), base.finalNorm(),
                                  c.tieWordEmbeddings ? nullptr : base.lmHeadPtr());
 }
 

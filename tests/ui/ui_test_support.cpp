@@ -34,7 +34,7 @@ std::shared_ptr<const core::LlamaModel> outlierInjectedModel(int layer, int chan
         layers.push_back(std::move(copy));
     }
     const auto& c = base->config();
-    return core::LlamaModel::fromParts(c, base->embedding(), std::move(layers), base->finalNorm(), nullptr);
+    return core::LlamaModel::fromParts(c, base->embeddingPtr(), std::move(layers), base->finalNorm(), nullptr);
 }
 
 }  // namespace qb::test

@@ -31,7 +31,7 @@ std::shared_ptr<LlamaModel> transformed(const LlamaModel& model, Make&& make) {
         for (ModuleKind k : kAllModuleKinds) L->linear(k) = make(*L->linear(k));
         layers.push_back(L);
     }
-    return LlamaModel::fromParts(model.config(), model.embedding(), std::move(layers), model.finalNorm(), nullptr);
+    return LlamaModel::fromParts(model.config(), model.embeddingPtr(), std::move(layers), model.finalNorm(), nullptr);
 }
 
 std::shared_ptr<LlamaModel> rtnW4g32(const LlamaModel& model) {

@@ -44,7 +44,7 @@ std::shared_ptr<LlamaModel> plantOutlier(const LlamaModel& model, Index c) {
         }
         layers.push_back(planted);
     }
-    return LlamaModel::fromParts(model.config(), model.embedding(), layers, model.finalNorm(),
+    return LlamaModel::fromParts(model.config(), model.embeddingPtr(), layers, model.finalNorm(),
                                  model.config().tieWordEmbeddings ? nullptr : model.lmHeadPtr());
 }
 
