@@ -9,7 +9,7 @@ shift || true
 
 packages=(build-essential cmake ninja-build pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev
           libqcustomplot2.1-qt6 libeigen3-dev libhdf5-dev libsentencepiece-dev nlohmann-json3-dev
-          libcli11-dev libbenchmark-dev xvfb xauth x11-apps imagemagick fonts-dejavu-core
+          libcli11-dev libbenchmark-dev libopenblas-openmp-dev xvfb xauth x11-apps imagemagick fonts-dejavu-core
           poppler-utils python3 time)
 missing=()
 for p in "${packages[@]}"; do

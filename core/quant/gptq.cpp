@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "core/backend/backend.h"
+#include "core/backend/cpu/blas_gemm.h"
 #include "core/quant/hessian_inverse.h"
 #include "core/util/error.h"
 
@@ -189,8 +190,11 @@ double sweepSlice(const Sweep& S, Index r0, Index ms, const std::function<bool()
             // Alg. 1, line 9: W[:, i:B] −= E[:, i] · H⁻¹[i, i:B]  (inside the block)
             for (Index l = i + 1; l < i2; ++l) Wt.row(l).noalias() -= S.U(i, l) * E.row(i - i1);
         }
-        // Alg. 1, line 11: W[:, B:] −= E · H⁻¹[block, B:]  (lazy batch update, one GEMM)
-        if (i2 < n) Wt.bottomRows(n - i2).noalias() -= S.U.block(i1, i2, i2 - i1, n - i2).transpose() * E.topRows(i2 - i1);
+        // Alg. 1, line 11: W[:, B:] −= E · H⁻¹[block, B:]  (lazy batch update, one GEMM):
+        // Wt[i2:, :] −= U[i1:i2, i2:]ᵀ · E[0:i2−i1, :]
+        if (i2 < n)
+            gemmRowMajor(true, false, int(n - i2), int(ms), int(i2 - i1), -1.0f, &S.U(i1, i2), int(S.U.cols()), E.data(),
+                         int(ms), 1.0f, Wt.row(i2).data(), int(ms));
         if (!blockDone()) return loss;
     }
     for (Index j0 = 0; j0 < ms; j0 += kTile)  // scatter back, tiled like gatherRows

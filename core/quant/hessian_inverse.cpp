@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/backend/backend.h"
+#include "core/backend/cpu/blas_gemm.h"
 
 namespace qb::core {
 
@@ -42,8 +43,9 @@ bool choleskyBlock(MatrixRMd& A, Index k0, Index n, int threads) {
     {
 #pragma omp for schedule(dynamic, 1)
         for (Index c = 0; c < chunks; ++c) {
-            auto A21 = A.block(k1 + c * kPanel, k0, std::min(kPanel, n2 - c * kPanel), n1);
-            L11.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(A21);
+            // A21 ← A21 · L11⁻ᵀ
+            trsmLowerRowMajor(false, true, int(std::min(kPanel, n2 - c * kPanel)), int(n1), L11.data(), int(A.cols()),
+                              &A(k1 + c * kPanel, k0), int(A.cols()));
         }
         // Biggest row blocks first: block c updates columns k1 .. end of its rows.
 #pragma omp for schedule(dynamic, 1) reduction(&& : finite)
@@ -51,7 +53,9 @@ bool choleskyBlock(MatrixRMd& A, Index k0, Index n, int threads) {
             const Index r0 = k1 + c * kPanel;
             const Index rows = std::min(kPanel, n2 - c * kPanel);
             const Index cols = r0 + rows - k1;
-            A.block(r0, k1, rows, cols).noalias() -= A.block(r0, k0, rows, n1) * A.block(k1, k0, cols, n1).transpose();
+            // A22[r0:r0+rows, k1:k1+cols] −= L21[r0 rows] · L21[k1 rows]ᵀ
+            gemmRowMajor(false, true, int(rows), int(cols), int(n1), -1.0, &A(r0, k0), int(A.cols()), &A(k1, k0), int(A.cols()),
+                         1.0, &A(r0, k1), int(A.cols()));
             finite = finite && A.block(r0, k0, rows, n1).allFinite();
         }
     }
@@ -76,8 +80,8 @@ MatrixRMd invertLowerTriangular(const MatrixRMd& L) {
     for (Index c = 0; c < chunks; ++c) {
         const Index a = c * kPanel;
         const Index w = std::min(kPanel, n - a);
-        Eigen::MatrixXd X = Eigen::MatrixXd::Identity(n - a, w);
-        L.block(a, a, n - a, n - a).triangularView<Eigen::Lower>().solveInPlace(X);
+        MatrixRMd X = MatrixRMd::Identity(n - a, w);  // X ← L[a:, a:]⁻¹ · X
+        trsmLowerRowMajor(true, false, int(n - a), int(w), &L(a, a), int(n), X.data(), int(w));
         Linv.block(a, a, n - a, w) = X;
     }
     return Linv;

@@ -1,6 +1,6 @@
 #pragma once
 // Dense symmetric positive-definite helpers for GPTQ's inverse Hessian, parallelised with
-// OpenMP over blocks (Eigen's own threading is off: EIGEN_DONT_PARALLELIZE).
+// OpenMP over blocks, each block one single-threaded OpenBLAS call (core/backend/cpu/blas_gemm.h).
 //
 // GPTQ needs U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU; the reference computes
 // cholesky → cholesky_inverse → cholesky(upper)). With J the reversal permutation and

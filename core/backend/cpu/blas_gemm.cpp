@@ -1,0 +1,39 @@
+#include "core/backend/cpu/blas_gemm.h"
+
+#include <cblas.h>
+
+#include <mutex>
+
+extern "C" int openblas_get_parallel(void);
+extern "C" void openblas_set_num_threads(int);
+
+namespace qb::core {
+
+void gemmRowMajor(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda, const float* B,
+                  int ldb, float beta, float* C, int ldc) {
+    initBlasThreading();
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda,
+                B, ldb, beta, C, ldc);
+}
+
+void gemmRowMajor(bool transA, bool transB, int m, int n, int k, double alpha, const double* A, int lda, const double* B,
+                  int ldb, double beta, double* C, int ldc) {
+    initBlasThreading();
+    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda,
+                B, ldb, beta, C, ldc);
+}
+
+void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int ldl, double* B, int ldb) {
+    initBlasThreading();
+    cblas_dtrsm(CblasRowMajor, left ? CblasLeft : CblasRight, CblasLower, trans ? CblasTrans : CblasNoTrans, CblasNonUnit, m,
+                n, 1.0, L, ldl, B, ldb);
+}
+
+void initBlasThreading() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (openblas_get_parallel() == 1) openblas_set_num_threads(1);  // 1 = pthreads build
+    });
+}
+
+}  // namespace qb::core

@@ -1,0 +1,31 @@
+#pragma once
+// gemmRowMajor — one single-threaded GEMM through OpenBLAS, for the CPU backend's
+// blocked loops that already run one block per OpenMP thread (the Gram tiles of the GPTQ
+// Hessian, GPTQ's lazy block updates). OpenBLAS's packed micro-kernels run about twice as
+// fast as Eigen's on these shapes (the double versions serve the blocked Cholesky of
+// hessian_inverse.cpp); the callers keep the parallel structure, so BLAS is
+// called from inside parallel regions and must not start threads of its own
+// (initBlasThreading()).
+//
+//   C[m, n] = alpha · op(A) · op(B) + beta · C,  all row-major with leading dimensions lda,
+//   ldb, ldc (elements); op(X) = Xᵀ when the trans flag is set. A: [m, k] (or [k, m] when
+//   transA), B: [k, n] (or [n, k] when transB).
+
+namespace qb::core {
+
+void gemmRowMajor(bool transA, bool transB, int m, int n, int k, float alpha, const float* A, int lda, const float* B,
+                  int ldb, float beta, float* C, int ldc);
+
+/// The same in double.
+void gemmRowMajor(bool transA, bool transB, int m, int n, int k, double alpha, const double* A, int lda, const double* B,
+                  int ldb, double beta, double* C, int ldc);
+
+/// Triangular solve in place, single-threaded, row-major: B[m, n] ← op(L)⁻¹·B (left) or
+/// B·op(L)⁻¹ (right) for a lower-triangular L with a non-unit diagonal, op(L) = Lᵀ when trans.
+void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int ldl, double* B, int ldb);
+
+/// Keeps OpenBLAS single-threaded when it is the pthreads build (an OpenMP build already
+/// runs single-threaded inside our parallel regions). Idempotent; called by the backend.
+void initBlasThreading();
+
+}  // namespace qb::core
