@@ -43,22 +43,26 @@ PackedInt8Weight PackedInt8Weight::fromFloatCodes(const ConstMatrixRef& codes) {
 
 void int8Matmul(const PackedInt8Weight& W, const std::int8_t* X, Index n, Index ldx, std::int32_t* C, Index ldc,
                 KernelPath path) {
-    if (n == 0 || W.rows() == 0) return;
-    const Int8Rows v = W.view();
-    const Index rowBlocks = (W.rows() + kRowBlock - 1) / kRowBlock;
+    int8Matmul(W.view(), X, n, ldx, C, ldc, path);
+}
+
+void int8Matmul(const Int8Rows& W, const std::int8_t* X, Index n, Index ldx, std::int32_t* C, Index ldc, KernelPath path) {
+    if (n == 0 || W.rows == 0) return;
+    const Index rowBlocks = (W.rows + kRowBlock - 1) / kRowBlock;
     const Index tokenBlocks = (n + kTokenBlock - 1) / kTokenBlock;
     const Index tasks = rowBlocks * tokenBlocks;
-    const int threads = detail::threadsFor(double(W.bytes()) * double(std::min<Index>(n, 8)), tasks);
+    const double weightBytes = double(W.rows) * double(W.stride);
+    const int threads = detail::threadsFor(weightBytes * double(std::min<Index>(n, 8)), tasks);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (Index task = 0; task < tasks; ++task) {
-        const Index r0 = (task / tokenBlocks) * kRowBlock, r1 = std::min(W.rows(), r0 + kRowBlock);
+        const Index r0 = (task / tokenBlocks) * kRowBlock, r1 = std::min<Index>(W.rows, r0 + kRowBlock);
         const Index m0 = (task % tokenBlocks) * kTokenBlock, m1 = std::min(n, m0 + kTokenBlock);
         const std::int8_t* Xb = X + m0 * ldx;
         std::int32_t* Cb = C + m0 * ldc;
         if (usesAvx2(path))
-            int8Gemm_avx2(v, Xb, m1 - m0, ldx, Cb, ldc, r0, r1);
+            int8Gemm_avx2(W, Xb, m1 - m0, ldx, Cb, ldc, r0, r1);
         else
-            int8Gemm_ref(v, Xb, m1 - m0, ldx, Cb, ldc, r0, r1);
+            int8Gemm_ref(W, Xb, m1 - m0, ldx, Cb, ldc, r0, r1);
     }
 }
 

@@ -44,5 +44,9 @@ private:
 /// with columns cols..stride−1 zero (ldx ≥ W.stride()); C: [n][ldc] int32.
 void int8Matmul(const PackedInt8Weight& W, const std::int8_t* X, Index n, Index ldx, std::int32_t* C, Index ldc,
                 KernelPath path = activeKernelPath());
+/// The same product over rows held elsewhere in the padded layout (W.stride = int8Stride(W.cols),
+/// codes in −127..127, padding zero): what W8A8 and LLM.int8() modules keep as their weight.
+void int8Matmul(const Int8Rows& W, const std::int8_t* X, Index n, Index ldx, std::int32_t* C, Index ldc,
+                KernelPath path = activeKernelPath());
 
 }  // namespace qb::core::kernels

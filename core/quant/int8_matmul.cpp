@@ -43,16 +43,14 @@ Int32Matrix integerProductFloat(const ConstMatrixRef& Aq, const ConstMatrixRef& 
     return C;
 }
 
-std::shared_ptr<const kernels::PackedInt8Weight> packedOf(const RowQuantized& R) {
-    if (R.int8) return R.int8;
-    return std::make_shared<const kernels::PackedInt8Weight>(kernels::PackedInt8Weight::fromFloatCodes(R.codes));
-}
-
-// C = A · Bᵀ with both operands packed int8 rows.
-Int32Matrix int8Product(const kernels::PackedInt8Weight& A, const kernels::PackedInt8Weight& B) {
-    Int32Matrix C(A.rows(), B.rows());
-    kernels::int8Matmul(B, A.row(0), A.rows(), A.stride(), C.data(), C.cols());
-    return C;
+Int8RowQuantized emptyRows(Index rows, Index cols) {
+    Int8RowQuantized R;
+    R.rows = rows;
+    R.cols = cols;
+    R.stride = kernels::int8Stride(cols);
+    R.codes.assign(std::size_t(rows * R.stride), 0);
+    R.scales.resize(rows);
+    return R;
 }
 
 // Y[r, c] = (C[r, c] · sb[c]) · sa[r] — the order the float emulation used, kept so that
@@ -78,19 +76,17 @@ RowQuantized quantizeRowsAbsmax(const ConstMatrixRef& A, int bits) {
     return R;
 }
 
-void packInt8(RowQuantized& R) {
-    R.int8 = std::make_shared<const kernels::PackedInt8Weight>(kernels::PackedInt8Weight::fromFloatCodes(R.codes));
+MatrixRM Int8RowQuantized::dequantized() const {
+    MatrixRM A(rows, cols);
+    for (Index r = 0; r < rows; ++r)
+        for (Index c = 0; c < cols; ++c) A(r, c) = float(code(r, c)) * scales[r];
+    return A;
 }
 
 Int8RowQuantized quantizeRowsAbsmaxInt8(const ConstMatrixRef& A, int bits) {
     checkBits(bits);
     const float qmax = float((1 << (bits - 1)) - 1);
-    Int8RowQuantized R;
-    R.rows = A.rows();
-    R.cols = A.cols();
-    R.stride = kernels::int8Stride(A.cols());
-    R.codes.assign(std::size_t(R.rows * R.stride), 0);
-    R.scales.resize(A.rows());
+    Int8RowQuantized R = emptyRows(A.rows(), A.cols());
 #pragma omp parallel for num_threads(threadCount()) schedule(static) if (A.size() > (1 << 16))
     for (Index r = 0; r < A.rows(); ++r) {
         std::int8_t* q = R.codes.data() + r * R.stride;
@@ -99,12 +95,40 @@ Int8RowQuantized quantizeRowsAbsmaxInt8(const ConstMatrixRef& A, int bits) {
     return R;
 }
 
-void dequantizedProduct(const Int8RowQuantized& A, const RowQuantized& B, MatrixRM& Y) {
-    if (A.cols != B.codes.cols())
-        throw Error("int8 product: inner sizes differ (" + std::to_string(A.cols) + " and " + std::to_string(B.codes.cols()) + ")");
-    const auto Bp = packedOf(B);
-    Int32Matrix C(A.rows, Bp->rows());
-    kernels::int8Matmul(*Bp, A.codes.data(), A.rows, A.stride, C.data(), C.cols());
+Int8RowQuantized int8RowsFromCodes(const std::int8_t* codes, Index rows, Index cols, VectorF scales) {
+    if (scales.size() != rows)
+        throw Error("int8 weight: " + std::to_string(scales.size()) + " scales for " + std::to_string(rows) + " rows");
+    if (!scales.allFinite()) throw Error("int8 weight: a scale is NaN or Inf");
+    Int8RowQuantized R = emptyRows(rows, cols);
+    R.scales = std::move(scales);
+    for (Index r = 0; r < rows; ++r) {
+        const std::int8_t* src = codes + r * cols;
+        if (std::find(src, src + cols, std::int8_t(-128)) != src + cols)
+            throw Error("int8 weight: row " + std::to_string(r) + " holds the code −128 (codes are −127..127)");
+        std::copy(src, src + cols, R.codes.begin() + std::ptrdiff_t(r * R.stride));
+    }
+    return R;
+}
+
+void checkInt8Rows(const Int8RowQuantized& R, const std::string& what) {
+    if (R.rows < 0 || R.cols < 0 || R.stride != kernels::int8Stride(R.cols) || R.codes.size() != std::size_t(R.rows * R.stride))
+        throw Error(what + ": int8 codes are not [rows][int8Stride(cols)]");
+    if (R.scales.size() != R.rows)
+        throw Error(what + ": " + std::to_string(R.scales.size()) + " scales for " + std::to_string(R.rows) + " rows");
+    if (!R.scales.allFinite()) throw Error(what + ": a scale is NaN or Inf");
+    for (Index r = 0; r < R.rows; ++r)
+        for (Index c = 0; c < R.stride; ++c) {
+            const std::int8_t q = R.code(r, c);
+            if (q == -128) throw Error(what + ": row " + std::to_string(r) + " holds the code −128 (codes are −127..127)");
+            if (c >= R.cols && q != 0) throw Error(what + ": row " + std::to_string(r) + " has non-zero padding");
+        }
+}
+
+void dequantizedProduct(const Int8RowQuantized& A, const Int8RowQuantized& B, MatrixRM& Y) {
+    if (A.cols != B.cols)
+        throw Error("int8 product: inner sizes differ (" + std::to_string(A.cols) + " and " + std::to_string(B.cols) + ")");
+    Int32Matrix C(A.rows, B.rows);
+    kernels::int8Matmul(B.view(), A.codes.data(), A.rows, A.stride, C.data(), C.cols());
     scaleProduct(C, A.scales, B.scales, Y);
 }
 
@@ -112,19 +136,10 @@ Int32Matrix integerProduct(const ConstMatrixRef& Aq, const ConstMatrixRef& Bq, i
     if (Aq.cols() != Bq.cols())
         throw Error("int8 product: inner sizes differ (" + std::to_string(Aq.cols()) + " and " + std::to_string(Bq.cols()) + ")");
     if (qmaxA > kInt8Max || qmaxB > kInt8Max) return integerProductFloat(Aq, Bq, qmaxA, qmaxB);
-    return int8Product(kernels::PackedInt8Weight::fromFloatCodes(Aq), kernels::PackedInt8Weight::fromFloatCodes(Bq));
-}
-
-void dequantizedProduct(const RowQuantized& A, const RowQuantized& B, int qmaxA, int qmaxB, MatrixRM& Y) {
-    if (A.codes.cols() != B.codes.cols())
-        throw Error("int8 product: inner sizes differ (" + std::to_string(A.codes.cols()) + " and " +
-                    std::to_string(B.codes.cols()) + ")");
-    Int32Matrix C;
-    if (qmaxA > kInt8Max || qmaxB > kInt8Max)
-        C = integerProductFloat(A.codes, B.codes, qmaxA, qmaxB);
-    else
-        C = int8Product(*packedOf(A), *packedOf(B));
-    scaleProduct(C, A.scales, B.scales, Y);
+    const auto A = kernels::PackedInt8Weight::fromFloatCodes(Aq), B = kernels::PackedInt8Weight::fromFloatCodes(Bq);
+    Int32Matrix C(A.rows(), B.rows());
+    kernels::int8Matmul(B, A.row(0), A.rows(), A.stride(), C.data(), C.cols());
+    return C;
 }
 
 }  // namespace qb::core

@@ -1,6 +1,7 @@
 #include "core/quant/llm_int8.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iterator>
 
@@ -24,58 +25,58 @@ std::vector<int> llmInt8OutlierColumns(const ConstMatrixRef& X, double threshold
 }
 
 namespace {
-MatrixRM withoutColumns(const ConstMatrixRef& W, const std::vector<int>& cols) {
-    MatrixRM R = W;
-    for (int j : cols) R.col(j).setZero();
-    return R;
-}
-MatrixRM f16Columns(const ConstMatrixRef& W, const std::vector<int>& cols) {
-    MatrixRM F(W.rows(), Index(cols.size()));
-    for (std::size_t k = 0; k < cols.size(); ++k) F.col(Index(k)) = W.col(cols[k]);
-    return F.unaryExpr([](float x) { return f16ToFloat(floatToF16(x)); });
-}
 void checkColumns(const std::vector<int>& cols, Index in) {
     for (std::size_t k = 0; k < cols.size(); ++k)
         if (cols[k] < 0 || cols[k] >= in || (k > 0 && cols[k] <= cols[k - 1]))
             throw Error("LLM.int8(): FP column indices must be ascending and inside the input");
 }
+void checkThreshold(double threshold) {
+    if (!(threshold > 0.0) || !std::isfinite(threshold)) throw Error("LLM.int8(): the outlier threshold must be positive and finite");
+}
+// W [out, in] with the columns cols zeroed (they take the FP path, not the int8 row scales).
+MatrixRM withoutColumns(const ConstMatrixRef& W, const std::vector<int>& cols) {
+    checkColumns(cols, W.cols());
+    MatrixRM R = W;
+    for (int j : cols) R.col(j).setZero();
+    return R;
+}
+// W[:, cols] rounded to F16: [out, k] row-major binary16 bits.
+std::vector<std::uint16_t> f16Columns(const ConstMatrixRef& W, const std::vector<int>& cols) {
+    const std::size_t k = cols.size();
+    std::vector<std::uint16_t> F(std::size_t(W.rows()) * k);
+    for (Index o = 0; o < W.rows(); ++o)
+        for (std::size_t j = 0; j < k; ++j) F[std::size_t(o) * k + j] = floatToF16(W(o, cols[j]));
+    return F;
+}
+bool f16IsFinite(std::uint16_t h) { return (h & 0x7c00u) != 0x7c00u; }
 }  // namespace
 
 LlmInt8Linear::LlmInt8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns)
-    : m_weight(quantizeRowsAbsmax(withoutColumns(W, fpColumns), kBits)),
+    : m_weight(quantizeRowsAbsmaxInt8(withoutColumns(W, fpColumns), kBits)),
+      m_fpColumns(std::move(fpColumns)),
+      m_fpWeight(f16Columns(W, m_fpColumns)),
       m_bias(std::move(bias)),
-      m_threshold(threshold),
-      m_fpColumns(std::move(fpColumns)) {
-    if (!(threshold > 0.0)) throw Error("LLM.int8(): the outlier threshold must be positive");
+      m_threshold(threshold) {
+    checkThreshold(threshold);
     if (m_bias && m_bias->size() != W.rows())
         throw Error("LLM.int8(): bias has " + std::to_string(m_bias->size()) + " entries for " + std::to_string(W.rows()) +
                     " output features");
-    checkColumns(m_fpColumns, W.cols());
-    m_fpWeight = f16Columns(W, m_fpColumns);
-    // Columns outside the stored set that cross the threshold at run time use the dequantized
-    // int8 weight (what a model stored in int8 has, as bitsandbytes' load_in_8bit).
-    m_W = m_weight.scales.asDiagonal() * m_weight.codes;
-    packInt8(m_weight);
 }
 
-LlmInt8Linear::LlmInt8Linear(RowQuantized weight, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns,
-                             MatrixRM fpWeight)
+LlmInt8Linear::LlmInt8Linear(Int8RowQuantized weight, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns,
+                             std::vector<std::uint16_t> fpWeightF16)
     : m_weight(std::move(weight)),
-      m_bias(std::move(bias)),
-      m_threshold(threshold),
       m_fpColumns(std::move(fpColumns)),
-      m_fpWeight(std::move(fpWeight)) {
-    checkColumns(m_fpColumns, m_weight.codes.cols());
-    if (m_fpWeight.size() == 0) m_fpWeight.resize(m_weight.codes.rows(), 0);
-    if (m_fpWeight.rows() != m_weight.codes.rows() || m_fpWeight.cols() != Index(m_fpColumns.size()))
+      m_fpWeight(std::move(fpWeightF16)),
+      m_bias(std::move(bias)),
+      m_threshold(threshold) {
+    checkThreshold(threshold);
+    checkInt8Rows(m_weight, "LLM.int8()");
+    checkColumns(m_fpColumns, m_weight.cols);
+    if (m_fpWeight.size() != std::size_t(m_weight.rows) * m_fpColumns.size())
         throw Error("LLM.int8(): fp_weight has the wrong shape for its fp_columns");
-    if (!(threshold > 0.0)) throw Error("LLM.int8(): the outlier threshold must be positive");
-    if (m_weight.scales.size() != m_weight.codes.rows()) throw Error("LLM.int8(): weight_scale has the wrong size");
-    if (m_weight.codes.size() && m_weight.codes.cwiseAbs().maxCoeff() > 127.0f) throw Error("LLM.int8(): weight codes outside −127..127");
-    if (!m_weight.scales.allFinite()) throw Error("LLM.int8(): weight_scale holds NaN or Inf");
-    if (m_bias && m_bias->size() != m_weight.codes.rows()) throw Error("LLM.int8(): bias has the wrong size");
-    m_W = m_weight.scales.asDiagonal() * m_weight.codes;  // outlier columns use the dequantized int8 weight
-    withErrorContext("LLM.int8()", [&] { packInt8(m_weight); });
+    if (!std::all_of(m_fpWeight.begin(), m_fpWeight.end(), f16IsFinite)) throw Error("LLM.int8(): fp_weight holds NaN or Inf");
+    if (m_bias && m_bias->size() != m_weight.rows) throw Error("LLM.int8(): bias has the wrong size");
 }
 
 void LlmInt8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
@@ -92,16 +93,22 @@ void LlmInt8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     for (int j : O) Xr.col(j).setZero();
     const Int8RowQuantized Xq = quantizeRowsAbsmaxInt8(Xr, kBits);
     dequantizedProduct(Xq, m_weight, Y);  // exact int8 × int8 → int32 kernels
-    // FP part (eq. 3, first term): X[:, O] · W[:, O]ᵀ.
+    // FP part (eq. 3, first term): X[:, O] · W[:, O]ᵀ, W[:, j] from the FP16 columns where
+    // stored, else the dequantized int8 column s_w ⊙ W_q[:, j] (as bitsandbytes' load_in_8bit).
     if (!O.empty()) {
-        MatrixRM XO(X.rows(), Index(O.size())), WO(m_W.rows(), Index(O.size()));
-        for (std::size_t k = 0; k < O.size(); ++k) {
-            XO.col(Index(k)) = X.col(O[k]);
-            const auto stored = std::lower_bound(m_fpColumns.begin(), m_fpColumns.end(), O[k]);
-            if (stored != m_fpColumns.end() && *stored == O[k])
-                WO.col(Index(k)) = m_fpWeight.col(stored - m_fpColumns.begin());
-            else
-                WO.col(Index(k)) = m_W.col(O[k]);
+        const Index out = outFeatures();
+        const std::size_t k = m_fpColumns.size();
+        MatrixRM XO(X.rows(), Index(O.size())), WO(out, Index(O.size()));  // [n, |O|], [out, |O|]
+        for (std::size_t i = 0; i < O.size(); ++i) {
+            const int j = O[i];
+            XO.col(Index(i)) = X.col(j);
+            const auto stored = std::lower_bound(m_fpColumns.begin(), m_fpColumns.end(), j);
+            if (stored != m_fpColumns.end() && *stored == j) {
+                const std::size_t s = std::size_t(stored - m_fpColumns.begin());
+                for (Index o = 0; o < out; ++o) WO(o, Index(i)) = f16ToFloat(m_fpWeight[std::size_t(o) * k + s]);
+            } else {
+                for (Index o = 0; o < out; ++o) WO(o, Index(i)) = m_weight.scales[o] * float(m_weight.code(o, j));
+            }
         }
         MatrixRM YO;
         backendFor(BackendOp::Linear, XO.rows(), XO.cols(), WO.rows()).linear(XO, WO, YO);
@@ -113,9 +120,18 @@ void LlmInt8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     m_outlierColumns.fetch_add(std::uint64_t(runtime.size()), std::memory_order_relaxed);
 }
 
+MatrixRM LlmInt8Linear::fpWeight() const {
+    const std::size_t k = m_fpColumns.size();
+    MatrixRM F(outFeatures(), Index(k));
+    for (Index o = 0; o < F.rows(); ++o)
+        for (std::size_t j = 0; j < k; ++j) F(o, Index(j)) = f16ToFloat(m_fpWeight[std::size_t(o) * k + j]);
+    return F;
+}
+
 MatrixRM LlmInt8Linear::denseWeight() const {
-    MatrixRM W = m_weight.codes.array().colwise() * m_weight.scales.array();
-    for (std::size_t k = 0; k < m_fpColumns.size(); ++k) W.col(m_fpColumns[k]) = m_fpWeight.col(Index(k));
+    MatrixRM W = m_weight.dequantized();
+    const MatrixRM F = fpWeight();
+    for (std::size_t j = 0; j < m_fpColumns.size(); ++j) W.col(m_fpColumns[j]) = F.col(Index(j));
     return W;
 }
 

@@ -10,7 +10,8 @@
 // the row scales. The FP product uses FP16 weight columns for the outlier features found in
 // calibration (stored beside the int8 weight: outliers are systematic, paper §3.2, so the
 // stored set covers what appears at run time) and the dequantized int8 column for any other
-// column that crosses the threshold at run time. storageBytes() counts both.
+// column that crosses the threshold at run time. The module holds the int8 codes, F32 row
+// scales and the FP16 columns only (no float copy of the weight); storageBytes() counts them.
 
 #include <atomic>
 #include <cstdint>
@@ -46,38 +47,44 @@ public:
     /// outliers sit in a few feature dimensions). They are left out of the int8 row scales.
     LlmInt8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, double threshold = 6.0,
                   std::vector<int> fpColumns = {});
-    /// From stored int8 codes [out, in] and per-row scales [out] (a quantized checkpoint).
-    /// Throws Error on inconsistent sizes or codes.
-    LlmInt8Linear(RowQuantized weight, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns = {},
-                  MatrixRM fpWeight = {});
+    /// From stored int8 codes [out, in] with per-row scales [out] (a quantized checkpoint, see
+    /// int8RowsFromCodes()), the FP columns and their weights fpWeightF16 [out, k] row-major
+    /// IEEE binary16 bits (k = fpColumns.size(); the checkpoint's fp_weight). Throws Error on
+    /// inconsistent sizes or codes.
+    LlmInt8Linear(Int8RowQuantized weight, std::optional<VectorF> bias, double threshold, std::vector<int> fpColumns = {},
+                  std::vector<std::uint16_t> fpWeightF16 = {});
     LlmInt8Linear(const LlmInt8Linear&) = delete;
     LlmInt8Linear& operator=(const LlmInt8Linear&) = delete;
 
-    [[nodiscard]] Index outFeatures() const override { return m_W.rows(); }
-    [[nodiscard]] Index inFeatures() const override { return m_W.cols(); }
+    [[nodiscard]] Index outFeatures() const override { return m_weight.rows; }
+    [[nodiscard]] Index inFeatures() const override { return m_weight.cols; }
     void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
-    /// The int8 weight in float (what non-outlier columns are multiplied with).
+    /// The weight in float (a new matrix): the FP16 columns where stored, the dequantized
+    /// int8 weight elsewhere.
     [[nodiscard]] MatrixRM denseWeight() const override;
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
-    /// int8 weights + F32 per-channel scales + F32 bias.
+    /// int8 weights (rows unpadded) + F32 per-channel scales + F16 columns with their int32
+    /// indices + F32 bias.
     [[nodiscard]] std::size_t storageBytes() const override;
     /// "llm_int8 t6"
     [[nodiscard]] std::string format() const override;
 
     [[nodiscard]] double threshold() const { return m_threshold; }
-    /// The stored int8 weight: codes [out, in] and per-output-channel scales [out].
-    [[nodiscard]] const RowQuantized& quantizedWeight() const { return m_weight; }
-    /// Input columns stored in FP16, ascending, and their weights [out, k] (F16-exact values).
+    /// The int8 weight: codes [out][stride] and per-output-channel scales [out].
+    [[nodiscard]] const Int8RowQuantized& quantizedWeight() const { return m_weight; }
+    /// Input columns stored in FP16, ascending.
     [[nodiscard]] const std::vector<int>& fpColumns() const { return m_fpColumns; }
-    [[nodiscard]] const MatrixRM& fpWeight() const { return m_fpWeight; }
+    /// Their weights [out, k] row-major, binary16 bits.
+    [[nodiscard]] const std::vector<std::uint16_t>& fpWeightF16() const { return m_fpWeight; }
+    /// Their weights [out, k] in float (a new matrix).
+    [[nodiscard]] MatrixRM fpWeight() const;
     [[nodiscard]] LlmInt8Stats stats() const;
     void resetStats() const;
 
 private:
-    MatrixRM m_W;           // W: [out, in], float (outlier columns)
-    RowQuantized m_weight;  // per-output-channel int8 codes and scales
-    std::vector<int> m_fpColumns;  // ascending; their int8 codes are 0
-    MatrixRM m_fpWeight;           // [out, fpColumns.size()], F16-exact
+    Int8RowQuantized m_weight;            // per-output-channel int8 codes [out][stride] and scales [out]
+    std::vector<int> m_fpColumns;         // ascending; their int8 codes are 0
+    std::vector<std::uint16_t> m_fpWeight;  // [out, fpColumns.size()] row-major, binary16
     std::optional<VectorF> m_bias;
     double m_threshold;
     mutable std::atomic<std::uint64_t> m_forwards{0};

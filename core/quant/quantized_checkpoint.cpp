@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -52,10 +53,12 @@ TensorBlob vectorBlob(const std::string& name, const VectorF& v, DType dtype) {
     return makeFloatBlob(name, {v.size()}, v.data(), dtype);
 }
 
-TensorBlob int8Blob(const std::string& name, const MatrixRM& codes) {
-    std::vector<std::int8_t> q(std::size_t(codes.size()));
-    for (Index i = 0; i < codes.size(); ++i) q[std::size_t(i)] = std::int8_t(codes.data()[i]);
-    return rawBlob(name, DType::I8, {codes.rows(), codes.cols()}, q);
+// The int8 codes [rows, cols] without the kernels' row padding.
+TensorBlob int8Blob(const std::string& name, const Int8RowQuantized& W) {
+    std::vector<std::int8_t> q(std::size_t(W.rows * W.cols));
+    for (Index r = 0; r < W.rows; ++r)
+        std::copy_n(W.codes.begin() + std::ptrdiff_t(r * W.stride), W.cols, q.begin() + std::ptrdiff_t(r * W.cols));
+    return rawBlob(name, DType::I8, {W.rows, W.cols}, q);
 }
 
 json schemeEntry(const QuantScheme& s) {
@@ -84,16 +87,16 @@ void addLinear(const std::string& name, const Linear& linear, std::vector<Tensor
         out.push_back(rawBlob(name + ".g_idx", DType::I32, {t.gIdxSize}, t.g_idx));
         if (q->bias()) out.push_back(vectorBlob(name + ".bias", *q->bias(), DType::F16));
     } else if (const auto* w = dynamic_cast<const W8A8Linear*>(&linear)) {
-        out.push_back(int8Blob(name + ".weight", w->quantizedWeight().codes));
+        out.push_back(int8Blob(name + ".weight", w->quantizedWeight()));
         out.push_back(vectorBlob(name + ".weight_scale", w->quantizedWeight().scales, DType::F32));
         if (w->bias()) out.push_back(vectorBlob(name + ".bias", *w->bias(), DType::F32));
     } else if (const auto* l = dynamic_cast<const LlmInt8Linear*>(&linear)) {
-        out.push_back(int8Blob(name + ".weight", l->quantizedWeight().codes));
+        out.push_back(int8Blob(name + ".weight", l->quantizedWeight()));
         out.push_back(vectorBlob(name + ".weight_scale", l->quantizedWeight().scales, DType::F32));
         if (!l->fpColumns().empty()) {
             std::vector<std::int32_t> cols(l->fpColumns().begin(), l->fpColumns().end());
             out.push_back(rawBlob(name + ".fp_columns", DType::I32, {Index(cols.size())}, cols));
-            out.push_back(floatBlob(name + ".fp_weight", l->fpWeight(), DType::F16));
+            out.push_back(rawBlob(name + ".fp_weight", DType::F16, {linear.outFeatures(), Index(cols.size())}, l->fpWeightF16()));
         }
         if (l->bias()) out.push_back(vectorBlob(name + ".bias", *l->bias(), DType::F32));
     } else {
@@ -230,8 +233,8 @@ std::optional<VectorF> loadBias(const Checkpoint& ckpt, const std::string& name,
     return ckpt.loadVector(name + ".bias", out);
 }
 
-template <class T>
-std::vector<T> readRaw(const Checkpoint& ckpt, const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
+// The tensor `name`, checked to have dtype and shape. Throws Error naming the file otherwise.
+const TensorInfo& checkedTensor(const Checkpoint& ckpt, const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
     const TensorInfo& t = ckpt.get(name);
     if (t.dtype != dtype)
         throw Error(ckpt.fileOf(name).string() + ": tensor '" + name + "' has dtype " + dtypeName(t.dtype) + ", expected " +
@@ -242,9 +245,42 @@ std::vector<T> readRaw(const Checkpoint& ckpt, const std::string& name, DType dt
         throw Error(ckpt.fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() + ", expected " +
                     want.shapeString());
     }
+    return t;
+}
+
+// A copy of the tensor's elements (memcpy: mapped data need not be aligned for T).
+template <class T>
+std::vector<T> readRaw(const Checkpoint& ckpt, const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
+    const TensorInfo& t = checkedTensor(ckpt, name, dtype, std::move(shape));
     std::vector<T> v(t.nbytes / sizeof(T));
     std::memcpy(v.data(), t.data, t.nbytes);
     return v;
+}
+
+// An int8 module (W8A8 or LLM.int8()): codes go from the file straight into the padded int8
+// rows; no float copy of the weight is made.
+LinearPtr loadInt8Linear(const Checkpoint& ckpt, const std::string& name, const std::string& method, int actBits,
+                         double threshold, Index out, Index in) {
+    const std::string where = ckpt.fileOf(name + ".weight").string() + ": " + name;
+    const TensorInfo& t = checkedTensor(ckpt, name + ".weight", DType::I8, {out, in});
+    Int8RowQuantized Wq = withErrorContext(where, [&] {
+        return int8RowsFromCodes(reinterpret_cast<const std::int8_t*>(t.data), out, in, ckpt.loadVector(name + ".weight_scale", out));
+    });
+    ckpt.release(name + ".weight");
+    std::optional<VectorF> bias = loadBias(ckpt, name, out);
+    if (method != "llm_int8")
+        return withErrorContext(where, [&] { return std::make_shared<W8A8Linear>(std::move(Wq), std::move(bias), actBits, method); });
+    std::vector<int> cols;
+    std::vector<std::uint16_t> fpWeight;
+    if (const TensorInfo* c = ckpt.find(name + ".fp_columns")) {
+        const Index k = c->shape.size() == 1 ? Index(c->shape[0]) : -1;
+        const auto raw = readRaw<std::int32_t>(ckpt, name + ".fp_columns", DType::I32, {k});
+        cols.assign(raw.begin(), raw.end());
+        fpWeight = readRaw<std::uint16_t>(ckpt, name + ".fp_weight", DType::F16, {out, k});
+    }
+    return withErrorContext(where, [&] {
+        return std::make_shared<LlmInt8Linear>(std::move(Wq), std::move(bias), threshold, std::move(cols), std::move(fpWeight));
+    });
 }
 
 }  // namespace
@@ -298,28 +334,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
             return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method);
         }
         const TensorInfo* w = ckpt.find(name + ".weight");
-        if (w && w->dtype == DType::I8) {
-            const auto codes8 = readRaw<std::int8_t>(ckpt, name + ".weight", DType::I8, {out, in});
-            RowQuantized rq;
-            rq.codes.resize(out, in);
-            for (Index i = 0; i < rq.codes.size(); ++i) rq.codes.data()[i] = float(codes8[std::size_t(i)]);
-            rq.scales = ckpt.loadVector(name + ".weight_scale", out);
-            if (f.method == "llm_int8") {
-                std::vector<int> cols;
-                MatrixRM fpWeight;
-                if (const TensorInfo* c = ckpt.find(name + ".fp_columns")) {
-                    const Index k = c->shape.size() == 1 ? Index(c->shape[0]) : -1;
-                    const auto raw = readRaw<std::int32_t>(ckpt, name + ".fp_columns", DType::I32, {k});
-                    cols.assign(raw.begin(), raw.end());
-                    fpWeight = ckpt.loadMatrix(name + ".fp_weight", out, k);
-                }
-                return withErrorContext(ckpt.fileOf(name + ".weight").string() + ": " + name, [&] {
-                    return std::make_shared<LlmInt8Linear>(std::move(rq), loadBias(ckpt, name, out), f.threshold, std::move(cols),
-                                                           std::move(fpWeight));
-                });
-            }
-            return std::make_shared<W8A8Linear>(std::move(rq), loadBias(ckpt, name, out), f.actBits, f.method);
-        }
+        if (w && w->dtype == DType::I8) return loadInt8Linear(ckpt, name, f.method, f.actBits, f.threshold, out, in);
         return makeDenseLinear(ckpt, name, out, in);
     };
 }

@@ -10,7 +10,6 @@ namespace qb::core {
 namespace {
 constexpr float kMinScale = 1e-5f;  // reference: .clamp(min=1e-5) on weight maxima and on s
 constexpr int kWeightBits = 8;
-int qmaxOf(int bits) { return (1 << (bits - 1)) - 1; }
 }  // namespace
 
 VectorF activationAbsMax(const ConstMatrixRef& X) {
@@ -52,23 +51,18 @@ VectorF smoothQuantScales(const VectorF& actAbsMax, const std::vector<const Matr
 }
 
 W8A8Linear::W8A8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, int actBits, std::string method)
-    : m_weight(quantizeRowsAbsmax(W, kWeightBits)), m_bias(std::move(bias)), m_actBits(actBits), m_method(std::move(method)) {
+    : m_weight(quantizeRowsAbsmaxInt8(W, kWeightBits)), m_bias(std::move(bias)), m_actBits(actBits), m_method(std::move(method)) {
     if (actBits < 2 || actBits > 8) throw Error("W8A8: activation bits must be in 2..8, got " + std::to_string(actBits));
     if (m_bias && m_bias->size() != W.rows())
         throw Error("W8A8: bias has " + std::to_string(m_bias->size()) + " entries for " + std::to_string(W.rows()) +
                     " output features");
-    packInt8(m_weight);
 }
 
-W8A8Linear::W8A8Linear(RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method)
+W8A8Linear::W8A8Linear(Int8RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method)
     : m_weight(std::move(weight)), m_bias(std::move(bias)), m_actBits(actBits), m_method(std::move(method)) {
     if (actBits < 2 || actBits > 8) throw Error("W8A8: activation bits must be in 2..8, got " + std::to_string(actBits));
-    if (m_weight.scales.size() != m_weight.codes.rows()) throw Error("W8A8: weight_scale has the wrong size");
-    if (m_weight.codes.size() && m_weight.codes.cwiseAbs().maxCoeff() > float(qmaxOf(kWeightBits)))
-        throw Error("W8A8: weight codes outside −127..127");
-    if (!m_weight.scales.allFinite()) throw Error("W8A8: weight_scale holds NaN or Inf");
-    if (m_bias && m_bias->size() != m_weight.codes.rows()) throw Error("W8A8: bias has the wrong size");
-    withErrorContext("W8A8", [&] { packInt8(m_weight); });
+    checkInt8Rows(m_weight, "W8A8");
+    if (m_bias && m_bias->size() != m_weight.rows) throw Error("W8A8: bias has the wrong size");
 }
 
 void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
@@ -81,7 +75,7 @@ void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     addBias(m_bias, Y);
 }
 
-MatrixRM W8A8Linear::denseWeight() const { return m_weight.codes.array().colwise() * m_weight.scales.array(); }
+MatrixRM W8A8Linear::denseWeight() const { return m_weight.dequantized(); }
 
 std::size_t W8A8Linear::storageBytes() const {
     const std::size_t out = std::size_t(outFeatures());
@@ -90,7 +84,7 @@ std::size_t W8A8Linear::storageBytes() const {
 
 std::string W8A8Linear::format() const {
     const std::string wa = "w8a" + std::to_string(m_actBits);
-    return m_method.empty() ? wa : m_method + " " + wa;
+    return m_method.empty() || m_method == "w8a8" ? wa : m_method + " " + wa;  // not "w8a8 w8a8"
 }
 
 }  // namespace qb::core

@@ -34,33 +34,35 @@ void accumulateActivationAbsMax(const ConstMatrixRef& X, VectorF& runningMax);
 /// Throws Error on size mismatches or an empty group.
 [[nodiscard]] VectorF smoothQuantScales(const VectorF& actAbsMax, const std::vector<const MatrixRM*>& weights, double alpha);
 
-/// Per-channel int8 weights with per-token dynamic activation quantization. Immutable;
-/// thread-safe.
+/// Per-channel int8 weights with per-token dynamic activation quantization. Holds the int8
+/// codes and F32 per-row scales only (no float copy of the weight). Immutable; thread-safe.
 class W8A8Linear final : public Linear {
 public:
     /// W: [out, in] (already smoothed if SmoothQuant); actBits in 2..8. method labels
     /// format(), e.g. "smoothquant". Throws Error on a bias of the wrong size or bad actBits.
     W8A8Linear(const ConstMatrixRef& W, std::optional<VectorF> bias, int actBits = 8, std::string method = {});
-    /// From stored int8 codes [out, in] (integers in −127..127) and per-row scales [out] —
-    /// what a quantized checkpoint holds. Throws Error on inconsistent sizes or codes.
-    W8A8Linear(RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method);
+    /// From stored int8 codes [out, in] (−127..127) and per-row scales [out] — what a
+    /// quantized checkpoint holds (see int8RowsFromCodes()). Throws Error on inconsistent
+    /// sizes or codes.
+    W8A8Linear(Int8RowQuantized weight, std::optional<VectorF> bias, int actBits, std::string method);
 
-    [[nodiscard]] Index outFeatures() const override { return m_weight.codes.rows(); }
-    [[nodiscard]] Index inFeatures() const override { return m_weight.codes.cols(); }
+    [[nodiscard]] Index outFeatures() const override { return m_weight.rows; }
+    [[nodiscard]] Index inFeatures() const override { return m_weight.cols; }
     void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
-    /// codes · scale per row: the int8 weight in float.
+    /// codes · scale per row: the int8 weight in float (a new matrix).
     [[nodiscard]] MatrixRM denseWeight() const override;
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
-    /// int8 weights + F32 per-channel scales + F32 bias.
+    /// int8 weights + F32 per-channel scales + F32 bias, as stored (rows unpadded).
     [[nodiscard]] std::size_t storageBytes() const override;
     /// "w8a8", "smoothquant w8a8", "w8a6" …
     [[nodiscard]] std::string format() const override;
 
-    [[nodiscard]] const RowQuantized& quantizedWeight() const { return m_weight; }
+    /// The int8 weight: codes [out][stride] and per-output-channel scales [out].
+    [[nodiscard]] const Int8RowQuantized& quantizedWeight() const { return m_weight; }
     [[nodiscard]] int actBits() const { return m_actBits; }
 
 private:
-    RowQuantized m_weight;  // codes: [out, in] in −127..127, scales: [out]
+    Int8RowQuantized m_weight;  // codes: [out][stride] in −127..127, scales: [out]
     std::optional<VectorF> m_bias;
     int m_actBits;
     std::string m_method;

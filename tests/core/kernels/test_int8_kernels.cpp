@@ -28,6 +28,14 @@ std::vector<std::int8_t> randomCodes(Index rows, Index cols, unsigned seed) {
     return v;
 }
 
+// The codes of R [rows, cols] (padding dropped), as doubles for reference products.
+Eigen::MatrixXd codesOf(const Int8RowQuantized& R) {
+    Eigen::MatrixXd C(R.rows, R.cols);
+    for (Index r = 0; r < R.rows; ++r)
+        for (Index c = 0; c < R.cols; ++c) C(r, c) = R.code(r, c);
+    return C;
+}
+
 }  // namespace
 
 class TestInt8Kernels : public QObject {
@@ -66,6 +74,7 @@ private slots:
     void minus128IsRejected() {
         const std::int8_t w[2] = {1, -128};
         QVERIFY_THROWS_EXCEPTION(Error, kernels::PackedInt8Weight(w, 1, 2));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)int8RowsFromCodes(w, 1, 2, VectorF::Ones(1)));
         QVERIFY_THROWS_EXCEPTION(Error, kernels::PackedInt8Weight::fromFloatCodes(MatrixRM::Constant(1, 1, 0.5f)));
     }
     void int8QuantizationMatchesTheFloatCodes() {
@@ -78,6 +87,17 @@ private slots:
                 for (Index c = 0; c < 70; ++c) QCOMPARE(float(I.codes[std::size_t(r * I.stride + c)]), F.codes(r, c));
         }
     }
+    void storedCodesArePaddedInt8Rows() {
+        // A checkpoint's int8 weight [3, 33]: each row lands in a 64-byte row, padding zero.
+        const auto w = randomCodes(3, 33, 8);
+        const Int8RowQuantized R = int8RowsFromCodes(w.data(), 3, 33, VectorF::Constant(3, 0.5f));
+        QCOMPARE(R.stride, Index(64));
+        QCOMPARE(R.codes.size(), std::size_t(3 * 64));
+        for (Index r = 0; r < 3; ++r)
+            for (Index c = 0; c < 64; ++c) QCOMPARE(int(R.code(r, c)), c < 33 ? int(w[std::size_t(r * 33 + c)]) : 0);
+        QCOMPARE(R.dequantized()(2, 5), 0.5f * float(w[2 * 33 + 5]));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)int8RowsFromCodes(w.data(), 3, 33, VectorF::Ones(2)));  // 2 scales for 3 rows
+    }
     void w8a8ForwardIsTheExactIntegerProduct() {
         const MatrixRM W = test::randomMatrix(45, 100, 4);
         const MatrixRM X = test::randomMatrix(7, 100, 5, 3.0f);
@@ -85,11 +105,11 @@ private slots:
         MatrixRM Y;
         L.forward(X, Y);
         const RowQuantized Xq = quantizeRowsAbsmax(X, 8);
-        const RowQuantized& Wq = L.quantizedWeight();
+        const Int8RowQuantized& Wq = L.quantizedWeight();
         for (Index m = 0; m < 7; ++m)
             for (Index o = 0; o < 45; ++o) {
                 std::int64_t acc = 0;
-                for (Index c = 0; c < 100; ++c) acc += std::int64_t(Xq.codes(m, c)) * std::int64_t(Wq.codes(o, c));
+                for (Index c = 0; c < 100; ++c) acc += std::int64_t(Xq.codes(m, c)) * std::int64_t(Wq.code(o, c));
                 QCOMPARE(Y(m, o), (float(acc) * Wq.scales[o]) * Xq.scales[m]);  // bit for bit
             }
     }
@@ -106,8 +126,9 @@ private slots:
         Xr.col(40).setZero();
         const RowQuantized Xq = quantizeRowsAbsmax(Xr, 8);
         const MatrixRM Wd = L.denseWeight();
+        const Int8RowQuantized& Wq = L.quantizedWeight();
         const Eigen::MatrixXd ref = (Xq.scales.cast<double>().asDiagonal() * Xq.codes.cast<double>()) *
-                                        (L.quantizedWeight().scales.cast<double>().asDiagonal() * L.quantizedWeight().codes.cast<double>()).transpose() +
+                                        (Wq.scales.cast<double>().asDiagonal() * codesOf(Wq)).transpose() +
                                     X.col(5).cast<double>() * Wd.col(5).cast<double>().transpose() +
                                     X.col(40).cast<double>() * Wd.col(40).cast<double>().transpose();
         QVERIFY(test::relError(Y, ref) <= test::kRelTol);
