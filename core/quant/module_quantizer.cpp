@@ -1,5 +1,6 @@
 #include "core/quant/module_quantizer.h"
 
+#include "core/kernels/fp16_linear.h"
 #include "core/quant/awq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/llm_int8.h"
@@ -29,7 +30,7 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
     const std::string method = methodName(scheme.method);
     switch (scheme.method) {
         case QuantMethod::Fp16:
-            out.linear = std::make_shared<DenseLinear>(roundToF16(W), roundBias(bias));
+            out.linear = std::make_shared<Fp16Linear>(W, bias);  // held in F16: 2 bytes per weight
             break;
         case QuantMethod::Rtn:
             out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(W, scheme.grid), roundBias(bias), method);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/kernels/fp16_linear.h"
 #include "core/quant/gptq_pack.h"
 #include "core/quant/llm_int8.h"
 #include "core/quant/quantized_weight.h"
@@ -100,7 +101,7 @@ void addLinear(const std::string& name, const Linear& linear, std::vector<Tensor
         }
         if (l->bias()) out.push_back(vectorBlob(name + ".bias", *l->bias(), DType::F32));
     } else {
-        // fp16 method: values are F16-exact already (the pipeline rounded them).
+        // fp16 method (Fp16Linear): the weight and bias are F16-exact, so the F16 tensors hold them exactly.
         out.push_back(floatBlob(name + ".weight", linear.denseWeight(), DType::F16));
         if (linear.bias()) out.push_back(vectorBlob(name + ".bias", *linear.bias(), DType::F16));
     }
@@ -283,6 +284,13 @@ LinearPtr loadInt8Linear(const Checkpoint& ckpt, const std::string& name, const 
     });
 }
 
+// An fp16 module: the F16 weight stays F16 (Fp16Linear), no float copy.
+LinearPtr loadFp16Linear(const Checkpoint& ckpt, const std::string& name, Index out, Index in) {
+    const auto W = readRaw<std::uint16_t>(ckpt, name + ".weight", DType::F16, {out, in});
+    ckpt.release(name + ".weight");
+    return std::make_shared<Fp16Linear>(W.data(), out, in, loadBias(ckpt, name, out));
+}
+
 }  // namespace
 
 LinearFactory quantizedLinearFactory(const ModelConfig& config) {
@@ -335,6 +343,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
         }
         const TensorInfo* w = ckpt.find(name + ".weight");
         if (w && w->dtype == DType::I8) return loadInt8Linear(ckpt, name, f.method, f.actBits, f.threshold, out, in);
+        if (w && w->dtype == DType::F16) return loadFp16Linear(ckpt, name, out, in);
         return makeDenseLinear(ckpt, name, out, in);
     };
 }

@@ -26,8 +26,10 @@ namespace qb::core {
 void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const std::filesystem::path& sourceDir,
                               const std::filesystem::path& outDir, const RunContext& ctx = {});
 
-/// A LinearFactory that reads dense, GPTQ-layout and int8 modules, using the
-/// quantization_config of checkpoint's config.json.
+/// A LinearFactory that reads GPTQ-layout modules (QuantizedLinear), int8 modules (W8A8Linear,
+/// LlmInt8Linear: int8 codes and scales, no float copy), F16 modules (Fp16Linear, kept in
+/// F16) and F32 ones (DenseLinear), using the quantization_config of checkpoint's config.json.
+/// Empty for a checkpoint without one (LlamaModel then loads float modules).
 [[nodiscard]] LinearFactory quantizedLinearFactory(const ModelConfig& config);
 
 /// Opens and loads any checkpoint quantbench writes or reads (float or quantized).
