@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -38,6 +40,34 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
     return x;
 }
 
+// The ranges below are what the quantizers accept, so that a plan that parses (and passes
+// --dry-run) does not fail in the middle of a run:
+//   bits          2, 3, 4 or 8   packed weights and the GPTQ layout (quant_matmul.h, gptq_pack.h)
+//   group_size    ≥ 1, or −1     QuantizedWeight; −1 = one group per row
+//   act_bits      2..8           W8A8Linear's per-token int8 activations
+//   threshold     > 0, finite    LlmInt8Linear
+//   damp_percent  0..1           GPTQ (λ = damp_percent · mean diag H)
+//   block_size    ≥ 1            GPTQ lazy batches
+//   grid          ≥ 1            AWQ's α grid
+//   alpha         0..1           SmoothQuant's migration strength
+constexpr int kMaxGroupSize = 1 << 20;
+constexpr int kMaxBlockSize = 1 << 16;
+constexpr int kMaxAwqGrid = 1000;
+
+int getBits(const json& v, const std::string& origin) {
+    if (!v.is_number_integer()) throw Error(origin + ": \"bits\" must be an integer, not " + v.dump());
+    const long long b = v.get<long long>();
+    if (b != 2 && b != 3 && b != 4 && b != 8) throw Error(origin + ": \"bits\" is " + std::to_string(b) + ", not one of 2, 3, 4, 8");
+    return int(b);
+}
+
+double getPositive(const json& v, const std::string& key, const std::string& origin) {
+    if (!v.is_number()) throw Error(origin + ": \"" + key + "\" must be a number, not " + v.dump());
+    const double x = v.get<double>();
+    if (!(x > 0.0) || !std::isfinite(x)) throw Error(origin + ": \"" + key + "\" is " + v.dump() + "; it must be a finite number > 0");
+    return x;
+}
+
 void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool allowMatch) {
     if (!obj.is_object()) throw Error(origin + ": expected a JSON object, not " + obj.dump());
     for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -51,7 +81,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
                 throw Error(origin + ": unknown method '" + v.get<std::string>() + "' (known: " + methodNameList() + ")");
             s.method = *m;
         } else if (k == "bits") {
-            s.grid.bits = int(getInt(v, k, origin, 2, 8));
+            s.grid.bits = getBits(v, origin);
         } else if (k == "group_size") {
             if (!v.is_number_integer()) throw Error(origin + ": \"group_size\" must be an integer (−1 = per output row)");
             const long long g = v.get<long long>();
@@ -60,7 +90,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             else if (g <= 0)
                 throw Error(origin + ": \"group_size\" is " + std::to_string(g) + "; use a positive size or -1 for one group per row");
             else
-                s.grid.groupSize = int(getInt(v, k, origin, 1, 1 << 20));
+                s.grid.groupSize = int(getInt(v, k, origin, 1, kMaxGroupSize));
         } else if (k == "sym") {
             s.grid.sym = getBool(v, k, origin);
         } else if (k == "act_order") {
@@ -68,22 +98,44 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
         } else if (k == "damp_percent") {
             s.gptq.dampPercent = getNumber(v, k, origin, 0.0, 1.0);
         } else if (k == "block_size") {
-            s.gptq.blockSize = int(getInt(v, k, origin, 1, 1 << 16));
+            s.gptq.blockSize = int(getInt(v, k, origin, 1, kMaxBlockSize));
         } else if (k == "static_groups") {
             s.gptq.staticGroups = getBool(v, k, origin);
         } else if (k == "grid") {
-            s.awq.grid = int(getInt(v, k, origin, 1, 1000));
+            s.awq.grid = int(getInt(v, k, origin, 1, kMaxAwqGrid));
         } else if (k == "clip_search") {
             s.awq.clipSearch = getBool(v, k, origin);
         } else if (k == "alpha") {
             s.smooth.alpha = getNumber(v, k, origin, 0.0, 1.0);
         } else if (k == "act_bits") {
-            s.smooth.actBits = int(getInt(v, k, origin, 2, 16));
+            s.smooth.actBits = int(getInt(v, k, origin, 2, 8));
         } else if (k == "threshold") {
-            s.llmInt8.threshold = getNumber(v, k, origin, 0.0, 1e9);
+            s.llmInt8.threshold = getPositive(v, k, origin);
         } else {
             throw Error(origin + ": unknown key \"" + k + "\"");
         }
+    }
+}
+
+// Parses text; a syntax error becomes "<origin>: malformed JSON at line L, column C".
+json parseJson(const std::string& text, const std::string& origin) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        // e.byte: 1-based offset of the character where parsing stopped.
+        const std::size_t end = std::min(text.size(), e.byte > 0 ? std::size_t(e.byte - 1) : 0);
+        std::size_t line = 1, column = 1;
+        for (std::size_t i = 0; i < end; ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        throw Error(origin + ": malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column));
+    } catch (const json::exception& e) {
+        throw Error(origin + ": malformed JSON (" + e.what() + ")");
     }
 }
 
@@ -111,13 +163,7 @@ bool globMatch(const std::string& pattern, const std::string& text) {
 }
 
 void applySchemeJson(const std::string& text, QuantScheme& scheme, const std::string& origin) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(origin + ": malformed JSON: " + e.what());
-    }
-    applyKeys(j, scheme, origin, false);
+    applyKeys(parseJson(text, origin), scheme, origin, false);
 }
 
 std::string schemeToJson(const QuantScheme& s) {
@@ -139,12 +185,7 @@ std::string schemeToJson(const QuantScheme& s) {
 }
 
 QuantPlan QuantPlan::fromJsonText(const std::string& text, const std::string& origin) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(origin + ": malformed JSON: " + e.what());
-    }
+    const json j = parseJson(text, origin);
     if (!j.is_object()) throw Error(origin + ": a plan is a JSON object with \"default\" and \"rules\"");
     QuantPlan plan;
     for (auto it = j.begin(); it != j.end(); ++it)

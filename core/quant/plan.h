@@ -8,9 +8,13 @@
 //
 // A rule's keys override the scheme resolved so far (later rules win); "match" is a glob
 // over module names where '*' matches any run of characters (dots included) and '?' one
-// character. Scheme keys: method, bits (2–8), group_size (−1 = one group per output row),
-// sym, act_order, damp_percent, block_size, static_groups, grid, clip_search, alpha,
-// act_bits, threshold. Unknown keys and out-of-range values are errors.
+// character. Scheme keys: method, bits (2, 3, 4 or 8), group_size (≥ 1, or −1 = one group per
+// output row; a trailing partial group is fine), sym, act_order, damp_percent (0–1),
+// block_size (≥ 1), static_groups, grid (1–1000), clip_search, alpha (0–1), act_bits (2–8),
+// threshold (> 0). The ranges are what the quantizers accept, so a plan that parses does not
+// fail mid-run. Unknown keys, out-of-range values and malformed JSON are errors, one line
+// each, naming the origin (the file) and the rule: `plan.json: rule 2: "bits" is 9, not one
+// of 2, 3, 4, 8`.
 
 #include <filesystem>
 #include <string>
