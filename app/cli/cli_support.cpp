@@ -1,11 +1,43 @@
 #include "app/cli/cli_support.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
 namespace qb::cli {
+
+namespace {
+
+// The context a signal stops. requestStop() is one store to a lock-free std::atomic<bool>,
+// which a signal handler may do.
+std::atomic<const core::RunContext*> g_stopTarget{nullptr};
+struct sigaction g_previousInt {}, g_previousTerm {};
+
+void requestStopOnSignal(int) {
+    if (const core::RunContext* ctx = g_stopTarget.load()) ctx->requestStop();
+}
+
+}  // namespace
+
+StopOnSignal::StopOnSignal(const core::RunContext& ctx) {
+    static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<const core::RunContext*>::is_always_lock_free);
+    g_stopTarget.store(&ctx);
+    struct sigaction action {};
+    action.sa_handler = requestStopOnSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | SA_RESETHAND;  // system calls resume; a second signal is not caught
+    sigaction(SIGINT, &action, &g_previousInt);
+    sigaction(SIGTERM, &action, &g_previousTerm);
+}
+
+StopOnSignal::~StopOnSignal() {
+    sigaction(SIGINT, &g_previousInt, nullptr);
+    sigaction(SIGTERM, &g_previousTerm, nullptr);
+    g_stopTarget.store(nullptr);
+}
 
 std::string humanBytes(std::uint64_t bytes) {
     const char* units[] = {"B", "kB", "MB", "GB", "TB"};

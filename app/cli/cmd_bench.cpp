@@ -1,6 +1,9 @@
 // quantbench-cli bench: latency and memory of a model against its FP16 version, or the
 // matrix–vector kernels per format (--kernels).
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -22,9 +25,26 @@ nlohmann::ordered_json figuresJson(const core::ModelBenchFigures& f) {
             {"peak_rss_bytes", f.peakRssBytes}};
 }
 
+// "4096x11008" → (4096, 11008). Throws Error on anything else.
+std::pair<core::Index, core::Index> parseShape(const std::string& text) {
+    constexpr long kMaxSide = 1 << 20;
+    const std::size_t x = text.find('x');
+    char* end = nullptr;
+    const long rows = x == std::string::npos ? 0 : std::strtol(text.c_str(), &end, 10);
+    const bool rowsOk = x != std::string::npos && end == text.c_str() + x;
+    const long cols = rowsOk ? std::strtol(text.c_str() + x + 1, &end, 10) : 0;
+    if (!rowsOk || *end != '\0' || rows < 1 || cols < 1 || rows > kMaxSide || cols > kMaxSide)
+        throw core::Error("bench: --shape '" + text + "' is not ROWSxCOLS (each 1.." + std::to_string(kMaxSide) + ")");
+    return {rows, cols};
+}
+
 int runKernels(const BenchArgs& args) {
     core::kernels::KernelBenchOptions options;
     options.repeats = args.repeats.value_or(25);
+    if (!args.shapes.empty()) {
+        options.shapes.clear();
+        for (const auto& s : args.shapes) options.shapes.push_back(parseShape(s));
+    }
     const auto r = core::kernels::runKernelBenchmark(options, terminalContext(args.json));
     if (args.json) {
         nlohmann::ordered_json j;

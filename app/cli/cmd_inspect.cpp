@@ -13,6 +13,8 @@
 namespace qb::cli {
 
 int runInspect(const InspectArgs& args) {
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const StopOnSignal stopOnSignal(ctx);  // Ctrl-C: stop at the next layer, write no session
     const auto model = core::loadModel(args.model);
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
@@ -23,7 +25,7 @@ int runInspect(const InspectArgs& args) {
 
     core::InspectOptions options;
     options.computeSensitivity = !args.noSensitivity;
-    const auto result = core::inspectModel(*model, calibration, options, terminalContext(args.quiet || args.json));
+    const auto result = core::inspectModel(*model, calibration, options, ctx);
 
     core::SessionData session;
     session.provenance = core::makeSessionProvenance(*model->checkpoint(), text, calibration, args.seed);

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -6,6 +7,7 @@
 #include "app/cli/commands.h"
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
+#include "core/io/model_config.h"
 #include "core/quant/pipeline.h"
 #include "core/quant/plan.h"
 #include "core/quant/quantized_checkpoint.h"
@@ -50,27 +52,34 @@ int dryRun(const QuantizeArgs& args, const core::QuantPlan& plan, const core::Mo
 }  // namespace
 
 int runQuantize(const QuantizeArgs& args) {
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const StopOnSignal stopOnSignal(ctx);  // Ctrl-C: stop at the next layer, leave no output behind
     const auto plan = core::QuantPlan::fromFile(args.plan);
-    const auto model = core::loadModel(args.model);
-    if (args.dryRun) return dryRun(args, plan, model->config());
+    // The schemes resolve from the module names, which config.json alone gives: no weights loaded.
+    if (args.dryRun) {
+        if (!std::filesystem::is_directory(args.model)) throw core::Error(args.model + ": no such folder");
+        return dryRun(args, plan, core::ModelConfig::fromFile(std::filesystem::path(args.model) / "config.json"));
+    }
     if (args.calib.empty()) throw core::Error("quantize: --calib FILE is required (unless --dry-run)");
     if (args.out.empty()) throw core::Error("quantize: --out DIR is required (unless --dry-run)");
+    core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
+    const std::string evalText = args.evalText.empty() ? std::string() : core::readTextFile(args.evalText);
+
+    const auto model = core::loadModel(args.model);
     for (const auto& w : plan.check(core::linearModuleNames(model->config())))
         std::fprintf(stderr, "warning: %s: %s\n", args.plan.c_str(), w.c_str());
-
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
     const auto stream = core::encodeDocuments(*tokenizer, core::readTextFile(args.calib));
     const auto calibration = core::sampleCalibration(stream, {args.calibWindows, args.calibCtx, args.seed});
     if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
 
-    const auto ctx = terminalContext(args.quiet || args.json);
     const auto result = core::quantizeModel(*model, plan, calibration, ctx);
     core::writeQuantizedCheckpoint(result, plan, args.model, args.out, ctx);
 
     std::optional<core::PerplexityResult> ppl;
     if (!args.evalText.empty()) {
-        const auto evalStream = core::encodeDocuments(*tokenizer, core::readTextFile(args.evalText));
+        const auto evalStream = core::encodeDocuments(*tokenizer, evalText);
         ppl = core::evaluatePerplexity(*result.model, evalStream, {.ctx = args.evalCtx}, ctx);
     }
 

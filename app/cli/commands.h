@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace qb::cli {
 
@@ -69,6 +70,7 @@ struct BenchArgs {
     int promptTokens = 128;
     int genTokens = 128;
     std::optional<int> repeats;    ///< kernels: repetitions (25); model: prefill repetitions (3)
+    std::vector<std::string> shapes;  ///< kernels: "ROWSxCOLS" each; empty = the default shapes
     bool json = false;
 };
 int runBench(const BenchArgs& args);

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--model", quant.model, "Hugging Face model folder")->required();
     quantCmd->add_option("--plan", quant.plan, "plan JSON (default scheme + glob rules)")->required();
     quantCmd->add_option("--calib", quant.calib, "calibration text");
-    quantCmd->add_option("--out", quant.out, "output folder (must not exist)");
+    quantCmd->add_option("--out", quant.out, "output folder (must not exist, or be an empty folder)");
     quantCmd->add_option("--calib-windows", quant.calibWindows, "calibration windows")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     quantCmd->add_option("--calib-ctx", quant.calibCtx, "tokens per calibration window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     quantCmd->add_option("--seed", quant.seed, "seed of the calibration window sampling")->capture_default_str();
@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     benchCmd->add_option("--prompt-tokens", bench.promptTokens, "prompt length (prefill)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     benchCmd->add_option("--gen-tokens", bench.genTokens, "greedy tokens to generate (decode)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     benchCmd->add_option("--repeats", bench.repeats, "kernel repetitions (default 25) or prefill repetitions (default 3)")->check(CLI::Range(1, 100000));
+    benchCmd->add_option("--shape", bench.shapes, "kernels: weight shape ROWSxCOLS, repeatable (default 4096x4096 11008x4096 4096x11008)");
     benchCmd->add_flag("--json", bench.json, "print one JSON object");
     addCommonFlags(benchCmd, threads);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -125,14 +126,21 @@ void writeTextFile(const fs::path& file, const std::string& text) {
 
 }  // namespace
 
+void checkQuantizedCheckpointOutput(const fs::path& outDir) {
+    std::error_code ec;
+    if (fs::exists(outDir) && !(fs::is_directory(outDir) && fs::is_empty(outDir, ec)))
+        throw Error(outDir.string() + ": already exists and is not an empty folder (choose another --out or remove it)");
+    const fs::path parent = outDir.has_parent_path() ? outDir.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent)) throw Error(outDir.string() + ": the parent folder does not exist");
+    if (::access(parent.c_str(), W_OK | X_OK) != 0)
+        throw Error(outDir.string() + ": the parent folder is not writable (" + std::strerror(errno) + ")");
+}
+
 void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const fs::path& sourceDir,
                               const fs::path& outDir, const RunContext& ctx) {
     if (!result.model) throw Error("export: no quantized model");
+    checkQuantizedCheckpointOutput(outDir);
     std::error_code ec;
-    if (fs::exists(outDir) && !(fs::is_directory(outDir) && fs::is_empty(outDir, ec)))
-        throw Error(outDir.string() + ": already exists and is not empty (choose another --out or remove it)");
-    const fs::path parent = outDir.has_parent_path() ? outDir.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent)) throw Error(outDir.string() + ": the parent folder does not exist");
     const fs::path tmp = outDir.string() + ".tmp-" + std::to_string(::getpid());
     fs::remove_all(tmp, ec);
     if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");

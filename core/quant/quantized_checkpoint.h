@@ -26,6 +26,12 @@ namespace qb::core {
 void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const std::filesystem::path& sourceDir,
                               const std::filesystem::path& outDir, const RunContext& ctx = {});
 
+/// Throws Error unless outDir can receive a quantized checkpoint: it does not exist or is an
+/// empty folder, and its parent folder exists and is writable. writeQuantizedCheckpoint()
+/// checks the same at the end; a caller checks first so that a bad output fails before any
+/// work (`quantize --out`).
+void checkQuantizedCheckpointOutput(const std::filesystem::path& outDir);
+
 /// A LinearFactory that reads GPTQ-layout modules (QuantizedLinear), int8 modules (W8A8Linear,
 /// LlmInt8Linear: int8 codes and scales, no float copy), F16 modules (Fp16Linear, kept in
 /// F16) and F32 ones (DenseLinear), using the quantization_config of checkpoint's config.json.
