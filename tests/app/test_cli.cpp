@@ -1,11 +1,22 @@
 // quantbench-cli as a user runs it: a separate process, exit code, stdout and stderr.
+#include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QThread>
 #include <QtTest>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "checkpoint_fixtures.h"
 #include "support/test_support.h"
@@ -35,6 +46,75 @@ CliRun runCli(const QStringList& args, int timeoutMs = 60000) {
 }
 
 QString path(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
+
+void writeFile(const std::filesystem::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
+
+QJsonObject jsonOf(const QByteArray& out) {
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(out, &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject()) qWarning("not one JSON object: %s", out.constData());
+    return doc.object();
+}
+
+// Lines of text that start with prefix.
+QStringList linesStartingWith(const QByteArray& text, const QString& prefix) {
+    QStringList lines;
+    for (const QString& line : QString::fromUtf8(text).split('\n'))
+        if (line.startsWith(prefix)) lines << line;
+    return lines;
+}
+
+// A small, fast calibration for the bundled model: 4 windows of 128 tokens.
+QStringList smallCalibration() {
+    return {"--calib", path(test::bundledText("calib.txt")), "--calib-windows", "4", "--calib-ctx", "128", "--threads", "2"};
+}
+
+// RTN W4 g32 everywhere but one module kept in FP16.
+const std::string kRtnPlan = R"({"default": {"method": "rtn", "bits": 4, "group_size": 32},
+    "rules": [{"match": "model.layers.0.self_attn.q_proj", "method": "fp16"}]})";
+
+// Entries of dir whose names start with prefix.
+int entriesStartingWith(const std::filesystem::path& dir, const std::string& prefix) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) n += e.path().filename().string().rfind(prefix, 0) == 0;
+    return n;
+}
+
+// Runs the CLI with --calib FIFO, sends it `sig` once it has opened the FIFO (its handlers are
+// installed by then), then feeds it the calibration text: the run reaches its first stop
+// check with the stop already requested.
+CliRun runInterrupted(QStringList args, const std::filesystem::path& fifo, int sig) {
+    CliRun r;
+    if (::mkfifo(fifo.c_str(), 0600) != 0) return r;
+    args << "--calib" << path(fifo);
+    QProcess p;
+    p.start(QStringLiteral(QB_CLI_PATH), args);
+    if (!p.waitForStarted()) return r;
+    int fd = -1;
+    QElapsedTimer clock;
+    clock.start();
+    // Opening a FIFO for writing without blocking fails (ENXIO) until a reader has it open.
+    while ((fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) < 0 && clock.elapsed() < 30000 && p.state() == QProcess::Running)
+        QThread::msleep(10);
+    if (fd >= 0) {
+        ::kill(pid_t(p.processId()), sig);
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        std::ifstream in(test::bundledText("calib.txt"), std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (std::size_t done = 0; done < text.size();) {
+            const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+            if (n <= 0) break;
+            done += std::size_t(n);
+        }
+        ::close(fd);
+    }
+    if (!p.waitForFinished(60000)) return r;
+    r.crashed = p.exitStatus() != QProcess::NormalExit;
+    r.exitCode = p.exitCode();
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
 
 const QString kVersionLine = QStringLiteral("quantbench-cli " QB_VERSION "\n");
 
@@ -70,6 +150,21 @@ private slots:
         QTest::newRow("eval, NaN weight") << "eval" << Defect::NanWeight << "holds a non-finite value (NaN or Inf) at element 17";
         QTest::newRow("eval, unknown dtype") << "eval" << Defect::UnknownDtype << "/model.safetensors: tensor 'w': unknown dtype 'F8_E4M3'";
         QTest::newRow("eval, missing tokenizer") << "eval" << Defect::MissingTokenizer << "/tokenizer.model: missing";
+        QTest::newRow("info, header beyond the file")
+            << "info" << Defect::HeaderBeyondFile << "/model.safetensors: header length 4096 reaches beyond the end of the file";
+        QTest::newRow("info, absurd header length")
+            << "info" << Defect::HeaderAbsurd << "/model.safetensors: header length 1099511627776 is absurdly large";
+        QTest::newRow("info, malformed header JSON") << "info" << Defect::MalformedHeaderJson << "/model.safetensors: malformed JSON header";
+        QTest::newRow("info, malformed config.json") << "info" << Defect::MalformedConfig << "/config.json: malformed JSON";
+        QTest::newRow("info, size mismatch")
+            << "info" << Defect::SizeMismatch << "/model.safetensors: tensor 'w': shape [4, 4] × F32 needs 64 bytes but data_offsets span 60";
+        QTest::newRow("info, overlapping tensors") << "info" << Defect::OverlappingOffsets << "/model.safetensors: tensors 'a' and 'b' overlap";
+        QTest::newRow("info, missing tensor")
+            << "info" << Defect::MissingTensor
+            << "/model.safetensors: tensor 'model.layers.4.post_attention_layernorm.weight' is missing";
+        QTest::newRow("eval, Inf weight") << "eval" << Defect::InfWeight << "holds a non-finite value (NaN or Inf) at element 17";
+        QTest::newRow("eval, BOS outside the vocabulary")
+            << "eval" << Defect::BosOutsideVocabulary << "/tokenizer.model: BOS id 600 is outside the vocabulary of 512";
     }
     void badCheckpointFailsWithOneErrorLine() {
         QFETCH(QString, command);
@@ -155,6 +250,237 @@ private slots:
         QCOMPARE(j["bytes_on_disk"].toInteger(), qint64(1044984));
         QCOMPARE(j["files"].toInt(), 1);
     }
+
+    // ---- quantize -------------------------------------------------------------------------
+    void quantizePrintsOneLinePerModule() {
+        const CliRun& r = rtnQuantize();
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.err, QByteArray());
+        QCOMPARE(linesStartingWith(r.out, "model.layers.").size(), 5 * 7);
+        // name, method, bits, group, relative error, seconds, bytes
+        const QRegularExpression rtn(R"(^model\.layers\.1\.mlp\.down_proj +rtn +4 +32 +\d\.\d{3}e-\d\d +\d+\.\d{3} +\d+$)");
+        QVERIFY2(linesStartingWith(r.out, "model.layers.1.mlp.down_proj ").value(0).contains(rtn), r.out.constData());
+        // The FP16 module holds 64 × 64 weights in 2 bytes each.
+        const QRegularExpression fp16(R"(^model\.layers\.0\.self_attn\.q_proj +fp16 +16 +- +\d\.\d{3}e-\d\d +\d+\.\d{3} +8192$)");
+        QVERIFY2(linesStartingWith(r.out, "model.layers.0.self_attn.q_proj ").value(0).contains(fp16), r.out.constData());
+        QVERIFY2(linesStartingWith(r.out, "linear weights  226,560 in ").size() == 1, r.out.constData());
+        QCOMPARE(linesStartingWith(r.out, "written ").value(0), "written         " + path(m_rtnOut));
+    }
+    void quantizeWritesAFolderThatLoads() {
+        QCOMPARE(rtnQuantize().exitCode, 0);
+        QVERIFY(std::filesystem::exists(m_rtnOut / "tokenizer.model"));
+        QVERIFY(std::filesystem::exists(m_rtnOut / "model.safetensors"));
+        std::ifstream in(m_rtnOut / "config.json");
+        const std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const QJsonObject q = jsonOf(QByteArray::fromStdString(config))["quantization_config"].toObject();
+        QCOMPARE(q["quant_method"].toString(), QString("gptq"));
+        QCOMPARE(q["bits"].toInt(), 4);
+        QCOMPARE(q["group_size"].toInt(), 32);
+        QVERIFY(q["dynamic"].toObject().contains("-:^model\\.layers\\.0\\.self_attn\\.q_proj$"));  // the FP16 module
+        const CliRun e = runCli({"eval", "--model", path(m_rtnOut), "--text", path(test::bundledText("eval.txt")), "--max-windows", "2",
+                                 "--threads", "2", "--json"});
+        QCOMPARE(e.exitCode, 0);
+        const double ppl = jsonOf(e.out)["perplexity"].toDouble();
+        QVERIFY2(ppl > 3.0 && ppl < 6.0, qPrintable(QString::number(ppl)));
+    }
+    void quantizeJsonReportsEveryModule() {
+        const auto dir = test::freshScratchDir("cli-quantize-json");
+        writeFile(dir / "plan.json", R"({"default": {"method": "rtn", "bits": 4, "group_size": 32},
+            "rules": [{"match": "model.layers.0.self_attn.q_proj", "method": "fp16"},
+                      {"match": "model.layers.4.mlp.down_proj", "method": "w8a8"},
+                      {"match": "model.layers.3.self_attn.o_proj", "method": "llm_int8"}]})");
+        const CliRun r = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"), "--out",
+                                            path(dir / "out"), "--json"} + smallCalibration());
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.err, QByteArray());
+        const QJsonObject j = jsonOf(r.out);
+        for (const char* key : {"model", "plan", "out", "calibration", "modules", "bits_per_weight", "linear_bytes", "seconds"})
+            QVERIFY2(j.contains(key), key);
+        QCOMPARE(j["calibration"].toObject()["windows"].toInt(), 4);
+        QCOMPARE(j["calibration"].toObject()["ctx"].toInt(), 128);
+        const QJsonArray modules = j["modules"].toArray();
+        QCOMPARE(modules.size(), 5 * 7);
+        QHash<QString, QJsonObject> byName;
+        for (const auto& m : modules) {
+            const QJsonObject o = m.toObject();
+            for (const char* key : {"name", "method", "format", "relative_error", "seconds", "bytes", "bits_per_weight"})
+                QVERIFY2(o.contains(key), key);
+            QVERIFY(o["relative_error"].toDouble() >= 0.0 && o["relative_error"].toDouble() < 0.1);
+            byName[o["name"].toString()] = o;
+        }
+        // FP16: 2 bytes per weight. W8A8: int8 [64, 172] + F32 row scales = 11,264 bytes.
+        const QJsonObject fp16 = byName["model.layers.0.self_attn.q_proj"], w8a8 = byName["model.layers.4.mlp.down_proj"];
+        QCOMPARE(fp16["format"].toString(), QString("f16"));
+        QCOMPARE(fp16["bits_per_weight"].toDouble(), 16.0);
+        QCOMPARE(w8a8["format"].toString(), QString("w8a8"));
+        QCOMPARE(w8a8["bytes"].toInteger(), qint64(64 * 172 + 64 * 4));
+        QCOMPARE(w8a8["bits_per_weight"].toDouble(), 8.0 * (64 * 172 + 64 * 4) / (64 * 172));
+        // LLM.int8(): int8 [64, 64] + scales, plus 64 F16 weights and an int32 index per FP column.
+        const QJsonObject int8 = byName["model.layers.3.self_attn.o_proj"];
+        QVERIFY(int8.contains("outlier_column_fraction"));
+        QCOMPARE(int8["bytes"].toInteger(), qint64(64 * 64 + 64 * 4 + std::lround(int8["outlier_column_fraction"].toDouble() * 64) * (64 * 2 + 4)));
+        QCOMPARE(j["bits_per_weight"].toDouble(), 8.0 * j["linear_bytes"].toDouble() / 226560.0);
+    }
+    void dryRunPrintsTheResolvedSchemeWithoutReadingWeights() {
+        // A folder with config.json and no weights: the schemes come from the module names alone.
+        const auto dir = test::modelFolderWithoutWeights("cli-dry-run");
+        writeFile(dir / "plan.json", R"({"default": {"method": "gptq", "bits": 4, "group_size": 128, "act_order": true},
+            "rules": [{"match": "model.layers.*.mlp.*", "bits": 8}, {"match": "model.layers.0.*", "method": "fp16"},
+                      {"match": "model.layers.4.self_attn.o_proj", "method": "llm_int8", "threshold": 5.0}]})");
+        const CliRun r = runCli({"quantize", "--model", path(dir), "--plan", path(dir / "plan.json"), "--dry-run"});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.err, QByteArray());
+        QCOMPARE(linesStartingWith(r.out, "model.layers.").size(), 5 * 7);
+        auto line = [](const char* module, const char* scheme) { return QString("%1 %2\n").arg(module, -40).arg(scheme); };
+        const QString out = QString::fromUtf8(r.out);
+        QVERIFY2(out.contains(line("model.layers.0.mlp.down_proj", "fp16")), r.out.constData());
+        QVERIFY2(out.contains(line("model.layers.1.mlp.down_proj", "gptq w8 g128 asym act-order")), r.out.constData());
+        QVERIFY2(out.contains(line("model.layers.1.self_attn.k_proj", "gptq w4 g128 asym act-order")), r.out.constData());
+        QVERIFY2(out.contains(line("model.layers.4.self_attn.o_proj", "llm_int8 threshold=5")), r.out.constData());
+    }
+    void badPlanIsOneErrorLineNamingTheFile() {
+        const auto dir = test::freshScratchDir("cli-bad-plan");
+        writeFile(dir / "plan.json", R"({"default": {"method": "w8a8", "act_bits": 16}})");
+        const CliRun r = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"),
+                                            "--out", path(dir / "out")} + smallCalibration());
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.out, QByteArray());
+        QCOMPARE(QString::fromUtf8(r.err), "error: " + path(dir / "plan.json") + ": default: \"act_bits\" is 16, outside 2–8\n");
+        QVERIFY(!std::filesystem::exists(dir / "out"));
+    }
+    void existingOutputIsRefusedBeforeAnyWork() {
+        // --calib names no file: reaching the calibration would fail with another message.
+        const auto dir = test::freshScratchDir("cli-existing-out");
+        std::filesystem::create_directory(dir / "out");
+        writeFile(dir / "out" / "keep.txt", "mine");
+        writeFile(dir / "plan.json", kRtnPlan);
+        const CliRun r = runCli({"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"), "--out",
+                                 path(dir / "out"), "--calib", path(dir / "no-such-calib.txt")});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.out, QByteArray());
+        QCOMPARE(QString::fromUtf8(r.err),
+                 "error: " + path(dir / "out") + ": already exists and is not an empty folder (choose another --out or remove it)\n");
+        QVERIFY(std::filesystem::exists(dir / "out" / "keep.txt"));
+        QCOMPARE(entriesStartingWith(dir, "out.tmp-"), 0);
+    }
+    void outputInAMissingFolderIsRefused() {
+        const auto dir = test::freshScratchDir("cli-missing-parent");
+        writeFile(dir / "plan.json", kRtnPlan);
+        const CliRun r = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"),
+                                            "--out", path(dir / "missing" / "out")} + smallCalibration());
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(QString::fromUtf8(r.err), "error: " + path(dir / "missing" / "out") + ": the parent folder does not exist\n");
+    }
+    void quantizeStopsOnASignalAndLeavesNothing_data() {
+        QTest::addColumn<int>("sig");
+        QTest::newRow("SIGINT") << int(SIGINT);
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+    }
+    void quantizeStopsOnASignalAndLeavesNothing() {
+        QFETCH(int, sig);
+        const auto dir = test::freshScratchDir(std::string("cli-quantize-signal-") + QTest::currentDataTag());
+        writeFile(dir / "plan.json", kRtnPlan);
+        const CliRun r = runInterrupted({"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"), "--out",
+                                         path(dir / "out"), "--calib-windows", "4", "--calib-ctx", "128"},
+                                        dir / "calib.fifo", sig);
+        QVERIFY(!r.crashed);  // the signal was caught, not fatal
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.out, QByteArray());
+        QCOMPARE(r.err, QByteArray("error: cancelled\n"));
+        QVERIFY(!std::filesystem::exists(dir / "out"));
+        QCOMPARE(entriesStartingWith(dir, "out.tmp-"), 0);
+    }
+
+    // ---- inspect --------------------------------------------------------------------------
+    void inspectWritesASessionAndSortedOutliers() {
+        const auto dir = test::freshScratchDir("cli-inspect");
+        const CliRun r = runCli(QStringList{"inspect", "--model", path(test::bundledModelDir()), "--out", path(dir / "session.h5"),
+                                            "--no-sensitivity", "--json"} + smallCalibration());
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.err, QByteArray());
+        std::ifstream session(dir / "session.h5", std::ios::binary);
+        char magic[8] = {};
+        session.read(magic, 8);
+        QCOMPARE(QByteArray(magic, 8), QByteArray("\x89HDF\r\n\x1a\n", 8));  // an HDF5 file
+        const QJsonArray modules = jsonOf(r.out)["modules"].toArray();
+        QCOMPARE(modules.size(), 5 * 7);
+        int withOutliers = 0;
+        for (const auto& m : modules) {
+            const QJsonArray outliers = m.toObject()["outlier_channels"].toArray();
+            withOutliers += !outliers.isEmpty();
+            for (qsizetype i = 1; i < outliers.size(); ++i)
+                QVERIFY2(outliers[i - 1].toObject()["absmax"].toDouble() >= outliers[i].toObject()["absmax"].toDouble(),
+                         qPrintable(m.toObject()["name"].toString()));
+        }
+        QVERIFY(withOutliers > 0);  // the bundled model has channels beyond 6 (layer 1 q/k/v: 8.7)
+    }
+    void inspectStopsOnASignal() {
+        const auto dir = test::freshScratchDir("cli-inspect-signal");
+        const CliRun r = runInterrupted({"inspect", "--model", path(test::bundledModelDir()), "--out", path(dir / "session.h5"),
+                                         "--no-sensitivity", "--calib-windows", "4", "--calib-ctx", "128"},
+                                        dir / "calib.fifo", SIGINT);
+        QVERIFY(!r.crashed);
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err, QByteArray("error: cancelled\n"));
+        QVERIFY(!std::filesystem::exists(dir / "session.h5"));
+    }
+
+    // ---- bench ----------------------------------------------------------------------------
+    void benchJsonHasTheModelAndItsFp16Version() {
+        const CliRun r = runCli({"bench", "--model", path(test::bundledModelDir()), "--prompt-tokens", "16", "--gen-tokens", "8",
+                                 "--threads", "2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        QCOMPARE(r.err, QByteArray());
+        const QJsonObject j = jsonOf(r.out);
+        for (const char* config : {"model", "fp16"})
+            for (const char* key : {"prefill_tokens_per_second", "decode_ms_per_token", "weight_bytes", "peak_rss_bytes"})
+                QVERIFY2(j[config].toObject()[key].toDouble() > 0.0, qPrintable(QString("%1.%2").arg(config, key)));
+        QCOMPARE(j["prompt_tokens"].toInt(), 16);
+        QCOMPARE(j["gen_tokens"].toInt(), 8);
+        // The bundled model is F32: its FP16 version holds fewer weight bytes.
+        QVERIFY(j["fp16"].toObject()["weight_bytes"].toDouble() < j["model"].toObject()["weight_bytes"].toDouble());
+    }
+    void benchKernelsJsonHasOneEntryPerFormat() {
+        // One small shape keeps it fast; the default shapes are LLaMA-7B's (seconds to minutes).
+        const CliRun r = runCli({"bench", "--kernels", "--shape", "128x512", "--repeats", "2", "--threads", "2", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = jsonOf(r.out);
+        QVERIFY(j["read_bandwidth_gbps"].toDouble() > 0.0);
+        QCOMPARE(j["repeats"].toInt(), 2);
+        QCOMPARE(j["threads"].toInt(), 2);
+        QVERIFY(!j["kernel_path"].toString().isEmpty());
+        const QJsonArray kernels = j["kernels"].toArray();
+        QStringList formats;
+        for (const auto& k : kernels) {
+            const QJsonObject e = k.toObject();
+            formats << e["format"].toString();
+            QCOMPARE(e["rows"].toInt(), 128);
+            QCOMPARE(e["cols"].toInt(), 512);
+            QVERIFY(e["seconds"].toDouble() > 0.0 && e["gbps"].toDouble() > 0.0 && e["weight_bytes"].toDouble() > 0.0);
+        }
+        QVERIFY2(formats.contains("fp32") && formats.contains("fp16") && formats.contains("int8"), qPrintable(formats.join(", ")));
+        QCOMPARE(formats.removeDuplicates(), qsizetype(0));
+    }
+    void benchRejectsAMalformedShape() {
+        const CliRun r = runCli({"bench", "--kernels", "--shape", "128by512"});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err, QByteArray("error: bench: --shape '128by512' is not ROWSxCOLS (each 1..1048576)\n"));
+    }
+
+private:
+    // One RTN quantize run shared by the tests that read its output.
+    const CliRun& rtnQuantize() {
+        if (!m_rtnRun) {
+            const auto dir = test::freshScratchDir("cli-quantize-rtn");
+            writeFile(dir / "plan.json", kRtnPlan);
+            m_rtnOut = dir / "out";
+            m_rtnRun = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"),
+                                          "--out", path(m_rtnOut)} + smallCalibration());
+        }
+        return *m_rtnRun;
+    }
+    std::optional<CliRun> m_rtnRun;
+    std::filesystem::path m_rtnOut;
 };
 
 QTEST_GUILESS_MAIN(TestCli)
