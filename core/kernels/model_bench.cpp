@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -38,6 +39,51 @@ LinearPtr loadHead(const Checkpoint& ckpt, const ModelConfig& c, BenchPrecision 
     }
     ckpt.release(name);
     return head;
+}
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// timeGreedyDecode() with progress and cancel: prefill `repeats` times (median kept), then
+// genTokens greedy steps, polling ctx before each prefill and each step.
+DecodeTiming timeDecodeWithContext(const LlamaModel& model, const std::vector<int>& prompt, int genTokens, int repeats,
+                                   const RunContext& ctx) {
+    KvDecoder decoder(model, Index(prompt.size()) + genTokens);  // throws beyond the context
+    DecodeTiming t;
+    t.promptTokens = int(prompt.size());
+    const double total = double(std::max(1, repeats) + genTokens);
+    std::vector<double> prefills;
+    VectorF logits;
+    for (int r = 0; r < std::max(1, repeats); ++r) {
+        ctx.throwIfStopped();
+        ctx.progress(double(r) / total, "prefill");
+        decoder.reset();
+        const auto t0 = Clock::now();
+        logits = decoder.prefill(prompt);
+        prefills.push_back(secondsSince(t0));
+    }
+    t.prefillSeconds = median(prefills);
+    for (int s = 0; s < genTokens; ++s) {
+        const int next = int(std::max_element(logits.data(), logits.data() + logits.size()) - logits.data());
+        t.tokens.push_back(next);
+        if (s + 1 == genTokens) break;
+        ctx.throwIfStopped();
+        if (s % 8 == 0) ctx.progress(double(std::max(1, repeats) + s) / total, "decode");
+        const auto t0 = Clock::now();
+        logits = decoder.step(next);
+        t.stepSeconds.push_back(secondsSince(t0));
+    }
+    t.generatedTokens = int(t.tokens.size());
+    ctx.progress(1.0, "decode");
+    return t;
 }
 
 // What the child sends back through its pipe.
@@ -104,20 +150,42 @@ std::uint64_t modelWeightBytes(const LlamaModel& model) {
     return n;
 }
 
-ModelBenchFigures measureModel(const ModelBenchOptions& o, BenchPrecision precision) {
+std::shared_ptr<LlamaModel> toFp16Model(const LlamaModel& model, const RunContext& ctx) {
+    const ModelConfig& c = model.config();
+    std::vector<std::shared_ptr<const DecoderLayer>> layers;
+    for (int i = 0; i < c.numLayers; ++i) {
+        ctx.throwIfStopped();
+        ctx.progress(double(i) / c.numLayers, "rounding linears to F16");
+        auto layer = std::make_shared<DecoderLayer>(*model.layer(i));  // norms copied, linears replaced
+        for (const auto kind : kAllModuleKinds) layer->linear(kind) = Fp16Linear::fromLinear(*layer->linear(kind));
+        layers.push_back(std::move(layer));
+    }
+    LinearPtr head = Fp16Linear::fromLinear(model.lmHead());
+    return LlamaModel::fromParts(c, model.embeddingPtr(), std::move(layers), model.finalNorm(), std::move(head));
+}
+
+ModelBenchFigures measureInMemoryModel(const LlamaModel& model, const ModelBenchOptions& o, const RunContext& ctx) {
     if (o.promptTokens < 1 || o.genTokens < 1) throw Error("bench: --prompt-tokens and --gen-tokens must be at least 1");
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto model = loadModelForBench(o.model, precision);
     ModelBenchFigures f;
-    f.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    f.weightBytes = modelWeightBytes(*model);
-    const std::vector<int> prompt = benchPrompt(model->config(), o.promptTokens);
+    f.weightBytes = modelWeightBytes(model);
+    const std::vector<int> prompt = benchPrompt(model.config(), o.promptTokens);
     // A short warm-up (page faults of the caches and scratch buffers), then the measured run.
-    (void)timeGreedyDecode(*model, std::vector<int>(prompt.begin(), prompt.begin() + std::min<int>(8, o.promptTokens)), 3);
-    const DecodeTiming t = timeGreedyDecode(*model, prompt, o.genTokens, o.prefillRepeats);
+    ctx.progress(0.0, "warm-up");
+    (void)timeGreedyDecode(model, std::vector<int>(prompt.begin(), prompt.begin() + std::min<int>(8, o.promptTokens)), 3);
+    const DecodeTiming t = timeDecodeWithContext(model, prompt, o.genTokens, o.prefillRepeats, ctx);
     f.prefillTokensPerSecond = t.prefillTokensPerSecond();
     f.decodeMsPerToken = t.decodeMsPerTokenMedian();
     f.decodeMsPerTokenMean = t.decodeMsPerTokenMean();
+    return f;
+}
+
+ModelBenchFigures measureModel(const ModelBenchOptions& o, BenchPrecision precision) {
+    if (o.promptTokens < 1 || o.genTokens < 1) throw Error("bench: --prompt-tokens and --gen-tokens must be at least 1");
+    const auto t0 = Clock::now();
+    const auto model = loadModelForBench(o.model, precision);
+    const double loadSeconds = secondsSince(t0);
+    ModelBenchFigures f = measureInMemoryModel(*model, o);
+    f.loadSeconds = loadSeconds;
     return f;
 }
 

@@ -14,6 +14,9 @@
 // rounded to F16). In both, an lm_head stored in F16 is multiplied as Fp16Linear (lossless),
 // the embedding table is kept as stored (F16 stays F16, core/model/embedding_table.h) and layers' checkpoint pages are
 // released as each layer is converted, so the mapped file does not inflate the peak.
+//
+// The workbench measures models it already holds (its quantized runs, and toFp16Model() of the
+// model as loaded) with measureInMemoryModel(), on a job thread with a RunContext.
 
 #include <cstdint>
 #include <filesystem>
@@ -22,13 +25,14 @@
 #include <vector>
 
 #include "core/model/llama_model.h"
+#include "core/util/run_context.h"
 
 namespace qb::core {
 
 enum class BenchPrecision { AsStored, Fp16 };
 
 struct ModelBenchOptions {
-    std::filesystem::path model;
+    std::filesystem::path model;  ///< the checkpoint folder (not read by measureInMemoryModel)
     int promptTokens = 128;
     int genTokens = 128;
     int prefillRepeats = 3;  ///< prefill timed this many times; the median is kept
@@ -51,6 +55,23 @@ struct ModelBenchFigures {
 
 /// Bytes of every parameter of model as held in memory (see ModelBenchFigures::weightBytes).
 [[nodiscard]] std::uint64_t modelWeightBytes(const LlamaModel& model);
+
+/// The FP16 version of an in-memory model (the workbench's FP16 baseline): every decoder
+/// linear becomes Fp16Linear::fromLinear (its dense weight — dequantized for quantized
+/// modules — rounded to F16), and so does the lm_head (the embedding's when tied); the
+/// embedding table and the norms are shared with model, not copied. The result is resident:
+/// it holds 2 bytes per linear weight whatever model streams. Polls ctx once per layer.
+/// Throws Error (a layer that cannot be loaded) or Cancelled.
+[[nodiscard]] std::shared_ptr<LlamaModel> toFp16Model(const LlamaModel& model, const RunContext& ctx = {});
+
+/// Measures a model already in memory (a quantized run of the workbench, or toFp16Model()):
+/// the same warm-up, prefill (median of options.prefillRepeats) and greedy KV-cache decode
+/// (median step) as measureModel(), on benchPrompt(options.promptTokens). options.model is not
+/// read; weightBytes = modelWeightBytes(model); loadSeconds and peakRssBytes stay 0.
+/// Reports progress per prefill and per decode step and polls ctx there. Throws Error (bad
+/// token counts, prompt + generated tokens beyond the context) or Cancelled.
+[[nodiscard]] ModelBenchFigures measureInMemoryModel(const LlamaModel& model, const ModelBenchOptions& options,
+                                                     const RunContext& ctx = {});
 
 /// Loads and measures in this process (peakRssBytes left 0).
 [[nodiscard]] ModelBenchFigures measureModel(const ModelBenchOptions& options, BenchPrecision precision);
