@@ -49,6 +49,7 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     connect(m_planView, &PlanView::errorOccurred, this, &MainWindow::showError);
     connect(m_resultsView, &ResultsView::evaluateRequested, m_controller, &WorkbenchController::evaluateBaseline);
     connect(m_resultsView, &ResultsView::quantizeRequested, m_controller, &WorkbenchController::quantizeWithPlan);
+    connect(m_resultsView, &ResultsView::benchmarkRequested, m_controller, &WorkbenchController::benchmarkRuns);
     connect(m_startView, &StartView::openDemoRequested, m_controller, &WorkbenchController::openDemoModel);
     connect(m_startView, &StartView::openFolderRequested, this, &MainWindow::openFolderDialog);
     connect(m_startView, &StartView::openSessionRequested, this, &MainWindow::openSessionDialog);
@@ -94,7 +95,7 @@ void MainWindow::createDocks() {
     auto* jobs = addDock(m_jobsView, tr("Jobs"), QStringLiteral("jobsDock"), Qt::BottomDockWidgetArea);
     auto* log = addDock(m_logView, tr("Log"), QStringLiteral("logDock"), Qt::BottomDockWidgetArea);
     splitDockWidget(jobs, log, Qt::Horizontal);
-    resizeDocks({model}, {500}, Qt::Horizontal);
+    resizeDocks({model}, {520}, Qt::Horizontal);
     resizeDocks({jobs}, {190}, Qt::Vertical);
 }
 
@@ -139,6 +140,7 @@ void MainWindow::createMenus() {
     make(run, tr("&Quantize with Plan"), QStringLiteral("actionQuantize"), QKeySequence(Qt::Key_F5), [this] { m_controller->quantizeWithPlan(); });
     make(run, tr("&Inspect Outliers and Sensitivity"), QStringLiteral("actionInspect"), QKeySequence(Qt::Key_F6), [this] { m_controller->inspect(); });
     make(run, tr("&Evaluate Baseline Perplexity"), QStringLiteral("actionEvaluate"), QKeySequence(Qt::Key_F7), [this] { m_controller->evaluateBaseline(); });
+    make(run, tr("&Benchmark Runs"), QStringLiteral("actionBenchmark"), QKeySequence(Qt::Key_F8), [this] { m_controller->benchmarkRuns(); });
     run->addSeparator();
     make(run, tr("&Cancel Job"), QStringLiteral("actionCancel"), QKeySequence(tr("Ctrl+.")), [this] { m_jobsView->cancelSelected(); });
 
@@ -172,7 +174,7 @@ void MainWindow::updateTitleAndActions() {
     if (!ws->sessionFile().isEmpty()) title = QFileInfo(ws->sessionFile()).fileName() + QStringLiteral(" · ") + title;
     setWindowTitle(title);
     for (const char* name : {"actionSaveSession", "actionSaveSessionAs", "actionQuantize", "actionInspect", "actionEvaluate",
-                             "actionLoadPlan", "actionSavePlan"})
+                             "actionBenchmark", "actionLoadPlan", "actionSavePlan"})
         if (QAction* a = action(QLatin1String(name))) a->setEnabled(hasModel);
 }
 

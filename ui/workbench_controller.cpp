@@ -69,18 +69,24 @@ void WorkbenchController::showModel(std::shared_ptr<const LoadedModel> model) { 
 Job* WorkbenchController::evaluateBaseline() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
-    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity, ctx %1").arg(m_evaluate.ctx),
+    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity (as loaded and FP16), ctx %1").arg(m_evaluate.ctx),
                               evaluateBaselineWork(model, m_evaluate));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Evaluation failed"), job->errorMessage(), true);
         if (state != JobState::Succeeded || m_workspace->model() != model) return;
-        RunRecord run = *job->result<RunRecord>();
-        std::vector<RunPtr> runs;
-        for (const auto& r : m_workspace->runs())
-            if (!r->baseline) runs.push_back(r);
-        run.id = 0;
-        m_workspace->setRuns(runs);
-        m_workspace->addRun(std::move(run));
+        const auto result = job->result<BaselineRuns>();
+        std::vector<RunRecord> baselines;
+        for (RunRecord run : {result->asLoaded, result->fp16}) {
+            // The model is the same, so a latency measured before still holds.
+            if (const auto old = m_workspace->runOfKind(run.kind); old && old->measured()) {
+                run.decodeMsPerToken = old->decodeMsPerToken;
+                run.prefillTokensPerSecond = old->prefillTokensPerSecond;
+                run.benchPromptTokens = old->benchPromptTokens;
+                run.benchGenTokens = old->benchGenTokens;
+            }
+            baselines.push_back(std::move(run));
+        }
+        m_workspace->setBaselines(std::move(baselines));
     });
     return job;
 }

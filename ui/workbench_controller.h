@@ -10,6 +10,7 @@
 #include <QObject>
 #include <QString>
 
+#include "ui/jobs/benchmark_jobs.h"
 #include "ui/jobs/core_jobs.h"
 
 namespace qb::ui {
@@ -31,6 +32,7 @@ public:
 
     [[nodiscard]] EvaluateSettings& evaluateSettings() { return m_evaluate; }
     [[nodiscard]] CalibrationSettings& calibrationSettings() { return m_calibration; }
+    [[nodiscard]] BenchmarkSettings& benchmarkSettings() { return m_benchmark; }
 
     /// Opens a model folder or a session file (by extension .h5/.qbsession). Returns the job, or
     /// nullptr when path is neither.
@@ -42,8 +44,14 @@ public:
     /// Shows a model built in memory (e.g. LlamaModel::fromParts) as if loaded.
     void showModel(std::shared_ptr<const LoadedModel> model);
 
-    /// Queues an Evaluate job of the loaded model; adds/replaces the baseline run.
+    /// Queues an Evaluate job of the loaded model and of its FP16 version; replaces both
+    /// baseline runs (a latency already measured for the same model is kept).
     Job* evaluateBaseline();
+    /// Queues a Benchmark job: prefill tokens/s and decode ms/token of every run that holds a
+    /// model and is not measured yet (the baseline as loaded included), plus the FP16 reference
+    /// (added as the FP16 baseline run when there is none). Returns nullptr, with a status
+    /// message, when there is nothing to measure.
+    Job* benchmarkRuns();
     /// Queues a Quantize job with the plan document's plan; adds a run (quantized + evaluated).
     Job* quantizeWithPlan();
     /// Queues an Inspect job (weight/activation statistics and sensitivity of every module).
@@ -72,6 +80,7 @@ private:
     RecentFiles* m_recent;
     EvaluateSettings m_evaluate;
     CalibrationSettings m_calibration;
+    BenchmarkSettings m_benchmark;
 };
 
 }  // namespace qb::ui

@@ -1,9 +1,12 @@
 // WorkbenchController: inspect and sessions (the parts that call core/stats and core/store).
 //
 // A session file holds the provenance, the per-module statistics, the plan being edited (plan
-// "current") and every run: metrics by name and the per-module relative errors; each run's plan
-// is stored as plan "<run id>". Opening a session loads the model folder named in the
-// provenance, then applies the statistics, runs and plan, so every view draws without computing.
+// "current") and every run: metrics by name (docs/session-format.md lists them) and the
+// per-module relative errors; each run's plan is stored as plan "<run id>". The two baselines
+// are runs "baseline" (the model as loaded) and "baseline-fp16". Opening a session loads the
+// model folder named in the provenance, then applies the statistics, runs and plan, so every
+// view draws without computing. Run models are not stored: a reopened run keeps its latency
+// but cannot be benchmarked again.
 #include "ui/workbench_controller.h"
 
 #include <QFileInfo>
@@ -22,7 +25,14 @@ namespace {
 
 const std::string kCurrentPlan = "current";
 
-std::string runId(const RunRecord& run) { return run.baseline ? "baseline" : "run-" + std::to_string(run.id); }
+std::string runId(const RunRecord& run) {
+    switch (run.kind) {
+        case RunKind::Baseline: return "baseline";
+        case RunKind::Fp16Baseline: return "baseline-fp16";
+        case RunKind::Quantized: break;
+    }
+    return "run-" + std::to_string(run.id);
+}
 
 core::RunRecord toStored(const RunRecord& run) {
     core::RunRecord r;
@@ -31,7 +41,8 @@ core::RunRecord toStored(const RunRecord& run) {
     r.planJson = run.planJson;
     auto& m = r.metrics;
     m["run_number"] = run.id;
-    m["baseline"] = run.baseline ? 1.0 : 0.0;
+    m["baseline"] = run.isBaseline() ? 1.0 : 0.0;
+    if (run.kind == RunKind::Fp16Baseline) m["fp16_baseline"] = 1.0;
     m["bits_per_weight"] = run.bitsPerWeight;
     m["bytes"] = double(run.linearBytes);
     m["quantize_seconds"] = run.quantizeSeconds;
@@ -46,18 +57,21 @@ core::RunRecord toStored(const RunRecord& run) {
     }
     if (run.decodeMsPerToken) m["decode_ms_per_token"] = *run.decodeMsPerToken;
     if (run.prefillTokensPerSecond) m["prefill_tokens_per_second"] = *run.prefillTokensPerSecond;
+    if (run.benchPromptTokens > 0) m["bench_prompt_tokens"] = run.benchPromptTokens;
+    if (run.benchGenTokens > 0) m["bench_gen_tokens"] = run.benchGenTokens;
     for (const auto& module : run.modules) r.moduleErrors[module.name] = module.relativeError;
     return r;
 }
 
-RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& dtype) {
+RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& precision) {
     const auto get = [&](const char* key) -> std::optional<double> {
         const auto it = r.metrics.find(key);
         return it == r.metrics.end() ? std::nullopt : std::optional<double>(it->second);
     };
     RunRecord run;
     run.id = int(get("run_number").value_or(0));
-    run.baseline = get("baseline").value_or(0) != 0;
+    if (get("baseline").value_or(0) != 0)
+        run.kind = get("fp16_baseline").value_or(0) != 0 ? RunKind::Fp16Baseline : RunKind::Baseline;
     run.planJson = r.planJson;
     run.bitsPerWeight = get("bits_per_weight").value_or(0);
     run.linearBytes = std::uint64_t(get("bytes").value_or(0));
@@ -75,6 +89,8 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
     }
     run.decodeMsPerToken = get("decode_ms_per_token");
     run.prefillTokensPerSecond = get("prefill_tokens_per_second");
+    run.benchPromptTokens = int(get("bench_prompt_tokens").value_or(0));
+    run.benchGenTokens = int(get("bench_gen_tokens").value_or(0));
     for (const auto& name : moduleOrder) {
         const auto it = r.moduleErrors.find(name);
         if (it == r.moduleErrors.end()) continue;
@@ -83,8 +99,9 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
         m.relativeError = it->second;
         run.modules.push_back(m);
     }
-    if (run.baseline) {
-        run.name = "baseline (" + dtype + ")";
+    if (run.isBaseline()) {
+        run.precision = run.kind == RunKind::Fp16Baseline ? std::string("FP16") : precision;
+        run.name = baselineRunName(run.precision);
     } else {
         std::string label = "quantized";
         try {
@@ -175,9 +192,9 @@ Job* WorkbenchController::openSession(const QString& file) {
             if (!stats->modules.empty()) m_workspace->setStats(std::move(stats));
             std::vector<std::string> order;
             for (const auto& m : model->modules) order.push_back(m.name);
-            const std::string dtype = model->modules.empty() ? std::string("f32") : model->modules.front().dtype;
+            const std::string precision = loadedPrecision(*model);
             std::vector<RunPtr> runs;
-            for (const auto& r : data->runs) runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, dtype)));
+            for (const auto& r : data->runs) runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision)));
             m_workspace->setRuns(std::move(runs));
             for (const auto& plan : data->plans)
                 if (plan.name == kCurrentPlan) {

@@ -183,14 +183,15 @@ private slots:
         for (const auto& args : inspects) QVERIFY(qvariant_cast<ui::Job*>(args.first())->kind() != ui::JobKind::Inspect);
         auto* ws = m_controller->workspace();
         QCOMPARE(int(ws->stats()->modules.size()), 35);
-        QCOMPARE(int(ws->runs().size()), 1);
+        QCOMPARE(int(ws->runs().size()), 2);  // the baseline as loaded and the FP16 baseline
         QVERIFY(ws->baselineRun());
+        QVERIFY(ws->fp16BaselineRun() && ws->fp16BaselineRun()->perplexity);
         QCOMPARE(ws->plan()->row(4).scheme.grid.bits, 3);
         ws->setCurrentModule(module);
         QCOMPARE(qobject_cast<QCPBars*>(m_window->outliersView()->weightHistogram()->plottable(0))->dataCount(), histogramBars);
         QCOMPARE(sumOfBars(m_window->outliersView()->weightHistogram()), histogramSum);
         QCOMPARE(colorMap(m_window->outliersView()->activationHeatmap())->dataRange().upper, heatmapTop);
-        QCOMPARE(m_window->resultsView()->runTable()->rowCount(), 1);
+        QCOMPARE(m_window->resultsView()->runTable()->rowCount(), 2);
     }
 
 private:

@@ -125,9 +125,9 @@ private slots:
         QVERIFY(baseline->perplexity->perplexity > 2.0 && baseline->perplexity->perplexity < 10.0);
         QCOMPARE(baseline->bitsPerWeight, 32.0);
         auto* table = m_window->resultsView()->runTable();
-        QCOMPARE(table->rowCount(), 1);
+        QCOMPARE(table->rowCount(), 2);  // as loaded, then FP16
         QCOMPARE(table->item(0, 3)->text(), QString::number(baseline->perplexity->perplexity, 'f', 4));
-        QCOMPARE(table->item(0, 5)->text(), QStringLiteral("not measured"));
+        QCOMPARE(table->item(0, 6)->text(), QStringLiteral("not measured"));
         QCOMPARE(job->progress(), 1.0);
     }
 
@@ -143,16 +143,17 @@ private slots:
         QCOMPARE(job->kind(), ui::JobKind::Quantize);
         QCOMPARE(test::waitForJob(job), ui::JobState::Succeeded);
         const auto& runs = m_controller->workspace()->runs();
-        QCOMPARE(int(runs.size()), 2);
+        QCOMPARE(int(runs.size()), 3);
         const auto& run = *runs.back();
         QCOMPARE(int(run.modules.size()), 35);
         QVERIFY(run.bitsPerWeight > 4.0 && run.bitsPerWeight < 6.0);
         QVERIFY(run.perplexity->perplexity > m_controller->workspace()->baselineRun()->perplexity->perplexity * 0.99);
         for (const auto& m : run.modules) QVERIFY2(m.relativeError > 0 && m.relativeError < 0.2, m.name.c_str());
         auto* table = m_window->resultsView()->runTable();
-        QCOMPARE(table->rowCount(), 2);
-        QVERIFY(table->item(1, 0)->text().contains(QStringLiteral("rtn w4 g128")));
-        QVERIFY(table->item(1, 4)->text().endsWith(QStringLiteral("%")));
+        QCOMPARE(table->rowCount(), 3);
+        QVERIFY(table->item(2, 0)->text().contains(QStringLiteral("rtn w4 g128")));
+        QVERIFY(table->item(2, 4)->text().endsWith(QStringLiteral("%")));  // Δ vs FP16
+        QVERIFY(table->item(2, 5)->text().endsWith(QStringLiteral("%")));  // Δ vs F32
     }
 
     void cancellingAJobStopsItAndKeepsNoOutput() {

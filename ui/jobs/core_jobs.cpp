@@ -1,7 +1,10 @@
 #include "ui/jobs/core_jobs.h"
 
+#include <cctype>
+
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
+#include "core/kernels/model_bench.h"
 #include "core/quant/pipeline.h"
 #include "core/stats/inspect.h"
 #include "core/store/session_provenance.h"
@@ -21,7 +24,29 @@ core::PerplexityResult evaluate(const core::LlamaModel& model, const core::Token
     });
 }
 
+/// A baseline run of model: footprint of its linears and its perplexity.
+RunRecord evaluateBaseline(const core::LlamaModel& model, const core::Tokenizer& tokenizer, RunKind kind, std::string precision,
+                           const EvaluateSettings& settings, const core::RunContext& ctx) {
+    RunRecord run;
+    run.kind = kind;
+    run.precision = std::move(precision);
+    run.name = baselineRunName(run.precision);
+    const auto footprint = linearFootprint(model);
+    run.linearBytes = footprint.bytes;
+    run.bitsPerWeight = footprint.weights ? 8.0 * double(footprint.bytes) / double(footprint.weights) : 0.0;
+    run.perplexity = evaluate(model, tokenizer, settings, ctx);
+    ctx.log(run.name + ": perplexity " + std::to_string(run.perplexity->perplexity) + " over " +
+            std::to_string(run.perplexity->predictions) + " predictions");
+    return run;
+}
+
 }  // namespace
+
+std::string loadedPrecision(const LoadedModel& model) {
+    std::string dtype = model.modules.empty() ? std::string("f32") : model.modules.front().dtype;
+    for (char& c : dtype) c = char(std::toupper(static_cast<unsigned char>(c)));
+    return dtype;
+}
 
 LinearFootprint linearFootprint(const core::LlamaModel& model) {
     LinearFootprint f;
@@ -42,17 +67,12 @@ JobWork loadModelWork(std::filesystem::path dir) {
 
 JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateSettings settings) {
     return makeJobWork([model = std::move(model), settings = std::move(settings)](const core::RunContext& ctx) {
-        RunRecord run;
-        run.baseline = true;
-        const std::string dtype = model->modules.empty() ? std::string("f32") : model->modules.front().dtype;
-        run.name = "baseline (" + dtype + ")";
-        const auto footprint = linearFootprint(*model->model);
-        run.linearBytes = footprint.bytes;
-        run.bitsPerWeight = footprint.weights ? 8.0 * double(footprint.bytes) / double(footprint.weights) : 0.0;
-        run.perplexity = evaluate(*model->model, *model->tokenizer, settings, ctx);
-        ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " over " +
-                std::to_string(run.perplexity->predictions) + " predictions");
-        return run;
+        BaselineRuns runs;
+        runs.asLoaded = evaluateBaseline(*model->model, *model->tokenizer, RunKind::Baseline, loadedPrecision(*model), settings,
+                                         ctx.sub(0.0, 0.5));
+        const auto fp16 = core::toFp16Model(*model->model, ctx.sub(0.5, 0.52));
+        runs.fp16 = evaluateBaseline(*fp16, *model->tokenizer, RunKind::Fp16Baseline, "FP16", settings, ctx.sub(0.52, 1.0));
+        return runs;
     });
 }
 

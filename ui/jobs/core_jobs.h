@@ -34,8 +34,18 @@ struct CalibrationSettings {
 /// Result: LoadedModel. Opens a checkpoint folder.
 [[nodiscard]] JobWork loadModelWork(std::filesystem::path dir);
 
-/// Result: RunRecord (baseline = true, name "baseline (<dtype>)") — the perplexity of the model as loaded.
+/// The two reference runs of "Evaluate baseline".
+struct BaselineRuns {
+    RunRecord asLoaded;  ///< RunKind::Baseline, "baseline (F32)": the model as loaded
+    RunRecord fp16;      ///< RunKind::Fp16Baseline, "baseline (FP16)": core::toFp16Model of it
+};
+
+/// Result: BaselineRuns — the perplexity of the model as loaded, then of its FP16 version
+/// (built in memory on the job thread and dropped after the evaluation).
 [[nodiscard]] JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateSettings settings);
+
+/// "F32", "BF16": the precision label of the model as loaded (its first module's dtype, upper case).
+[[nodiscard]] std::string loadedPrecision(const LoadedModel& model);
 
 /// Result: RunRecord — quantizes a copy of the model with plan (core::quantizeModel on the
 /// calibration windows), then evaluates it. name is the run's label.

@@ -1,6 +1,8 @@
 #pragma once
 // RunRecord — one row of the Results view: a plan applied to the model and what it measured.
-// The baseline run is the unquantized model as loaded (its dtype names it: "baseline (F32)").
+// Two runs are baselines, made by "Evaluate baseline": the model as loaded (its dtype names
+// it: "baseline (F32)") and the FP16 baseline (every linear of the model rounded to F16:
+// "baseline (FP16)"), the reference the issue compares quantized runs against.
 // Metrics the workbench has not measured stay empty and are drawn as "not measured".
 // Immutable once built; shared as std::shared_ptr<const RunRecord>.
 
@@ -16,23 +18,40 @@
 
 namespace qb::ui {
 
+/// What a run is: a quantized model, or one of the two unquantized references.
+enum class RunKind {
+    Quantized,     ///< a plan applied to the model
+    Baseline,      ///< the model as loaded (e.g. F32)
+    Fp16Baseline,  ///< the model's linears (and lm_head) rounded to F16 — the FP16 reference
+};
+
 struct RunRecord {
     int id = 0;                 ///< unique within a workspace, in creation order
-    std::string name;           ///< "baseline (F32)", "run 2 · gptq w4 g128"
-    bool baseline = false;      ///< the unquantized reference
-    std::string planJson;       ///< the plan as the CLI reads it; empty for the baseline
+    std::string name;           ///< "baseline (F32)", "baseline (FP16)", "run 3 · gptq w4 g128"
+    RunKind kind = RunKind::Quantized;
+    std::string precision;      ///< baselines: "F32" (the loaded dtype), "FP16"; empty for quantized runs
+    std::string planJson;       ///< the plan as the CLI reads it; empty for the baselines
     double bitsPerWeight = 0.0;       ///< over the decoder layers' linear modules
     std::uint64_t linearBytes = 0;    ///< storage bytes of those modules
     double quantizeSeconds = 0.0;
     std::optional<core::PerplexityResult> perplexity;
     std::vector<core::ModuleReport> modules;  ///< per-module relative output error (quantized runs)
-    std::optional<double> decodeMsPerToken;        ///< from the benchmark job; empty = not measured
-    std::optional<double> prefillTokensPerSecond;  ///< idem
+    std::optional<double> decodeMsPerToken;        ///< median greedy KV-cache step, from the benchmark job; empty = not measured
+    std::optional<double> prefillTokensPerSecond;  ///< prompt tokens per second of the prefill, idem
+    int benchPromptTokens = 0;  ///< the benchmark's prompt length (0 = not measured)
+    int benchGenTokens = 0;     ///< tokens it generated
     std::vector<std::string> notes;
-    /// The quantized model, while the session is open (not stored in a session file).
+    /// The quantized model, while the session is open (not stored in a session file). Empty for
+    /// the baselines (the workspace holds the loaded model; the FP16 one is rebuilt when needed).
     std::shared_ptr<const core::LlamaModel> model;
+
+    [[nodiscard]] bool isBaseline() const { return kind != RunKind::Quantized; }
+    [[nodiscard]] bool measured() const { return decodeMsPerToken && prefillTokensPerSecond; }
 };
 
 using RunPtr = std::shared_ptr<const RunRecord>;
+
+/// "baseline (F32)" — the name of a baseline run of that precision.
+[[nodiscard]] inline std::string baselineRunName(const std::string& precision) { return "baseline (" + precision + ")"; }
 
 }  // namespace qb::ui

@@ -45,9 +45,39 @@ void Workspace::setRuns(std::vector<RunPtr> runs) {
     emit runsChanged();
 }
 
-RunPtr Workspace::baselineRun() const {
+RunPtr Workspace::replaceRun(RunRecord run) {
+    for (auto& r : m_runs)
+        if (r->id == run.id) {
+            r = std::make_shared<const RunRecord>(std::move(run));
+            emit runsChanged();
+            return r;
+        }
+    return nullptr;
+}
+
+void Workspace::setBaselines(std::vector<RunRecord> baselines) {
+    std::vector<RunPtr> runs;
+    for (auto& b : baselines) {
+        if (b.id == 0) b.id = m_nextRunId++;
+        m_nextRunId = std::max(m_nextRunId, b.id + 1);
+        runs.push_back(std::make_shared<const RunRecord>(std::move(b)));
+    }
     for (const auto& r : m_runs)
-        if (r->baseline && r->perplexity) return r;
+        if (!r->isBaseline()) runs.push_back(r);
+    m_runs = std::move(runs);
+    emit runsChanged();
+}
+
+RunPtr Workspace::baselineRun() const {
+    const auto r = runOfKind(RunKind::Baseline);
+    return r && r->perplexity ? r : nullptr;
+}
+
+RunPtr Workspace::fp16BaselineRun() const { return runOfKind(RunKind::Fp16Baseline); }
+
+RunPtr Workspace::runOfKind(RunKind kind) const {
+    for (const auto& r : m_runs)
+        if (r->kind == kind) return r;
     return nullptr;
 }
 

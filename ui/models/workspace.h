@@ -36,7 +36,17 @@ public:
     /// Adds a run; its id is assigned here when 0. Returns the stored run.
     RunPtr addRun(RunRecord run);
     void setRuns(std::vector<RunPtr> runs);
+    /// Replaces the run with run.id by run (a record is immutable: a new measurement makes a
+    /// new record). Returns the stored run, or nullptr when no run has that id.
+    RunPtr replaceRun(RunRecord run);
+    /// Replaces both baseline runs by baselines (ids assigned here), which go first in the list.
+    void setBaselines(std::vector<RunRecord> baselines);
+    /// The model as loaded, when it has been evaluated (the perplexity reference of old sessions).
     [[nodiscard]] RunPtr baselineRun() const;
+    /// The FP16 baseline, evaluated or only benchmarked; nullptr when there is none.
+    [[nodiscard]] RunPtr fp16BaselineRun() const;
+    /// The run of kind (the first), evaluated or not; nullptr when none.
+    [[nodiscard]] RunPtr runOfKind(RunKind kind) const;
     [[nodiscard]] RunPtr findRun(int id) const;
 
     [[nodiscard]] const QString& currentModule() const { return m_currentModule; }

@@ -59,7 +59,7 @@ void showContextMenu(QCustomPlot* plot, const QPoint& pos, const std::function<v
 QCustomPlot* createPlot(const QString& objectName, const QString& explanation, ReadoutFn readout, std::function<void()> resetView) {
     auto* plot = new QCustomPlot;
     plot->setObjectName(objectName);
-    plot->setMinimumSize(260, 200);
+    plot->setMinimumSize(260, 170);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot->setAntialiasedElements(QCP::aePlottables);
     plot->setNoAntialiasingOnDrag(true);

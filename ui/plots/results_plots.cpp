@@ -33,11 +33,33 @@ std::vector<RunPtr> withPerplexity(const std::vector<RunPtr>& runs) {
 }  // namespace
 
 namespace {
-/// "#3", "baseline": the shortest label of a run for crowded scatter plots.
-QString paretoLabel(const RunRecord& run) { return run.baseline ? QObject::tr("baseline") : QStringLiteral("#%1").arg(run.id); }
+/// "#3", "F32", "FP16": the shortest label of a run for crowded scatter plots.
+QString paretoLabel(const RunRecord& run) { return run.isBaseline() ? shortRunLabel(run) : QStringLiteral("#%1").arg(run.id); }
 }  // namespace
 
-QString shortRunLabel(const RunRecord& run) { return run.baseline ? QObject::tr("baseline") : QObject::tr("run %1").arg(run.id); }
+QString shortRunLabel(const RunRecord& run) {
+    if (run.isBaseline()) return run.precision.empty() ? QObject::tr("baseline") : toQString(run.precision);
+    return QObject::tr("run %1").arg(run.id);
+}
+
+RunPtr perplexityReference(const std::vector<RunPtr>& runs) {
+    RunPtr asLoaded;
+    for (const auto& r : runs) {
+        if (!r->perplexity) continue;
+        if (r->kind == RunKind::Fp16Baseline) return r;
+        if (r->kind == RunKind::Baseline && !asLoaded) asLoaded = r;
+    }
+    return asLoaded;
+}
+
+std::optional<double> perplexityDelta(const RunRecord& run, const RunPtr& reference) {
+    if (!run.perplexity || !reference || !reference->perplexity || reference->perplexity->perplexity <= 0) return std::nullopt;
+    return 100.0 * (run.perplexity->perplexity / reference->perplexity->perplexity - 1.0);
+}
+
+QString deltaText(double delta, int decimals) {
+    return QStringLiteral("%1%2 %").arg(delta >= 0 ? QStringLiteral("+") : QString()).arg(delta, 0, 'f', decimals);
+}
 
 std::vector<std::size_t> paretoFrontier(const std::vector<RunPtr>& runs) {
     std::vector<std::size_t> idx;
@@ -62,24 +84,41 @@ std::vector<std::size_t> paretoFrontier(const std::vector<RunPtr>& runs) {
 QCustomPlot* createPerplexityPlot() {
     auto* plot = createPlot(QStringLiteral("perplexityBars"),
                             QObject::tr("Perplexity of every run on the evaluation text (lower is better).\n"
-                                        "Δ% is relative to the baseline (the model as loaded)."),
+                                        "Δ% on the bars is relative to the FP16 baseline (the model's linears rounded to F16);\n"
+                                        "the table and the read-out give it against the model as loaded (F32) too.\n"
+                                        "Dashed line: FP16 baseline; dotted: the model as loaded."),
                             [](QCustomPlot* p, const QPointF& pos) -> QString {
-                                if (p->plottableCount() == 0 || !p->axisRect()->rect().contains(pos.toPoint())) return {};
-                                auto* bars = qobject_cast<QCPBars*>(p->plottable(0));
-                                if (!bars) return {};
+                                if (!p->axisRect()->rect().contains(pos.toPoint())) return {};
                                 const int i = int(std::lround(p->xAxis->pixelToCoord(pos.x())));
-                                auto it = bars->data()->findBegin(i, false);
-                                if (it == bars->data()->constEnd() || int(it->key) != i) return {};
-                                return QObject::tr("%1\nperplexity %2").arg(p->xAxis->ticker().staticCast<QCPAxisTickerText>()->ticks().value(i))
-                                    .arg(it->value, 0, 'f', 4);
+                                return p->property("barReadouts").toStringList().value(i);
                             });
     plot->yAxis->setLabel(QObject::tr("perplexity (exp of mean loss, nats)"));
     plot->xAxis->setLabel(QObject::tr("run"));
-    setPlotTitle(plot, QObject::tr("Perplexity against the baseline (Δ % on the bars)"));
+    setPlotTitle(plot, QObject::tr("Perplexity, Δ % vs FP16"));
     return plot;
 }
 
-void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all, const RunPtr& baseline) {
+namespace {
+
+/// The label of a bar: a baseline's perplexity, or a quantized run's Δ% against the FP16
+/// baseline (else the model as loaded). The read-out adds the perplexity and both Δ%.
+QString barLabel(const RunRecord& run, const RunPtr& fp16, const RunPtr& asLoaded, QString& readout) {
+    const double p = run.perplexity->perplexity;
+    readout = QObject::tr("%1\nperplexity %2").arg(toQString(run.name)).arg(p, 0, 'f', 4);
+    if (run.isBaseline()) return QString::number(p, 'f', 2);
+    QString label;
+    for (const RunPtr& ref : {fp16, asLoaded}) {
+        const auto delta = perplexityDelta(run, ref);
+        if (!delta) continue;
+        readout += QObject::tr("\nΔ %1 vs %2").arg(deltaText(*delta, 2), shortRunLabel(*ref));
+        if (label.isEmpty()) label = deltaText(*delta, 1).remove(QLatin1Char(' '));  // "+9.9%": bars are narrow
+    }
+    return label.isEmpty() ? QString::number(p, 'f', 2) : label;
+}
+
+}  // namespace
+
+void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all) {
     reset(plot);
     const auto runs = withPerplexity(all);
     if (runs.empty()) {
@@ -88,22 +127,30 @@ void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all, const Run
         return;
     }
     setPlotMessage(plot, {});
+    RunPtr fp16, asLoaded;
+    for (const auto& r : runs) {
+        if (r->kind == RunKind::Fp16Baseline && !fp16) fp16 = r;
+        if (r->kind == RunKind::Baseline && !asLoaded) asLoaded = r;
+    }
     auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
     bars->setName(QObject::tr("perplexity"));
     bars->setWidth(0.6);
     bars->setPen(Qt::NoPen);
     bars->setBrush(seriesColor(0));
     auto* base = new QCPBars(plot->xAxis, plot->yAxis);
-    base->setName(QObject::tr("baseline"));
+    base->setName(QObject::tr("baselines"));
     base->setWidth(0.6);
     base->setPen(Qt::NoPen);
     base->setBrush(seriesColor(6));
     QVector<double> ticks;
     QVector<QString> labels;
+    QStringList readouts;
     double top = 0;
+    QFont small = plot->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const double p = runs[i]->perplexity->perplexity;
-        (runs[i]->baseline ? base : bars)->addData(double(i), p);
+        (runs[i]->isBaseline() ? base : bars)->addData(double(i), p);
         ticks << double(i);
         labels << shortRunLabel(*runs[i]);
         top = std::max(top, p);
@@ -111,77 +158,25 @@ void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all, const Run
         text->position->setCoords(double(i), p);
         text->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
         text->setPadding(QMargins(0, 0, 0, 3));
-        text->setColor(plot->palette().color(QPalette::Text));
-        QFont small = plot->font();
-        small.setPointSizeF(small.pointSizeF() * 0.85);
         text->setFont(small);
-        QString label = QString::number(p, 'f', 2);
-        if (baseline && !runs[i]->baseline) {
-            const double delta = 100.0 * (p / baseline->perplexity->perplexity - 1.0);
-            label = QStringLiteral("%1%2 %").arg(delta >= 0 ? QStringLiteral("+") : QString()).arg(delta, 0, 'f', 1);
-            text->setColor(delta > 5 ? alarmColor() : plot->palette().color(QPalette::Text));
-        }
-        text->setText(label);
+        QString readout;
+        text->setText(barLabel(*runs[i], fp16, asLoaded, readout));
+        readouts << readout;
+        const auto delta = perplexityDelta(*runs[i], perplexityReference(runs));
+        text->setColor(!runs[i]->isBaseline() && delta && *delta > 5 ? alarmColor() : plot->palette().color(QPalette::Text));
     }
-    if (baseline) {
+    plot->setProperty("barReadouts", readouts);
+    const std::pair<RunPtr, Qt::PenStyle> lines[] = {{asLoaded, Qt::DotLine}, {fp16, Qt::DashLine}};
+    for (const auto& [ref, style] : lines) {
+        if (!ref) continue;
         auto* line = new QCPItemStraightLine(plot);
-        line->point1->setCoords(0, baseline->perplexity->perplexity);
-        line->point2->setCoords(1, baseline->perplexity->perplexity);
-        line->setPen(QPen(seriesColor(6), 1.2, Qt::DashLine));
+        line->point1->setCoords(0, ref->perplexity->perplexity);
+        line->point2->setCoords(1, ref->perplexity->perplexity);
+        line->setPen(QPen(seriesColor(6), 1.2, style));
     }
     plot->xAxis->setTicker(textTicker(ticks, labels));
     plot->xAxis->setRange(-0.6, double(runs.size()) - 0.4);
-    plot->yAxis->setRange(0, top * 1.25);
-    plot->replot();
-}
-
-QCustomPlot* createLatencyPlot() {
-    auto* plot = createPlot(QStringLiteral("latencyBars"),
-                            QObject::tr("Decode latency (ms per generated token) of every run, from the benchmark job.\n"
-                                        "Runs without a benchmark show 'not measured' — no value is ever estimated."),
-                            {});
-    plot->yAxis->setLabel(QObject::tr("decode latency (ms / token)"));
-    plot->xAxis->setLabel(QObject::tr("run"));
-    plot->xAxis->setTickLabelRotation(90);
-    setPlotTitle(plot, QObject::tr("Latency against the baseline"));
-    return plot;
-}
-
-void fillLatency(QCustomPlot* plot, const std::vector<RunPtr>& runs) {
-    reset(plot);
-    QVector<double> ticks;
-    QVector<QString> labels;
-    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
-    bars->setWidth(0.6);
-    bars->setPen(Qt::NoPen);
-    bars->setBrush(seriesColor(1));
-    double top = 0;
-    const bool anyMeasured = std::any_of(runs.begin(), runs.end(), [](const RunPtr& r) { return bool(r->decodeMsPerToken); });
-    for (std::size_t i = 0; i < runs.size(); ++i) {
-        ticks << double(i);
-        labels << shortRunLabel(*runs[i]);
-        if (!anyMeasured) continue;  // one message for the whole plot instead
-        auto* text = new QCPItemText(plot);
-        text->setColor(plot->palette().color(QPalette::Text));
-        if (runs[i]->decodeMsPerToken) {
-            bars->addData(double(i), *runs[i]->decodeMsPerToken);
-            top = std::max(top, *runs[i]->decodeMsPerToken);
-            text->position->setCoords(double(i), *runs[i]->decodeMsPerToken);
-            text->setText(QString::number(*runs[i]->decodeMsPerToken, 'f', 2));
-        } else {
-            text->position->setType(QCPItemPosition::ptPlotCoords);
-            text->position->setCoords(double(i), 0);
-            text->setText(QObject::tr("n/m"));
-            text->setProperty("tip", QObject::tr("not measured"));
-            text->setColor(QColor(128, 128, 128));
-        }
-        text->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
-        text->setPadding(QMargins(0, 0, 0, 3));
-    }
-    plot->xAxis->setTicker(textTicker(ticks, labels));
-    plot->xAxis->setRange(-0.6, std::max<double>(1.0, double(runs.size())) - 0.4);
-    plot->yAxis->setRange(0, top > 0 ? top * 1.3 : 1.0);
-    setPlotMessage(plot, top > 0 ? QString() : QObject::tr("not measured\n(no benchmark has run)"));
+    plot->yAxis->setRange(0, top * 1.3);
     plot->replot();
 }
 
@@ -204,7 +199,8 @@ QCustomPlot* createParetoPlot() {
     return plot;
 }
 
-void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all, const RunPtr& baseline) {
+void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all) {
+    const RunPtr baseline = perplexityReference(all);
     reset(plot);
     const auto runs = withPerplexity(all);
     if (runs.empty()) {

@@ -1,10 +1,12 @@
 #pragma once
 // The plots of the Results view, filled from the workspace's runs:
-//   perplexity of every run as bars, with Δ% against the baseline written on each bar;
-//   latency bars (decode ms/token, prefill tokens/s) — "not measured" until a benchmark ran;
+//   perplexity of every run as bars (the two baselines in grey), with Δ% against the FP16
+//   baseline written on each bar (against the model as loaded in the read-out and the table);
 //   Pareto scatter of bits per weight vs perplexity with the frontier;
 //   per-module relative output error of one run (or of two runs side by side).
+// The latency plots are in latency_plots.h.
 
+#include <optional>
 #include <vector>
 
 #include <QString>
@@ -16,13 +18,12 @@ class QCustomPlot;
 namespace qb::ui {
 
 [[nodiscard]] QCustomPlot* createPerplexityPlot();
-[[nodiscard]] QCustomPlot* createLatencyPlot();
 [[nodiscard]] QCustomPlot* createParetoPlot();
 [[nodiscard]] QCustomPlot* createModuleErrorPlot(const QString& objectName);
 
-void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& runs, const RunPtr& baseline);
-void fillLatency(QCustomPlot* plot, const std::vector<RunPtr>& runs);
-void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& runs, const RunPtr& baseline);
+void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& runs);
+/// The Pareto scatter; the dashed line is the perplexity of perplexityReference(runs).
+void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& runs);
 /// Bars of runs[i]->modules' relative error, grouped per module (one colour per run).
 void fillModuleErrors(QCustomPlot* plot, const std::vector<RunPtr>& runs);
 
@@ -30,7 +31,15 @@ void fillModuleErrors(QCustomPlot* plot, const std::vector<RunPtr>& runs);
 /// per weight and a lower perplexity. Sorted by bits per weight.
 [[nodiscard]] std::vector<std::size_t> paretoFrontier(const std::vector<RunPtr>& runs);
 
-/// "baseline", "run 3" — the short label of a run for axes.
+/// "F32", "FP16" (baselines: their precision), "run 3" — the short label of a run for axes.
 [[nodiscard]] QString shortRunLabel(const RunRecord& run);
+
+/// The run perplexity changes are measured against: the FP16 baseline when it has been
+/// evaluated, else the baseline as loaded; nullptr when neither has a perplexity.
+[[nodiscard]] RunPtr perplexityReference(const std::vector<RunPtr>& runs);
+/// 100 · (run / reference − 1) in percent; empty when either has no perplexity.
+[[nodiscard]] std::optional<double> perplexityDelta(const RunRecord& run, const RunPtr& reference);
+/// "+3.1 %", "-0.02 %".
+[[nodiscard]] QString deltaText(double delta, int decimals);
 
 }  // namespace qb::ui

@@ -1,5 +1,7 @@
 #include "ui/views/results_view.h"
 
+#include <cmath>
+
 #include <QComboBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -14,6 +16,7 @@
 
 #include "qcustomplot.h"
 #include "ui/models/workspace.h"
+#include "ui/plots/latency_plots.h"
 #include "ui/plots/plot_support.h"
 #include "ui/plots/results_plots.h"
 #include "ui/util/qt_convert.h"
@@ -22,7 +25,7 @@ namespace qb::ui {
 
 namespace {
 
-enum RunColumn { Name, Bpw, Size, Perplexity, Delta, Decode, Prefill, QuantizeTime, RunColumnCount };
+enum RunColumn { Name, Bpw, Size, Perplexity, DeltaFp16, DeltaAsLoaded, Decode, Prefill, QuantizeTime, RunColumnCount };
 
 QTableWidgetItem* cell(const QString& text, bool measured = true) {
     auto* item = new QTableWidgetItem(measured ? text : QObject::tr("not measured"));
@@ -35,19 +38,24 @@ QTableWidgetItem* cell(const QString& text, bool measured = true) {
     return item;
 }
 
+/// Rows a little taller than the text, so the run list shows many runs.
+int compactRowHeight(const QWidget* table) { return table->fontMetrics().height() + 8; }
+
 }  // namespace
 
 ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, CalibrationSettings* calibration, QWidget* parent)
     : QWidget(parent), m_workspace(workspace), m_evaluation(evaluation), m_calibration(calibration),
       m_table(new QTableWidget(0, RunColumnCount, this)), m_perplexity(createPerplexityPlot()), m_latency(createLatencyPlot()),
-      m_pareto(createParetoPlot()), m_moduleError(createModuleErrorPlot(QStringLiteral("moduleErrorBars"))) {
+      m_prefill(createPrefillPlot()), m_pareto(createParetoPlot()), m_moduleError(createModuleErrorPlot(QStringLiteral("moduleErrorBars"))) {
     setObjectName(QStringLiteral("ResultsView"));
     m_table->setObjectName(QStringLiteral("runTable"));
-    m_table->setHorizontalHeaderLabels({tr("Run"), tr("Bits/weight"), tr("Size"), tr("Perplexity"), tr("Δ vs baseline"),
+    m_table->setHorizontalHeaderLabels({tr("Run"), tr("Bits/weight"), tr("Size"), tr("Perplexity"), tr("Δ vs FP16"), tr("Δ vs as loaded"),
                                         tr("Decode ms/token"), tr("Prefill tokens/s"), tr("Quantize time")});
     m_table->horizontalHeaderItem(Bpw)->setToolTip(tr("Storage bits per weight of the decoder layers' linear modules"));
-    m_table->horizontalHeaderItem(Delta)->setToolTip(tr("Perplexity change relative to the baseline run, in percent"));
-    m_table->horizontalHeaderItem(Decode)->setToolTip(tr("From the benchmark job; 'not measured' until one has run"));
+    m_table->horizontalHeaderItem(DeltaFp16)->setToolTip(tr("Perplexity change relative to the FP16 baseline (linears rounded to F16), in percent"));
+    m_table->horizontalHeaderItem(DeltaAsLoaded)->setToolTip(tr("Perplexity change relative to the model as loaded (e.g. F32), in percent"));
+    m_table->horizontalHeaderItem(Decode)->setToolTip(tr("Median greedy KV-cache decode step, from the benchmark job; 'not measured' until one has run"));
+    m_table->horizontalHeaderItem(Prefill)->setToolTip(tr("Prompt tokens per second of the prefill, from the benchmark job"));
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -61,16 +69,18 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
     grid->addWidget(m_perplexity, 0, 0);
     grid->addWidget(m_pareto, 0, 1);
     grid->addWidget(m_latency, 0, 2);
-    grid->addWidget(m_moduleError, 1, 0, 1, 3);
-    grid->setColumnStretch(0, 4);
-    grid->setColumnStretch(1, 4);
-    grid->setColumnStretch(2, 2);
+    grid->addWidget(m_moduleError, 1, 0, 1, 2);
+    grid->addWidget(m_prefill, 1, 2);
+    grid->setColumnStretch(0, 3);
+    grid->setColumnStretch(1, 3);
+    grid->setColumnStretch(2, 4);  // the speed plots write their ratios beside the bars
     auto* overview = new QSplitter(Qt::Vertical, this);
     overview->addWidget(m_table);
     overview->addWidget(plots);
-    overview->setStretchFactor(0, 2);
-    overview->setStretchFactor(1, 5);
-    m_table->setMinimumHeight(m_table->fontMetrics().height() * 9);
+    overview->setStretchFactor(0, 1);
+    overview->setStretchFactor(1, 2);
+    m_table->verticalHeader()->setDefaultSectionSize(compactRowHeight(m_table));
+    m_table->setMinimumHeight(compactRowHeight(m_table) * 8);  // the header and 7 runs
 
     auto* tabs = new QTabWidget(this);
     tabs->addTab(overview, tr("All runs"));
@@ -104,8 +114,13 @@ QWidget* ResultsView::buildSettingsBar() {
     calib->setValue(m_calibration->windows);
     calib->setToolTip(tr("Calibration windows drawn from calib.txt for Inspect and Quantize (seeded)"));
     auto* evaluate = new QPushButton(tr("Evaluate baseline (F7)"), bar);
+    evaluate->setObjectName(QStringLiteral("evaluateButton"));
+    evaluate->setToolTip(tr("Perplexity of the model as loaded and of its FP16 version (linears rounded to F16)"));
     auto* quantize = new QPushButton(tr("Quantize with plan (F5)"), bar);
     quantize->setObjectName(QStringLiteral("quantizeButton"));
+    auto* benchmark = new QPushButton(tr("Benchmark runs (F8)"), bar);
+    benchmark->setObjectName(QStringLiteral("benchmarkButton"));
+    benchmark->setToolTip(tr("Prefill tokens/s and decode ms/token of every run not measured yet, and of the FP16 reference"));
     row->addWidget(new QLabel(tr("Evaluation context:"), bar));
     row->addWidget(ctx);
     row->addWidget(new QLabel(tr("max windows:"), bar));
@@ -116,6 +131,7 @@ QWidget* ResultsView::buildSettingsBar() {
     row->addStretch(1);
     row->addWidget(evaluate);
     row->addWidget(quantize);
+    row->addWidget(benchmark);
     connect(ctx, &QSpinBox::valueChanged, this, [this](int v) {
         m_evaluation->ctx = v;
         m_calibration->ctx = v;
@@ -125,6 +141,7 @@ QWidget* ResultsView::buildSettingsBar() {
     connect(calib, &QSpinBox::valueChanged, this, [this](int v) { m_calibration->windows = v; });
     connect(evaluate, &QPushButton::clicked, this, &ResultsView::evaluateRequested);
     connect(quantize, &QPushButton::clicked, this, &ResultsView::quantizeRequested);
+    connect(benchmark, &QPushButton::clicked, this, &ResultsView::benchmarkRequested);
     return bar;
 }
 
@@ -138,6 +155,8 @@ QWidget* ResultsView::buildCompare() {
     m_compareTable->verticalHeader()->hide();
     m_compareTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_compareTable->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_compareTable->verticalHeader()->setDefaultSectionSize(compactRowHeight(m_compareTable));
+    m_compareTable->setMinimumHeight(compactRowHeight(m_compareTable) * 8);
     m_compareError = createModuleErrorPlot(QStringLiteral("compareErrorBars"));
     auto* pick = new QHBoxLayout;
     pick->addWidget(new QLabel(tr("Run A:"), page));
@@ -164,11 +183,11 @@ RunPtr ResultsView::selectedRun() const {
 
 void ResultsView::refresh() {
     const auto& runs = m_workspace->runs();
-    const auto baseline = m_workspace->baselineRun();
     fillTable();
-    fillPerplexity(m_perplexity, runs, baseline);
+    fillPerplexity(m_perplexity, runs);
     fillLatency(m_latency, runs);
-    fillPareto(m_pareto, runs, baseline);
+    fillPrefill(m_prefill, runs);
+    fillPareto(m_pareto, runs);
     // Select the newest quantized run so its per-module error shows.
     for (int row = m_table->rowCount() - 1; row >= 0; --row) {
         const auto run = m_workspace->findRun(m_table->item(row, Name)->data(Qt::UserRole).toInt());
@@ -194,26 +213,38 @@ void ResultsView::refresh() {
 
 void ResultsView::fillTable() {
     const auto& runs = m_workspace->runs();
-    const auto baseline = m_workspace->baselineRun();
+    const auto fp16 = m_workspace->fp16BaselineRun();
+    const auto asLoaded = m_workspace->runOfKind(RunKind::Baseline);
+    m_table->horizontalHeaderItem(DeltaAsLoaded)->setText(asLoaded ? tr("Δ vs %1").arg(shortRunLabel(*asLoaded)) : tr("Δ vs as loaded"));
     const QSignalBlocker block(m_table);
     m_table->setRowCount(int(runs.size()));
+    const auto deltaCell = [](const RunRecord& r, const RunPtr& reference) {
+        if (reference && r.id == reference->id) return cell(tr("reference"));
+        const auto delta = perplexityDelta(r, reference);
+        return cell(delta ? deltaText(*delta, 2) : QString(), bool(delta));
+    };
     for (int row = 0; row < int(runs.size()); ++row) {
         const RunRecord& r = *runs[std::size_t(row)];
         auto* name = cell(toQString(r.name));
         name->setData(Qt::UserRole, r.id);
-        name->setToolTip(r.planJson.empty() ? tr("the model as loaded") : toQString(r.planJson));
+        name->setToolTip(r.kind == RunKind::Baseline       ? tr("the model as loaded")
+                         : r.kind == RunKind::Fp16Baseline ? tr("the model with every linear rounded to F16")
+                                                           : toQString(r.planJson));
         m_table->setItem(row, Name, name);
         m_table->setItem(row, Bpw, cell(QString::number(r.bitsPerWeight, 'f', 2)));
         m_table->setItem(row, Size, cell(humanBytes(double(r.linearBytes))));
         m_table->setItem(row, Perplexity, cell(r.perplexity ? QString::number(r.perplexity->perplexity, 'f', 4) : QString(), bool(r.perplexity)));
-        const bool hasDelta = r.perplexity && baseline && !r.baseline;
-        const double delta = hasDelta ? 100.0 * (r.perplexity->perplexity / baseline->perplexity->perplexity - 1.0) : 0.0;
-        m_table->setItem(row, Delta, cell(r.baseline ? tr("reference") : QStringLiteral("%1%2 %").arg(delta >= 0 ? "+" : "").arg(delta, 0, 'f', 2),
-                                          r.baseline || hasDelta));
-        m_table->setItem(row, Decode, cell(r.decodeMsPerToken ? QString::number(*r.decodeMsPerToken, 'f', 2) : QString(), bool(r.decodeMsPerToken)));
-        m_table->setItem(row, Prefill, cell(r.prefillTokensPerSecond ? QString::number(*r.prefillTokensPerSecond, 'f', 0) : QString(),
+        m_table->setItem(row, DeltaFp16, deltaCell(r, fp16));
+        m_table->setItem(row, DeltaAsLoaded, deltaCell(r, asLoaded));
+        m_table->setItem(row, Decode, cell(r.decodeMsPerToken ? compactNumber(*r.decodeMsPerToken) : QString(), bool(r.decodeMsPerToken)));
+        m_table->setItem(row, Prefill, cell(r.prefillTokensPerSecond ? withThousands(std::uint64_t(std::llround(*r.prefillTokensPerSecond))) : QString(),
                                             bool(r.prefillTokensPerSecond)));
-        m_table->setItem(row, QuantizeTime, cell(r.baseline ? QStringLiteral("—") : humanDuration(r.quantizeSeconds)));
+        if (r.benchPromptTokens > 0) {
+            const QString tip = tr("%1 prompt + %2 generated tokens").arg(r.benchPromptTokens).arg(r.benchGenTokens);
+            m_table->item(row, Decode)->setToolTip(tip);
+            m_table->item(row, Prefill)->setToolTip(tip);
+        }
+        m_table->setItem(row, QuantizeTime, cell(r.isBaseline() ? QStringLiteral("—") : humanDuration(r.quantizeSeconds)));
     }
 }
 
@@ -235,8 +266,9 @@ void ResultsView::fillCompare() {
         {tr("perplexity"), [](const RunRecord& r) { return r.perplexity ? std::optional<double>(r.perplexity->perplexity) : std::nullopt; }, 4},
         {tr("bits per weight"), [](const RunRecord& r) { return std::optional<double>(r.bitsPerWeight); }, 3},
         {tr("size (kB)"), [](const RunRecord& r) { return std::optional<double>(double(r.linearBytes) / 1000.0); }, 1},
-        {tr("decode ms/token"), [](const RunRecord& r) { return r.decodeMsPerToken; }, 2},
-        {tr("quantize time (s)"), [](const RunRecord& r) { return r.baseline ? std::nullopt : std::optional<double>(r.quantizeSeconds); }, 2},
+        {tr("decode ms/token"), [](const RunRecord& r) { return r.decodeMsPerToken; }, 4},
+        {tr("prefill tokens/s"), [](const RunRecord& r) { return r.prefillTokensPerSecond; }, 0},
+        {tr("quantize time (s)"), [](const RunRecord& r) { return r.isBaseline() ? std::nullopt : std::optional<double>(r.quantizeSeconds); }, 2},
     };
     m_compareTable->setRowCount(int(metrics.size()));
     for (int i = 0; i < int(metrics.size()); ++i) {

@@ -1,10 +1,11 @@
 #pragma once
 // ResultsView — every run (plan + metrics) in a table; perplexity of each run against the
-// baseline as bars with Δ%; latency bars ("not measured" until a benchmark ran); the Pareto
-// scatter of bits per weight vs perplexity with its frontier; per-module relative output error
-// of the selected run; and two runs side by side (metrics and per-module error). The run
-// settings (evaluation context and windows, calibration windows) are edited here and used by
-// the Evaluate and Quantize actions.
+// FP16 and as-loaded baselines as bars with Δ%; decode ms/token and prefill tokens/s against
+// FP16 ("not measured" until a benchmark ran); the Pareto scatter of bits per weight vs
+// perplexity with its frontier; per-module relative output error of the selected run; and two
+// runs side by side (metrics and per-module error). The run settings (evaluation context and
+// windows, calibration windows) are edited here and used by the Evaluate and Quantize actions;
+// the Benchmark button asks for the latency of the runs not measured yet.
 
 #include <QWidget>
 
@@ -29,6 +30,7 @@ public:
     [[nodiscard]] QTableWidget* runTable() const { return m_table; }
     [[nodiscard]] QCustomPlot* perplexityPlot() const { return m_perplexity; }
     [[nodiscard]] QCustomPlot* latencyPlot() const { return m_latency; }
+    [[nodiscard]] QCustomPlot* prefillPlot() const { return m_prefill; }
     [[nodiscard]] QCustomPlot* paretoPlot() const { return m_pareto; }
     [[nodiscard]] QCustomPlot* moduleErrorPlot() const { return m_moduleError; }
     [[nodiscard]] QCustomPlot* comparePlot() const { return m_compareError; }
@@ -40,6 +42,7 @@ public:
 signals:
     void evaluateRequested();
     void quantizeRequested();
+    void benchmarkRequested();
 
 private:
     QWidget* buildSettingsBar();
@@ -54,6 +57,7 @@ private:
     QTableWidget* m_table;
     QCustomPlot* m_perplexity;
     QCustomPlot* m_latency;
+    QCustomPlot* m_prefill;
     QCustomPlot* m_pareto;
     QCustomPlot* m_moduleError;
     QComboBox* m_compareA = nullptr;
