@@ -26,9 +26,10 @@ ModelView::ModelView(Workspace* workspace, QWidget* parent)
     m_tree->setSelectionMode(QAbstractItemView::SingleSelection);
     m_tree->header()->setSectionResizeMode(QHeaderView::Interactive);
     m_tree->header()->setStretchLastSection(true);
-    m_tree->setColumnWidth(ModelTreeModel::Name, 170);
-    m_tree->setColumnWidth(ModelTreeModel::Badge, 250);
-    m_tree->setColumnWidth(ModelTreeModel::Shape, 90);
+    // Name, statistic and shape fit the default dock width (MainWindow); the rest scrolls.
+    m_tree->setColumnWidth(ModelTreeModel::Name, 160);
+    m_tree->setColumnWidth(ModelTreeModel::Badge, 220);
+    m_tree->setColumnWidth(ModelTreeModel::Shape, m_tree->fontMetrics().horizontalAdvance(tr("Shape [out, in]")) + 16);
     m_tree->setColumnWidth(ModelTreeModel::Parameters, 80);
     m_tree->setTextElideMode(Qt::ElideRight);
 

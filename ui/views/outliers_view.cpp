@@ -4,6 +4,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QScrollBar>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -76,6 +77,9 @@ void OutliersView::refresh() {
     fillRowAbsmax(m_rowAbsmax, w, label);
     fillActivationHeatmap(m_heatmap, a, label);
     fillOutlierTable();
+    // Wide enough for every column: the splitter gives the side panel no less.
+    m_outliers->setMinimumWidth(m_outliers->horizontalHeader()->length() + 2 * m_outliers->frameWidth() +
+                                m_outliers->verticalScrollBar()->sizeHint().width());
     if (module.isEmpty()) {
         m_summary->setText(m_workspace->hasModel() ? tr("Select a module in the Model dock or click a cell of the Overview.")
                                                    : QString());
