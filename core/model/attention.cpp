@@ -44,7 +44,12 @@ MatrixRM causalAttention(const MatrixRM& q, const MatrixRM& k, const MatrixRM& v
     MatrixRM out(n, Index(heads) * headDim);
     constexpr Index kBlock = 64;  // query rows per block: S is [64, ≤T], stays in L2
     const Index tasks = windows * heads;
-#pragma omp parallel num_threads(threadCount())
+    // A short prompt is too little work for a parallel region: on a busy machine a second
+    // thread that is not scheduled in time stalls the barrier for a whole time slice.
+    constexpr double kMinParallelWork = 1 << 22;  // multiply-adds of QKᵀ and SV
+    const double work = double(tasks) * double(T) * double(T) * double(headDim);
+    const int threads = work < kMinParallelWork ? 1 : threadCount();
+#pragma omp parallel num_threads(threads)
     {
         MatrixRM S(kBlock, T);
         MatrixRM Qs(kBlock, headDim);
