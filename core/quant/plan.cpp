@@ -57,7 +57,7 @@ constexpr int kMaxAwqGrid = 1000;
 int getBits(const json& v, const std::string& origin) {
     if (!v.is_number_integer()) throw Error(origin + ": \"bits\" must be an integer, not " + v.dump());
     const long long b = v.get<long long>();
-    if (b != 2 && b != 3 && b != 4 && b != 8) throw Error(origin + ": \"bits\" is " + std::to_string(b) + ", not one of 2, 3, 4, 8");
+    if (b < 0 || b > 64 || !isSupportedWeightBits(int(b))) throw Error(origin + ": \"bits\" is " + std::to_string(b) + ", not one of 2, 3, 4, 8");
     return int(b);
 }
 

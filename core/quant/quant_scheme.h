@@ -23,9 +23,16 @@ enum class QuantMethod {
 /// Parses a method name; nullopt when unknown.
 [[nodiscard]] std::optional<QuantMethod> methodFromName(const std::string& name);
 
+/// Bit widths of the integer weight formats: what the packed kernels and the GPTQ checkpoint
+/// layout hold (5–7 bits have neither).
+inline constexpr int kSupportedWeightBits[] = {2, 3, 4, 8};
+[[nodiscard]] constexpr bool isSupportedWeightBits(int bits) {
+    return bits == 2 || bits == 3 || bits == 4 || bits == 8;
+}
+
 /// Weight grid of the integer weight formats.
 struct WeightGridSpec {
-    int bits = 4;                        ///< 2..8
+    int bits = 4;                        ///< one of kSupportedWeightBits
     std::optional<int> groupSize = 128;  ///< columns per group along in_features; nullopt = whole row
     bool sym = false;                    ///< symmetric (absmax) instead of asymmetric min-max with zero point
 };

@@ -19,6 +19,7 @@
 #include "ui/models/workspace.h"
 #include "ui/ui_test_support.h"
 #include "ui/views/plan_view.h"
+#include "ui/views/weight_bits_spin_box.h"
 #include "ui/workbench_controller.h"
 
 using namespace qb;
@@ -128,12 +129,29 @@ private slots:
     }
 
     void repeatedEditsOfOneCellMergeIntoOneUndoStep() {
-        for (const int bits : {7, 6, 5, 3}) QVERIFY(m_doc->setField(0, PlanField::Bits, bits));
+        for (const int bits : {8, 2, 3}) QVERIFY(m_doc->setField(0, PlanField::Bits, bits));
         QCOMPARE(m_doc->undoStack()->count(), 1);
         m_doc->undoStack()->undo();
         QCOMPARE(m_doc->row(0).scheme.grid.bits, 4);
         QVERIFY(!m_doc->setField(0, PlanField::Bits, 9));  // out of range: refused, no command
+        QVERIFY(!m_doc->setField(0, PlanField::Bits, 5));  // no packed format holds 5 bits
         QCOMPARE(m_doc->undoStack()->index(), 0);
+    }
+
+    void bitsEditorStepsOverWidthsNoFormatHolds() {
+        qb::ui::WeightBitsSpinBox spin;
+        spin.setValue(4);
+        spin.stepBy(1);
+        QCOMPARE(spin.value(), 8);  // 5, 6 and 7 bits have no packed format
+        spin.stepBy(-2);
+        QCOMPARE(spin.value(), 3);
+        spin.stepBy(-5);
+        QCOMPARE(spin.value(), 2);
+        QString typed = QStringLiteral("6 bits");
+        int pos = 1;
+        QCOMPARE(spin.validate(typed, pos), QValidator::Intermediate);
+        typed = QStringLiteral("8 bits");
+        QCOMPARE(spin.validate(typed, pos), QValidator::Acceptable);
     }
 
     void bulkSetOnTheSelectionIsOneUndoStep() {

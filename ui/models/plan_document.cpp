@@ -56,7 +56,7 @@ bool applyField(core::QuantScheme& s, PlanField field, const QVariant& value) {
         case PlanField::Bits: {
             bool ok = false;
             const int bits = value.toInt(&ok);
-            if (!ok || bits < 2 || bits > 8) return false;
+            if (!ok || !core::isSupportedWeightBits(bits)) return false;
             s.grid.bits = bits;
             return true;
         }

@@ -7,6 +7,7 @@
 #include "core/quant/quant_scheme.h"
 #include "ui/models/plan_table_model.h"
 #include "ui/util/qt_convert.h"
+#include "ui/views/weight_bits_spin_box.h"
 
 namespace qb::ui {
 
@@ -52,10 +53,7 @@ void MethodDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, co
 }
 
 QWidget* BitsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
-    auto* spin = new QSpinBox(parent);
-    spin->setRange(2, 8);
-    spin->setSuffix(QObject::tr(" bits"));
-    return spin;
+    return new WeightBitsSpinBox(parent);
 }
 
 void BitsDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {

@@ -18,6 +18,7 @@
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
 #include "ui/views/plan_delegates.h"
+#include "ui/views/weight_bits_spin_box.h"
 
 namespace qb::ui {
 
@@ -123,11 +124,9 @@ QWidget* PlanView::buildBulkBar() {
     m_bulkMethod = new QComboBox(bar);
     m_bulkMethod->setObjectName(QStringLiteral("bulkMethod"));
     fillMethodCombo(m_bulkMethod);
-    m_bulkBits = new QSpinBox(bar);
+    m_bulkBits = new WeightBitsSpinBox(bar);
     m_bulkBits->setObjectName(QStringLiteral("bulkBits"));
-    m_bulkBits->setRange(2, 8);
     m_bulkBits->setValue(4);
-    m_bulkBits->setSuffix(tr(" bits"));
     m_bulkGroup = new QComboBox(bar);
     m_bulkGroup->setObjectName(QStringLiteral("bulkGroup"));
     fillGroupSizeCombo(m_bulkGroup);

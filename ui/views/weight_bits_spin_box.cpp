@@ -1,0 +1,31 @@
+#include "ui/views/weight_bits_spin_box.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "core/quant/quant_scheme.h"
+
+namespace qb::ui {
+
+WeightBitsSpinBox::WeightBitsSpinBox(QWidget* parent) : QSpinBox(parent) {
+    setRange(std::begin(core::kSupportedWeightBits)[0], std::end(core::kSupportedWeightBits)[-1]);
+    setSuffix(tr(" bits"));
+    setToolTip(tr("Weight bits: 2, 3, 4 or 8 (the widths the packed kernels and the GPTQ layout hold)"));
+}
+
+void WeightBitsSpinBox::stepBy(int steps) {
+    const auto& bits = core::kSupportedWeightBits;
+    const int n = int(std::size(bits));
+    // Index of the current value (or of the next supported one above it).
+    int i = int(std::lower_bound(std::begin(bits), std::end(bits), value()) - std::begin(bits));
+    i = std::clamp(i + steps, 0, n - 1);
+    setValue(bits[i]);
+}
+
+QValidator::State WeightBitsSpinBox::validate(QString& input, int& pos) const {
+    const QValidator::State s = QSpinBox::validate(input, pos);
+    if (s != QValidator::Acceptable) return s;
+    return core::isSupportedWeightBits(valueFromText(input)) ? QValidator::Acceptable : QValidator::Intermediate;
+}
+
+}  // namespace qb::ui
