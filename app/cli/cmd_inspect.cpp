@@ -25,6 +25,8 @@ int runInspect(const InspectArgs& args) {
 
     core::InspectOptions options;
     options.computeSensitivity = !args.noSensitivity;
+    options.activation.llmInt8Threshold = args.threshold;
+    options.activation.relativeFactor = args.relativeFactor;
     const auto result = core::inspectModel(*model, calibration, options, ctx);
 
     core::SessionData session;

@@ -59,6 +59,8 @@ struct InspectArgs {
     int calibCtx = 512;
     std::uint64_t seed = 0;
     bool noSensitivity = false;
+    double threshold = 6.0;          ///< LLM.int8() rule: |x| at or above it
+    double relativeFactor = 20.0;    ///< relative rule: channel absmax >= factor × median channel absmax
     bool json = false;
     bool quiet = false;
 };

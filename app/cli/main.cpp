@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
     inspectCmd->add_option("--calib-ctx", inspect.calibCtx, "tokens per calibration window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     inspectCmd->add_option("--seed", inspect.seed, "seed of the calibration window sampling")->capture_default_str();
     inspectCmd->add_flag("--no-sensitivity", inspect.noSensitivity, "skip the RTN sensitivity table (saves the Gram matrices)");
+    inspectCmd->add_option("--threshold", inspect.threshold, "LLM.int8() outlier rule: a channel with any |x| at or above this")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    inspectCmd->add_option("--relative-factor", inspect.relativeFactor,
+                           "relative outlier rule: channel max |x| at least this many times the median channel's")
+        ->check(CLI::Range(1.0, 1e6))->capture_default_str();
     inspectCmd->add_flag("--json", inspect.json, "print one JSON object");
     inspectCmd->add_flag("--quiet", inspect.quiet, "no progress output");
     addCommonFlags(inspectCmd, threads);

@@ -414,6 +414,22 @@ private slots:
         }
         QVERIFY(withOutliers > 0);  // the bundled model has channels beyond 6 (layer 1 q/k/v: 8.7)
     }
+    void inspectRulesTakeTheirThresholdsFromTheCommandLine() {
+        const auto dir = test::freshScratchDir("cli-inspect-rules");
+        const auto outlierCount = [&](const QStringList& rules) {
+            const CliRun r = runCli(QStringList{"inspect", "--model", path(test::bundledModelDir()), "--out",
+                                                path(dir / "session.h5"), "--no-sensitivity", "--json"} +
+                                    rules + smallCalibration());
+            if (r.exitCode != 0) return -1;
+            int n = 0;
+            for (const auto& m : jsonOf(r.out)["modules"].toArray()) n += int(m.toObject()["outlier_channels"].toArray().size());
+            return n;
+        };
+        const int byDefault = outlierCount({});
+        QVERIFY(byDefault > 0);
+        QCOMPARE(outlierCount({"--threshold", "1000", "--relative-factor", "1000"}), 0);
+        QVERIFY(outlierCount({"--relative-factor", "3"}) > byDefault);
+    }
     void inspectStopsOnASignal() {
         const auto dir = test::freshScratchDir("cli-inspect-signal");
         const CliRun r = runInterrupted({"inspect", "--model", path(test::bundledModelDir()), "--out", path(dir / "session.h5"),
