@@ -33,6 +33,7 @@ private:
 
 /// tr(D G Dᵀ) = ‖D Xᵀ‖²_F for D [out, in] and G = Xᵀ X [in, in]; in double, parallel over row
 /// blocks, summed in block order (independent of the thread count). Throws Error on a shape mismatch.
+/// (computeSensitivity evaluates the same form in float, for speed.)
 [[nodiscard]] double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G);
 
 /// e = tr(ΔW G ΔWᵀ) / tr(W G Wᵀ) with ΔW = W − What. 0 when both are 0; +∞ when only the
