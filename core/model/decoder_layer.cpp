@@ -54,15 +54,19 @@ void offer(ActivationTap* tap, int layer, ModuleKind kind, const MatrixRM& X) {
 
 }  // namespace
 
-void runDecoderLayer(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& hidden, Index T, ActivationTap* tap) {
+MatrixRM attentionInput(const ModelConfig& c, const DecoderLayer& layer, const ConstMatrixRef& hidden) {
+    MatrixRM xn;
+    rmsNorm(hidden, layer.inputNorm, c.rmsNormEps, xn);
+    return xn;
+}
+
+MatrixRM attentionMixer(const ModelConfig& c, const DecoderLayer& layer, const ConstMatrixRef& hidden, Index T,
+                        ActivationTap* tap) {
     const Index n = hidden.rows();
     if (T <= 0 || n % T != 0)
         throw Error("forward: " + std::to_string(n) + " rows are not whole windows of " + std::to_string(T));
     if (hidden.cols() != c.hiddenSize) throw Error("forward: hidden state has the wrong width");
-
-    // --- attention block: h = x + o_proj(Attn(RoPE(q), RoPE(k), v)) on RMSNorm₁(x)
-    MatrixRM xn;
-    rmsNorm(hidden, layer.inputNorm, c.rmsNormEps, xn);
+    const MatrixRM xn = attentionInput(c, layer, hidden);
     offer(tap, layer.index, ModuleKind::Q, xn);
     offer(tap, layer.index, ModuleKind::K, xn);
     offer(tap, layer.index, ModuleKind::V, xn);
@@ -74,12 +78,24 @@ void runDecoderLayer(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& 
     applyRope(k, c.numKvHeads, c.headDim, T, c.ropeTheta);
     MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, T);  // [n, H·d]
     offer(tap, layer.index, ModuleKind::O, attn);
+    return attn;
+}
+
+void addAttentionOutput(const DecoderLayer& layer, const ConstMatrixRef& attn, MatrixRM& hidden) {
     MatrixRM o;
     layer.linear(ModuleKind::O)->forward(attn, o);  // [n, hidden]
     hidden += o;
+}
 
-    // --- MLP block: out = h + down(silu(gate(RMSNorm₂(h))) ⊙ up(RMSNorm₂(h)))
+MatrixRM mlpInput(const ModelConfig& c, const DecoderLayer& layer, const ConstMatrixRef& hidden) {
+    MatrixRM xn;
     rmsNorm(hidden, layer.postAttentionNorm, c.rmsNormEps, xn);
+    return xn;
+}
+
+MatrixRM mlpMixer(const ModelConfig& c, const DecoderLayer& layer, const ConstMatrixRef& hidden, ActivationTap* tap) {
+    const Index n = hidden.rows();
+    const MatrixRM xn = mlpInput(c, layer, hidden);
     offer(tap, layer.index, ModuleKind::Gate, xn);
     offer(tap, layer.index, ModuleKind::Up, xn);
     MatrixRM gate, up;
@@ -90,10 +106,23 @@ void runDecoderLayer(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& 
         auto g = gate.row(r).array();
         g = g / (1.0f + (-g).exp()) * up.row(r).array();  // silu(g) ⊙ u
     }
-    offer(tap, layer.index, ModuleKind::Down, gate);
+    return gate;
+}
+
+void runMlpBlock(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& hidden, ActivationTap* tap) {
+    const MatrixRM m = mlpMixer(c, layer, hidden, tap);
+    offer(tap, layer.index, ModuleKind::Down, m);
     MatrixRM down;
-    layer.linear(ModuleKind::Down)->forward(gate, down);  // [n, hidden]
+    layer.linear(ModuleKind::Down)->forward(m, down);  // [n, hidden]
     hidden += down;
+}
+
+void runDecoderLayer(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& hidden, Index T, ActivationTap* tap) {
+    // --- attention block: h = x + o_proj(Attn(RoPE(q), RoPE(k), v)) on RMSNorm₁(x)
+    const MatrixRM attn = attentionMixer(c, layer, hidden, T, tap);
+    addAttentionOutput(layer, attn, hidden);
+    // --- MLP block: out = h + down(silu(gate(RMSNorm₂(h))) ⊙ up(RMSNorm₂(h)))
+    runMlpBlock(c, layer, hidden, tap);
 }
 
 }  // namespace qb::core

@@ -41,6 +41,25 @@ struct DecoderLayer {
 void runDecoderLayer(const ModelConfig& config, const DecoderLayer& layer, MatrixRM& hidden, Index T,
                      ActivationTap* tap = nullptr);
 
+/// The forward pass in the stages a sequential quantizer (GPTQ's true-sequential order) needs,
+/// so that quantizing one group of linears re-runs only what follows it. runDecoderLayer() is
+/// exactly attentionMixer(); addAttentionOutput(); runMlpBlock().
+///
+/// RMSNorm₁(x): the input of q/k/v [n, hidden].
+[[nodiscard]] MatrixRM attentionInput(const ModelConfig& config, const DecoderLayer& layer, const ConstMatrixRef& hidden);
+/// Attention(RoPE(q), RoPE(k), v) on RMSNorm₁(x): the input of o_proj [n, H·d]. Offers q/k/v and o.
+[[nodiscard]] MatrixRM attentionMixer(const ModelConfig& config, const DecoderLayer& layer, const ConstMatrixRef& hidden,
+                                      Index T, ActivationTap* tap = nullptr);
+/// hidden += o_proj(attn).
+void addAttentionOutput(const DecoderLayer& layer, const ConstMatrixRef& attn, MatrixRM& hidden);
+/// RMSNorm₂(h): the input of gate/up [n, hidden].
+[[nodiscard]] MatrixRM mlpInput(const ModelConfig& config, const DecoderLayer& layer, const ConstMatrixRef& hidden);
+/// silu(gate(RMSNorm₂(h))) ⊙ up(RMSNorm₂(h)): the input of down_proj [n, I]. Offers gate/up.
+[[nodiscard]] MatrixRM mlpMixer(const ModelConfig& config, const DecoderLayer& layer, const ConstMatrixRef& hidden,
+                                ActivationTap* tap = nullptr);
+/// hidden += down_proj(mlpMixer(hidden)). Offers gate/up and down.
+void runMlpBlock(const ModelConfig& config, const DecoderLayer& layer, MatrixRM& hidden, ActivationTap* tap = nullptr);
+
 /// RMSNorm over each row: y = x / sqrt(mean(x²) + eps) ⊙ weight.
 void rmsNorm(const ConstMatrixRef& x, const VectorF& weight, double eps, MatrixRM& y);
 

@@ -34,14 +34,13 @@ private:
     std::map<std::string, GroupCapture*> m_captures;
 };
 
-// Runs layer L over hidden [n, d] in batches of whole windows; writes the output back when update.
-void runLayerBatched(const ModelConfig& c, const DecoderLayer& L, MatrixRM& hidden, Index T, Index batchRows,
-                     ActivationTap* tap, bool update) {
+// Offers every linear input of layer L on hidden [n, d] to tap, in batches of whole windows.
+void observeLayer(const ModelConfig& c, const DecoderLayer& L, const MatrixRM& hidden, Index T, Index batchRows,
+                  ActivationTap* tap) {
     for (Index b = 0; b < hidden.rows(); b += batchRows) {
         const Index rows = std::min(batchRows, hidden.rows() - b);
         MatrixRM h = hidden.middleRows(b, rows);
         runDecoderLayer(c, L, h, T, tap);
-        if (update) hidden.middleRows(b, rows) = h;
     }
 }
 
@@ -80,8 +79,7 @@ std::map<std::size_t, double> applyScaleTransforms(const ModelConfig& c, Decoder
         any = true;
     }
     if (!any) return alphas;
-    MatrixRM scratch = hidden;
-    runLayerBatched(c, L, scratch, T, batchRows, &tap, false);
+    observeLayer(c, L, hidden, T, batchRows, &tap);
 
     for (std::size_t g = 0; g < kGroups.size(); ++g) {
         if (!captures[g]) continue;
@@ -160,12 +158,41 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
 
         const auto alphas = applyScaleTransforms(c, L, schemes, hidden, T, batchRows, options);
 
+        // The groups in forward order; each group's input comes from the layer with the groups
+        // before it already quantized (GPTQ's true-sequential order). The staged forward keeps
+        // attn (o_proj's input) between groups 1 and 2, so attention runs once per layer rather
+        // than once per group: the result is the same as re-running the whole layer each time.
+        MatrixRM attn;  // [n, H·d]
         for (std::size_t g = 0; g < kGroups.size(); ++g) {
             ctx.throwIfStopped();
             const auto& group = kGroups[g];
-            GroupCapture capture(moduleName(i, group.front()), L.linear(group.front())->inFeatures(), hidden.rows(),
+            const std::string captureName = moduleName(i, group.front());
+            GroupCapture capture(captureName, L.linear(group.front())->inFeatures(), hidden.rows(),
                                  options.maxRowsKept, groupHas(schemes, group, QuantMethod::Gptq));
-            runLayerBatched(c, L, hidden, T, batchRows, &capture, false);  // inputs after the groups before are quantized
+            if (g == 2) {  // o_proj is quantized now: h = x + o_proj(attn)
+                for (Index b = 0; b < hidden.rows(); b += batchRows) {
+                    const Index rows = std::min(batchRows, hidden.rows() - b);
+                    MatrixRM h = hidden.middleRows(b, rows);
+                    addAttentionOutput(L, attn.middleRows(b, rows), h);
+                    hidden.middleRows(b, rows) = h;
+                }
+                attn = MatrixRM();
+            }
+            if (g == 1) attn.resize(hidden.rows(), L.linear(ModuleKind::O)->inFeatures());
+            for (Index b = 0; b < hidden.rows(); b += batchRows) {
+                ctx.throwIfStopped();
+                const Index rows = std::min(batchRows, hidden.rows() - b);
+                const auto h = hidden.middleRows(b, rows);
+                switch (g) {
+                    case 0: capture.observe(captureName, attentionInput(c, L, h)); break;
+                    case 1:
+                        attn.middleRows(b, rows) = attentionMixer(c, L, h, T);
+                        capture.observe(captureName, attn.middleRows(b, rows));
+                        break;
+                    case 2: capture.observe(captureName, mlpInput(c, L, h)); break;
+                    default: capture.observe(captureName, mlpMixer(c, L, h)); break;
+                }
+            }
             capture.finish();
             for (ModuleKind k : group) {
                 ctx.throwIfStopped();
@@ -197,7 +224,12 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             }
             ctx.progress((i + (g + 1) / stepsPerLayer) / c.numLayers, layerName + ": " + moduleSuffix(group.front()));
         }
-        runLayerBatched(c, L, hidden, T, batchRows, nullptr, true);  // next layer's input from the quantized layer
+        for (Index b = 0; b < hidden.rows(); b += batchRows) {  // next layer's input: h + down_proj(·)
+            const Index rows = std::min(batchRows, hidden.rows() - b);
+            MatrixRM h = hidden.middleRows(b, rows);
+            runMlpBlock(c, L, h);
+            hidden.middleRows(b, rows) = h;
+        }
         layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));
     }
 
