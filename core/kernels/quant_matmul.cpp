@@ -15,7 +15,6 @@ namespace {
 
 constexpr Index kGemvMaxRows = 1;  // n ≤ this: matrix–vector kernel per row, else slab GEMM
 
-Index ceilDiv(Index a, Index b) { return (a + b - 1) / b; }
 
 // Writes code v as value k of the 32·bits-bit stream spread over words[w·8] (w = 0..bits−1).
 void putStreamValue(std::uint32_t* words, int bits, int k, std::uint32_t v) {

@@ -12,7 +12,7 @@ namespace qb::core {
 
 namespace {
 
-constexpr float kMinScale = 1e-4f;  // llm-awq: x_max.pow(ratio).clamp(min=1e-4)
+constexpr float kAwqMinScale = 1e-4f;  // llm-awq: x_max.pow(ratio).clamp(min=1e-4)
 constexpr Index kRowChunk = 256;
 
 void checkGroup(const ConstMatrixRef& X, const std::vector<const MatrixRM*>& weights) {
@@ -39,7 +39,7 @@ double outputError(const MatrixRM& dW, const MatrixRM* G, const ConstMatrixRef& 
 // s = max(s_X^α, 1e-4), then s ← s / sqrt(max(s)·min(s)) (llm-awq auto_scale).
 VectorF scalesForAlpha(const VectorF& sX, float alpha) {
     VectorF s(sX.size());
-    for (Index j = 0; j < sX.size(); ++j) s[j] = std::max(std::pow(sX[j], alpha), kMinScale);
+    for (Index j = 0; j < sX.size(); ++j) s[j] = std::max(std::pow(sX[j], alpha), kAwqMinScale);
     return s / std::sqrt(s.maxCoeff() * s.minCoeff());
 }
 

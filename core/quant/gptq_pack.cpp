@@ -9,7 +9,6 @@ namespace qb::core {
 
 namespace {
 
-Index ceilDiv(Index a, Index b) { return (a + b - 1) / b; }
 
 void checkBits(int bits) {
     if (bits != 2 && bits != 3 && bits != 4 && bits != 8)

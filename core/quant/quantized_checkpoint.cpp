@@ -21,7 +21,7 @@
 namespace qb::core {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 
 namespace {
 
@@ -63,8 +63,8 @@ TensorBlob int8Blob(const std::string& name, const Int8RowQuantized& W) {
     return rawBlob(name, DType::I8, {W.rows, W.cols}, q);
 }
 
-json schemeEntry(const QuantScheme& s) {
-    json j;
+OrderedJson schemeEntry(const QuantScheme& s) {
+    OrderedJson j;
     j["method"] = methodName(s.method);
     if (isWeightOnly(s.method)) {
         j["bits"] = s.grid.bits;
@@ -108,12 +108,12 @@ void addLinear(const std::string& name, const Linear& linear, std::vector<Tensor
     }
 }
 
-json readJsonFile(const fs::path& file) {
+OrderedJson readJsonFile(const fs::path& file) {
     std::ifstream in(file);
     if (!in) throw Error(file.string() + ": cannot read");
     try {
-        return json::parse(in);
-    } catch (const json::exception& e) {
+        return OrderedJson::parse(in);
+    } catch (const OrderedJson::exception& e) {
         throw Error(file.string() + ": malformed JSON: " + e.what());
     }
 }
@@ -154,37 +154,37 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         }();
 
         // config.json: the source config plus quantization_config.
-        json config = readJsonFile(sourceDir / "config.json");
+        OrderedJson config = readJsonFile(sourceDir / "config.json");
         const QuantScheme& d = plan.defaultScheme;
         bool allGptqLayout = true;
         for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);
-        json q;
+        OrderedJson q;
         q["quant_method"] = allGptqLayout ? "gptq" : "quantbench";
         q["checkpoint_format"] = "gptq";
         q["bits"] = d.grid.bits;
         q["group_size"] = d.grid.groupSize ? *d.grid.groupSize : -1;
         q["desc_act"] = d.method == QuantMethod::Gptq && d.gptq.actOrder;
         q["sym"] = d.grid.sym;
-        json dynamic = json::object();
-        json modules = json::object();
-        const json defaultEntry = schemeEntry(d);
+        OrderedJson dynamic = OrderedJson::object();
+        OrderedJson modules = OrderedJson::object();
+        const OrderedJson defaultEntry = schemeEntry(d);
         for (const auto& r : result.modules) {
-            const json e = schemeEntry(r.scheme);
+            const OrderedJson e = schemeEntry(r.scheme);
             modules[r.name] = e;
             const std::string re = "^" + escapeRegex(r.name) + "$";
             if (r.scheme.method == QuantMethod::Fp16 || !isWeightOnly(r.scheme.method))
-                dynamic["-:" + re] = json::object();  // not in GPTQ layout: GPTQ loaders must skip it
-            else if (!isWeightOnly(d.method) || e["bits"] != defaultEntry.value("bits", json()) ||
-                     e["group_size"] != defaultEntry.value("group_size", json()) || e["sym"] != defaultEntry.value("sym", json()) ||
-                     e["desc_act"] != defaultEntry.value("desc_act", json()))
+                dynamic["-:" + re] = OrderedJson::object();  // not in GPTQ layout: GPTQ loaders must skip it
+            else if (!isWeightOnly(d.method) || e["bits"] != defaultEntry.value("bits", OrderedJson()) ||
+                     e["group_size"] != defaultEntry.value("group_size", OrderedJson()) || e["sym"] != defaultEntry.value("sym", OrderedJson()) ||
+                     e["desc_act"] != defaultEntry.value("desc_act", OrderedJson()))
                 dynamic["+:" + re] = {{"bits", e["bits"]}, {"group_size", e["group_size"]}, {"sym", e["sym"]}, {"desc_act", e["desc_act"]}};
         }
         if (!dynamic.empty()) q["dynamic"] = dynamic;
-        q["quantbench"] = {{"version", QB_VERSION}, {"plan", json::parse(plan.toJsonText())}, {"modules", modules}};
+        q["quantbench"] = {{"version", QB_VERSION}, {"plan", OrderedJson::parse(plan.toJsonText())}, {"modules", modules}};
         config["quantization_config"] = q;
         writeTextFile(tmp / "config.json", config.dump(2) + "\n");
         writeTextFile(tmp / "quantize_config.json",
-                      json{{"bits", q["bits"]}, {"group_size", q["group_size"]}, {"desc_act", q["desc_act"]}, {"sym", q["sym"]},
+                      OrderedJson{{"bits", q["bits"]}, {"group_size", q["group_size"]}, {"desc_act", q["desc_act"]}, {"sym", q["sym"]},
                            {"checkpoint_format", "gptq"}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
         ctx.throwIfStopped();
 
@@ -208,7 +208,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
                               "tokenizer.json"})
             if (fs::exists(sourceDir / f)) fs::copy_file(sourceDir / f, tmp / f, fs::copy_options::overwrite_existing);
 
-        json report;
+        OrderedJson report;
         report["bits_per_weight"] = result.bitsPerWeight;
         report["linear_bytes"] = result.linearBytes;
         report["linear_weights"] = result.linearWeights;
@@ -303,25 +303,25 @@ LinearPtr loadFp16Linear(const Checkpoint& ckpt, const std::string& name, Index 
 
 LinearFactory quantizedLinearFactory(const ModelConfig& config) {
     if (config.quantizationConfigJson.empty()) return {};
-    const json q = json::parse(config.quantizationConfigJson);
+    const OrderedJson q = OrderedJson::parse(config.quantizationConfigJson);
     ModuleFormat base;
     base.bits = q.value("bits", 4);
     const int g = q.value("group_size", 128);
     base.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
     base.sym = q.value("sym", false);
-    std::vector<std::pair<std::regex, json>> dynamic;
+    std::vector<std::pair<std::regex, OrderedJson>> dynamic;
     if (q.contains("dynamic") && q["dynamic"].is_object())
         for (auto it = q["dynamic"].begin(); it != q["dynamic"].end(); ++it) {
             const std::string key = it.key();
             if (key.size() > 2 && (key[0] == '+' || key[0] == '-') && key[1] == ':')
-                dynamic.push_back({std::regex(key.substr(2)), key[0] == '-' ? json(nullptr) : it.value()});
+                dynamic.push_back({std::regex(key.substr(2)), key[0] == '-' ? OrderedJson(nullptr) : it.value()});
         }
-    json modules = q.contains("quantbench") ? q["quantbench"].value("modules", json::object()) : json::object();
+    OrderedJson modules = q.contains("quantbench") ? q["quantbench"].value("modules", OrderedJson::object()) : OrderedJson::object();
 
     return [base, dynamic, modules](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
         ModuleFormat f = base;
         if (modules.contains(name)) {
-            const json& e = modules[name];
+            const OrderedJson& e = modules[name];
             f.method = e.value("method", f.method);
             f.bits = e.value("bits", f.bits);
             if (e.contains("group_size")) f.groupSize = e["group_size"].get<int>() > 0 ? std::optional<int>(e["group_size"].get<int>()) : std::nullopt;

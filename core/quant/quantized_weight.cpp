@@ -9,7 +9,6 @@ namespace {
 
 std::string shapeText(Index r, Index c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
 
-Index ceilDiv(Index a, Index b) { return (a + b - 1) / b; }
 
 }  // namespace
 

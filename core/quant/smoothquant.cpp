@@ -8,7 +8,7 @@
 namespace qb::core {
 
 namespace {
-constexpr float kMinScale = 1e-5f;  // reference: .clamp(min=1e-5) on weight maxima and on s
+constexpr float kSmoothMinScale = 1e-5f;  // reference: .clamp(min=1e-5) on weight maxima and on s
 constexpr int kWeightBits = 8;
 }  // namespace
 
@@ -44,8 +44,8 @@ VectorF smoothQuantScales(const VectorF& actAbsMax, const std::vector<const Matr
     for (Index j = 0; j < in; ++j) {
         // eq. 4: s_j = max|X_j|^α / max|W_j|^(1−α)
         const double num = std::pow(double(actAbsMax[j]), alpha);
-        const double den = std::pow(double(std::max(wMax[j], kMinScale)), 1.0 - alpha);
-        s[j] = std::max(float(num / den), kMinScale);
+        const double den = std::pow(double(std::max(wMax[j], kSmoothMinScale)), 1.0 - alpha);
+        s[j] = std::max(float(num / den), kSmoothMinScale);
     }
     return s;
 }

@@ -6,18 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/util/format.h"
+
 namespace qb::core {
 namespace {
 
 using nlohmann::json;
 
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
 
 std::string padded(std::string s, std::size_t width) {
     if (s.size() < width) s.append(width - s.size(), ' ');

@@ -1,15 +1,9 @@
 #include "core/stats/module_stats.h"
 
-#include <cstdio>
+#include "core/util/format.h"
 
 namespace qb::core {
 namespace {
-
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
 
 }  // namespace
 

@@ -16,4 +16,7 @@ using Index = Eigen::Index;
 using MatrixRef = Eigen::Ref<MatrixRM>;
 using ConstMatrixRef = Eigen::Ref<const MatrixRM>;
 
+/// ⌈a / b⌉ for a ≥ 0, b > 0: groups, 32-value words, tiles.
+[[nodiscard]] constexpr Index ceilDiv(Index a, Index b) { return (a + b - 1) / b; }
+
 }  // namespace qb::core
