@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command (2): set up, build, and run the whole test suite through ctest — once in
-# Release (every test, GUI included) and once with AddressSanitizer + UBSan (core, CLI and
-# their tests; the GUI's tests run in Release only, which keeps CI well under 20 minutes).
+# Release (every test, GUI included) and once with core and the CLI built under
+# AddressSanitizer + UBSan (CMakeLists.txt: qb_sanitize), run by their tests; the GUI's tests
+# and the two slow golden suites run in Release only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc)"
