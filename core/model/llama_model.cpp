@@ -55,7 +55,8 @@ void validateTensors(const Checkpoint& ckpt) {
                             b->shapeString() + ", expected [" + std::to_string(s.out) + "]");
         }
         if (c.attentionBias)
-            for (ModuleKind kind : {ModuleKind::Q, ModuleKind::K, ModuleKind::V}) ckpt.get(moduleName(i, kind) + ".bias");
+            for (ModuleKind kind : {ModuleKind::Q, ModuleKind::K, ModuleKind::V})
+                (void)ckpt.get(moduleName(i, kind) + ".bias");  // throws, naming the file, when it is missing
     }
 }
 

@@ -26,10 +26,12 @@ std::string number(double v) {
 }
 
 std::string gridLabel(const WeightGridSpec& grid) {
-    std::string s = "w" + std::to_string(grid.bits);
-    s += grid.groupSize ? " g" + std::to_string(*grid.groupSize) : std::string(" per-row");
-    s += grid.sym ? " sym" : " asym";
-    return s;
+    char buf[48];
+    if (grid.groupSize)
+        std::snprintf(buf, sizeof buf, "w%d g%d %s", grid.bits, *grid.groupSize, grid.sym ? "sym" : "asym");
+    else
+        std::snprintf(buf, sizeof buf, "w%d per-row %s", grid.bits, grid.sym ? "sym" : "asym");
+    return buf;
 }
 
 }  // namespace
