@@ -20,7 +20,7 @@ using I64 = std::int64_t;
 
 // Software prefetch distance of the weight streams. The hardware prefetcher alone leaves the
 // low-bit kernels (which spend many cycles per byte) short of data; 2 KB ahead, every line,
-// measured best on the 2-core Zen 4 VM of BENCHMARKS.md (1 KB: −10 %, none: −25 % for int4).
+// measured best on a 2-core Zen 4 VM of an earlier session (1 KB: −10 %, none: −25 % for int4).
 constexpr int kPrefetchBytes = 2048;
 
 inline void prefetchLines(const void* p, int bytes) {
