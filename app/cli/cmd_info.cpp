@@ -12,7 +12,10 @@ namespace qb::cli {
 
 int runInfo(const InfoArgs& args) {
     const auto ckpt = core::Checkpoint::open(args.model);
-    const auto model = core::LlamaModel::load(ckpt, {.resident = false});  // validates shapes, loads no layer
+    core::ModelLoadOptions options;
+    options.resident = false;   // validates shapes, loads no layer
+    options.skipLmHead = true;  // nor the output projection
+    const auto model = core::LlamaModel::load(ckpt, options);
     const auto& c = ckpt->config();
     std::map<std::string, std::uint64_t> dtypeCounts;
     for (const auto* t : ckpt->tensors()) dtypeCounts[core::dtypeName(t->dtype)] += std::uint64_t(t->numel());

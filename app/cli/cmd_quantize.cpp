@@ -80,7 +80,9 @@ int runQuantize(const QuantizeArgs& args) {
     std::optional<core::PerplexityResult> ppl;
     if (!args.evalText.empty()) {
         const auto evalStream = core::encodeDocuments(*tokenizer, evalText);
-        ppl = core::evaluatePerplexity(*result.model, evalStream, {.ctx = args.evalCtx}, ctx);
+        core::PerplexityOptions pplOptions;
+        pplOptions.ctx = args.evalCtx;
+        ppl = core::evaluatePerplexity(*result.model, evalStream, pplOptions, ctx);
     }
 
     if (args.json) {

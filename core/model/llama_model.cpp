@@ -95,7 +95,9 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     m->m_embedding = EmbeddingTable::load(*ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
     ckpt->release("model.embed_tokens.weight");  // converted: its mapped pages may leave the resident set
     m->m_finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
-    if (c.tieWordEmbeddings)
+    if (options.skipLmHead)
+        m->m_lmHead = nullptr;
+    else if (c.tieWordEmbeddings)
         m->m_lmHead = std::make_shared<DenseLinear>(m->m_embedding->dense());
     else
         m->m_lmHead = std::make_shared<DenseLinear>(ckpt->loadMatrix("lm_head.weight", c.vocabSize, c.hiddenSize));
@@ -154,6 +156,11 @@ MatrixRM LlamaModel::embed(const std::vector<int>& tokens) const {
     return h;
 }
 
+const LinearPtr& LlamaModel::lmHeadPtr() const {
+    if (!m_lmHead) throw Error("model: the output projection (lm_head) was not loaded");
+    return m_lmHead;
+}
+
 void LlamaModel::runLayer(int i, MatrixRM& hidden, Index T, ActivationTap* tap) const {
     const auto l = layer(i);
     runDecoderLayer(m_config, *l, hidden, T, tap);
@@ -161,8 +168,9 @@ void LlamaModel::runLayer(int i, MatrixRM& hidden, Index T, ActivationTap* tap) 
 
 MatrixRM LlamaModel::logits(const ConstMatrixRef& hidden) const {
     MatrixRM xn, out;
+    const Linear& head = lmHead();
     rmsNorm(hidden, m_finalNorm, m_config.rmsNormEps, xn);
-    m_lmHead->forward(xn, out);
+    head.forward(xn, out);
     return out;
 }
 

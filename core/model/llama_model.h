@@ -30,6 +30,10 @@ struct ModelLoadOptions {
     /// How linear modules are built; empty = makeDenseLinear (float weights). core/quant's
     /// loadModel() passes one that also reads quantized layouts.
     LinearFactory linearFactory;
+    /// Leave the output projection unloaded (inspect reads only the decoder layers): saves
+    /// vocab × hidden floats (262 MB for a 32k × 2048 model). lmHead(), lmHeadPtr() and
+    /// logits() then throw Error.
+    bool skipLmHead = false;
 };
 
 class LlamaModel {
@@ -61,8 +65,8 @@ public:
     [[nodiscard]] const std::shared_ptr<const EmbeddingTable>& embeddingPtr() const { return m_embedding; }
     [[nodiscard]] const VectorF& finalNorm() const { return m_finalNorm; }
     /// The output projection [vocab, hidden]; the embedding when tie_word_embeddings.
-    [[nodiscard]] const Linear& lmHead() const { return *m_lmHead; }
-    [[nodiscard]] const LinearPtr& lmHeadPtr() const { return m_lmHead; }
+    [[nodiscard]] const Linear& lmHead() const { return *lmHeadPtr(); }
+    [[nodiscard]] const LinearPtr& lmHeadPtr() const;
 
     /// Embedding lookup: tokens (n) -> [n, hidden]. Throws Error for an id outside the vocabulary.
     [[nodiscard]] MatrixRM embed(const std::vector<int>& tokens) const;

@@ -20,11 +20,12 @@ ModuleKind inputOwner(ModuleKind kind) {
 
 /// Statistics of one distinct module input.
 struct InputCollector {
-    InputCollector(Index in, const InspectOptions& options) : activation(in, options.activation) {
-        if (options.computeSensitivity) gram.emplace(in);
+    InputCollector(Index in, Index tokens, const InspectOptions& options) : activation(in, options.activation) {
+        if (options.computeSensitivity) sensitivity.emplace(in, tokens);
     }
     ActivationStatsAccumulator activation;
-    std::optional<GramAccumulator> gram;
+    std::optional<SensitivityInputs> sensitivity;  ///< X or XᵀX; released after the input's last reader
+    int readers = 0;                               ///< modules of the layer that read this input
 };
 
 /// Offers the four distinct inputs of layer `layer` to their collectors; skips the others.
@@ -35,7 +36,7 @@ public:
     void observe(const std::string& name, const ConstMatrixRef& X) override {
         InputCollector& c = *m_collectors.at(name);
         c.activation.add(X);
-        if (c.gram) c.gram->add(X);
+        if (c.sensitivity) c.sensitivity->add(X);
     }
 
 private:
@@ -69,13 +70,12 @@ void runLayerBatched(const LlamaModel& model, int i, MatrixRM& hidden, const Cal
 
 }  // namespace
 
-InspectResult inspectModel(const LlamaModel& model, const CalibrationSet& calibration, const InspectOptions& options,
-                           const RunContext& ctx) {
+void inspectModel(const LlamaModel& model, const CalibrationSet& calibration, const InspectOptions& options,
+                  const ModuleStatsSink& sink, const RunContext& ctx) {
     validate(model, calibration, options);
-    InspectResult result;
-    result.windows = calibration.windows;
-    result.ctx = calibration.ctx;
+    if (!sink) throw Error("inspect: no receiver for the module statistics");
     const int L = model.config().numLayers;
+    const Index tokens = Index(calibration.windows) * calibration.ctx;
     MatrixRM hidden = model.embed(calibration.tokens);  // [windows × ctx, hidden]
     for (int i = 0; i < L; ++i) {
         ctx.throwIfStopped();
@@ -84,9 +84,10 @@ InspectResult inspectModel(const LlamaModel& model, const CalibrationSet& calibr
             std::map<ModuleKind, InputCollector> collectors;
             std::map<std::string, InputCollector*> byName;
             for (ModuleKind kind : kAllModuleKinds) {
-                if (inputOwner(kind) != kind) continue;
-                auto [it, inserted] = collectors.try_emplace(kind, layer->linear(kind)->inFeatures(), options);
-                byName[moduleName(i, kind)] = &it->second;
+                const ModuleKind owner = inputOwner(kind);
+                auto [it, inserted] = collectors.try_emplace(owner, layer->linear(owner)->inFeatures(), tokens, options);
+                ++it->second.readers;
+                byName[moduleName(i, owner)] = &it->second;
             }
             InspectTap tap(byName);
             runLayerBatched(model, i, hidden, calibration, options, tap, ctx);
@@ -105,14 +106,23 @@ InspectResult inspectModel(const LlamaModel& model, const CalibrationSet& calibr
                 m.weight = computeWeightStats(W, options.weight);
                 const ModuleKind owner = inputOwner(kind);
                 m.activation = activations.at(owner);
-                const InputCollector& collector = collectors.at(owner);
-                if (collector.gram) m.sensitivity = computeSensitivity(W, collector.gram->gram(), options.sensitivity);
-                result.modules.push_back(std::move(m));
+                InputCollector& collector = collectors.at(owner);
+                if (collector.sensitivity) m.sensitivity = computeSensitivity(W, *collector.sensitivity, options.sensitivity);
+                if (--collector.readers == 0) collector.sensitivity.reset();
+                sink(std::move(m));
             }
         });
         ctx.progress(double(i + 1) / L, "inspect: layer " + std::to_string(i));
         ctx.log("inspect: layer " + std::to_string(i + 1) + "/" + std::to_string(L) + " done");
     }
+}
+
+InspectResult inspectModel(const LlamaModel& model, const CalibrationSet& calibration, const InspectOptions& options,
+                           const RunContext& ctx) {
+    InspectResult result;
+    result.windows = calibration.windows;
+    result.ctx = calibration.ctx;
+    inspectModel(model, calibration, options, [&](ModuleStats&& m) { result.modules.push_back(std::move(m)); }, ctx);
     return result;
 }
 

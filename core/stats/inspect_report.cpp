@@ -84,6 +84,21 @@ json moduleJson(const ModuleStats& m, const InspectReportOptions& o) {
 
 }  // namespace
 
+ModuleStats reportView(const ModuleStats& module) {
+    ModuleStats view;
+    view.name = module.name;
+    view.outFeatures = module.outFeatures;
+    view.inFeatures = module.inFeatures;
+    view.weight = module.weight;
+    view.sensitivity = module.sensitivity;
+    if (module.activation) {
+        ActivationStats a = *module.activation;  // the per-channel vectors: a few × in doubles
+        a.sample = MatrixRM();
+        view.activation = std::make_shared<const ActivationStats>(std::move(a));
+    }
+    return view;
+}
+
 std::vector<std::size_t> rankBySensitivity(const std::vector<ModuleStats>& modules, const InspectReportOptions& options) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < modules.size(); ++i)

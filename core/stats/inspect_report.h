@@ -30,6 +30,11 @@ struct InspectReportOptions {
     std::optional<int> rankGroup = 128;
 };
 
+/// module with only what the report reads: its activation statistics are copied without the
+/// token × channel |x| sample (256 × in floats, most of a module's size), and not shared. A
+/// caller that streams modules to the session keeps these for the report.
+[[nodiscard]] ModuleStats reportView(const ModuleStats& module);
+
 /// Modules ordered by the (rankBits, rankGroup) relative error, largest first; modules without
 /// that entry are left out. Returns indices into modules.
 [[nodiscard]] std::vector<std::size_t> rankBySensitivity(const std::vector<ModuleStats>& modules,

@@ -24,39 +24,127 @@ void GramAccumulator::add(const ConstMatrixRef& X) {
 
 namespace {
 
-// tr(D G Dᵀ) = Σ_i d_i G d_iᵀ, one row block at a time: P = D_R G (one single-threaded BLAS
-// GEMM per block, the blocks spread over the threads), then Σ P ∘ D_R in double, summed in
-// block order (independent of the thread count). Scalar: float or double, the type of G.
-template <class Scalar>
-double quadraticForm(const ConstMatrixRef& D, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& G) {
-    using Block = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    if (G.rows() != D.cols() || G.cols() != D.cols())
-        throw Error("sensitivity: Gram matrix is " + std::to_string(G.rows()) + "x" + std::to_string(G.cols()) +
-                    " but the weight has " + std::to_string(D.cols()) + " input channels");
+/// Σ_R blockEnergy(D_R) over row blocks D_R of D (at most kBlock rows each), the blocks spread
+/// over the threads and summed in block order, so the result does not depend on the thread
+/// count. flopsPerRow (multiply-adds) keeps small forms on one thread.
+template <class BlockEnergy>
+double sumOverRowBlocks(const ConstMatrixRef& D, double flopsPerRow, BlockEnergy&& blockEnergy) {
     constexpr Index kBlock = 128;
-    const Index in = D.cols();
     const Index blocks = (D.rows() + kBlock - 1) / kBlock;
     std::vector<double> partial(std::size_t(blocks), 0.0);
-    // One block costs rows·in² multiply-adds; small forms stay on one thread.
     constexpr double kMinFlopsPerThread = 1 << 20;
-    const double flops = double(D.rows()) * double(in) * double(in);
+    const double flops = double(D.rows()) * flopsPerRow;
     const int threads = std::max(1, int(std::min<double>({double(threadCount()), double(blocks), flops / kMinFlopsPerThread})));
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic)
     for (Index b = 0; b < blocks; ++b) {
         const Index begin = b * kBlock;
-        const Index rows = std::min(kBlock, D.rows() - begin);
-        const Block Db = D.middleRows(begin, rows).template cast<Scalar>();
-        Block P(rows, in);  // P = D_R · G
-        gemmRowMajor(false, false, int(rows), int(in), int(in), Scalar(1), Db.data(), int(in), G.data(), int(in), Scalar(0),
-                     P.data(), int(in));
-        partial[std::size_t(b)] = (P.array().template cast<double>() * Db.array().template cast<double>()).sum();
+        partial[std::size_t(b)] = blockEnergy(D.middleRows(begin, std::min(kBlock, D.rows() - begin)));
     }
     double sum = 0.0;
     for (double p : partial) sum += p;
     return sum;
 }
 
+void checkInputChannels(const ConstMatrixRef& D, Index in, const char* what) {
+    if (D.cols() != in)
+        throw Error(std::string("sensitivity: ") + what + " has " + std::to_string(in) + " input channels but the weight has " +
+                    std::to_string(D.cols()));
+}
+
+// tr(D G Dᵀ) = Σ_R Σ (D_R G) ∘ D_R: one single-threaded BLAS GEMM P = D_R · G [rows, in] per
+// block. Scalar: float or double, the type of G.
+template <class Scalar>
+double quadraticForm(const ConstMatrixRef& D, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& G) {
+    using Block = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    if (G.rows() != G.cols()) throw Error("sensitivity: the Gram matrix is not square");
+    checkInputChannels(D, G.rows(), "the Gram matrix");
+    const Index in = D.cols();
+    return sumOverRowBlocks(D, double(in) * double(in), [&](const ConstMatrixRef& Dr) {
+        const Block Db = Dr.template cast<Scalar>();
+        Block P(Db.rows(), in);
+        gemmRowMajor(false, false, int(Db.rows()), int(in), int(in), Scalar(1), Db.data(), int(in), G.data(), int(in),
+                     Scalar(0), P.data(), int(in));
+        return (P.array().template cast<double>() * Db.array().template cast<double>()).sum();
+    });
+}
+
+// ‖D Xᵀ‖²_F = Σ_R ‖D_R Xᵀ‖²_F: one single-threaded BLAS GEMM E = D_R · Xᵀ [rows, tokens] per block.
+double directForm(const ConstMatrixRef& D, const ConstMatrixRef& X) {
+    checkInputChannels(D, X.cols(), "the calibration input");
+    const Index in = D.cols();
+    const Index tokens = X.rows();
+    if (tokens == 0) return 0.0;
+    return sumOverRowBlocks(D, double(in) * double(tokens), [&](const ConstMatrixRef& Dr) {
+        MatrixRM E(Dr.rows(), tokens);
+        gemmRowMajor(false, true, int(Dr.rows()), int(tokens), int(in), 1.0f, Dr.data(), int(Dr.outerStride()), X.data(),
+                     int(X.outerStride()), 0.0f, E.data(), int(tokens));
+        return E.cast<double>().squaredNorm();
+    });
+}
+
+/// The relative output error table; energy(D) = ‖D Xᵀ‖²_F in whichever form the caller has.
+template <class Energy>
+SensitivityTable sensitivityTable(const ConstMatrixRef& W, const SensitivityOptions& options, Energy&& energy) {
+    SensitivityTable table;
+    table.sym = options.sym;
+    const double reference = energy(W);  // ‖W Xᵀ‖², shared by every grid point
+    for (int bits : options.bits) {
+        for (const std::optional<int>& group : options.groupSizes) {
+            SensitivityEntry entry{bits, group, std::nullopt, {}};
+            try {
+                WeightGridSpec spec;
+                spec.bits = bits;
+                spec.groupSize = group;
+                spec.sym = options.sym;
+                const MatrixRM delta = W - quantizeRtn(W, spec).dequantize();
+                const double error = std::max(0.0, energy(delta));
+                entry.relativeError = reference > 0.0 ? error / reference
+                                      : error > 0.0   ? std::numeric_limits<double>::infinity()
+                                                      : 0.0;
+            } catch (const Error& e) {
+                entry.note = e.what();
+            }
+            table.entries.push_back(std::move(entry));
+        }
+    }
+    return table;
+}
+
 }  // namespace
+
+SensitivityInputs::SensitivityInputs(Index inFeatures, Index expectedTokens) : m_in(inFeatures) {
+    if (inFeatures < 1 || expectedTokens < 0) throw Error("sensitivity: invalid input shape");
+    if (expectedTokens <= inFeatures)
+        m_X.resize(expectedTokens, inFeatures);
+    else
+        m_gram.emplace(inFeatures);
+}
+
+void SensitivityInputs::foldIntoGram() {
+    m_gram.emplace(m_in);
+    m_gram->add(m_X.topRows(Index(m_tokens)));
+    m_X = MatrixRM();
+}
+
+void SensitivityInputs::add(const ConstMatrixRef& X) {
+    if (X.cols() != m_in)
+        throw Error("sensitivity inputs: expected " + std::to_string(m_in) + " input channels, got " + std::to_string(X.cols()));
+    if (keepsInputs() && Index(m_tokens) + X.rows() > m_X.rows()) foldIntoGram();
+    if (keepsInputs())
+        m_X.middleRows(Index(m_tokens), X.rows()) = X;
+    else
+        m_gram->add(X);
+    m_gramFloat.reset();
+    m_tokens += std::uint64_t(X.rows());
+}
+
+double SensitivityInputs::outputEnergy(const ConstMatrixRef& D) const {
+    if (keepsInputs()) return directForm(D, m_X.topRows(Index(m_tokens)));
+    // The forms run in float (half the bytes and twice the SIMD width of double; the relative
+    // errors reported need 4 digits, float sums over in_features keep ~6).
+    if (!m_gramFloat) m_gramFloat = m_gram->gram().cast<float>();
+    return quadraticForm<float>(D, *m_gramFloat);
+}
 
 double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G) {
     return quadraticForm<double>(D, G);
@@ -89,36 +177,15 @@ std::string sensitivityKey(int bits, std::optional<int> groupSize) {
 }
 
 SensitivityTable computeSensitivity(const ConstMatrixRef& W, const MatrixRMd& G, const SensitivityOptions& options) {
-    SensitivityTable table;
-    table.sym = options.sym;
-    // The 13 quadratic forms of a module run in float (half the bytes and twice the SIMD
-    // width of double; the relative errors reported need 4 digits, float sums over in_features
-    // keep ~6). The denominator tr(W G Wᵀ) is shared by every grid point.
-    if (G.rows() != W.cols() || G.cols() != W.cols())
-        throw Error("sensitivity: Gram matrix is " + std::to_string(G.rows()) + "x" + std::to_string(G.cols()) +
-                    " but the weight has " + std::to_string(W.cols()) + " input channels");
-    const MatrixRM Gf = G.cast<float>();
-    const double reference = quadraticForm<float>(W, Gf);
-    for (int bits : options.bits) {
-        for (const std::optional<int>& group : options.groupSizes) {
-            SensitivityEntry entry{bits, group, std::nullopt, {}};
-            try {
-                WeightGridSpec spec;
-                spec.bits = bits;
-                spec.groupSize = group;
-                spec.sym = options.sym;
-                const MatrixRM delta = W - quantizeRtn(W, spec).dequantize();
-                const double error = std::max(0.0, quadraticForm<float>(delta, Gf));
-                entry.relativeError = reference > 0.0 ? error / reference
-                                      : error > 0.0   ? std::numeric_limits<double>::infinity()
-                                                      : 0.0;
-            } catch (const Error& e) {
-                entry.note = e.what();
-            }
-            table.entries.push_back(std::move(entry));
-        }
-    }
-    return table;
+    if (G.rows() != G.cols()) throw Error("sensitivity: the Gram matrix is not square");
+    checkInputChannels(W, G.rows(), "the Gram matrix");
+    const MatrixRM Gf = G.cast<float>();  // float forms, as in SensitivityInputs::outputEnergy
+    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return quadraticForm<float>(D, Gf); });
+}
+
+SensitivityTable computeSensitivity(const ConstMatrixRef& W, const SensitivityInputs& inputs, const SensitivityOptions& options) {
+    checkInputChannels(W, inputs.inFeatures(), "the calibration input");
+    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return inputs.outputEnergy(D); });
 }
 
 }  // namespace qb::core

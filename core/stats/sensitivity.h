@@ -6,6 +6,9 @@
 // matrix, accumulated in double as the calibration streams by),
 //     ‖ΔW Xᵀ‖²_F = tr(ΔW G ΔWᵀ),   ΔW = W − Q(W),
 // so the cost is one [out,in]×[in,in] product per grid point instead of one per token batch.
+// With fewer tokens than input channels (a few calibration windows on a large model) X itself
+// is the smaller and cheaper form: ‖ΔW Xᵀ‖²_F costs out·in·tokens and X holds tokens·in floats,
+// against out·in² and in² doubles for G. SensitivityInputs picks the form.
 // W, Q(W): [out, in] row-major; X: [tokens, in] row-major.
 
 #include <cstdint>
@@ -28,6 +31,32 @@ public:
 
 private:
     MatrixRMd m_G;
+    std::uint64_t m_tokens = 0;
+};
+
+/// A module's calibration inputs X [tokens, in] in the form the output error needs: X itself
+/// while the expected token count is at most in_features, else the Gram matrix G = Xᵀ X
+/// (GramAccumulator). Inputs beyond the expected count are still taken: the kept X is then
+/// folded into a Gram matrix and accumulation goes on there. Not thread-safe: outputEnergy()
+/// caches G in float on first use.
+class SensitivityInputs {
+public:
+    SensitivityInputs(Index inFeatures, Index expectedTokens);
+    /// X: [tokens, in]. Throws Error for another column count or a backend failure.
+    void add(const ConstMatrixRef& X);
+    /// ‖D Xᵀ‖²_F over every input added, for D [out, in]; in float with double sums (as
+    /// computeSensitivity). Throws Error on a shape mismatch.
+    [[nodiscard]] double outputEnergy(const ConstMatrixRef& D) const;
+    [[nodiscard]] bool keepsInputs() const { return !m_gram.has_value(); }
+    [[nodiscard]] Index inFeatures() const { return m_in; }
+    [[nodiscard]] std::uint64_t tokens() const { return m_tokens; }
+
+private:
+    void foldIntoGram();
+    Index m_in = 0;
+    MatrixRM m_X;      // [capacity, in]; the first m_tokens rows are filled (while keepsInputs())
+    std::optional<GramAccumulator> m_gram;
+    mutable std::optional<MatrixRM> m_gramFloat;  // G in float, made on first use
     std::uint64_t m_tokens = 0;
 };
 
@@ -73,6 +102,9 @@ struct SensitivityTable {
 /// point (e.g. a group size that does not divide in_features, if RTN refuses it) leaves that
 /// entry empty with a note. Throws Error on a shape mismatch.
 [[nodiscard]] SensitivityTable computeSensitivity(const ConstMatrixRef& W, const MatrixRMd& G,
+                                                  const SensitivityOptions& options = {});
+/// The same from SensitivityInputs (X or G, whichever it kept). Throws Error on a shape mismatch.
+[[nodiscard]] SensitivityTable computeSensitivity(const ConstMatrixRef& W, const SensitivityInputs& inputs,
                                                   const SensitivityOptions& options = {});
 
 }  // namespace qb::core

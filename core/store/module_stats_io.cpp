@@ -182,13 +182,13 @@ void writeModuleStats(const H5::Group& modules, const ModuleStats& module, std::
     writeWeight(g, module.weight);
     if (module.activation) {
         const auto it = links.written.find(module.activation.get());
-        if (it != links.written.end()) {
+        if (it != links.written.end() && !it->second.object.expired()) {
             // Same object as an earlier module (q/k/v, gate/up): one group, several hard links.
-            if (H5Lcreate_hard(modules.getId(), it->second.c_str(), g.getId(), "activation", H5P_DEFAULT, H5P_DEFAULT) < 0)
+            if (H5Lcreate_hard(modules.getId(), it->second.path.c_str(), g.getId(), "activation", H5P_DEFAULT, H5P_DEFAULT) < 0)
                 throw Error("module '" + module.name + "': cannot link its activation statistics");
         } else {
             writeActivation(g, *module.activation);
-            links.written.emplace(module.activation.get(), module.name + "/activation");
+            links.written[module.activation.get()] = {module.activation, module.name + "/activation"};
         }
     }
     writeSensitivity(g, module.sensitivity);

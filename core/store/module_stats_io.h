@@ -13,9 +13,15 @@
 namespace qb::core {
 
 /// Remembers which activation statistics were written where, so that modules sharing one
-/// ActivationStats object (q/k/v, gate/up) share one HDF5 group through hard links.
+/// ActivationStats object (q/k/v, gate/up) share one HDF5 group through hard links. Entries
+/// hold weak references: a streamed writer sees objects die and new ones take their address,
+/// and an expired entry is not the same object.
 struct ActivationLinks {
-    std::map<const ActivationStats*, std::string> written;  ///< object -> "/modules/<name>/activation"
+    struct Written {
+        std::weak_ptr<const ActivationStats> object;
+        std::string path;  ///< "<module name>/activation" under /modules
+    };
+    std::map<const ActivationStats*, Written> written;
 };
 
 /// Creates /modules/<module.name> under `modules` with its weight, activation and

@@ -245,27 +245,79 @@ std::string utcNowIso8601() {
     return buf;
 }
 
-void SessionStore::write(const fs::path& path, const SessionData& data) {
-    guarded(path, kCannotWrite, [&] {
-        TempFile temp(path);
-        {
-            H5::H5File file(temp.path().string(), H5F_ACC_TRUNC);
-            const H5::Group root = file.openGroup("/");
-            writeProvenance(root, data.provenance);
-            const H5::Group modules = root.createGroup("modules");
-            ActivationLinks links;
-            for (std::size_t i = 0; i < data.modules.size(); ++i)
-                writeModuleStats(modules, data.modules[i], std::int64_t(i), links);
-            const H5::Group plans = root.createGroup("plans");
-            for (const PlanRecord& plan : data.plans) writePlanObject(plans, plan);
-            const H5::Group runs = root.createGroup("runs");
-            for (std::size_t i = 0; i < data.runs.size(); ++i) {
-                if (runs.nameExists(data.runs[i].id)) throw Error("run id '" + data.runs[i].id + "' appears twice");
-                writeRunObject(runs, data.runs[i], std::int64_t(i));
-            }
+// ---- SessionWriter ----------------------------------------------------------------------
+
+struct SessionWriter::Impl {
+    Impl(const fs::path& target, const SessionProvenance& provenance)
+        : path(target), temp(target), file(temp.path().string(), H5F_ACC_TRUNC) {
+        const H5::Group root = file.openGroup("/");
+        writeProvenance(root, provenance);
+        modules = root.createGroup("modules");
+    }
+    /// Writes plans and runs, closes the file and renames it over path.
+    void finish(const std::vector<PlanRecord>& planRecords, const std::vector<RunRecord>& runRecords) {
+        if (committed) throw Error("the session was already committed");
+        const H5::Group root = file.openGroup("/");
+        const H5::Group plans = root.createGroup("plans");
+        for (const PlanRecord& plan : planRecords) writePlanObject(plans, plan);
+        const H5::Group runs = root.createGroup("runs");
+        for (std::size_t i = 0; i < runRecords.size(); ++i) {
+            if (runs.nameExists(runRecords[i].id)) throw Error("run id '" + runRecords[i].id + "' appears twice");
+            writeRunObject(runs, runRecords[i], std::int64_t(i));
         }
+        modules.close();
+        file.close();
         temp.commit();
+        committed = true;
+    }
+
+    fs::path path;
+    TempFile temp;  // declared before file: the file closes before the temp file is removed
+    H5::H5File file;
+    H5::Group modules;
+    ActivationLinks links;
+    std::int64_t count = 0;
+    bool committed = false;
+};
+
+SessionWriter::SessionWriter(const fs::path& path, const SessionProvenance& provenance) {
+    guarded(path, kCannotWrite, [&] { m = std::make_unique<Impl>(path, provenance); });
+}
+
+SessionWriter::~SessionWriter() {
+    if (!m) return;
+    std::lock_guard lock(hdf5Mutex());
+    try {
+        m->modules.close();
+        m->file.close();
+    } catch (const H5::Exception&) {
+        // closing a half-written temp file that is about to be removed
+    }
+    m.reset();  // removes the temp file unless committed
+}
+
+void SessionWriter::addModule(const ModuleStats& module) {
+    guarded(m->path, kCannotWrite, [&] {
+        if (m->committed) throw Error("the session was already committed");
+        writeModuleStats(m->modules, module, m->count, m->links);
+        ++m->count;
     });
+}
+
+std::size_t SessionWriter::moduleCount() const {
+    return std::size_t(m->count);
+}
+
+void SessionWriter::commit() {
+    guarded(m->path, kCannotWrite, [&] { m->finish({}, {}); });
+}
+
+// ---- SessionStore -----------------------------------------------------------------------
+
+void SessionStore::write(const fs::path& path, const SessionData& data) {
+    SessionWriter writer(path, data.provenance);
+    for (const ModuleStats& module : data.modules) writer.addModule(module);
+    guarded(path, kCannotWrite, [&] { writer.m->finish(data.plans, data.runs); });
 }
 
 SessionData SessionStore::read(const fs::path& path) {

@@ -12,6 +12,7 @@
 // by one process-wide mutex.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,35 @@ public:
     [[nodiscard]] static RunRecord readRun(const std::filesystem::path& path, const std::string& id);
     /// Ids of the stored runs in the order they were first written.
     [[nodiscard]] static std::vector<std::string> runIds(const std::filesystem::path& path);
+};
+
+/// Writes a new session one module at a time, for a caller that streams statistics and must
+/// not hold them all (inspect on a large model). Content goes to "<file>.tmp-<pid>"; commit()
+/// renames it over the file. A writer destroyed before commit() removes its temp file, so an
+/// interrupted or failed inspect leaves neither a session nor debris. Every error is an Error
+/// "<file>: <problem>"; the HDF5 file stays open (and the process-wide HDF5 lock is taken per
+/// call) for the writer's lifetime.
+class SessionWriter {
+public:
+    /// Creates the temp file and writes the provenance. Throws Error for an unwritable folder.
+    SessionWriter(const std::filesystem::path& path, const SessionProvenance& provenance);
+    ~SessionWriter();
+    SessionWriter(const SessionWriter&) = delete;
+    SessionWriter& operator=(const SessionWriter&) = delete;
+
+    /// Appends module under /modules (after the ones added before). Modules that share an
+    /// ActivationStats object still alive are hard-linked, as in SessionStore::write.
+    void addModule(const ModuleStats& module);
+    /// Modules added so far.
+    [[nodiscard]] std::size_t moduleCount() const;
+    /// Adds empty plans and runs groups, closes the file and renames it over path. The writer
+    /// takes no more modules after.
+    void commit();
+
+private:
+    friend class SessionStore;
+    struct Impl;
+    std::unique_ptr<Impl> m;
 };
 
 /// The current time as ISO-8601 UTC with a 'Z' suffix, e.g. "2025-01-31T17:04:05Z".

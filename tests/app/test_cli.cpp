@@ -439,6 +439,18 @@ private slots:
         QCOMPARE(r.exitCode, 1);
         QCOMPARE(r.err, QByteArray("error: cancelled\n"));
         QVERIFY(!std::filesystem::exists(dir / "session.h5"));
+        QCOMPARE(entriesStartingWith(dir, "session.h5.tmp-"), 0);
+    }
+    void inspectRefusesAnOutputFolderThatIsNotThere() {
+        const auto dir = test::freshScratchDir("cli-inspect-unwritable");
+        const auto out = dir / "missing" / "session.h5";
+        const CliRun r = runCli(QStringList{"inspect", "--model", path(test::bundledModelDir()), "--out", path(out)} +
+                                smallCalibration());
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.out, QByteArray());
+        QVERIFY2(r.err.startsWith(QByteArray("error: ") + path(out).toUtf8() + ": ") && r.err.count('\n') == 1 &&
+                     r.err.contains("does not exist"),
+                 r.err.constData());
     }
 
     // ---- bench ----------------------------------------------------------------------------

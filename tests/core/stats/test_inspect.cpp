@@ -3,6 +3,7 @@
 // of q/k/v ÷ 40 leaves the function unchanged but makes channel c of the q/k/v input 40× louder.
 #include <QtTest>
 
+#include <algorithm>
 #include <set>
 
 #include "core/calib/calibration.h"
@@ -128,6 +129,67 @@ private slots:
         QCOMPARE(hits, 3);
         const std::string json = formatInspectJson(r.modules);
         QVERIFY(json.find("\"outlier_channels\"") != std::string::npos);
+    }
+
+    void streamsEachModuleToTheSinkAsItsLayerFinishes() {
+        ModelLoadOptions load;
+        load.skipLmHead = true;  // as the CLI loads for inspect
+        const auto model = LlamaModel::load(Checkpoint::open(qb::test::bundledModelDir()), load);
+        QVERIFY_THROWS_EXCEPTION(Error, (void)model->lmHead());
+        std::vector<std::string> events;
+        RunContext ctx([&](double, std::string_view message) {
+            if (events.empty() || events.back() != message) events.emplace_back(message);
+        }, {});
+        std::vector<ModuleStats> streamed;
+        InspectOptions options;
+        options.batchWindows = 4;
+        inspectModel(*model, m_calib, options, [&](ModuleStats&& m) {
+            events.push_back(m.name);
+            streamed.push_back(std::move(m));
+        }, ctx);
+        QCOMPARE(streamed.size(), m_original.modules.size());
+        for (std::size_t i = 0; i < streamed.size(); ++i) {
+            QCOMPARE(streamed[i].name, m_original.modules[i].name);
+            QCOMPARE(streamed[i].weight.excessKurtosis, m_original.modules[i].weight.excessKurtosis);
+            QVERIFY(streamed[i].activation->absmax == m_original.modules[i].activation->absmax);
+            QCOMPARE(*streamed[i].sensitivity.find(4, 128)->relativeError, *m_original.modules[i].sensitivity.find(4, 128)->relativeError);
+        }
+        // Layer 0's seven modules arrive before layer 1 starts its forward.
+        const auto at = [&](const std::string& e) { return std::find(events.begin(), events.end(), e) - events.begin(); };
+        QVERIFY(at("model.layers.0.mlp.down_proj") < at("inspect: layer 1"));
+        QVERIFY(at("inspect: layer 1") < at("model.layers.1.self_attn.q_proj"));
+    }
+
+    void aFewWindowsKeepTheInputsAndAgreeWithTheGramRoute() {
+        // 1 window × 64 tokens ≤ every module's in_features (64, 172): X is kept, not XᵀX.
+        CalibrationSet one = m_calib;
+        one.windows = 1;
+        one.tokens.resize(64);
+        InspectOptions options;
+        const InspectResult r = inspectModel(*m_model, one, options);
+        const auto layer = m_model->layer(0);
+        for (ModuleKind kind : kAllModuleKinds) {
+            const ModuleStats& m = r.modules[std::size_t(int(kind))];
+            QCOMPARE(m.name, moduleName(0, kind));
+            // The same inputs through the Gram matrix: capture layer 0's input of this module.
+            struct Capture final : ActivationTap {
+                std::string name;
+                MatrixRM X;
+                bool wants(const std::string& n) const override { return n == name; }
+                void observe(const std::string&, const ConstMatrixRef& x) override { X = x; }
+            } capture;
+            capture.name = m.name;
+            MatrixRM hidden = m_model->embed(one.tokens);
+            m_model->runLayer(0, hidden, 64, &capture);
+            QCOMPARE(capture.X.rows(), Index(64));
+            GramAccumulator acc(capture.X.cols());
+            acc.add(capture.X);
+            const SensitivityTable viaGram = computeSensitivity(layer->linear(kind)->denseWeight(), acc.gram());
+            for (std::size_t e = 0; e < viaGram.entries.size(); ++e)
+                QVERIFY2(std::abs(*m.sensitivity.entries[e].relativeError - *viaGram.entries[e].relativeError) <=
+                             1e-4 * *viaGram.entries[e].relativeError,
+                         m.name.c_str());
+        }
     }
 
     void cancelStopsBeforeTheFirstLayer() {

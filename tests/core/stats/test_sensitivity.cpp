@@ -104,6 +104,61 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, (void)gramQuadraticForm(W, MatrixRMd::Zero(7, 7)));
     }
 
+    void inputsAreKeptWhileTokensDoNotExceedChannels() {
+        // 80 expected tokens ≤ 96 channels: X itself is kept and ‖D Xᵀ‖² computed from it.
+        const MatrixRM X = calibrationInputs(80, 96, 10);
+        SensitivityInputs inputs(96, 80);
+        inputs.add(X.topRows(50));
+        inputs.add(X.bottomRows(30));
+        QVERIFY(inputs.keepsInputs());
+        QCOMPARE(inputs.tokens(), std::uint64_t(80));
+        const MatrixRM D = qb::test::randomMatrix(300, 96, 11, 0.01f);  // 3 row blocks of 128
+        const double direct = directEnergy(D.cast<double>(), X);
+        QVERIFY2(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct,
+                 qPrintable(QString("%1 vs %2").arg(inputs.outputEnergy(D)).arg(direct)));
+    }
+
+    void keptInputsGiveTheSameTableAsTheGramMatrix() {
+        const MatrixRM W = qb::test::randomMatrix(40, 172, 12, 0.05f);
+        const MatrixRM X = calibrationInputs(128, 172, 13);
+        SensitivityInputs kept(172, 128);
+        kept.add(X);
+        QVERIFY(kept.keepsInputs());
+        GramAccumulator acc(172);
+        acc.add(X);
+        const SensitivityTable a = computeSensitivity(W, kept);
+        const SensitivityTable b = computeSensitivity(W, acc.gram());
+        QCOMPARE(a.entries.size(), b.entries.size());
+        for (std::size_t i = 0; i < a.entries.size(); ++i)
+            QVERIFY2(std::abs(*a.entries[i].relativeError - *b.entries[i].relativeError) <= 1e-4 * *b.entries[i].relativeError,
+                     sensitivityLabel(a.entries[i].bits, a.entries[i].groupSize).c_str());
+    }
+
+    void moreTokensThanChannelsUseTheGramMatrix() {
+        const MatrixRM X = calibrationInputs(200, 24, 14);
+        SensitivityInputs inputs(24, 200);
+        QVERIFY(!inputs.keepsInputs());
+        inputs.add(X);
+        const MatrixRM D = qb::test::randomMatrix(20, 24, 15, 0.01f);
+        const double direct = directEnergy(D.cast<double>(), X);
+        QVERIFY(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct);
+    }
+
+    void inputsBeyondTheExpectedCountFoldIntoTheGramMatrix() {
+        const MatrixRM X = calibrationInputs(60, 48, 16);
+        SensitivityInputs inputs(48, 40);
+        inputs.add(X.topRows(30));
+        QVERIFY(inputs.keepsInputs());
+        inputs.add(X.bottomRows(30));  // 60 > 40 expected
+        QVERIFY(!inputs.keepsInputs());
+        QCOMPARE(inputs.tokens(), std::uint64_t(60));
+        const MatrixRM D = qb::test::randomMatrix(20, 48, 17, 0.01f);
+        const double direct = directEnergy(D.cast<double>(), X);
+        QVERIFY(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct);
+        QVERIFY_THROWS_EXCEPTION(Error, inputs.add(MatrixRM::Zero(2, 47)));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)inputs.outputEnergy(MatrixRM::Zero(2, 47)));
+    }
+
     void labelsAndKeys() {
         QCOMPARE(sensitivityLabel(4, 128), std::string("w4 g128"));
         QCOMPARE(sensitivityLabel(3, std::nullopt), std::string("w3 per-channel"));

@@ -294,6 +294,64 @@ private slots:
         expectError(dir / "no-such-folder" / "s.qbsession", "does not exist",
                     [&] { SessionStore::write(dir / "no-such-folder" / "s.qbsession", bad); });
     }
+
+    void streamedModulesReadBackLikeAWholeWrite() {
+        const fs::path dir = qb::test::freshScratchDir("session_stream");
+        const SessionData d = makeSession();
+        {
+            SessionWriter writer(dir / "s.qbsession", d.provenance);
+            for (const ModuleStats& m : d.modules) writer.addModule(m);
+            QCOMPARE(writer.moduleCount(), std::size_t(4));
+            QVERIFY(!fs::exists(dir / "s.qbsession"));  // nothing at the target before commit
+            writer.commit();
+        }
+        QVERIFY(!hasTempFiles(dir));
+        const SessionData back = SessionStore::read(dir / "s.qbsession");
+        QCOMPARE(back.provenance.calibrationSeed, d.provenance.calibrationSeed);
+        QCOMPARE(back.modules.size(), d.modules.size());
+        for (std::size_t i = 0; i < d.modules.size(); ++i) {
+            QCOMPARE(back.modules[i].name, d.modules[i].name);
+            compareWeight(back.modules[i].weight, d.modules[i].weight);
+            compareSensitivity(back.modules[i].sensitivity, d.modules[i].sensitivity);
+        }
+        compareActivation(*back.modules[2].activation, *d.modules[2].activation);
+        QCOMPARE(back.modules[0].activation.get(), back.modules[1].activation.get());  // q and k: one group, linked
+        QVERIFY(back.plans.empty() && back.runs.empty());
+    }
+
+    void uncommittedWriterLeavesNothing() {
+        const fs::path dir = qb::test::freshScratchDir("session_stream_abort");
+        SessionStore::write(dir / "old.qbsession", makeSession());
+        {
+            SessionWriter writer(dir / "old.qbsession", makeSession().provenance);
+            writer.addModule(makeSession().modules.front());
+            QVERIFY(hasTempFiles(dir));
+        }  // e.g. inspect was cancelled
+        QVERIFY(!hasTempFiles(dir));
+        QCOMPARE(SessionStore::read(dir / "old.qbsession").modules.size(), std::size_t(4));  // the old session stands
+    }
+
+    void streamedActivationIsNotLinkedToAFreedOneAtTheSameAddress() {
+        // A streaming writer sees each layer's ActivationStats freed before the next is made;
+        // the allocator may hand the next one the same address. It must get its own group.
+        const fs::path dir = qb::test::freshScratchDir("session_stream_address");
+        const SessionData d = makeSession();
+        SessionWriter writer(dir / "s.qbsession", d.provenance);
+        for (unsigned layer = 0; layer < 4; ++layer) {
+            auto activation = makeActivation(6, 10 + layer, layer % 2 == 0);
+            writer.addModule(makeModule("model.layers." + std::to_string(layer) + ".self_attn.q_proj", 8, 6, layer, activation));
+        }
+        writer.commit();
+        const SessionData back = SessionStore::read(dir / "s.qbsession");
+        QCOMPARE(back.modules.size(), std::size_t(4));
+        for (unsigned layer = 0; layer < 4; ++layer)
+            compareActivation(*back.modules[layer].activation, *makeActivation(6, 10 + layer, layer % 2 == 0));
+    }
+
+    void unwritableFolderFailsBeforeAnyModule() {
+        const fs::path file = qb::test::freshScratchDir("session_stream_bad") / "missing" / "s.qbsession";
+        expectError(file, "does not exist", [&] { SessionWriter writer(file, makeSession().provenance); });
+    }
 };
 
 QTEST_APPLESS_MAIN(TestSessionStore)
