@@ -1,5 +1,7 @@
 #include "core/stats/inspect.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -48,17 +50,25 @@ void validate(const LlamaModel& model, const CalibrationSet& calib, const Inspec
     if (calib.tokens.size() != std::size_t(calib.windows) * std::size_t(calib.ctx))
         throw Error("inspect: the calibration set holds " + std::to_string(calib.tokens.size()) + " tokens, expected " +
                     std::to_string(calib.windows) + " windows × " + std::to_string(calib.ctx));
-    if (options.batchWindows < 1) throw Error("inspect: batchWindows must be at least 1");
+    if (options.batchWindows < 0) throw Error("inspect: batchWindows must not be negative");
     if (model.config().numLayers < 1) throw Error("inspect: the model has no decoder layer");
+}
+
+/// Windows per forward batch (InspectOptions::batchWindows).
+int windowsPerBatch(const ModelConfig& c, const CalibrationSet& calib, const InspectOptions& options) {
+    if (options.batchWindows > 0) return options.batchWindows;
+    const double widestWindow = double(calib.ctx) * double(std::max(c.hiddenSize, c.intermediateSize)) * sizeof(float);
+    return int(std::clamp(std::floor(double(options.batchBudgetBytes) / widestWindow), 1.0, double(calib.windows)));
 }
 
 /// Runs layer i over all windows in batches, feeding tap; hidden is updated in place.
 void runLayerBatched(const LlamaModel& model, int i, MatrixRM& hidden, const CalibrationSet& calib,
                      const InspectOptions& options, InspectTap& tap, const RunContext& ctx) {
     const int L = model.config().numLayers;
-    for (int w0 = 0; w0 < calib.windows; w0 += options.batchWindows) {
+    const int batch = windowsPerBatch(model.config(), calib, options);
+    for (int w0 = 0; w0 < calib.windows; w0 += batch) {
         ctx.throwIfStopped();
-        const int nw = std::min(options.batchWindows, calib.windows - w0);
+        const int nw = std::min(batch, calib.windows - w0);
         const Index begin = Index(w0) * calib.ctx;
         const Index rows = Index(nw) * calib.ctx;
         MatrixRM batch = hidden.middleRows(begin, rows);  // [nw × ctx, hidden]
@@ -98,7 +108,10 @@ void inspectModel(const LlamaModel& model, const CalibrationSet& calibration, co
             for (ModuleKind kind : kAllModuleKinds) {
                 ctx.throwIfStopped();
                 const Linear& linear = *layer->linear(kind);
-                const MatrixRM W = linear.denseWeight();  // [out, in]
+                // W [out, in]: the layer's own float weights when it holds them, else a dense copy.
+                const auto* dense = dynamic_cast<const DenseLinear*>(&linear);
+                const MatrixRM copy = dense ? MatrixRM() : linear.denseWeight();
+                const MatrixRM& W = dense ? dense->weight() : copy;
                 ModuleStats m;
                 m.name = moduleName(i, kind);
                 m.outFeatures = linear.outFeatures();

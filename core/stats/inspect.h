@@ -3,8 +3,7 @@
 // linear module of a Llama-family model, over calibration windows.
 //
 // The model is streamed layer by layer: the hidden state of all windows ([windows × ctx,
-// hidden], float) is kept, and decoder layer i runs over it in batches of `batchWindows`
-// windows with an ActivationTap that feeds the statistics; then the layer's weights are read
+// hidden], float) is kept, and decoder layer i runs over it in batches of a few windows with an ActivationTap that feeds the statistics; then the layer's weights are read
 // (Linear::denseWeight) and released before layer i+1 is loaded. Peak memory ≈ the hidden
 // state + one layer's weights + per input: the activation accumulators (ActivationStats:
 // ~5 KiB per channel) and, with sensitivity, the inputs X [tokens, in] in float while tokens ≤ in,
@@ -31,7 +30,10 @@ struct InspectOptions {
     ActivationStatsOptions activation;
     SensitivityOptions sensitivity;
     bool computeSensitivity = true;  ///< off: no inputs or Gram matrices kept, empty sensitivity tables
-    int batchWindows = 8;            ///< windows per forward batch (bounds the activation memory), >= 1
+    /// Windows per forward batch, >= 0; 0 = as many as keep the widest activation of a batch
+    /// ([windows × ctx, max(hidden, intermediate)] floats) within batchBudgetBytes, at least one.
+    int batchWindows = 0;
+    std::size_t batchBudgetBytes = std::size_t(16) << 20;
 };
 
 struct InspectResult {

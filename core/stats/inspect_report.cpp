@@ -114,7 +114,12 @@ std::string formatInspectText(const std::vector<ModuleStats>& modules, const Ins
     std::vector<std::string> shapes;
     for (const ModuleStats& m : modules) {
         nameWidth = std::max(nameWidth, m.name.size());
-        shapes.push_back("[" + std::to_string(m.outFeatures) + "x" + std::to_string(m.inFeatures) + "]");
+        std::string shape = "[";  // appended: GCC 12 warns falsely on "literal" + std::string (PR 105651)
+        shape += std::to_string(m.outFeatures);
+        shape += 'x';
+        shape += std::to_string(m.inFeatures);
+        shape += ']';
+        shapes.push_back(std::move(shape));
         shapeWidth = std::max(shapeWidth, shapes.back().size());
     }
     std::string text;

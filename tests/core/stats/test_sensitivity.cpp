@@ -45,7 +45,7 @@ private slots:
 
     void quadraticFormEqualsDirectNorm() {
         const MatrixRM X = calibrationInputs(500, 30, 2);
-        const MatrixRM D = qb::test::randomMatrix(150, 30, 3, 0.01f);  // 3 row blocks of 64
+        const MatrixRM D = qb::test::randomMatrix(1100, 30, 3, 0.01f);  // row blocks of 512, 512 and 76
         GramAccumulator acc(30);
         acc.add(X);
         const double viaGram = gramQuadraticForm(D, acc.gram());
@@ -112,7 +112,7 @@ private slots:
         inputs.add(X.bottomRows(30));
         QVERIFY(inputs.keepsInputs());
         QCOMPARE(inputs.tokens(), std::uint64_t(80));
-        const MatrixRM D = qb::test::randomMatrix(300, 96, 11, 0.01f);  // 3 row blocks of 128
+        const MatrixRM D = qb::test::randomMatrix(1100, 96, 11, 0.01f);  // row blocks of 512, 512 and 76
         const double direct = directEnergy(D.cast<double>(), X);
         QVERIFY2(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct,
                  qPrintable(QString("%1 vs %2").arg(inputs.outputEnergy(D)).arg(direct)));
