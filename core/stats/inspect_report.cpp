@@ -85,14 +85,9 @@ json moduleJson(const ModuleStats& m, const InspectReportOptions& o) {
 }  // namespace
 
 ModuleStats reportView(const ModuleStats& module) {
-    ModuleStats view;
-    view.name = module.name;
-    view.outFeatures = module.outFeatures;
-    view.inFeatures = module.inFeatures;
-    view.weight = module.weight;
-    view.sensitivity = module.sensitivity;
-    if (module.activation) {
-        ActivationStats a = *module.activation;  // the per-channel vectors: a few × in doubles
+    ModuleStats view = module;
+    if (view.activation) {
+        ActivationStats a = *view.activation;  // the per-channel vectors: a few × in doubles
         a.sample = MatrixRM();
         view.activation = std::make_shared<const ActivationStats>(std::move(a));
     }

@@ -73,6 +73,17 @@ private slots:
                  std::string("model.layers.0.mlp.down_proj"));
     }
 
+    void reportViewDropsTheSampleAndNothingTheReportReads() {
+        const auto modules = makeModules();
+        std::vector<ModuleStats> views;
+        for (const ModuleStats& m : modules) views.push_back(reportView(m));
+        QCOMPARE(modules[0].activation->sample.rows(), Index(50));  // the original keeps its 50 tokens
+        QCOMPARE(views[0].activation->sample.size(), Index(0));
+        QVERIFY(views[0].activation->absmax == modules[0].activation->absmax);
+        QCOMPARE(formatInspectText(views), formatInspectText(modules));
+        QCOMPARE(formatInspectJson(views), formatInspectJson(modules));
+    }
+
     void worstStatisticPicksTheLargestSeverity() {
         const auto modules = makeModules();
         const WorstStatistic a = worstStatistic(modules[0]);
