@@ -1,5 +1,7 @@
 #include "core/io/model_config.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -14,8 +16,31 @@ std::string architectureLabel(Architecture a) {
         case Architecture::Llama: return "llama";
         case Architecture::Mistral: return "mistral";
         case Architecture::Qwen2: return "qwen2";
+        case Architecture::Qwen3: return "qwen3";
     }
     return "?";
+}
+
+std::string ropeScalingLabel(const RopeScaling& s) {
+    char buf[160];
+    switch (s.type) {
+        case RopeScalingType::None: return "none";
+        case RopeScalingType::Linear: std::snprintf(buf, sizeof buf, "linear, factor %g", s.factor); return buf;
+        case RopeScalingType::Dynamic: std::snprintf(buf, sizeof buf, "dynamic NTK, factor %g", s.factor); return buf;
+        case RopeScalingType::Yarn:
+            std::snprintf(buf, sizeof buf, "yarn, factor %g, original context %d", s.factor, s.originalMaxPositions);
+            return buf;
+        case RopeScalingType::Llama3:
+            std::snprintf(buf, sizeof buf, "llama3, factor %g, low/high frequency factors %g/%g, original context %d", s.factor,
+                          s.lowFreqFactor, s.highFreqFactor, s.originalMaxPositions);
+            return buf;
+    }
+    return "?";
+}
+
+std::string supportedArchitecturesText() {
+    return "LlamaForCausalLM (Llama 1/2/3/3.1/3.2, SmolLM, TinyLlama), MistralForCausalLM, Qwen2ForCausalLM (Qwen2/2.5), "
+           "Qwen3ForCausalLM";
 }
 
 namespace {
@@ -31,6 +56,70 @@ int requirePositiveInt(const nlohmann::json& j, const char* key, const std::stri
 std::optional<int> optionalInt(const nlohmann::json& j, const char* key) {
     if (j.contains(key) && j[key].is_number_integer()) return int(j[key].get<long long>());
     return std::nullopt;
+}
+
+double numberIn(const nlohmann::json& j, const char* key, double fallback, const std::string& origin, const char* where) {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number() || !(j[key].get<double>() > 0))
+        throw Error(origin + ": \"" + where + "." + key + "\" must be a positive number, not " + j[key].dump());
+    return j[key].get<double>();
+}
+
+// "rope_scaling": {"rope_type" (or the older "type"): linear | dynamic | yarn | llama3, "factor", ...}
+RopeScaling parseRopeScaling(const nlohmann::json& r, int maxPositions, const std::string& origin) {
+    if (!r.is_object()) throw Error(origin + ": \"rope_scaling\" is not an object");
+    std::string type;
+    if (r.contains("rope_type") && r["rope_type"].is_string())
+        type = r["rope_type"].get<std::string>();
+    else if (r.contains("type") && r["type"].is_string())
+        type = r["type"].get<std::string>();
+    else
+        throw Error(origin + ": \"rope_scaling\" names no \"rope_type\" (or \"type\")");
+    RopeScaling s;
+    if (type == "default") return s;
+    const char* where = "rope_scaling";
+    auto needFactor = [&] {
+        if (!r.contains("factor")) throw Error(origin + ": \"rope_scaling\" of type '" + type + "' needs \"factor\"");
+        return numberIn(r, "factor", 1.0, origin, where);
+    };
+    auto positiveIntIn = [&](const char* key, int fallback) {
+        if (!r.contains(key) || r[key].is_null()) return fallback;
+        if (!r[key].is_number() || r[key].get<double>() < 1 || r[key].get<double>() > double(1 << 30))
+            throw Error(origin + ": \"rope_scaling." + key + "\" must be a positive integer, not " + r[key].dump());
+        return int(r[key].get<double>());
+    };
+    if (type == "linear") {
+        s.type = RopeScalingType::Linear;
+        s.factor = needFactor();
+    } else if (type == "dynamic") {
+        s.type = RopeScalingType::Dynamic;
+        s.factor = needFactor();
+    } else if (type == "yarn") {
+        s.type = RopeScalingType::Yarn;
+        s.factor = needFactor();
+        s.originalMaxPositions = positiveIntIn("original_max_position_embeddings", maxPositions);
+        s.betaFast = numberIn(r, "beta_fast", 32.0, origin, where);
+        s.betaSlow = numberIn(r, "beta_slow", 1.0, origin, where);
+        if (r.contains("attention_factor") && !r["attention_factor"].is_null())
+            s.attentionFactor = numberIn(r, "attention_factor", 1.0, origin, where);
+        if (r.contains("mscale") && !r["mscale"].is_null()) s.mscale = numberIn(r, "mscale", 1.0, origin, where);
+        if (r.contains("mscale_all_dim") && !r["mscale_all_dim"].is_null())
+            s.mscaleAllDim = numberIn(r, "mscale_all_dim", 1.0, origin, where);
+        if (r.contains("truncate") && r["truncate"].is_boolean()) s.truncate = r["truncate"].get<bool>();
+    } else if (type == "llama3") {
+        s.type = RopeScalingType::Llama3;
+        s.factor = needFactor();
+        for (const char* key : {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"})
+            if (!r.contains(key)) throw Error(origin + ": \"rope_scaling\" of type 'llama3' needs \"" + key + "\"");
+        s.lowFreqFactor = numberIn(r, "low_freq_factor", 1.0, origin, where);
+        s.highFreqFactor = numberIn(r, "high_freq_factor", 4.0, origin, where);
+        s.originalMaxPositions = positiveIntIn("original_max_position_embeddings", maxPositions);
+        if (!(s.highFreqFactor > s.lowFreqFactor))
+            throw Error(origin + ": \"rope_scaling.high_freq_factor\" must exceed \"low_freq_factor\"");
+    } else {
+        throw Error(origin + ": rope_scaling type '" + type + "' is not supported (supported: linear, dynamic, yarn, llama3)");
+    }
+    return s;
 }
 
 double optionalNumber(const nlohmann::json& j, const char* key, double fallback, const std::string& origin) {
@@ -64,9 +153,16 @@ ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string
         c.architecture = Architecture::Mistral;
     else if (arch == "Qwen2ForCausalLM" || arch == "qwen2")
         c.architecture = Architecture::Qwen2;
+    else if (arch == "Qwen3ForCausalLM" || arch == "qwen3")
+        c.architecture = Architecture::Qwen3;
     else
-        throw Error(origin + ": unsupported architecture '" + arch +
-                    "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
+        throw Error(origin + ": architecture '" + (arch.empty() ? std::string("(none given)") : arch) +
+                    "' is not supported (supported: " + supportedArchitecturesText() + ")");
+    if (j.contains("hidden_act") && j["hidden_act"].is_string() && j["hidden_act"].get<std::string>() != "silu")
+        throw Error(origin + ": hidden_act '" + j["hidden_act"].get<std::string>() + "' is not supported (only silu, as in " +
+                    "the Llama family)");
+    if (j.contains("num_local_experts") || j.contains("num_experts") || j.contains("n_routed_experts"))
+        throw Error(origin + ": mixture-of-experts models are not supported (supported: " + supportedArchitecturesText() + ")");
 
     c.hiddenSize = requirePositiveInt(j, "hidden_size", origin);
     c.intermediateSize = requirePositiveInt(j, "intermediate_size", origin);
@@ -81,8 +177,23 @@ ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string
                                                                      : c.hiddenSize / c.numHeads;
     c.rmsNormEps = optionalNumber(j, "rms_norm_eps", 1e-6, origin);
     c.ropeTheta = optionalNumber(j, "rope_theta", 10000.0, origin);
-    c.tieWordEmbeddings = j.value("tie_word_embeddings", false);
-    c.attentionBias = c.architecture == Architecture::Qwen2 || j.value("attention_bias", false);
+    c.tieWordEmbeddings = j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()
+                              ? j["tie_word_embeddings"].get<bool>()
+                              : false;
+    c.attentionBias = c.architecture == Architecture::Qwen2 ||
+                      (j.contains("attention_bias") && j["attention_bias"].is_boolean() && j["attention_bias"].get<bool>());
+    c.qkNorm = c.architecture == Architecture::Qwen3;
+    // Sliding window: Mistral applies "sliding_window" to every layer when it is set; Qwen2/3
+    // only with "use_sliding_window": true, and then from layer "max_window_layers" on.
+    const bool windowed = c.architecture == Architecture::Mistral ||
+                          ((c.architecture == Architecture::Qwen2 || c.architecture == Architecture::Qwen3) &&
+                           j.contains("use_sliding_window") && j["use_sliding_window"].is_boolean() &&
+                           j["use_sliding_window"].get<bool>());
+    if (windowed && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+        c.slidingWindow = requirePositiveInt(j, "sliding_window", origin);
+        if (c.architecture != Architecture::Mistral && j.contains("max_window_layers") && j["max_window_layers"].is_number_integer())
+            c.slidingWindowFromLayer = int(std::max<long long>(0, j["max_window_layers"].get<long long>()));
+    }
     c.bosTokenId = optionalInt(j, "bos_token_id");
     c.eosTokenId = optionalInt(j, "eos_token_id");
     c.torchDtype = j.value("torch_dtype", std::string());
@@ -98,7 +209,10 @@ ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string
     if (!j.contains("head_dim") && c.hiddenSize % c.numHeads != 0)
         throw Error(origin + ": hidden_size is not a multiple of num_attention_heads");
     if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
-        throw Error(origin + ": rope_scaling is not supported yet");
+        c.ropeScaling = parseRopeScaling(j["rope_scaling"], c.maxPositions, origin);
+    if (j.contains("partial_rotary_factor") && j["partial_rotary_factor"].is_number() &&
+        j["partial_rotary_factor"].get<double>() != 1.0)
+        throw Error(origin + ": partial_rotary_factor " + j["partial_rotary_factor"].dump() + " is not supported (only 1.0)");
     return c;
 }
 

@@ -8,35 +8,22 @@
 
 namespace qb::core {
 
-void applyRope(MatrixRM& x, int heads, int headDim, Index T, double ropeTheta) {
-    const int half = headDim / 2;
-    // cos/sin table [T, half], computed in double once per call.
-    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> cosT(T, half), sinT(T, half);
-    for (int i = 0; i < half; ++i) {
-        const double invFreq = std::pow(ropeTheta, -2.0 * i / headDim);
-        for (Index p = 0; p < T; ++p) {
-            cosT(p, i) = float(std::cos(double(p) * invFreq));
-            sinT(p, i) = float(std::sin(double(p) * invFreq));
-        }
-    }
-    const Index n = x.rows();
-#pragma omp parallel for num_threads(threadCount()) schedule(static) if (n > 256)
-    for (Index r = 0; r < n; ++r) {
-        const Index p = r % T;
-        float* row = x.row(r).data();
-        for (int h = 0; h < heads; ++h) {
-            float* v = row + h * headDim;
-            for (int i = 0; i < half; ++i) {
-                const float a = v[i], b = v[i + half];
-                v[i] = a * cosT(p, i) - b * sinT(p, i);
-                v[i + half] = b * cosT(p, i) + a * sinT(p, i);
-            }
-        }
+void headRmsNormRow(float* x, int heads, int headDim, const VectorF& weight, double eps) {
+    for (int h = 0; h < heads; ++h) {
+        Eigen::Map<Eigen::RowVectorXf> v(x + Index(h) * headDim, headDim);
+        const float inv = 1.0f / std::sqrt(v.squaredNorm() / float(headDim) + float(eps));
+        v = (v * inv).cwiseProduct(weight.transpose());
     }
 }
 
+void headRmsNorm(MatrixRM& x, int heads, int headDim, const VectorF& weight, double eps) {
+    const Index n = x.rows();
+#pragma omp parallel for num_threads(threadCount()) schedule(static) if (n > 256)
+    for (Index r = 0; r < n; ++r) headRmsNormRow(x.row(r).data(), heads, headDim, weight, eps);
+}
+
 MatrixRM causalAttention(const MatrixRM& q, const MatrixRM& k, const MatrixRM& v, int heads, int kvHeads, int headDim,
-                         Index T) {
+                         Index T, int slidingWindow) {
     const Index n = q.rows();
     const Index windows = n / T;
     const int group = heads / kvHeads;
@@ -63,19 +50,24 @@ MatrixRM causalAttention(const MatrixRM& q, const MatrixRM& k, const MatrixRM& v
             const auto V = v.block(base, Index(g) * headDim, T, headDim);  // [T, d]
             for (Index i0 = 0; i0 < T; i0 += kBlock) {
                 const Index rows = std::min(kBlock, T - i0);
-                const Index keys = i0 + rows;  // causal: block rows see keys [0, i0+rows)
+                // causal: block rows see keys [first, i0+rows); a sliding window W hides j ≤ i − W
+                const Index first = slidingWindow > 0 ? std::max<Index>(0, i0 - slidingWindow + 1) : 0;
+                const Index keys = i0 + rows - first;
                 Qs.topRows(rows) = q.block(base + i0, Index(h) * headDim, rows, headDim) * scale;
                 auto s = S.topLeftCorner(rows, keys);
-                s.noalias() = Qs.topRows(rows) * K.topRows(keys).transpose();  // scores [rows, keys]
+                s.noalias() = Qs.topRows(rows) * K.middleRows(first, keys).transpose();  // scores [rows, keys]
                 for (Index r = 0; r < rows; ++r) {
-                    const Index visible = i0 + r + 1;
-                    auto row = s.row(r).head(visible).array();
+                    const Index i = i0 + r;
+                    const Index lo = slidingWindow > 0 ? std::max<Index>(first, i - slidingWindow + 1) : 0;  // first visible key
+                    const Index from = lo - first, visible = i + 1 - lo;
+                    auto row = s.row(r).segment(from, visible).array();
                     const float m = row.maxCoeff();
                     row = (row - m).exp();
                     row /= row.sum();
-                    s.row(r).tail(keys - visible).setZero();
+                    s.row(r).head(from).setZero();
+                    s.row(r).tail(keys - from - visible).setZero();
                 }
-                out.block(base + i0, Index(h) * headDim, rows, headDim).noalias() = s * V.topRows(keys);
+                out.block(base + i0, Index(h) * headDim, rows, headDim).noalias() = s * V.middleRows(first, keys);
             }
         }
     }

@@ -46,22 +46,6 @@ int argmax(const VectorF& logits) {
 
 }  // namespace
 
-void applyRopeAt(float* x, int heads, int headDim, Index position, double ropeTheta) {
-    const int half = headDim / 2;
-    for (int i = 0; i < half; ++i) {
-        // the values applyRope() tabulates for row position p
-        const double invFreq = std::pow(ropeTheta, -2.0 * i / headDim);
-        const float cosP = float(std::cos(double(position) * invFreq));
-        const float sinP = float(std::sin(double(position) * invFreq));
-        for (int h = 0; h < heads; ++h) {
-            float* v = x + h * headDim;
-            const float a = v[i], b = v[i + half];
-            v[i] = a * cosP - b * sinP;
-            v[i + half] = b * cosP + a * sinP;
-        }
-    }
-}
-
 KvDecoder::KvDecoder(const LlamaModel& model, Index capacity) : m_model(model), m_capacity(capacity) {
     const ModelConfig& c = model.config();
     if (capacity < 1 || (c.maxPositions > 0 && capacity > c.maxPositions))
@@ -94,14 +78,10 @@ VectorF KvDecoder::prefill(const std::vector<int>& prompt) {
         const DecoderLayer& L = *m_layers[std::size_t(i)];
         // attention block of runDecoderLayer with T = n, keeping K (after RoPE) and V
         rmsNorm(hidden, L.inputNorm, c.rmsNormEps, xn);
-        L.linear(ModuleKind::Q)->forward(xn, q);  // [n, H·d]
-        L.linear(ModuleKind::K)->forward(xn, k);  // [n, Hkv·d]
-        L.linear(ModuleKind::V)->forward(xn, v);  // [n, Hkv·d]
-        applyRope(q, c.numHeads, c.headDim, n, c.ropeTheta);
-        applyRope(k, c.numKvHeads, c.headDim, n, c.ropeTheta);
+        attentionQkv(c, L, xn, n, q, k, v);  // [n, H·d], [n, Hkv·d] ×2, after q/k norm and RoPE
         m_K[std::size_t(i)].topRows(n) = k;
         m_V[std::size_t(i)].topRows(n) = v;
-        const MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, n);  // [n, H·d]
+        const MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, n, c.windowOfLayer(i));  // [n, H·d]
         L.linear(ModuleKind::O)->forward(attn, o);
         hidden += o;
         mlpBlock(c, L, hidden);
@@ -111,10 +91,13 @@ VectorF KvDecoder::prefill(const std::vector<int>& prompt) {
 }
 
 void KvDecoder::attentionStep(int layer, const MatrixRM& q, MatrixRM& out) const {
-    // One query row against cache rows 0..m_length−1 (the new token's K/V already stored).
+    // One query row against cache rows first..m_length (the new token's K/V already stored);
+    // a sliding window W keeps the last W positions.
     const ModelConfig& c = m_model.config();
     const int d = c.headDim, group = c.numHeads / c.numKvHeads;
-    const Index keys = m_length + 1;
+    const int window = c.windowOfLayer(layer);
+    const Index first = window > 0 ? std::max<Index>(0, m_length - window + 1) : 0;
+    const Index keys = m_length + 1 - first;
     const float scale = 1.0f / std::sqrt(float(d));
     const MatrixRM& K = m_K[std::size_t(layer)];
     const MatrixRM& V = m_V[std::size_t(layer)];
@@ -123,10 +106,10 @@ void KvDecoder::attentionStep(int layer, const MatrixRM& q, MatrixRM& out) const
     for (int h = 0; h < c.numHeads; ++h) {
         const Index g = h / group;
         const Eigen::RowVectorXf qs = q.block(0, Index(h) * d, 1, d) * scale;
-        Eigen::RowVectorXf s = qs * K.block(0, g * d, keys, d).transpose();  // scores [keys]
+        Eigen::RowVectorXf s = qs * K.block(first, g * d, keys, d).transpose();  // scores [keys]
         s = (s.array() - s.maxCoeff()).exp();
         s /= s.sum();
-        out.block(0, Index(h) * d, 1, d).noalias() = s * V.block(0, g * d, keys, d);
+        out.block(0, Index(h) * d, 1, d).noalias() = s * V.block(first, g * d, keys, d);
     }
 }
 
@@ -137,14 +120,19 @@ VectorF KvDecoder::step(int token) {
     const Index p = m_length;  // position of this token
     MatrixRM hidden = m_model.embed({token});  // [1, hidden]
     MatrixRM xn, q, k, v, attn, o;
+    // Dynamic NTK scaling sees the sequence as long as its last position (transformers'
+    // dynamic update); the other RoPE variants do not depend on the length.
+    const RopeFrequencies rope = ropeFrequencies(c, p + 1);
     for (int i = 0; i < c.numLayers; ++i) {
         const DecoderLayer& L = *m_layers[std::size_t(i)];
         rmsNorm(hidden, L.inputNorm, c.rmsNormEps, xn);
         L.linear(ModuleKind::Q)->forward(xn, q);  // [1, H·d]
         L.linear(ModuleKind::K)->forward(xn, k);  // [1, Hkv·d]
         L.linear(ModuleKind::V)->forward(xn, v);
-        applyRopeAt(q.data(), c.numHeads, c.headDim, p, c.ropeTheta);
-        applyRopeAt(k.data(), c.numKvHeads, c.headDim, p, c.ropeTheta);
+        if (L.qNorm.size() > 0) headRmsNormRow(q.data(), c.numHeads, c.headDim, L.qNorm, c.rmsNormEps);
+        if (L.kNorm.size() > 0) headRmsNormRow(k.data(), c.numKvHeads, c.headDim, L.kNorm, c.rmsNormEps);
+        applyRopeAt(q.data(), c.numHeads, c.headDim, p, rope);
+        applyRopeAt(k.data(), c.numKvHeads, c.headDim, p, rope);
         m_K[std::size_t(i)].row(p) = k.row(0);
         m_V[std::size_t(i)].row(p) = v.row(0);
         attentionStep(i, q, attn);

@@ -19,10 +19,6 @@
 
 namespace qb::core {
 
-/// Rotate-half RoPE of one token at absolute position `position`, in place on x [heads·headDim]
-/// (the same cos/sin values as applyRope() computes for that position).
-void applyRopeAt(float* x, int heads, int headDim, Index position, double ropeTheta);
-
 class KvDecoder {
 public:
     /// Holds every decoder layer of model (loaded now when the model streams) and a cache of

@@ -26,7 +26,7 @@ std::string moduleName(int layer, ModuleKind kind) {
 }
 
 std::size_t DecoderLayer::storageBytes() const {
-    std::size_t n = std::size_t(inputNorm.size() + postAttentionNorm.size()) * sizeof(float);
+    std::size_t n = std::size_t(inputNorm.size() + postAttentionNorm.size() + qNorm.size() + kNorm.size()) * sizeof(float);
     for (const auto& l : linears)
         if (l) n += l->storageBytes();
     return n;
@@ -71,14 +71,22 @@ MatrixRM attentionMixer(const ModelConfig& c, const DecoderLayer& layer, const C
     offer(tap, layer.index, ModuleKind::K, xn);
     offer(tap, layer.index, ModuleKind::V, xn);
     MatrixRM q, k, v;
+    attentionQkv(c, layer, xn, T, q, k, v);
+    MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, T, c.windowOfLayer(layer.index));  // [n, H·d]
+    offer(tap, layer.index, ModuleKind::O, attn);
+    return attn;
+}
+
+void attentionQkv(const ModelConfig& c, const DecoderLayer& layer, const MatrixRM& xn, Index T, MatrixRM& q, MatrixRM& k,
+                  MatrixRM& v) {
     layer.linear(ModuleKind::Q)->forward(xn, q);  // [n, H·d]
     layer.linear(ModuleKind::K)->forward(xn, k);  // [n, Hkv·d]
     layer.linear(ModuleKind::V)->forward(xn, v);  // [n, Hkv·d]
-    applyRope(q, c.numHeads, c.headDim, T, c.ropeTheta);
-    applyRope(k, c.numKvHeads, c.headDim, T, c.ropeTheta);
-    MatrixRM attn = causalAttention(q, k, v, c.numHeads, c.numKvHeads, c.headDim, T);  // [n, H·d]
-    offer(tap, layer.index, ModuleKind::O, attn);
-    return attn;
+    if (layer.qNorm.size() > 0) headRmsNorm(q, c.numHeads, c.headDim, layer.qNorm, c.rmsNormEps);
+    if (layer.kNorm.size() > 0) headRmsNorm(k, c.numKvHeads, c.headDim, layer.kNorm, c.rmsNormEps);
+    const RopeFrequencies rope = ropeFrequencies(c, T);
+    applyRope(q, c.numHeads, c.headDim, T, rope);
+    applyRope(k, c.numKvHeads, c.headDim, T, rope);
 }
 
 void addAttentionOutput(const DecoderLayer& layer, const ConstMatrixRef& attn, MatrixRM& hidden) {

@@ -1,6 +1,7 @@
 #pragma once
 // DecoderLayer — the weights of one Llama-family decoder layer and its forward pass:
 //   h   = x + o_proj(Attention(RoPE(q_proj(RMSNorm₁(x))), RoPE(k_proj(·)), v_proj(·)))
+//         (Qwen3: RoPE(RMSNorm_q(q)), RoPE(RMSNorm_k(k)) per head; Mistral: sliding window)
 //   out = h + down_proj(silu(gate_proj(RMSNorm₂(h))) ⊙ up_proj(RMSNorm₂(h)))
 // Activations are row-major [n, hidden] with n = windows × T: the rows of one window are
 // contiguous and attention is causal inside each window (positions 0..T-1).
@@ -29,6 +30,8 @@ struct DecoderLayer {
     int index = 0;
     VectorF inputNorm;          ///< input_layernorm.weight [hidden]
     VectorF postAttentionNorm;  ///< post_attention_layernorm.weight [hidden]
+    VectorF qNorm;              ///< self_attn.q_norm.weight [head_dim] (Qwen3); empty otherwise
+    VectorF kNorm;              ///< self_attn.k_norm.weight [head_dim] (Qwen3); empty otherwise
     std::array<LinearPtr, 7> linears;  ///< indexed by ModuleKind
 
     [[nodiscard]] const LinearPtr& linear(ModuleKind k) const { return linears[std::size_t(k)]; }
@@ -50,6 +53,10 @@ void runDecoderLayer(const ModelConfig& config, const DecoderLayer& layer, Matri
 /// Attention(RoPE(q), RoPE(k), v) on RMSNorm₁(x): the input of o_proj [n, H·d]. Offers q/k/v and o.
 [[nodiscard]] MatrixRM attentionMixer(const ModelConfig& config, const DecoderLayer& layer, const ConstMatrixRef& hidden,
                                       Index T, ActivationTap* tap = nullptr);
+/// q, k, v of the attention block from its input xn = RMSNorm₁(x) [n, hidden]: the three
+/// projections, Qwen3's per-head q/k RMSNorm, then RoPE (the model's scaling, sequences of T).
+void attentionQkv(const ModelConfig& config, const DecoderLayer& layer, const MatrixRM& xn, Index T, MatrixRM& q, MatrixRM& k,
+                  MatrixRM& v);
 /// hidden += o_proj(attn).
 void addAttentionOutput(const DecoderLayer& layer, const ConstMatrixRef& attn, MatrixRM& hidden);
 /// RMSNorm₂(h): the input of gate/up [n, hidden].

@@ -46,6 +46,10 @@ void validateTensors(const Checkpoint& ckpt) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         expectShape(ckpt, p + "input_layernorm.weight", {c.hiddenSize});
         expectShape(ckpt, p + "post_attention_layernorm.weight", {c.hiddenSize});
+        if (c.qkNorm) {
+            expectShape(ckpt, p + "self_attn.q_norm.weight", {c.headDim});
+            expectShape(ckpt, p + "self_attn.k_norm.weight", {c.headDim});
+        }
         for (ModuleKind kind : kAllModuleKinds) {
             const std::string name = moduleName(i, kind);
             const auto s = moduleShape(c, kind);
@@ -77,6 +81,10 @@ std::shared_ptr<const DecoderLayer> loadDecoderLayer(const Checkpoint& ckpt, int
     const std::string p = "model.layers." + std::to_string(i) + ".";
     layer->inputNorm = ckpt.loadVector(p + "input_layernorm.weight", c.hiddenSize);
     layer->postAttentionNorm = ckpt.loadVector(p + "post_attention_layernorm.weight", c.hiddenSize);
+    if (c.qkNorm) {
+        layer->qNorm = ckpt.loadVector(p + "self_attn.q_norm.weight", c.headDim);
+        layer->kNorm = ckpt.loadVector(p + "self_attn.k_norm.weight", c.headDim);
+    }
     for (ModuleKind kind : kAllModuleKinds) {
         const auto s = moduleShape(c, kind);
         layer->linear(kind) = factory ? factory(ckpt, moduleName(i, kind), s.out, s.in)
@@ -189,7 +197,7 @@ MatrixRM LlamaModel::forward(const std::vector<int>& tokens, Index T, Activation
 
 std::uint64_t LlamaModel::parameterCount() const {
     const ModelConfig& c = m_config;
-    std::uint64_t perLayer = 2ull * std::uint64_t(c.hiddenSize);
+    std::uint64_t perLayer = 2ull * std::uint64_t(c.hiddenSize) + (c.qkNorm ? 2ull * std::uint64_t(c.headDim) : 0ull);
     for (ModuleKind kind : kAllModuleKinds) {
         const auto s = moduleShape(c, kind);
         perLayer += std::uint64_t(s.out * s.in);

@@ -199,6 +199,8 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
             const std::string p = "model.layers." + std::to_string(i) + ".";
             tensors.push_back(vectorBlob(p + "input_layernorm.weight", L->inputNorm, DType::F32));
             tensors.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
+            if (L->qNorm.size() > 0) tensors.push_back(vectorBlob(p + "self_attn.q_norm.weight", L->qNorm, DType::F32));
+            if (L->kNorm.size() > 0) tensors.push_back(vectorBlob(p + "self_attn.k_norm.weight", L->kNorm, DType::F32));
             for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), tensors);
         }
         writeSafetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}, {"quantized_by", "quantbench " QB_VERSION}});

@@ -52,22 +52,25 @@ MatrixRMd ropeReference(const MatrixRM& x, int heads, int d, Index T, double bas
 }
 
 // O(T²) attention: out_i = Σ_{j≤i} softmax_j(q_i·k_j / √d) v_j inside each window; query head h reads kv head h/(H/Hkv).
-MatrixRMd attentionReference(const MatrixRM& q, const MatrixRM& k, const MatrixRM& v, int H, int Hkv, int d, Index T) {
+// window W > 0: query i sees keys j with i − W < j ≤ i (Mistral's sliding window).
+MatrixRMd attentionReference(const MatrixRM& q, const MatrixRM& k, const MatrixRM& v, int H, int Hkv, int d, Index T,
+                             Index W = 0) {
     MatrixRMd out = MatrixRMd::Zero(q.rows(), Index(H) * d);
     for (Index w = 0; w < q.rows() / T; ++w)
         for (int h = 0; h < H; ++h) {
             const int g = h / (H / Hkv);
             for (Index i = 0; i < T; ++i) {
-                std::vector<double> s(std::size_t(i + 1));
+                std::vector<double> s(std::size_t(i + 1), -1e300);
                 double mx = -1e300;
                 for (Index j = 0; j <= i; ++j) {
+                    if (W > 0 && j <= i - W) continue;
                     double dot = 0;
                     for (int c = 0; c < d; ++c) dot += double(q(w * T + i, h * d + c)) * k(w * T + j, g * d + c);
                     s[std::size_t(j)] = dot / std::sqrt(double(d));
                     mx = std::max(mx, s[std::size_t(j)]);
                 }
                 double z = 0;
-                for (auto& e : s) z += (e = std::exp(e - mx));
+                for (auto& e : s) z += (e = e <= -1e299 ? 0.0 : std::exp(e - mx));
                 for (Index j = 0; j <= i; ++j)
                     for (int c = 0; c < d; ++c) out(w * T + i, h * d + c) += s[std::size_t(j)] / z * v(w * T + j, g * d + c);
             }
@@ -137,6 +140,20 @@ private slots:
         QCOMPARE(out.cols(), Index(kHeads * kDim));
         const double err = maxAbsDiff(out, attentionReference(q, k, v, kHeads, kKvHeads, kDim, kT));
         QVERIFY2(err < kAttentionTolerance, qPrintable(QString::number(err)));
+    }
+    void slidingWindowAttentionMatchesNaiveMasking() {
+        // W = 13 inside T = 150: blocks of 64 query rows start past the window, and the
+        // partial last block (22 rows) too.
+        constexpr int kHeads = 4, kKvHeads = 2, kDim = 8;
+        constexpr Index kT = 150, kW = 13;
+        const MatrixRM q = test::randomMatrix(2 * kT, kHeads * kDim, 51);
+        const MatrixRM k = test::randomMatrix(2 * kT, kKvHeads * kDim, 52);
+        const MatrixRM v = test::randomMatrix(2 * kT, kKvHeads * kDim, 53);
+        const MatrixRM out = core::causalAttention(q, k, v, kHeads, kKvHeads, kDim, kT, int(kW));
+        const double err = maxAbsDiff(out, attentionReference(q, k, v, kHeads, kKvHeads, kDim, kT, kW));
+        QVERIFY2(err < kAttentionTolerance, qPrintable(QString::number(err)));
+        // and the window matters: full causal attention differs
+        QVERIFY(maxAbsDiff(out, attentionReference(q, k, v, kHeads, kKvHeads, kDim, kT)) > 1e-2);
     }
     void firstRowOfEachWindowSeesOnlyItsOwnValue() {
         constexpr int kHeads = 4, kKvHeads = 2, kDim = 8;
