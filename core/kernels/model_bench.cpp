@@ -124,8 +124,10 @@ std::shared_ptr<LlamaModel> loadModelForBench(const std::filesystem::path& dir, 
     LinearPtr head;
     if (!c.tieWordEmbeddings)
         head = withErrorContext(ckpt->fileOf("lm_head.weight").string(), [&] { return loadHead(*ckpt, c, precision); });
-    else if (precision == BenchPrecision::Fp16)
+    else if (precision == BenchPrecision::Fp16 && !embedding->isBf16())
         head = std::make_shared<Fp16Linear>(embedding->dense());
+    // A BF16 table is already 2 bytes per weight: both configurations read it in place
+    // (fromParts' EmbeddingHead), with no float32 copy.
     std::vector<std::shared_ptr<const DecoderLayer>> layers;
     for (int i = 0; i < c.numLayers; ++i) {
         layers.push_back(withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*ckpt, i, factory); }));

@@ -10,8 +10,8 @@ namespace qb::core {
 
 EmbeddingTable::EmbeddingTable(MatrixRM table) : m_rows(table.rows()), m_cols(table.cols()), m_f32(std::move(table)) {}
 
-EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> f16, Index rows, Index cols)
-    : m_rows(rows), m_cols(cols), m_f16(std::move(f16)) {
+EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> bits, Index rows, Index cols, bool bf16)
+    : m_rows(rows), m_cols(cols), m_f16(std::move(bits)), m_bf16(bf16) {
     if (rows < 0 || cols < 0 || m_f16.size() != std::size_t(rows) * std::size_t(cols))
         throw Error("embedding: " + std::to_string(m_f16.size()) + " F16 values for a [" + std::to_string(rows) + ", " +
                     std::to_string(cols) + "] table");
@@ -20,37 +20,46 @@ EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> f16, Index rows, Index
 std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const Checkpoint& checkpoint, const std::string& name, Index rows,
                                                            Index cols) {
     const TensorInfo& t = checkpoint.get(name);
-    if (t.dtype != DType::F16) return std::make_shared<EmbeddingTable>(checkpoint.loadMatrix(name, rows, cols));
+    if (t.dtype != DType::F16 && t.dtype != DType::BF16)
+        return std::make_shared<EmbeddingTable>(checkpoint.loadMatrix(name, rows, cols));
+    const bool bf16 = t.dtype == DType::BF16;
+    const std::uint16_t expMask = bf16 ? 0x7F80u : 0x7C00u;  // exponent all ones: Inf or NaN
     if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols)
         throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() +
                     " but config.json implies [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     std::vector<std::uint16_t> v(std::size_t(rows) * std::size_t(cols));
     std::memcpy(v.data(), t.data, v.size() * 2);  // the mapping need not be 2-byte aligned
     for (std::size_t i = 0; i < v.size(); ++i)
-        if ((v[i] & 0x7C00u) == 0x7C00u)  // exponent all ones: Inf or NaN
+        if ((v[i] & expMask) == expMask)
             throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' holds NaN or Inf (row " +
                         std::to_string(i / std::size_t(cols)) + ")");
-    return std::make_shared<EmbeddingTable>(std::move(v), rows, cols);
+    return std::make_shared<EmbeddingTable>(std::move(v), rows, cols, bf16);
 }
 
-void EmbeddingTable::row(Index r, float* out) const {
-    if (isF16()) {
-        const std::uint16_t* p = m_f16.data() + std::size_t(r) * std::size_t(m_cols);
-        for (Index j = 0; j < m_cols; ++j) out[j] = f16ToFloat(p[j]);
+void EmbeddingTable::row(Index r, float* out) const { rows(r, 1, out); }
+
+void EmbeddingTable::rows(Index r0, Index count, float* out) const {
+    const std::size_t n = std::size_t(count) * std::size_t(m_cols);
+    if (isHalf()) {
+        const std::uint16_t* p = m_f16.data() + std::size_t(r0) * std::size_t(m_cols);
+        if (m_bf16)
+            for (std::size_t j = 0; j < n; ++j) out[j] = bf16ToFloat(p[j]);
+        else
+            for (std::size_t j = 0; j < n; ++j) out[j] = f16ToFloat(p[j]);
     } else {
-        std::memcpy(out, m_f32.row(r).data(), std::size_t(m_cols) * sizeof(float));
+        std::memcpy(out, m_f32.row(r0).data(), n * sizeof(float));
     }
 }
 
 MatrixRM EmbeddingTable::dense() const {
-    if (!isF16()) return m_f32;
+    if (!isHalf()) return m_f32;
     MatrixRM m(m_rows, m_cols);
-    for (Index r = 0; r < m_rows; ++r) row(r, m.row(r).data());
+    rows(0, m_rows, m.data());
     return m;
 }
 
 std::size_t EmbeddingTable::storageBytes() const {
-    return std::size_t(m_rows) * std::size_t(m_cols) * (isF16() ? 2 : 4);
+    return std::size_t(m_rows) * std::size_t(m_cols) * (isHalf() ? 2 : 4);
 }
 
 }  // namespace qb::core

@@ -1,5 +1,6 @@
 #include "core/model/llama_model.h"
 
+#include "core/model/embedding_head.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -106,9 +107,9 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     if (options.skipLmHead)
         m->m_lmHead = nullptr;
     else if (c.tieWordEmbeddings)
-        m->m_lmHead = std::make_shared<DenseLinear>(m->m_embedding->dense());
+        m->m_lmHead = makeEmbeddingHead(m->m_embedding);  // 16-bit tables are read in place
     else
-        m->m_lmHead = std::make_shared<DenseLinear>(ckpt->loadMatrix("lm_head.weight", c.vocabSize, c.hiddenSize));
+        m->m_lmHead = makeEmbeddingHead(EmbeddingTable::load(*ckpt, "lm_head.weight", c.vocabSize, c.hiddenSize));
     ckpt->release("lm_head.weight");
     m->m_layers.resize(std::size_t(c.numLayers));
     const double floatBytes = double(m->parameterCount()) * 4.0;
@@ -137,7 +138,7 @@ std::shared_ptr<LlamaModel> LlamaModel::fromParts(ModelConfig config, std::share
     m->m_embedding = std::move(embedding);
     m->m_layers = std::move(layers);
     m->m_finalNorm = std::move(finalNorm);
-    m->m_lmHead = lmHead ? std::move(lmHead) : std::make_shared<DenseLinear>(m->m_embedding->dense());
+    m->m_lmHead = lmHead ? std::move(lmHead) : makeEmbeddingHead(m->m_embedding);
     return m;
 }
 
