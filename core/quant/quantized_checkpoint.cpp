@@ -6,12 +6,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/io/safetensors_stream_writer.h"
 #include "core/kernels/fp16_linear.h"
+#include "core/model/embedding_head.h"
 #include "core/quant/gptq_pack.h"
 #include "core/quant/llm_int8.h"
 #include "core/quant/quantized_weight.h"
@@ -188,22 +191,62 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
                            {"checkpoint_format", "gptq"}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
         ctx.throwIfStopped();
 
-        // Tensors.
-        std::vector<TensorBlob> tensors;
-        tensors.push_back(floatBlob("model.embed_tokens.weight", m.embedding().dense(), embedType));
-        tensors.push_back(vectorBlob("model.norm.weight", m.finalNorm(), DType::F32));
-        if (!c.tieWordEmbeddings) tensors.push_back(floatBlob("lm_head.weight", m.lmHead().denseWeight(), embedType));
-        for (int i = 0; i < c.numLayers; ++i) {
-            ctx.throwIfStopped();
+        // Tensors, streamed into model.safetensors: the header is declared first (one layer's
+        // tensors are packed to learn their shapes, then dropped), then the data is written
+        // layer by layer, so at most one layer's packed tensors and a block of embedding rows
+        // are in memory besides the model (a 1B model's F16 embedding alone is 525 MB).
+        auto layerTensors = [&](int i) {
+            std::vector<TensorBlob> v;
             const auto L = m.layer(i);
             const std::string p = "model.layers." + std::to_string(i) + ".";
-            tensors.push_back(vectorBlob(p + "input_layernorm.weight", L->inputNorm, DType::F32));
-            tensors.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
-            if (L->qNorm.size() > 0) tensors.push_back(vectorBlob(p + "self_attn.q_norm.weight", L->qNorm, DType::F32));
-            if (L->kNorm.size() > 0) tensors.push_back(vectorBlob(p + "self_attn.k_norm.weight", L->kNorm, DType::F32));
-            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), tensors);
+            v.push_back(vectorBlob(p + "input_layernorm.weight", L->inputNorm, DType::F32));
+            v.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
+            if (L->qNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.q_norm.weight", L->qNorm, DType::F32));
+            if (L->kNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.k_norm.weight", L->kNorm, DType::F32));
+            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), v);
+            return v;
+        };
+        std::vector<TensorDecl> decls;
+        const std::int64_t vocab = c.vocabSize, hidden = c.hiddenSize;
+        decls.push_back({"model.embed_tokens.weight", embedType, {vocab, hidden}});
+        decls.push_back({"model.norm.weight", DType::F32, {hidden}});
+        if (!c.tieWordEmbeddings) decls.push_back({"lm_head.weight", embedType, {vocab, hidden}});
+        for (int i = 0; i < c.numLayers; ++i) {
+            ctx.throwIfStopped();
+            for (const auto& b : layerTensors(i)) decls.push_back({b.name, b.dtype, b.shape});
         }
-        writeSafetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}, {"quantized_by", "quantbench " QB_VERSION}});
+        SafetensorsStreamWriter out(tmp / "model.safetensors", decls, {{"format", "pt"}, {"quantized_by", "quantbench " QB_VERSION}});
+        // A [vocab, hidden] table in embedType, 1024 rows at a time.
+        auto writeTable = [&](const std::function<void(Index r0, Index rows, float* dst)>& rowsOf) {
+            const Index block = 1024;
+            std::vector<float> buf;
+            for (Index r0 = 0; r0 < vocab; r0 += block) {
+                const Index rows = std::min<Index>(block, vocab - r0);
+                buf.resize(std::size_t(rows * hidden));
+                rowsOf(r0, rows, buf.data());
+                const TensorBlob b = makeFloatBlob("rows", {rows, hidden}, buf.data(), embedType);
+                out.append(b.bytes.data(), b.bytes.size());
+            }
+        };
+        writeTable([&](Index r0, Index rows, float* dst) { m.embedding().rows(r0, rows, dst); });  // 16-bit → float → 16-bit is exact
+        const TensorBlob norm = vectorBlob("model.norm.weight", m.finalNorm(), DType::F32);
+        out.append(norm.bytes.data(), norm.bytes.size());
+        if (!c.tieWordEmbeddings) {
+            const Linear& head = m.lmHead();
+            if (const auto* e = dynamic_cast<const EmbeddingHead*>(&head)) {
+                writeTable([&](Index r0, Index rows, float* dst) { e->table()->rows(r0, rows, dst); });
+            } else {
+                const MatrixRM W = head.denseWeight();
+                writeTable([&](Index r0, Index rows, float* dst) {
+                    std::memcpy(dst, W.row(r0).data(), std::size_t(rows * hidden) * sizeof(float));
+                });
+            }
+        }
+        for (int i = 0; i < c.numLayers; ++i) {
+            ctx.throwIfStopped();
+            for (const auto& b : layerTensors(i)) out.append(b.bytes.data(), b.bytes.size());
+        }
+        out.commit();
         ctx.throwIfStopped();
 
         for (const char* f : {"tokenizer.model", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json",
