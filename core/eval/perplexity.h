@@ -3,6 +3,7 @@
 // see resources/data/tinystories/README.md): the token stream is cut into windows of ctx
 // tokens, the tail is dropped, and the ctx−1 next-token predictions of every window are scored.
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -15,7 +16,13 @@ struct PerplexityOptions {
     int ctx = 512;                   ///< window length in tokens
     std::optional<int> maxWindows;   ///< score only the first N windows
     int batchWindows = 8;            ///< windows per forward batch (memory ∝ batch × ctx)
+    /// When set, receives every scored window in order: its ctx tokens and the logits at every
+    /// position [ctx, vocab] (eval --save-logits). Unset: the last position's logits are skipped.
+    std::function<void(const std::vector<int>& windowTokens, const MatrixRM& logits)> logitsSink;
 };
+
+/// The number of windows evaluatePerplexity scores on a stream of `tokens` (0 when shorter than one window).
+[[nodiscard]] int perplexityWindowCount(std::size_t tokens, const PerplexityOptions& options);
 
 struct PerplexityResult {
     double perplexity = 0.0;      ///< exp(meanLoss)
