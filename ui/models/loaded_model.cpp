@@ -31,18 +31,32 @@ std::vector<ModuleInfo> listModules(const core::LlamaModel& model, const core::C
                                     const core::RunContext& ctx) {
     std::vector<ModuleInfo> modules;
     const int layers = model.config().numLayers;
+    // A streamed float checkpoint is listed from its tensor headers: loading every layer only to
+    // read shapes would convert the whole model (seconds for a 1B model) before the tree shows.
+    auto floatTensor = [&](const std::string& name) -> const core::TensorInfo* {
+        if (model.resident() || !checkpoint) return nullptr;
+        const core::TensorInfo* t = checkpoint->find(name + ".weight");
+        return t && t->shape.size() == 2 && !checkpoint->find(name + ".qweight") ? t : nullptr;
+    };
     for (int i = 0; i < layers; ++i) {
         ctx.throwIfStopped();
-        const auto layer = model.layer(i);
+        std::shared_ptr<const core::DecoderLayer> layer;
         for (const auto kind : core::kAllModuleKinds) {
-            const auto& linear = layer->linear(kind);
             ModuleInfo m;
             m.name = core::moduleName(i, kind);
             m.layer = i;
             m.kind = kind;
-            m.outFeatures = linear->outFeatures();
-            m.inFeatures = linear->inFeatures();
-            m.format = linear->format();
+            if (const core::TensorInfo* t = floatTensor(m.name)) {
+                m.outFeatures = t->shape[0];
+                m.inFeatures = t->shape[1];
+                m.format = "f32";  // what the forward converts a float tensor to (makeDenseLinear)
+            } else {
+                if (!layer) layer = model.layer(i);
+                const auto& linear = layer->linear(kind);
+                m.outFeatures = linear->outFeatures();
+                m.inFeatures = linear->inFeatures();
+                m.format = linear->format();
+            }
             const core::TensorInfo* t = checkpoint ? checkpoint->find(m.name + ".weight") : nullptr;
             m.dtype = t ? core::dtypeName(t->dtype) : m.format;
             modules.push_back(std::move(m));
