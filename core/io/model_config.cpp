@@ -53,8 +53,11 @@ int requirePositiveInt(const nlohmann::json& j, const char* key, const std::stri
     return int(v.get<long long>());
 }
 
+// An id, or the first of a list of ids (Llama 3 Instruct: "eos_token_id": [128001, 128008, 128009]).
 std::optional<int> optionalInt(const nlohmann::json& j, const char* key) {
-    if (j.contains(key) && j[key].is_number_integer()) return int(j[key].get<long long>());
+    if (!j.contains(key)) return std::nullopt;
+    const auto& v = j[key].is_array() && !j[key].empty() ? j[key][0] : j[key];
+    if (v.is_number_integer()) return int(v.get<long long>());
     return std::nullopt;
 }
 

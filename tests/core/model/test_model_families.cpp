@@ -173,6 +173,25 @@ private slots:
         QVERIFY2(err <= kTolerance, qPrintable(QString("decode max |Δlogit| %1").arg(err)));
     }
 
+    void configFieldsOfEachFamily() {
+        auto config = [](const char* f) { return core::ModelConfig::fromFile(kFamilies / f / "config.json"); };
+        const auto llama3 = config("llama3_rope");
+        QVERIFY(llama3.ropeScaling.type == core::RopeScalingType::Llama3);
+        QCOMPARE(llama3.ropeScaling.originalMaxPositions, 64);
+        QVERIFY(llama3.tieWordEmbeddings);
+        QCOMPARE(llama3.eosTokenId, std::optional<int>(257));  // the first of "eos_token_id": [257, 258]
+        QVERIFY(config("linear_rope").ropeScaling.type == core::RopeScalingType::Linear);  // the older "type" key
+        QVERIFY(config("dynamic_rope").ropeScaling.type == core::RopeScalingType::Dynamic);
+        QCOMPARE(config("yarn_rope").ropeScaling.betaFast, 32.0);
+        QCOMPARE(config("mistral_window").slidingWindow, 16);
+        const auto qwen2 = config("qwen2_bias");
+        QCOMPARE(qwen2.slidingWindow, 0);  // sliding_window is set but use_sliding_window is false
+        QVERIFY(qwen2.attentionBias);
+        const auto qwen3 = config("qwen3_qknorm");
+        QVERIFY(qwen3.qkNorm);
+        QCOMPARE(qwen3.headDim, 32);
+        QVERIFY(qwen3.architecture == core::Architecture::Qwen3);
+    }
     void twoShardsInBf16() {
         const auto ckpt = core::Checkpoint::open(kFamilies / "llama2");
         QCOMPARE(int(ckpt->files().size()), 2);
