@@ -157,12 +157,14 @@ VectorF Checkpoint::loadVector(const std::string& name, Index n) const {
     return v;
 }
 
-void Checkpoint::release(const std::string& name) const {
+void Checkpoint::release(const std::string& name) const { release(name, 0, SIZE_MAX); }
+
+void Checkpoint::release(const std::string& name, std::size_t begin, std::size_t end) const {
     auto it = std::lower_bound(m_byName.begin(), m_byName.end(), name,
                                [](const auto& e, const std::string& n) { return e.first < n; });
     if (it == m_byName.end() || it->first != name) return;
     const auto& file = m_files[it->second.first];
-    file->release(file->tensors()[it->second.second]);
+    file->release(file->tensors()[it->second.second], begin, end);
 }
 
 std::uint64_t Checkpoint::bytesOnDisk() const {

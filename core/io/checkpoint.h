@@ -40,6 +40,8 @@ public:
     [[nodiscard]] VectorF loadVector(const std::string& name, Index n) const;
     /// Drops the pages of tensor name from the resident set (after it has been converted).
     void release(const std::string& name) const;
+    /// The same for bytes [begin, end) of the tensor's data.
+    void release(const std::string& name, std::size_t begin, std::size_t end) const;
 
     /// Total bytes of the safetensors files.
     [[nodiscard]] std::uint64_t bytesOnDisk() const;

@@ -181,11 +181,15 @@ std::string SafetensorsFile::headerText() const {
     return std::string(reinterpret_cast<const char*>(m_base) + 8, m_headerLen);
 }
 
-void SafetensorsFile::release(const TensorInfo& t) const {
+void SafetensorsFile::release(const TensorInfo& t) const { release(t, 0, t.nbytes); }
+
+void SafetensorsFile::release(const TensorInfo& t, std::size_t from, std::size_t to) const {
     // madvise needs a page-aligned start; round inwards so neighbours stay untouched enough.
+    to = std::min(to, t.nbytes);
+    if (from >= to) return;
     const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
-    std::size_t begin = (t.fileOffset + page - 1) / page * page;
-    std::size_t end = (t.fileOffset + t.nbytes) / page * page;
+    std::size_t begin = (t.fileOffset + from + page - 1) / page * page;
+    std::size_t end = (t.fileOffset + to) / page * page;
     if (end > begin) ::madvise(const_cast<std::byte*>(m_base) + begin, end - begin, MADV_DONTNEED);
 }
 

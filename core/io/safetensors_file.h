@@ -52,6 +52,8 @@ public:
     [[nodiscard]] std::string headerText() const;
     /// Tells the kernel the pages of t are no longer needed, so they leave the resident set.
     void release(const TensorInfo& t) const;
+    /// The same for bytes [begin, end) of t's data (a tensor copied in pieces).
+    void release(const TensorInfo& t, std::size_t begin, std::size_t end) const;
 
 private:
     SafetensorsFile() = default;

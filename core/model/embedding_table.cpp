@@ -1,5 +1,6 @@
 #include "core/model/embedding_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/io/checkpoint.h"
@@ -28,11 +29,18 @@ std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const Checkpoint& che
         throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() +
                     " but config.json implies [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     std::vector<std::uint16_t> v(std::size_t(rows) * std::size_t(cols));
-    std::memcpy(v.data(), t.data, v.size() * 2);  // the mapping need not be 2-byte aligned
-    for (std::size_t i = 0; i < v.size(); ++i)
-        if ((v[i] & expMask) == expMask)
-            throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' holds NaN or Inf (row " +
-                        std::to_string(i / std::size_t(cols)) + ")");
+    // Copied in 32 MiB pieces, each piece's mapped pages released once copied: the copy and
+    // the file's pages are never both resident in full (525 MB each for a 1B model's table).
+    const std::size_t piece = std::size_t(16) << 20;  // values
+    for (std::size_t i0 = 0; i0 < v.size(); i0 += piece) {
+        const std::size_t n = std::min(piece, v.size() - i0);
+        std::memcpy(v.data() + i0, t.data + 2 * i0, n * 2);  // the mapping need not be 2-byte aligned
+        for (std::size_t i = i0; i < i0 + n; ++i)
+            if ((v[i] & expMask) == expMask)
+                throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' holds NaN or Inf (row " +
+                            std::to_string(i / std::size_t(cols)) + ")");
+        checkpoint.release(name, 2 * i0, 2 * (i0 + n));
+    }
     return std::make_shared<EmbeddingTable>(std::move(v), rows, cols, bf16);
 }
 
