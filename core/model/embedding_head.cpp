@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/backend/backend.h"
-#include "core/backend/cpu/blas_gemm.h"
+#include "core/model/half_linear.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -14,28 +13,7 @@ EmbeddingHead::EmbeddingHead(std::shared_ptr<const EmbeddingTable> table) : m_ta
 }
 
 void EmbeddingHead::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
-    const Index n = X.rows(), hidden = m_table->cols(), vocab = m_table->rows();
-    if (X.cols() != hidden)
-        throw Error("lm_head: input has " + std::to_string(X.cols()) + " features, the table expects " + std::to_string(hidden));
-    Y.resize(n, vocab);
-    if (n == 0) return;
-    // Blocks of vocabulary rows: E_b [rows, hidden] converted to float (≤ 4 MiB), then
-    // Y[:, b] = X · E_bᵀ through one single-threaded BLAS call per block, blocks in parallel.
-    const Index blockRows = std::clamp<Index>((Index(1) << 20) / std::max<Index>(hidden, 1), 16, 4096);
-    const Index blocks = (vocab + blockRows - 1) / blockRows;
-    const MatrixRM Xc = X;  // contiguous rows for BLAS
-    initBlasThreading();
-#pragma omp parallel num_threads(threadCount())
-    {
-        std::vector<float> E(std::size_t(blockRows) * std::size_t(hidden));
-#pragma omp for schedule(dynamic, 1)
-        for (Index b = 0; b < blocks; ++b) {
-            const Index r0 = b * blockRows, rows = std::min(blockRows, vocab - r0);
-            m_table->rows(r0, rows, E.data());
-            gemmRowMajor(false, true, int(n), int(rows), int(hidden), 1.0f, Xc.data(), int(hidden), E.data(), int(hidden), 0.0f,
-                         Y.data() + r0, int(vocab));
-        }
-    }
+    halfMatmul(m_table->halfBits(), m_table->isBf16(), m_table->rows(), m_table->cols(), X, Y);
 }
 
 LinearPtr makeEmbeddingHead(const std::shared_ptr<const EmbeddingTable>& table) {

@@ -38,6 +38,8 @@ public:
     void row(Index r, float* out) const;
     /// Writes rows [r0, r0 + count) as float into out [count, cols] row-major.
     void rows(Index r0, Index count, float* out) const;
+    /// The 16-bit values [rows * cols] (only when isHalf()).
+    [[nodiscard]] const std::uint16_t* halfBits() const { return m_f16.data(); }
     /// The float32 table (only when neither F16 nor BF16).
     [[nodiscard]] const MatrixRM& f32() const { return m_f32; }
     /// The whole table as float32 (a copy).

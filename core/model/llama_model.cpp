@@ -1,6 +1,7 @@
 #include "core/model/llama_model.h"
 
 #include "core/model/embedding_head.h"
+#include "core/model/half_linear.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -114,6 +115,12 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     m->m_layers.resize(std::size_t(c.numLayers));
     const double floatBytes = double(m->parameterCount()) * 4.0;
     m->m_resident = options.resident.value_or(floatBytes <= double(2ull << 30));
+    // A streamed model reads its F16/BF16 linears in place (HalfLinear) instead of converting
+    // each layer to float32 as the forward reaches it.
+    if (!m->m_resident && !m->m_linearFactory)
+        m->m_linearFactory = [ckpt](const Checkpoint&, const std::string& name, Index out, Index in) {
+            return makeStreamedLinear(ckpt, name, out, in);
+        };
     if (m->m_resident)
         for (int i = 0; i < c.numLayers; ++i)
             m->m_layers[std::size_t(i)] = withErrorContext("loading layer " + std::to_string(i), [&] { return loadDecoderLayer(*ckpt, i, m->m_linearFactory); });

@@ -192,6 +192,19 @@ private slots:
         QCOMPARE(qwen3.headDim, 32);
         QVERIFY(qwen3.architecture == core::Architecture::Qwen3);
     }
+    // A streamed model (too large to hold in float32) reads its BF16 linears in place
+    // (HalfLinear) and its tied head from the 16-bit table: the same logits.
+    void streamedModelReadsBf16InPlace() {
+        const Reference ref = readReference(kFamilies / "llama3_rope");
+        core::ModelLoadOptions options;
+        options.resident = false;
+        const auto model = core::LlamaModel::load(core::Checkpoint::open(kFamilies / "llama3_rope"), options);
+        QCOMPARE(model->layer(0)->linear(core::ModuleKind::Down)->format(), std::string("bf16"));
+        QCOMPARE(model->lmHead().format(), std::string("bf16"));
+        QCOMPARE(model->embedding().storageBytes(), std::size_t(320 * 64 * 2));
+        const float err = maxAbsDiff(model->forward(ref.tokens, ref.T), ref.logits);
+        QVERIFY2(err <= kTolerance, qPrintable(QString::number(err)));
+    }
     void twoShardsInBf16() {
         const auto ckpt = core::Checkpoint::open(kFamilies / "llama2");
         QCOMPARE(int(ckpt->files().size()), 2);
