@@ -32,6 +32,11 @@ int runInfo(const InfoArgs& args) {
         j["vocab_size"] = c.vocabSize;
         j["max_positions"] = c.maxPositions;
         j["rope_theta"] = c.ropeTheta;
+        j["rope_scaling"] = core::ropeScalingLabel(c.ropeScaling);
+        j["sliding_window"] = c.slidingWindow;
+        if (c.slidingWindow > 0) j["sliding_window_from_layer"] = c.slidingWindowFromLayer;
+        j["qk_norm"] = c.qkNorm;
+        j["attention_bias"] = c.attentionBias;
         j["tie_word_embeddings"] = c.tieWordEmbeddings;
         j["parameters"] = model->parameterCount();
         j["dtypes"] = dtypeCounts;
@@ -48,6 +53,12 @@ int runInfo(const InfoArgs& args) {
     std::printf("heads           %d query, %d key/value, head dim %d\n", c.numHeads, c.numKvHeads, c.headDim);
     std::printf("vocabulary      %d\n", c.vocabSize);
     std::printf("context         %d positions, rope theta %g\n", c.maxPositions, c.ropeTheta);
+    std::printf("rope scaling    %s\n", core::ropeScalingLabel(c.ropeScaling).c_str());
+    if (c.slidingWindow > 0)
+        std::printf("sliding window  %d tokens, layers %d-%d\n", c.slidingWindow, c.slidingWindowFromLayer, c.numLayers - 1);
+    if (c.qkNorm || c.attentionBias)
+        std::printf("attention       %s%s%s\n", c.qkNorm ? "q/k RMSNorm per head" : "", c.qkNorm && c.attentionBias ? ", " : "",
+                    c.attentionBias ? "q/k/v bias" : "");
     std::printf("tied embeddings %s\n", c.tieWordEmbeddings ? "yes" : "no");
     std::printf("parameters      %s\n", withThousands(model->parameterCount()).c_str());
     std::string dt;

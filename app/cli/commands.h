@@ -22,6 +22,7 @@ struct EvalArgs {
     int ctx = 512;
     std::optional<int> maxWindows;
     int batch = 8;
+    std::string saveLogits;  ///< optional safetensors file: tokens and logits of every window
     bool json = false;
     bool quiet = false;
 };

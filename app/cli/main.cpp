@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
     evalCmd->add_option("--ctx", eval.ctx, "window length in tokens")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     evalCmd->add_option("--max-windows", eval.maxWindows, "score only the first N windows")->check(CLI::Range(1, 1 << 30));
     evalCmd->add_option("--batch", eval.batch, "windows per forward batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    evalCmd->add_option("--save-logits", eval.saveLogits,
+                        "also write the evaluated windows' tokens [windows, ctx] (I32) and logits [windows, ctx, vocab] (F32) "
+                        "to this safetensors file");
     evalCmd->add_flag("--json", eval.json, "print one JSON object");
     evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
     addCommonFlags(evalCmd, threads);

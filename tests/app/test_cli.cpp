@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "checkpoint_fixtures.h"
+#include "core/io/safetensors_file.h"
 #include "support/test_support.h"
 
 using namespace qb;
@@ -238,6 +239,47 @@ private slots:
         QVERIFY(j["perplexity"].toDouble() > 3.0 && j["perplexity"].toDouble() < 5.0);
         QVERIFY(std::abs(std::exp(j["loss"].toDouble()) - j["perplexity"].toDouble()) < 1e-9);
         QVERIFY(j["tokens_per_second"].toDouble() > 0);
+    }
+    void evalSavesEveryWindowsTokensAndLogits() {
+        const auto dir = test::freshScratchDir("save-logits");
+        const auto file = dir / "fp.safetensors";
+        const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                 "--max-windows", "3", "--ctx", "64", "--threads", "2", "--json", "--save-logits", path(file)});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = jsonOf(r.out);
+        const auto f = core::SafetensorsFile::open(file);
+        const auto* tokens = f->find("tokens");
+        const auto* logits = f->find("logits");
+        QVERIFY(tokens && logits);
+        QCOMPARE(core::dtypeName(tokens->dtype), std::string("I32"));
+        QCOMPARE(tokens->shape, (std::vector<std::int64_t>{3, 64}));
+        QCOMPARE(core::dtypeName(logits->dtype), std::string("F32"));
+        QCOMPARE(logits->shape, (std::vector<std::int64_t>{3, 64, 512}));
+        QCOMPARE(f->metadata().at("ctx"), std::string("64"));
+        // The saved logits are the ones scored: their mean NLL over the 3 × 63 targets is the loss eval printed.
+        const auto* ids = reinterpret_cast<const std::int32_t*>(tokens->data);
+        const auto* L = reinterpret_cast<const float*>(logits->data);
+        QCOMPARE(ids[0], 1);  // BOS opens the first document
+        double nll = 0;
+        for (int w = 0; w < 3; ++w)
+            for (int t = 0; t + 1 < 64; ++t) {
+                const float* row = L + (std::size_t(w) * 64 + std::size_t(t)) * 512;
+                double mx = row[0], z = 0;
+                for (int v = 1; v < 512; ++v) mx = std::max(mx, double(row[v]));
+                for (int v = 0; v < 512; ++v) z += std::exp(double(row[v]) - mx);
+                nll += mx + std::log(z) - row[ids[w * 64 + t + 1]];
+            }
+        QVERIFY(std::abs(nll / (3 * 63) - j["loss"].toDouble()) < 1e-6);
+        QCOMPARE(entriesStartingWith(dir, "fp.safetensors.tmp"), 0);
+    }
+    void saveLogitsIntoAMissingFolderIsOneErrorLine() {
+        const auto file = test::freshScratchDir("save-logits-missing") / "no" / "fp.safetensors";
+        const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                 "--max-windows", "1", "--save-logits", path(file)});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.contains("does not exist"), r.err.constData());
+        QVERIFY(!std::filesystem::exists(file));
     }
     void infoJsonDescribesTheBundledModel() {
         const CliRun r = runCli({"info", "--model", path(test::bundledModelDir()), "--json"});
