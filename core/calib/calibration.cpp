@@ -53,7 +53,7 @@ std::string readTextFile(const std::filesystem::path& file) {
 std::vector<int> encodeDocuments(const Tokenizer& tokenizer, const std::string& text) {
     std::vector<int> ids;
     for (const auto& doc : splitDocuments(text)) {
-        if (tokenizer.bos()) ids.push_back(*tokenizer.bos());
+        if (tokenizer.addsBos() && tokenizer.bos()) ids.push_back(*tokenizer.bos());
         const auto piece = tokenizer.encode(doc);
         ids.insert(ids.end(), piece.begin(), piece.end());
     }

@@ -1,53 +1,48 @@
 #include "core/text/tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
+#include "core/text/hf_tokenizer.h"
+#include "core/text/sentencepiece_tokenizer.h"
 #include "core/util/error.h"
 
 namespace qb::core {
 
-struct Tokenizer::Impl {
-    sentencepiece::SentencePieceProcessor sp;
-};
-
-Tokenizer::Tokenizer() : m_impl(std::make_unique<Impl>()) {}
+Tokenizer::Tokenizer() = default;
 Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const std::filesystem::path& modelDir, std::optional<int> bosId,
                                                  std::optional<int> eosId) {
-    const auto file = modelDir / "tokenizer.model";
-    if (!std::filesystem::exists(file))
-        throw Error(file.string() + ": missing (quantbench needs the SentencePiece tokenizer.model of the checkpoint)");
+    const auto json = modelDir / "tokenizer.json";
+    const auto sentencePiece = modelDir / "tokenizer.model";
+    std::filesystem::path file;
     std::shared_ptr<Tokenizer> t(new Tokenizer());
-    const auto status = t->m_impl->sp.Load(file.string());
-    if (!status.ok()) throw Error(file.string() + ": not a SentencePiece model (" + status.ToString() + ")");
-    const int vocab = t->m_impl->sp.GetPieceSize();
+    if (std::filesystem::exists(json)) {
+        file = json;
+        t->m_backend = text::HfTokenizer::load(modelDir);
+    } else if (std::filesystem::exists(sentencePiece)) {
+        file = sentencePiece;
+        t->m_backend = text::SentencePieceTokenizer::load(sentencePiece);
+    } else {
+        throw Error(modelDir.string() + ": no tokenizer.json or tokenizer.model");
+    }
+    const int vocab = t->m_backend->vocabSize();
     auto checkId = [&](std::optional<int> id, const char* what) -> std::optional<int> {
         if (id && (*id < 0 || *id >= vocab))
             throw Error(file.string() + ": " + what + " id " + std::to_string(*id) + " is outside the vocabulary of " +
                         std::to_string(vocab));
         return id;
     };
-    t->m_bos = checkId(bosId ? bosId : (t->m_impl->sp.bos_id() >= 0 ? std::optional<int>(t->m_impl->sp.bos_id()) : std::nullopt), "BOS");
-    t->m_eos = checkId(eosId ? eosId : (t->m_impl->sp.eos_id() >= 0 ? std::optional<int>(t->m_impl->sp.eos_id()) : std::nullopt), "EOS");
+    t->m_bos = checkId(bosId ? bosId : t->m_backend->defaultBos(), "BOS");
+    t->m_eos = checkId(eosId ? eosId : t->m_backend->defaultEos(), "EOS");
     return t;
 }
 
-std::vector<int> Tokenizer::encode(const std::string& text) const {
-    std::vector<int> ids;
-    const auto status = m_impl->sp.Encode(text, &ids);
-    if (!status.ok()) throw Error("tokenizer: cannot encode text (" + status.ToString() + ")");
-    return ids;
-}
-
-std::string Tokenizer::decode(const std::vector<int>& ids) const {
-    std::string text;
-    const auto status = m_impl->sp.Decode(ids, &text);
-    if (!status.ok()) throw Error("tokenizer: cannot decode ids (" + status.ToString() + ")");
-    return text;
-}
-
-std::string Tokenizer::piece(int id) const { return m_impl->sp.IdToPiece(id); }
-int Tokenizer::vocabSize() const { return m_impl->sp.GetPieceSize(); }
+std::vector<int> Tokenizer::encode(const std::string& text) const { return m_backend->encode(text); }
+std::string Tokenizer::decode(const std::vector<int>& ids) const { return m_backend->decode(ids); }
+std::string Tokenizer::piece(int id) const { return m_backend->piece(id); }
+std::string Tokenizer::pieceBytes(int id) const { return m_backend->pieceBytes(id); }
+int Tokenizer::vocabSize() const { return m_backend->vocabSize(); }
+bool Tokenizer::addsBos() const { return m_backend->addsBos(); }
+bool Tokenizer::addsEos() const { return m_backend->addsEos(); }
+std::string Tokenizer::kindLabel() const { return m_backend->kindLabel(); }
 
 }  // namespace qb::core
