@@ -6,9 +6,10 @@
 #include "app/cli/commands.h"
 #include "core/backend/backend.h"
 #include "core/calib/calibration.h"
+#include "core/eval/kl_divergence.h"
+#include "core/eval/logits_file.h"
 #include "core/eval/perplexity.h"
 #include "core/io/checkpoint.h"
-#include "core/io/safetensors_stream_writer.h"
 #include "core/util/sha256.h"
 #include "core/model/llama_model.h"
 #include "core/quant/quantized_checkpoint.h"
@@ -16,7 +17,81 @@
 
 namespace qb::cli {
 
+namespace {
+
+// eval --baseline / --baseline-logits: the KL divergence of the model from the baseline.
+int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r) {
+    const auto& s = r.stats;
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["model"] = args.model;
+        if (!args.baseline.empty()) j["baseline"] = args.baseline;
+        if (!args.baselineLogits.empty()) j["baseline_logits"] = args.baselineLogits;
+        j["text"] = args.text;
+        j["ctx"] = r.ctx;
+        j["windows"] = r.windows;
+        j["positions"] = s.positions;
+        j["perplexity"] = s.perplexity;
+        j["baseline_perplexity"] = s.baselinePerplexity;
+        j["perplexity_delta_percent"] = s.perplexityDeltaPercent;
+        j["kld_mean"] = s.kldMean;
+        j["kld_median"] = s.kldMedian;
+        j["kld_p90"] = s.kldP90;
+        j["kld_p99"] = s.kldP99;
+        j["kld_max"] = s.kldMax;
+        j["top1_agreement_percent"] = s.top1AgreementPercent;
+        j["delta_p_rms_percent"] = s.deltaPRmsPercent;
+        j["worst_1pct_top1_percent"] = s.worstPercentTop1Percent;
+        j["worst_1pct_positions"] = s.worstPercentPositions;
+        j["seconds"] = r.seconds;
+        j["threads"] = core::threadCount();
+        std::printf("%s\n", j.dump(2).c_str());
+        return 0;
+    }
+    std::printf("perplexity           %.4f\n", s.perplexity);
+    std::printf("baseline perplexity  %.4f\n", s.baselinePerplexity);
+    std::printf("perplexity change    %+.2f %%\n", s.perplexityDeltaPercent);
+    std::printf("KLD mean             %.6f nats\n", s.kldMean);
+    std::printf("KLD median           %.6f nats\n", s.kldMedian);
+    std::printf("KLD p90              %.6f nats\n", s.kldP90);
+    std::printf("KLD p99              %.6f nats\n", s.kldP99);
+    std::printf("KLD max              %.6f nats\n", s.kldMax);
+    std::printf("top-1 agreement      %.2f %%\n", s.top1AgreementPercent);
+    std::printf("RMS Δp               %.3f %%\n", s.deltaPRmsPercent);
+    std::printf("same top, worst 1%%   %.2f %% of %s positions\n", s.worstPercentTop1Percent,
+                withThousands(std::uint64_t(s.worstPercentPositions)).c_str());
+    std::printf("positions            %s (%d windows of %d tokens)\n", withThousands(std::uint64_t(s.positions)).c_str(),
+                r.windows, r.ctx);
+    std::printf("wall time            %.2f s\n", r.seconds);
+    std::printf("baseline             %s\n", (args.baseline.empty() ? args.baselineLogits : args.baseline).c_str());
+    return 0;
+}
+
+int runAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, const std::string& text,
+                       const std::vector<int>& stream, const core::PerplexityOptions& options) {
+    const auto context = terminalContext(args.quiet || args.json);
+    if (!args.baselineLogits.empty()) {
+        const auto file = core::LogitsFile::open(args.baselineLogits);
+        // Its errors name the file ("<file>: made with ctx 256, this run uses 512").
+        return printAgainstBaseline(args, core::evaluateAgainstBaseline(model, *file, stream, core::sha256Hex(text), options, context));
+    }
+    const auto baseline = core::loadModel(args.baseline);
+    const auto& c = baseline->config();
+    // Both models must read the same tokens: the baseline's tokenizer is asked too.
+    const auto baselineStream = core::encodeDocuments(*core::Tokenizer::load(args.baseline, c.bosTokenId, c.eosTokenId), text);
+    if (baselineStream != stream)
+        throw core::Error(args.baseline + ": its tokenizer encodes " + args.text + " differently from " + args.model + "'s");
+    return printAgainstBaseline(args, core::evaluateAgainstBaseline(model, *baseline, stream, options, context));
+}
+
+}  // namespace
+
 int runEval(const EvalArgs& args) {
+    const bool againstBaseline = !args.baseline.empty() || !args.baselineLogits.empty();
+    if (!args.baseline.empty() && !args.baselineLogits.empty())
+        throw core::Error("--baseline and --baseline-logits are mutually exclusive: give one");
+    if (againstBaseline && !args.saveLogits.empty())
+        throw core::Error("--save-logits saves a baseline; it does not combine with --baseline or --baseline-logits");
     const auto model = core::loadModel(args.model);
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
@@ -26,32 +101,26 @@ int runEval(const EvalArgs& args) {
     options.ctx = args.ctx;
     options.maxWindows = args.maxWindows;
     options.batchWindows = args.batch;
+    const int windows = core::perplexityWindowCount(stream.size(), options);
+    if (windows == 0)
+        throw core::Error(args.text + ": the text holds " + std::to_string(stream.size()) + " tokens, fewer than one window of " +
+                          std::to_string(args.ctx));
+    if (againstBaseline) return runAgainstBaseline(args, *model, text, stream, options);
     // --save-logits: the file's shape is known before the first forward, so it is opened (and a
     // missing folder reported) before any work, then filled one window at a time.
-    std::unique_ptr<core::SafetensorsStreamWriter> logitsOut;
+    std::unique_ptr<core::LogitsFileWriter> logitsOut;
     if (!args.saveLogits.empty()) {
-        const int windows = core::perplexityWindowCount(stream.size(), options);
-        if (windows == 0)
-            throw core::Error(args.text + ": the text holds " + std::to_string(stream.size()) +
-                              " tokens, fewer than one window of " + std::to_string(args.ctx));
-        const std::int64_t W = windows, T = args.ctx, V = c.vocabSize;
-        logitsOut = std::make_unique<core::SafetensorsStreamWriter>(
+        logitsOut = std::make_unique<core::LogitsFileWriter>(
             args.saveLogits,
-            std::vector<core::TensorDecl>{{"tokens", core::DType::I32, {W, T}}, {"logits", core::DType::F32, {W, T, V}}},
-            std::map<std::string, std::string>{{"format", "quantbench-logits"},
-                                               {"model", args.model},
-                                               {"text", args.text},
-                                               {"text_sha256", core::sha256Hex(text)},
-                                               {"ctx", std::to_string(T)},
-                                               {"windows", std::to_string(W)},
-                                               {"bos", tokenizer->bos() ? "per document" : "none"}});
-        for (int w = 0; w < windows; ++w) {
-            std::vector<std::int32_t> ids(stream.begin() + std::ptrdiff_t(w) * T, stream.begin() + std::ptrdiff_t(w + 1) * T);
-            logitsOut->append(ids.data(), ids.size() * sizeof(std::int32_t));
-        }
-        options.logitsSink = [&](const std::vector<int>&, const core::MatrixRM& logits) {
-            logitsOut->append(logits.data(), std::size_t(logits.size()) * sizeof(float));  // row-major [ctx, vocab]
-        };
+            core::LogitsFileHeader{.model = args.model,
+                                   .text = args.text,
+                                   .textSha256 = core::sha256Hex(text),
+                                   .ctx = args.ctx,
+                                   .windows = windows,
+                                   .vocab = c.vocabSize,
+                                   .bos = tokenizer->bos().has_value()},
+            stream);
+        options.logitsSink = [&](const std::vector<int>&, const core::MatrixRM& logits) { logitsOut->appendWindow(logits); };
     }
     const auto r = core::withErrorContext(args.text, [&] {
         return core::evaluatePerplexity(*model, stream, options, terminalContext(args.quiet || args.json));

@@ -23,6 +23,8 @@ struct EvalArgs {
     std::optional<int> maxWindows;
     int batch = 8;
     std::string saveLogits;  ///< optional safetensors file: tokens and logits of every window
+    std::string baseline;        ///< optional model folder: KL divergence of --model against it
+    std::string baselineLogits;  ///< optional --save-logits file of a baseline (instead of --baseline)
     bool json = false;
     bool quiet = false;
 };

@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
     evalCmd->add_option("--save-logits", eval.saveLogits,
                         "also write the evaluated windows' tokens [windows, ctx] (I32) and logits [windows, ctx, vocab] (F32) "
                         "to this safetensors file");
+    evalCmd->add_option("--baseline", eval.baseline,
+                        "also run this model folder (e.g. the FP16 original) on the same windows and print the KL divergence "
+                        "of --model from it, top-1 agreement and RMS Δp");
+    evalCmd->add_option("--baseline-logits", eval.baselineLogits,
+                        "the same against a baseline's logits saved by eval --save-logits (same text, ctx and windows)");
     evalCmd->add_flag("--json", eval.json, "print one JSON object");
     evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
     addCommonFlags(evalCmd, threads);
