@@ -72,6 +72,9 @@ private:
     std::size_t m_mask = 0;
 };
 
+constexpr std::string_view kMeta = "\xE2\x96\x81";  // ▁
+constexpr std::size_t kMetaBytes = 3;
+
 std::string inQuotes(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
@@ -161,6 +164,10 @@ BpeModel::BpeModel(const nlohmann::json& spec, bool byteLevel, const std::string
                         " is not in the vocabulary");
         t.merges.insert(a->second, b->second, {int(rank), ab->second});
     }
+    m_splitBeforeMeta = !byteLevel && lookup(kMeta).has_value();  // an unknown ▁ could fuse with unk across the split
+    for (const auto& token : m_tokens)
+        for (auto pos = token.find(kMeta, 1); m_splitBeforeMeta && pos != std::string::npos; pos = token.find(kMeta, pos + 1))
+            m_splitBeforeMeta = pos >= kMetaBytes && token.compare(pos - kMetaBytes, kMetaBytes, kMeta) == 0;
     t.cache.reserve(4096);
 }
 
@@ -184,7 +191,25 @@ const std::string& BpeModel::token(int id) const {
     return id >= 0 && std::size_t(id) < m_tokens.size() ? m_tokens[std::size_t(id)] : kNone;
 }
 
+// A SentencePiece-style tokenizer without a pre-tokenizer (Llama 2's export) hands the whole
+// text to the model as one word. When no token holds "▁" after another character, no merge can
+// join the two sides of a "x▁" boundary, so encoding the stretches between such boundaries one
+// by one gives the same ids — and lets the word cache work.
 void BpeModel::encodeWord(std::string_view word, std::vector<int>& out) const {
+    if (!m_splitBeforeMeta || word.size() <= kMetaBytes) {
+        encodePiece(word, out);
+        return;
+    }
+    std::size_t start = 0;
+    for (std::size_t pos = word.find(kMeta, 1); pos != std::string_view::npos; pos = word.find(kMeta, pos + kMetaBytes)) {
+        if (pos >= kMetaBytes && word.compare(pos - kMetaBytes, kMetaBytes, kMeta) == 0) continue;  // "▁▁" stays together
+        encodePiece(word.substr(start, pos - start), out);
+        start = pos;
+    }
+    encodePiece(word.substr(start), out);
+}
+
+void BpeModel::encodePiece(std::string_view word, std::vector<int>& out) const {
     if (word.empty()) return;
     if (m_ignoreMerges)
         if (const auto id = lookup(word)) {

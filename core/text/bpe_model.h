@@ -42,6 +42,7 @@ public:
 
 private:
     struct Tables;  // vocabulary lookups, merge table, word cache
+    void encodePiece(std::string_view word, std::vector<int>& out) const;
     void mergeWord(std::string_view word, std::vector<int>& out) const;
     void initialSymbols(std::string_view word, std::vector<int>& ids) const;
     [[nodiscard]] std::optional<int> lookup(std::string_view key) const;
@@ -50,6 +51,7 @@ private:
     bool m_ignoreMerges = false;
     bool m_byteFallback = false;
     bool m_fuseUnk = false;
+    bool m_splitBeforeMeta = false;  ///< no token has "▁" after another character (see encodeWord)
     std::optional<int> m_unk;
     std::vector<std::string> m_tokens;  ///< id → token as spelled in the file
     int m_byteIds[256];                 ///< byte-level: id of each single byte; -1 when absent

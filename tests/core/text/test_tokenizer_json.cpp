@@ -113,6 +113,18 @@ private slots:
         QCOMPARE(core::Tokenizer::load(writeTokenizer("tokjson-ignore", spec))->encode("bab"), (std::vector<int>{12}));
     }
 
+    // Llama 2's export: no pre-tokenizer, the whole text is one word. The model encodes it in
+    // stretches split before each "▁" unless a token holds "▁" after another character.
+    void wholeTextWordsSplitBeforeMetaspaceOnlyWhenExact() {
+        auto spec = metaspaceTokenizer("never");
+        spec["pre_tokenizer"] = nullptr;
+        spec["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kMeta}};
+        QCOMPARE(core::Tokenizer::load(writeTokenizer("tokjson-wholesplit", spec))->encode("a b a"), (std::vector<int>{1, 5, 4}));
+        spec["model"]["vocab"][std::string("a") + kMeta] = 11;
+        spec["model"]["merges"].insert(spec["model"]["merges"].begin(), std::string("a ") + kMeta);
+        QCOMPARE(core::Tokenizer::load(writeTokenizer("tokjson-wholenosplit", spec))->encode("a b a"), (std::vector<int>{11, 2, 4}));
+    }
+
     void addedTokenFlagsAreHonoured() {
         auto spec = metaspaceTokenizer("never");
         spec["added_tokens"].push_back({{"id", 20}, {"content", "<m>"}, {"special", true}, {"lstrip", true}, {"rstrip", true}, {"normalized", false}});
