@@ -75,6 +75,9 @@ for (const name of names) {
         cases: out,
     };
     const file = path.join(fixturesDir, `${name}.expected.json`);
-    fs.writeFileSync(file, JSON.stringify(doc, null, 1) + "\n");
+    // One line per case keeps the diff of a regenerated fixture readable.
+    const head = Object.entries(doc).filter(([k]) => k !== "cases").map(([k, v]) => ` ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+    const body = doc.cases.map((c) => `  ${JSON.stringify(c)}`).join(",\n");
+    fs.writeFileSync(file, `{\n${head.join("\n")}\n "cases": [\n${body}\n ]\n}\n`);
     console.log(`${file}: ${out.length} cases, ${out.filter((c) => c.roundTrips).length} round-trip`);
 }
