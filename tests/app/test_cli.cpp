@@ -281,6 +281,87 @@ private slots:
         QVERIFY2(r.err.contains("does not exist"), r.err.constData());
         QVERIFY(!std::filesystem::exists(file));
     }
+    // ---- eval against a baseline ------------------------------------------------------------
+    void evalAgainstBaselineLogitsEqualsEvalAgainstTheBaselineModel() {
+        QCOMPARE(rtnQuantize().exitCode, 0);
+        const QStringList common = {"--model", path(m_rtnOut), "--text", path(test::bundledText("eval.txt")), "--ctx", "64",
+                                    "--max-windows", "3", "--threads", "2", "--json"};
+        const CliRun direct = runCli(QStringList{"eval", "--baseline", path(test::bundledModelDir())} + common);
+        const CliRun fromFile = runCli(QStringList{"eval", "--baseline-logits", path(fpLogits())} + common);
+        QCOMPARE(direct.exitCode, 0);
+        QCOMPARE(fromFile.exitCode, 0);
+        QCOMPARE(direct.err, QByteArray());
+        const QJsonObject a = jsonOf(direct.out), b = jsonOf(fromFile.out);
+        QCOMPARE(a["positions"].toInt(), 3 * 63);
+        QCOMPARE(b["positions"].toInt(), 3 * 63);
+        QCOMPARE(a["baseline"].toString(), path(test::bundledModelDir()));
+        QCOMPARE(b["baseline_logits"].toString(), path(fpLogits()));
+        for (const char* key : {"perplexity", "baseline_perplexity", "perplexity_delta_percent", "kld_mean", "kld_median", "kld_p90",
+                                "kld_p99", "kld_max", "top1_agreement_percent", "delta_p_rms_percent", "worst_1pct_top1_percent"}) {
+            QVERIFY2(a.contains(key) && b.contains(key), key);
+            const double x = a[key].toDouble(), y = b[key].toDouble();
+            QVERIFY2(std::abs(x - y) <= 1e-6 * std::max(1.0, std::abs(x)), qPrintable(QString("%1: %2 vs %3").arg(key).arg(x).arg(y)));
+        }
+        QCOMPARE(a["worst_1pct_positions"].toInt(), 2);  // ⌈189 / 100⌉
+        // RTN W4 moves the model off its FP32 original, but not far.
+        QVERIFY(a["kld_mean"].toDouble() > 1e-3 && a["kld_mean"].toDouble() < 0.5);
+        QVERIFY(a["kld_median"].toDouble() <= a["kld_p90"].toDouble());
+        QVERIFY(a["kld_p90"].toDouble() <= a["kld_p99"].toDouble());
+        QVERIFY(a["kld_p99"].toDouble() <= a["kld_max"].toDouble());
+        QVERIFY(a["top1_agreement_percent"].toDouble() > 50.0 && a["top1_agreement_percent"].toDouble() < 100.0);
+        // The baseline's perplexity is the one plain eval prints for the FP32 model on the same windows.
+        const CliRun fp = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                  "--ctx", "64", "--max-windows", "3", "--threads", "2", "--json"});
+        QVERIFY(std::abs(a["baseline_perplexity"].toDouble() / jsonOf(fp.out)["perplexity"].toDouble() - 1) < 1e-6);
+    }
+    void evalAgainstABaselinePrintsOneFigurePerLine() {
+        const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--baseline-logits", path(fpLogits()), "--text",
+                                 path(test::bundledText("eval.txt")), "--ctx", "64", "--max-windows", "3", "--threads", "2"});
+        QCOMPARE(r.exitCode, 0);
+        // The model against its own logits: every divergence is zero and every top token agrees.
+        for (const QString& line : {"KLD mean             0.000000 nats", "KLD median           0.000000 nats",
+                                    "KLD p90              0.000000 nats", "KLD p99              0.000000 nats",
+                                    "KLD max              0.000000 nats", "top-1 agreement      100.00 %",
+                                    "RMS Δp               0.000 %", "same top, worst 1%   100.00 % of 2 positions",
+                                    "perplexity change    +0.00 %", "positions            189 (3 windows of 64 tokens)"})
+            QVERIFY2(linesStartingWith(r.out, line).size() == 1, qPrintable(line + " in:\n" + QString::fromUtf8(r.out)));
+        const QStringList model = linesStartingWith(r.out, "perplexity  "), baseline = linesStartingWith(r.out, "baseline perplexity ");
+        QCOMPARE(model.size(), 1);
+        QCOMPARE(baseline.size(), 1);
+        QCOMPARE(model[0].section(' ', -1), baseline[0].section(' ', -1));  // the same figure, e.g. 4.2372
+    }
+    void baselineLogitsOfOtherWindowsAreOneErrorLineNamingTheDifference_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<bool>("retokenized");
+        QTest::addColumn<QString>("error");
+        const QString eval = path(test::bundledText("eval.txt")), calib = path(test::bundledText("calib.txt"));
+        QTest::newRow("ctx") << QStringList{"--text", eval, "--ctx", "32", "--max-windows", "3"} << false
+                             << ": made with ctx 64, this run uses 32";
+        QTest::newRow("windows") << QStringList{"--text", eval, "--ctx", "64", "--max-windows", "2"} << false
+                                 << ": made with 3 windows, this run uses 2";
+        QTest::newRow("text") << QStringList{"--text", calib, "--ctx", "64", "--max-windows", "3"} << false
+                              << ": made on another text (eval.txt, sha256 ";
+        QTest::newRow("tokens") << QStringList{"--text", eval, "--ctx", "64", "--max-windows", "3"} << true
+                                << ": the tokens of window 2 differ at position 17 (another text or tokenizer)";
+    }
+    void baselineLogitsOfOtherWindowsAreOneErrorLineNamingTheDifference() {
+        QFETCH(QStringList, args);
+        QFETCH(bool, retokenized);
+        QFETCH(QString, error);
+        const std::filesystem::path file = retokenized ? retokenizedLogits() : fpLogits();
+        const CliRun r = runCli(QStringList{"eval", "--model", path(test::bundledModelDir()), "--baseline-logits", path(file),
+                                            "--threads", "2"} + args);
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.out, QByteArray());
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.startsWith(("error: " + path(file) + error).toUtf8()), r.err.constData());
+    }
+    void baselineAndBaselineLogitsAreMutuallyExclusive() {
+        const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                 "--baseline", path(test::bundledModelDir()), "--baseline-logits", path(fpLogits())});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(r.err, QByteArray("error: --baseline and --baseline-logits are mutually exclusive: give one\n"));
+    }
     void infoJsonDescribesTheBundledModel() {
         const CliRun r = runCli({"info", "--model", path(test::bundledModelDir()), "--json"});
         QCOMPARE(r.exitCode, 0);
@@ -551,6 +632,37 @@ private:
     }
     std::optional<CliRun> m_rtnRun;
     std::filesystem::path m_rtnOut;
+
+    // The FP32 model's logits on the first 3 windows of 64 tokens of eval.txt (eval --save-logits), made once.
+    const std::filesystem::path& fpLogits() {
+        if (m_fpLogits.empty()) {
+            const auto file = test::freshScratchDir("cli-baseline-logits") / "fp32.safetensors";
+            const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                     "--ctx", "64", "--max-windows", "3", "--threads", "2", "--quiet", "--save-logits", path(file)});
+            if (r.exitCode != 0) qWarning("eval --save-logits failed: %s", r.err.constData());
+            m_fpLogits = file;
+        }
+        return m_fpLogits;
+    }
+    // fpLogits() with token 17 of window 2 changed, as another tokenizer would have it.
+    const std::filesystem::path& retokenizedLogits() {
+        if (m_retokenizedLogits.empty()) {
+            const auto f = core::SafetensorsFile::open(fpLogits());
+            std::vector<core::TensorBlob> blobs;
+            for (const auto& t : f->tensors())
+                blobs.push_back({t.name, t.dtype, t.shape, std::vector<std::byte>(t.data, t.data + t.nbytes)});
+            for (auto& b : blobs)
+                if (b.name == "tokens") {
+                    auto* ids = reinterpret_cast<std::int32_t*>(b.bytes.data());
+                    ids[64 + 16] = ids[64 + 16] == 5 ? 6 : 5;
+                }
+            m_retokenizedLogits = test::freshScratchDir("cli-baseline-retokenized") / "fp32.safetensors";
+            core::writeSafetensors(m_retokenizedLogits, blobs, f->metadata());
+        }
+        return m_retokenizedLogits;
+    }
+    std::filesystem::path m_fpLogits;
+    std::filesystem::path m_retokenizedLogits;
 };
 
 QTEST_GUILESS_MAIN(TestCli)
