@@ -29,7 +29,8 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
-// Open-addressing table (left id, right id) → merge. Lookups are the inner loop of BPE.
+// Open-addressing table (left id, right id) → merge. Lookups are the inner loop of BPE; key and
+// value share one 16-byte slot so a probe touches one cache line.
 class PairMap {
 public:
     struct Merge {
@@ -39,18 +40,16 @@ public:
     void reserve(std::size_t n) {
         std::size_t cap = 16;
         while (cap < 2 * n) cap <<= 1;
-        m_keys.assign(cap, kEmpty);
-        m_values.assign(cap, {0, 0});
+        m_slots.assign(cap, Slot{kEmpty, {0, 0}});
         m_mask = cap - 1;
     }
     // Keeps the first insertion of a pair (the lower rank).
     void insert(int left, int right, Merge m) {
         const std::uint64_t key = pack(left, right);
         for (std::size_t i = slot(key);; i = (i + 1) & m_mask) {
-            if (m_keys[i] == key) return;
-            if (m_keys[i] == kEmpty) {
-                m_keys[i] = key;
-                m_values[i] = m;
+            if (m_slots[i].key == key) return;
+            if (m_slots[i].key == kEmpty) {
+                m_slots[i] = {key, m};
                 return;
             }
         }
@@ -58,24 +57,27 @@ public:
     [[nodiscard]] const Merge* find(int left, int right) const {
         const std::uint64_t key = pack(left, right);
         for (std::size_t i = slot(key);; i = (i + 1) & m_mask) {
-            if (m_keys[i] == key) return &m_values[i];
-            if (m_keys[i] == kEmpty) return nullptr;
+            if (m_slots[i].key == key) return &m_slots[i].merge;
+            if (m_slots[i].key == kEmpty) return nullptr;
         }
     }
 
 private:
+    struct Slot {
+        std::uint64_t key;
+        Merge merge;
+    };
     static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);
     static std::uint64_t pack(int left, int right) { return (std::uint64_t(std::uint32_t(left)) << 32) | std::uint32_t(right); }
-    [[nodiscard]] std::size_t slot(std::uint64_t key) const { return std::size_t((key * 0x9E3779B97F4A7C15ull) >> 20) & m_mask; }
-    std::vector<std::uint64_t> m_keys;
-    std::vector<Merge> m_values;
+    [[nodiscard]] std::size_t slot(std::uint64_t key) const { return std::size_t((key * 0x9E3779B97F4A7C15ull) >> 24) & m_mask; }
+    std::vector<Slot> m_slots;
     std::size_t m_mask = 0;
 };
 
+std::string inQuotes(const std::string& s) { return "\"" + s + "\""; }
+
 constexpr std::string_view kMeta = "\xE2\x96\x81";  // ▁
 constexpr std::size_t kMetaBytes = 3;
-
-std::string inQuotes(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
 
