@@ -118,7 +118,7 @@ int runEval(const EvalArgs& args) {
                                    .ctx = args.ctx,
                                    .windows = windows,
                                    .vocab = c.vocabSize,
-                                   .bos = tokenizer->bos().has_value()},
+                                   .bos = tokenizer->addsBos() && tokenizer->bos().has_value()},
             stream);
         options.logitsSink = [&](const std::vector<int>&, const core::MatrixRM& logits) { logitsOut->appendWindow(logits); };
     }

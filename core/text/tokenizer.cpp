@@ -22,7 +22,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const std::filesystem::path& mo
         file = sentencePiece;
         t->m_backend = text::SentencePieceTokenizer::load(sentencePiece);
     } else {
-        throw Error(modelDir.string() + ": no tokenizer.json or tokenizer.model");
+        throw Error((modelDir / "tokenizer.json").string() + ": missing, and so is tokenizer.model (the folder needs one of them)");
     }
     const int vocab = t->m_backend->vocabSize();
     auto checkId = [&](std::optional<int> id, const char* what) -> std::optional<int> {

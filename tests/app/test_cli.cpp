@@ -150,7 +150,7 @@ private slots:
             << "/model.safetensors.index.json: names shard 'model-00002-of-00002.safetensors', which is missing";
         QTest::newRow("eval, NaN weight") << "eval" << Defect::NanWeight << "holds a non-finite value (NaN or Inf) at element 17";
         QTest::newRow("eval, unknown dtype") << "eval" << Defect::UnknownDtype << "/model.safetensors: tensor 'w': unknown dtype 'F8_E4M3'";
-        QTest::newRow("eval, missing tokenizer") << "eval" << Defect::MissingTokenizer << ": no tokenizer.json or tokenizer.model";
+        QTest::newRow("eval, missing tokenizer") << "eval" << Defect::MissingTokenizer << "/tokenizer.json: missing, and so is tokenizer.model";
         QTest::newRow("info, header beyond the file")
             << "info" << Defect::HeaderBeyondFile << "/model.safetensors: header length 4096 reaches beyond the end of the file";
         QTest::newRow("info, absurd header length")

@@ -117,7 +117,7 @@ private slots:
     }
     void missingTokenizerModel() {
         const auto m = failureOf(Defect::MissingTokenizer, "val-tokenizer");
-        QB_VERIFY_HAS(m, "val-tokenizer/tokenizer.model: missing");
+        QB_VERIFY_HAS(m, "val-tokenizer/tokenizer.json: missing, and so is tokenizer.model");
     }
     void bosIdOutsideTheVocabulary() {
         const auto m = failureOf(Defect::BosOutsideVocabulary, "val-bos");

@@ -210,7 +210,7 @@ private slots:
         std::ofstream(dir / "tokenizer.json") << "{ not json";
         QVERIFY2(loadError(dir).find("tokjson-garbage/tokenizer.json: not valid JSON") != std::string::npos, loadError(dir).c_str());
         const auto empty = test::freshScratchDir("tokjson-none");
-        QCOMPARE(loadError(empty), empty.string() + ": no tokenizer.json or tokenizer.model");
+        QCOMPARE(loadError(empty), (empty / "tokenizer.json").string() + ": missing, and so is tokenizer.model (the folder needs one of them)");
         const auto badConfig = writeTokenizer("tokjson-badconfig", metaspaceTokenizer("first"), {{"bos_token", "<nope>"}});
         QVERIFY2(loadError(badConfig).find("tokenizer_config.json: bos_token '<nope>' is not in the vocabulary") != std::string::npos,
                  loadError(badConfig).c_str());
