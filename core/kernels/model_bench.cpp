@@ -118,7 +118,7 @@ std::shared_ptr<LlamaModel> loadModelForBench(const std::filesystem::path& dir, 
             return Fp16Linear::fromLinear(*stored(ck, name, out, in));
         };
     // An F16 embedding stays F16 in both configurations (EmbeddingTable), as deployed runtimes keep it.
-    const auto embedding = EmbeddingTable::load(*ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
+    const auto embedding = EmbeddingTable::load(ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
     ckpt->release("model.embed_tokens.weight");
     const VectorF finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     LinearPtr head;

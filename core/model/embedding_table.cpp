@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/io/checkpoint.h"
+#include "core/model/half_linear.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 
@@ -18,30 +19,37 @@ EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> bits, Index rows, Inde
                     std::to_string(cols) + "] table");
 }
 
-std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const Checkpoint& checkpoint, const std::string& name, Index rows,
-                                                           Index cols) {
-    const TensorInfo& t = checkpoint.get(name);
+std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const std::shared_ptr<const Checkpoint>& checkpoint,
+                                                           const std::string& name, Index rows, Index cols) {
+    const TensorInfo& t = checkpoint->get(name);
     if (t.dtype != DType::F16 && t.dtype != DType::BF16)
-        return std::make_shared<EmbeddingTable>(checkpoint.loadMatrix(name, rows, cols));
+        return std::make_shared<EmbeddingTable>(checkpoint->loadMatrix(name, rows, cols));
     const bool bf16 = t.dtype == DType::BF16;
     const std::uint16_t expMask = bf16 ? 0x7F80u : 0x7C00u;  // exponent all ones: Inf or NaN
     if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols)
-        throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() +
+        throw Error(checkpoint->fileOf(name).string() + ": tensor '" + name + "' has shape " + t.shapeString() +
                     " but config.json implies [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
-    std::vector<std::uint16_t> v(std::size_t(rows) * std::size_t(cols));
-    // Copied in 32 MiB pieces, each piece's mapped pages released once copied: the copy and
-    // the file's pages are never both resident in full (525 MB each for a 1B model's table).
-    const std::size_t piece = std::size_t(16) << 20;  // values
-    for (std::size_t i0 = 0; i0 < v.size(); i0 += piece) {
-        const std::size_t n = std::min(piece, v.size() - i0);
-        std::memcpy(v.data() + i0, t.data + 2 * i0, n * 2);  // the mapping need not be 2-byte aligned
-        for (std::size_t i = i0; i < i0 + n; ++i)
+    // NaN/Inf check in 32 MiB pieces, each piece's pages released once read: the table is
+    // then read in place, and only what lookups and the output projection touch is resident.
+    const std::size_t count = std::size_t(rows) * std::size_t(cols), piece = std::size_t(16) << 20;
+    std::vector<std::uint16_t> v;
+    for (std::size_t i0 = 0; i0 < count; i0 += piece) {
+        const std::size_t n = std::min(piece, count - i0);
+        v.resize(n);
+        std::memcpy(v.data(), t.data + 2 * i0, n * 2);  // the mapping need not be 2-byte aligned
+        for (std::size_t i = 0; i < n; ++i)
             if ((v[i] & expMask) == expMask)
-                throw Error(checkpoint.fileOf(name).string() + ": tensor '" + name + "' holds NaN or Inf (row " +
-                            std::to_string(i / std::size_t(cols)) + ")");
-        checkpoint.release(name, 2 * i0, 2 * (i0 + n));
+                throw Error(checkpoint->fileOf(name).string() + ": tensor '" + name + "' holds NaN or Inf (row " +
+                            std::to_string((i0 + i) / std::size_t(cols)) + ")");
+        checkpoint->release(name, 2 * i0, 2 * (i0 + n));
     }
-    return std::make_shared<EmbeddingTable>(std::move(v), rows, cols, bf16);
+    auto table = std::shared_ptr<EmbeddingTable>(new EmbeddingTable(MatrixRM()));
+    table->m_rows = rows;
+    table->m_cols = cols;
+    table->m_bf16 = bf16;
+    table->m_mapped = t.data;
+    table->m_checkpoint = checkpoint;
+    return table;
 }
 
 void EmbeddingTable::row(Index r, float* out) const { rows(r, 1, out); }
@@ -49,11 +57,7 @@ void EmbeddingTable::row(Index r, float* out) const { rows(r, 1, out); }
 void EmbeddingTable::rows(Index r0, Index count, float* out) const {
     const std::size_t n = std::size_t(count) * std::size_t(m_cols);
     if (isHalf()) {
-        const std::uint16_t* p = m_f16.data() + std::size_t(r0) * std::size_t(m_cols);
-        if (m_bf16)
-            for (std::size_t j = 0; j < n; ++j) out[j] = bf16ToFloat(p[j]);
-        else
-            for (std::size_t j = 0; j < n; ++j) out[j] = f16ToFloat(p[j]);
+        convertHalfRows(halfBits(), m_bf16, m_cols, r0, count, out);
     } else {
         std::memcpy(out, m_f32.row(r0).data(), n * sizeof(float));
     }

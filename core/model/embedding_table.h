@@ -23,23 +23,25 @@ public:
     /// A 16-bit table (F16, or BF16 when bf16): values [rows * cols], row-major. Throws Error on a size mismatch.
     EmbeddingTable(std::vector<std::uint16_t> bits, Index rows, Index cols, bool bf16 = false);
 
-    /// Tensor name of checkpoint, expected [rows, cols]: F16 and BF16 stay 16-bit, F32 stays float32.
-    /// Throws Error naming the file on a wrong shape or dtype, or a NaN/Inf value.
-    static std::shared_ptr<const EmbeddingTable> load(const Checkpoint& checkpoint, const std::string& name,
-                                                      Index rows, Index cols);
+    /// Tensor name of checkpoint, expected [rows, cols]. F16 and BF16 tables are read in place
+    /// from the mapped file (only the rows a lookup touches become resident; the checkpoint is
+    /// kept alive), F32 ones are copied. Throws Error naming the file on a wrong shape or dtype,
+    /// or a NaN/Inf value.
+    static std::shared_ptr<const EmbeddingTable> load(const std::shared_ptr<const Checkpoint>& checkpoint,
+                                                      const std::string& name, Index rows, Index cols);
 
     [[nodiscard]] Index rows() const { return m_rows; }
     [[nodiscard]] Index cols() const { return m_cols; }
-    [[nodiscard]] bool isF16() const { return !m_f16.empty() && !m_bf16; }
-    [[nodiscard]] bool isBf16() const { return !m_f16.empty() && m_bf16; }
+    [[nodiscard]] bool isF16() const { return isHalf() && !m_bf16; }
+    [[nodiscard]] bool isBf16() const { return isHalf() && m_bf16; }
     /// 2 bytes per value (F16 or BF16).
-    [[nodiscard]] bool isHalf() const { return !m_f16.empty(); }
+    [[nodiscard]] bool isHalf() const { return !m_f16.empty() || m_mapped; }
     /// Writes row r as float into out[0, cols).
     void row(Index r, float* out) const;
     /// Writes rows [r0, r0 + count) as float into out [count, cols] row-major.
     void rows(Index r0, Index count, float* out) const;
-    /// The 16-bit values [rows * cols] (only when isHalf()).
-    [[nodiscard]] const std::uint16_t* halfBits() const { return m_f16.data(); }
+    /// The 16-bit values [rows * cols] (only when isHalf()); possibly not 2-byte aligned.
+    [[nodiscard]] const void* halfBits() const { return m_mapped ? m_mapped : static_cast<const void*>(m_f16.data()); }
     /// The float32 table (only when neither F16 nor BF16).
     [[nodiscard]] const MatrixRM& f32() const { return m_f32; }
     /// The whole table as float32 (a copy).
@@ -51,7 +53,9 @@ private:
     Index m_rows = 0, m_cols = 0;
     MatrixRM m_f32;                    // float32 form (empty when F16)
     std::vector<std::uint16_t> m_f16;  // 16-bit form, [rows * cols] (empty when float32)
-    bool m_bf16 = false;               // m_f16 holds BF16 rather than F16 bits
+    bool m_bf16 = false;               // the 16-bit values are BF16 rather than F16
+    const void* m_mapped = nullptr;    // 16-bit values in a mapped checkpoint (m_f16 empty)
+    std::shared_ptr<const Checkpoint> m_checkpoint;  // keeps m_mapped valid
 };
 
 }  // namespace qb::core

@@ -13,21 +13,20 @@
 
 namespace qb::core {
 
-namespace {
-
-// Rows [r0, r0 + rows) of a 16-bit matrix with `in` columns, as float.
-void convertRows(const void* bits, bool bf16, Index in, Index r0, Index rows, float* out) {
-    const std::size_t n = std::size_t(rows) * std::size_t(in);
-    const auto* src = static_cast<const unsigned char*>(bits) + 2 * std::size_t(r0) * std::size_t(in);
-    std::vector<std::uint16_t> h(n);
-    std::memcpy(h.data(), src, 2 * n);  // the mapping need not be 2-byte aligned
-    if (bf16)
-        for (std::size_t j = 0; j < n; ++j) out[j] = bf16ToFloat(h[j]);
-    else
-        for (std::size_t j = 0; j < n; ++j) out[j] = f16ToFloat(h[j]);
+void convertHalfRows(const void* bits, bool bf16, Index cols, Index r0, Index rows, float* out) {
+    const std::size_t n = std::size_t(rows) * std::size_t(cols);
+    const auto* src = static_cast<const unsigned char*>(bits) + 2 * std::size_t(r0) * std::size_t(cols);
+    constexpr std::size_t kChunk = 4096;  // values per aligned bounce buffer
+    std::uint16_t h[kChunk];
+    for (std::size_t j0 = 0; j0 < n; j0 += kChunk) {
+        const std::size_t m = std::min(kChunk, n - j0);
+        std::memcpy(h, src + 2 * j0, 2 * m);  // the mapping need not be 2-byte aligned
+        if (bf16)
+            for (std::size_t j = 0; j < m; ++j) out[j0 + j] = bf16ToFloat(h[j]);
+        else
+            for (std::size_t j = 0; j < m; ++j) out[j0 + j] = f16ToFloat(h[j]);
+    }
 }
-
-}  // namespace
 
 void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMatrixRef& X, MatrixRM& Y) {
     const Index n = X.rows();
@@ -47,7 +46,7 @@ void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMat
 #pragma omp for schedule(dynamic, 1)
         for (Index b = 0; b < blocks; ++b) {
             const Index r0 = b * blockRows, rows = std::min(blockRows, out - r0);
-            convertRows(bits, bf16, in, r0, rows, W.data());
+            convertHalfRows(bits, bf16, in, r0, rows, W.data());
             gemmRowMajor(false, true, int(n), int(rows), int(in), 1.0f, Xc.data(), int(in), W.data(), int(in), 0.0f,
                          Y.data() + r0, int(out));
         }
@@ -92,7 +91,7 @@ void HalfLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
 
 MatrixRM HalfLinear::denseWeight() const {
     MatrixRM W(m_out, m_in);
-    convertRows(m_bits, m_bf16, m_in, 0, m_out, W.data());
+    convertHalfRows(m_bits, m_bf16, m_in, 0, m_out, W.data());
     return W;
 }
 

@@ -15,6 +15,9 @@ namespace qb::core {
 
 class Checkpoint;
 
+/// Rows [r0, r0 + rows) of a 16-bit row-major matrix with `cols` columns (any alignment) as float.
+void convertHalfRows(const void* bits, bool bf16, Index cols, Index r0, Index rows, float* out);
+
 /// Y[n, out] = X[n, in] · Wᵀ with W [out, in] row-major 16-bit values (BF16 when bf16, else
 /// F16) at `bits` (any alignment): rows of W converted to float a block at a time (≤ 4 MiB),
 /// one single-threaded BLAS product per block, blocks in parallel. Y is resized.

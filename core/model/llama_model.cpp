@@ -102,7 +102,7 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     m->m_checkpoint = ckpt;
     m->m_linearFactory = options.linearFactory;
     const ModelConfig& c = m->m_config;
-    m->m_embedding = EmbeddingTable::load(*ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
+    m->m_embedding = EmbeddingTable::load(ckpt, "model.embed_tokens.weight", c.vocabSize, c.hiddenSize);
     ckpt->release("model.embed_tokens.weight");  // converted: its mapped pages may leave the resident set
     m->m_finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     if (options.skipLmHead)
@@ -110,7 +110,7 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     else if (c.tieWordEmbeddings)
         m->m_lmHead = makeEmbeddingHead(m->m_embedding);  // 16-bit tables are read in place
     else
-        m->m_lmHead = makeEmbeddingHead(EmbeddingTable::load(*ckpt, "lm_head.weight", c.vocabSize, c.hiddenSize));
+        m->m_lmHead = makeEmbeddingHead(EmbeddingTable::load(ckpt, "lm_head.weight", c.vocabSize, c.hiddenSize));
     ckpt->release("lm_head.weight");
     m->m_layers.resize(std::size_t(c.numLayers));
     const double floatBytes = double(m->parameterCount()) * 4.0;
