@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenuBar>
@@ -12,11 +13,14 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <QUndoStack>
 
+#include "ui/jobs/job.h"
 #include "ui/jobs/job_queue.h"
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
+#include "ui/util/app_paths.h"
 #include "ui/util/recent_files.h"
 #include "ui/views/jobs_view.h"
 #include "ui/views/log_view.h"
@@ -30,6 +34,24 @@
 
 namespace qb::ui {
 
+namespace {
+
+constexpr int kAutosaveIntervalMs = 60 * 1000;
+
+UnsavedChoice askAboutUnsavedWork(QWidget* parent, const QString& action) {
+    QMessageBox box(QMessageBox::Warning, QObject::tr("Unsaved work"),
+                    QObject::tr("The session has changes that are not saved. Save them before %1?").arg(action),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, parent);
+    box.setDefaultButton(QMessageBox::Save);
+    switch (box.exec()) {
+        case QMessageBox::Save: return UnsavedChoice::Save;
+        case QMessageBox::Discard: return UnsavedChoice::Discard;
+        default: return UnsavedChoice::Cancel;
+    }
+}
+
+}  // namespace
+
 MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMainWindow(parent), m_controller(controller) {
     setObjectName(QStringLiteral("MainWindow"));
     setAcceptDrops(true);
@@ -42,6 +64,11 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     Workspace* ws = m_controller->workspace();
     connect(ws, &Workspace::modelChanged, this, &MainWindow::updateTitleAndActions);
     connect(ws, &Workspace::sessionFileChanged, this, &MainWindow::updateTitleAndActions);
+    connect(ws, &Workspace::modifiedChanged, this, [this](bool modified) {
+        setWindowModified(modified);
+        if (!modified) removeRecoveryFile();  // saved or discarded: nothing left to recover
+    });
+    connect(m_planView, &PlanView::statusReported, this, [this](const QString& m) { statusBar()->showMessage(m, 10000); });
     connect(m_controller, &WorkbenchController::errorOccurred, this, &MainWindow::showError);
     connect(m_controller, &WorkbenchController::statusReported, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
     connect(m_controller, &WorkbenchController::logged, m_logView, &LogView::appendLine);
@@ -54,6 +81,17 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     connect(m_startView, &StartView::openFolderRequested, this, &MainWindow::openFolderDialog);
     connect(m_startView, &StartView::openSessionRequested, this, &MainWindow::openSessionDialog);
     connect(m_startView, &StartView::openPathRequested, m_controller, &WorkbenchController::openPath);
+
+    m_recoveryFile = qb::ui::recoveryFile();
+    m_unsavedPrompt = [this](const QString& action) { return askAboutUnsavedWork(this, action); };
+    m_recoveryPrompt = [this](const QString&) {
+        return QMessageBox::question(this, tr("Recover unsaved work"),
+                                     tr("quantbench did not end cleanly last time. Restore the unsaved work it kept?")) == QMessageBox::Yes;
+    };
+    m_autosaveTimer = new QTimer(this);
+    m_autosaveTimer->setInterval(kAutosaveIntervalMs);
+    connect(m_autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
+    m_autosaveTimer->start();
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray())) resize(1500, 950);
@@ -112,7 +150,8 @@ void MainWindow::createMenus() {
     };
     QMenu* file = menuBar()->addMenu(tr("&File"));
     make(file, tr("&Open Model Folder…"), QStringLiteral("actionOpenModel"), QKeySequence::Open, [this] { openFolderDialog(); });
-    make(file, tr("Open the Bundled &Demo Model"), QStringLiteral("actionOpenDemo"), {}, [this] { m_controller->openDemoModel(); });
+    make(file, tr("Open the Bundled &Demo Model"), QStringLiteral("actionOpenDemo"), {},
+         [this] { whenSafeToDiscard(tr("opening another model"), [this] { m_controller->openDemoModel(); }); });
     make(file, tr("Open &Session…"), QStringLiteral("actionOpenSession"), QKeySequence(tr("Ctrl+Shift+O")), [this] { openSessionDialog(); });
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     connect(m_controller->recentFiles(), &RecentFiles::changed, this, &MainWindow::updateRecentMenu);
@@ -157,7 +196,9 @@ void MainWindow::updateRecentMenu() {
     m_recentMenu->clear();
     const QStringList entries = m_controller->recentFiles()->entries();
     for (const QString& path : entries)
-        m_recentMenu->addAction(path, this, [this, path] { m_controller->openPath(path); });
+        m_recentMenu->addAction(path, this, [this, path] {
+            whenSafeToDiscard(tr("opening %1").arg(path), [this, path] { m_controller->openPath(path); });
+        });
     if (entries.isEmpty()) m_recentMenu->addAction(tr("(empty)"))->setEnabled(false);
     else {
         m_recentMenu->addSeparator();
@@ -170,9 +211,10 @@ void MainWindow::updateTitleAndActions() {
     const bool hasModel = ws->hasModel();
     m_stack->setCurrentWidget(hasModel ? static_cast<QWidget*>(m_tabs) : m_startView);
     QString title = QStringLiteral("quantbench");
-    if (hasModel) title = QString::fromStdString(ws->model()->label) + QStringLiteral(" — ") + title;
+    if (hasModel) title = QString::fromStdString(ws->model()->label) + QStringLiteral("[*] — ") + title;
     if (!ws->sessionFile().isEmpty()) title = QFileInfo(ws->sessionFile()).fileName() + QStringLiteral(" · ") + title;
     setWindowTitle(title);
+    setWindowModified(ws->isModified());
     for (const char* name : {"actionSaveSession", "actionSaveSessionAs", "actionQuantize", "actionInspect", "actionEvaluate",
                              "actionBenchmark", "actionLoadPlan", "actionSavePlan"})
         if (QAction* a = action(QLatin1String(name))) a->setEnabled(hasModel);
@@ -188,30 +230,80 @@ void MainWindow::showError(const QString& title, const QString& message) {
 }
 
 void MainWindow::openFolderDialog() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder (config.json + *.safetensors)"));
-    if (!dir.isEmpty()) m_controller->openModelFolder(dir);
+    whenSafeToDiscard(tr("opening another model"), [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder (config.json + *.safetensors)"));
+        if (!dir.isEmpty()) m_controller->openModelFolder(dir);
+    });
 }
 
 void MainWindow::openSessionDialog() {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("quantbench sessions (*.h5 *.hdf5);;All files (*)"));
-    if (!file.isEmpty()) m_controller->openSession(file);
+    whenSafeToDiscard(tr("opening another session"), [this] {
+        const QString file =
+            QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("quantbench sessions (*.h5 *.hdf5);;All files (*)"));
+        if (!file.isEmpty()) m_controller->openSession(file);
+    });
 }
 
-void MainWindow::saveSessionDialog(bool askForName) {
+Job* MainWindow::saveSessionDialog(bool askForName) {
     QString file = m_controller->workspace()->sessionFile();
     if (askForName || file.isEmpty()) {
         file = QFileDialog::getSaveFileName(this, tr("Save session"), QStringLiteral("session.h5"), tr("quantbench sessions (*.h5)"));
-        if (file.isEmpty()) return;
+        if (file.isEmpty()) return nullptr;
         if (QFileInfo(file).suffix().isEmpty()) file += QStringLiteral(".h5");
     }
-    m_controller->saveSession(file);
+    return m_controller->saveSession(file);
+}
+
+void MainWindow::whenSafeToDiscard(const QString& action, std::function<void()> proceed) {
+    if (!m_controller->workspace()->isModified()) {
+        proceed();
+        return;
+    }
+    switch (m_unsavedPrompt(action)) {
+        case UnsavedChoice::Cancel: return;
+        case UnsavedChoice::Discard: proceed(); return;
+        case UnsavedChoice::Save: break;
+    }
+    Job* job = saveSessionDialog(false);
+    if (!job) return;  // no file chosen: nothing saved, nothing lost
+    connect(job, &Job::finished, this, [proceed = std::move(proceed)](JobState state) {
+        if (state == JobState::Succeeded) proceed();
+    });
+}
+
+Job* MainWindow::autosave() {
+    if (!m_controller->workspace()->isModified() || m_recoveryFile.isEmpty()) return nullptr;
+    return m_controller->saveRecoveryCopy(m_recoveryFile);
+}
+
+Job* MainWindow::offerRecovery() {
+    if (m_recoveryFile.isEmpty() || !QFileInfo::exists(m_recoveryFile)) return nullptr;
+    if (!m_recoveryPrompt(m_recoveryFile)) {
+        removeRecoveryFile();
+        return nullptr;
+    }
+    return m_controller->openRecoveryCopy(m_recoveryFile);
+}
+
+void MainWindow::removeRecoveryFile() {
+    if (!m_recoveryFile.isEmpty()) QFile::remove(m_recoveryFile);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (!m_closeConfirmed && m_controller->workspace()->isModified()) {
+        event->ignore();  // asked below; closes again once saved or discarded
+        whenSafeToDiscard(tr("quitting"), [this] {
+            m_closeConfirmed = true;
+            QTimer::singleShot(0, this, &QWidget::close);
+        });
+        return;
+    }
     QSettings settings;
     settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("mainWindow/state"), saveState());
     m_controller->jobs()->cancelAll();
+    m_autosaveTimer->stop();
+    removeRecoveryFile();  // a clean end: the work was saved or the user discarded it
     event->accept();
 }
 
@@ -223,8 +315,9 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 void MainWindow::dropEvent(QDropEvent* event) {
     const auto urls = event->mimeData()->urls();
     if (urls.size() == 1 && urls.first().isLocalFile()) {
-        m_controller->openPath(urls.first().toLocalFile());
+        const QString path = urls.first().toLocalFile();
         event->acceptProposedAction();
+        whenSafeToDiscard(tr("opening %1").arg(path), [this, path] { m_controller->openPath(path); });
     }
 }
 

@@ -4,15 +4,19 @@
 // menus, shortcuts and drag & drop, and QSettings for geometry and dock state. Operations
 // live in WorkbenchController; documents in Workspace.
 
+#include <functional>
+
 #include <QMainWindow>
 
 class QAction;
 class QMenu;
 class QStackedWidget;
 class QTabWidget;
+class QTimer;
 
 namespace qb::ui {
 
+class Job;
 class JobsView;
 class LogView;
 class ModelView;
@@ -23,9 +27,19 @@ class ResultsView;
 class StartView;
 class WorkbenchController;
 
+/// What the user answers when unsaved work would be lost.
+enum class UnsavedChoice { Save, Discard, Cancel };
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    /// Asks what to do with unsaved work before `action` ("quitting", "opening another model");
+    /// the default shows a Save / Discard / Cancel box. Tests replace it (no modal dialog).
+    using UnsavedPrompt = std::function<UnsavedChoice(const QString& action)>;
+    /// Asks whether to restore the recovery file (unsaved work of a session that did not end
+    /// cleanly); the default shows a Yes / No box.
+    using RecoveryPrompt = std::function<bool(const QString& file)>;
+
     /// controller is not owned; it must outlive the window.
     explicit MainWindow(WorkbenchController* controller, QWidget* parent = nullptr);
 
@@ -45,6 +59,21 @@ public:
     /// Shows a non-blocking warning box with message and logs it.
     void showError(const QString& title, const QString& message);
 
+    void setUnsavedPrompt(UnsavedPrompt prompt) { m_unsavedPrompt = std::move(prompt); }
+    void setRecoveryPrompt(RecoveryPrompt prompt) { m_recoveryPrompt = std::move(prompt); }
+    /// Runs proceed when nothing unsaved would be lost, or when the user saves (after the save
+    /// succeeds) or discards it; does nothing on Cancel. action names what would lose it.
+    void whenSafeToDiscard(const QString& action, std::function<void()> proceed);
+    /// When the recovery file exists (unsaved work of a session that did not end cleanly),
+    /// asks the recovery prompt and opens it (the job), or deletes it when declined.
+    Job* offerRecovery();
+    /// Writes the unsaved work to the recovery file now (the autosave timer does it every
+    /// minute while the workspace is modified); nullptr when there is nothing to save.
+    Job* autosave();
+    /// Where autosave writes (recoveryFile(); tests point it elsewhere).
+    void setRecoveryFile(const QString& file) { m_recoveryFile = file; }
+    [[nodiscard]] const QString& recoveryFile() const { return m_recoveryFile; }
+
 protected:
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -58,7 +87,8 @@ private:
     void updateTitleAndActions();
     void openFolderDialog();
     void openSessionDialog();
-    void saveSessionDialog(bool askForName);
+    Job* saveSessionDialog(bool askForName);
+    void removeRecoveryFile();
 
     WorkbenchController* m_controller;
     ModelView* m_modelView = nullptr;
@@ -72,6 +102,11 @@ private:
     QStackedWidget* m_stack = nullptr;
     QTabWidget* m_tabs = nullptr;
     QMenu* m_recentMenu = nullptr;
+    QTimer* m_autosaveTimer = nullptr;
+    QString m_recoveryFile;
+    UnsavedPrompt m_unsavedPrompt;
+    RecoveryPrompt m_recoveryPrompt;
+    bool m_closeConfirmed = false;  ///< the user saved or discarded: close without asking again
 };
 
 }  // namespace qb::ui

@@ -11,6 +11,10 @@
 
 namespace qb::ui {
 
+std::string planLabel(const core::QuantPlan& plan) {
+    return plan.defaultScheme.label() + (plan.rules.empty() ? "" : " + " + std::to_string(plan.rules.size()) + " rules");
+}
+
 WorkbenchController::WorkbenchController(QObject* parent)
     : QObject(parent), m_workspace(new Workspace(this)), m_jobs(new JobQueue(this)), m_recent(new RecentFiles(this)) {
     m_evaluate.textFile = toPath(bundledText(QStringLiteral("eval.txt")));
@@ -95,10 +99,10 @@ Job* WorkbenchController::quantizeWithPlan() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
     const auto plan = m_workspace->plan()->toPlan();
-    const int number = int(m_workspace->runs().size()) + 1;
-    const std::string label = plan.defaultScheme.label() + (plan.rules.empty() ? "" : " + " + std::to_string(plan.rules.size()) + " rules");
-    const std::string name = "run " + std::to_string(number) + " · " + label;
-    Job* job = m_jobs->submit(JobKind::Quantize, toQString(label), quantizeWork(model, plan, m_calibration, m_evaluate, name));
+    // No run number yet: the workspace gives one when the run is added, so a cancelled or failed
+    // job uses none.
+    const std::string label = planLabel(plan);
+    Job* job = m_jobs->submit(JobKind::Quantize, toQString(label), quantizeWork(model, plan, m_calibration, m_evaluate, label));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Quantization failed"), job->errorMessage(), true);
         if (state != JobState::Succeeded || m_workspace->model() != model) return;

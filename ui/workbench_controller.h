@@ -20,6 +20,9 @@ class JobQueue;
 class RecentFiles;
 class Workspace;
 
+/// "gptq w4 g128 + 2 rules": a plan in short (its default scheme and how many rules differ).
+[[nodiscard]] std::string planLabel(const core::QuantPlan& plan);
+
 class WorkbenchController : public QObject {
     Q_OBJECT
 public:
@@ -57,11 +60,19 @@ public:
     /// Queues an Inspect job (weight/activation statistics and sensitivity of every module).
     Job* inspect();
 
-    /// Writes the workspace to an HDF5 session; false and errorOccurred on failure.
-    bool saveSession(const QString& file);
+    /// Queues a job writing the workspace to an HDF5 session; on success the workspace is
+    /// saved (not modified) and file becomes its session file. nullptr without a model;
+    /// errorOccurred when the job fails.
+    Job* saveSession(const QString& file);
+    /// Writes the workspace to file as a recovery copy (autosave): the session file and the
+    /// modified state stay as they are, and the copy records the session file it belongs to.
+    Job* saveRecoveryCopy(const QString& file);
     /// Reads a session: loads its model (from the provenance path) then applies its statistics
     /// and runs, so every plot draws without recomputing.
     Job* openSession(const QString& file);
+    /// Opens a recovery copy written by saveRecoveryCopy: like openSession, but the workspace
+    /// is left modified and takes the session file the copy belongs to (none for new work).
+    Job* openRecoveryCopy(const QString& file);
 
 signals:
     /// A user-facing failure: title for the message box, message in the core's words.
@@ -72,6 +83,8 @@ signals:
 
 private:
     Job* submitLoad(const QString& dir, std::function<void()> afterLoad);
+    Job* submitSave(const QString& file, bool recoveryCopy);
+    Job* submitOpen(const QString& file, bool recoveryCopy);
     /// errorOccurred, plus a log line when the failure did not come from a job (jobs log their own).
     void fail(const QString& title, const QString& message, bool fromJob);
 

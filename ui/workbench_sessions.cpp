@@ -12,6 +12,10 @@
 #include <QFileInfo>
 #include <QUndoStack>
 
+#include <map>
+
+#include <nlohmann/json.hpp>
+
 #include "core/store/session_store.h"
 #include "ui/jobs/job_queue.h"
 #include "ui/models/plan_document.h"
@@ -24,14 +28,50 @@ namespace qb::ui {
 namespace {
 
 const std::string kCurrentPlan = "current";
-
 std::string runId(const RunRecord& run) {
     switch (run.kind) {
         case RunKind::Baseline: return "baseline";
         case RunKind::Fp16Baseline: return "baseline-fp16";
         case RunKind::Quantized: break;
     }
-    return "run-" + std::to_string(run.id);
+    return "run-" + std::to_string(run.number);
+}
+
+/// Not a plan: the workbench's own state (run names, selected module), a JSON object stored
+/// beside the plans so that older readers ignore it (docs/session-format.md).
+const std::string kWorkbenchState = "workbench-state";
+
+/// sessionFile: for a recovery copy, the session the work belongs to (empty otherwise).
+std::string workbenchStateJson(const Workspace& workspace, const QString& sessionFile) {
+    nlohmann::json state = nlohmann::json::object();
+    nlohmann::json names = nlohmann::json::object();
+    for (const auto& run : workspace.runs())
+        if (!run->customName.empty()) names[runId(*run)] = run->customName;
+    state["run_names"] = names;
+    state["current_module"] = toStdString(workspace.currentModule());
+    if (!sessionFile.isEmpty()) state["session_file"] = toStdString(sessionFile);
+    return state.dump();
+}
+
+struct WorkbenchState {
+    std::map<std::string, std::string> runNames;  ///< run id ("run-3") -> the user's name
+    std::string currentModule;
+    std::string sessionFile;  ///< recovery copies: the session the work belongs to
+};
+
+WorkbenchState parseWorkbenchState(const std::vector<core::PlanRecord>& plans) {
+    WorkbenchState state;
+    for (const auto& p : plans) {
+        if (p.name != kWorkbenchState) continue;
+        const auto json = nlohmann::json::parse(p.json, nullptr, false);
+        if (!json.is_object()) continue;  // unreadable: the runs keep their schemes as titles
+        if (const auto it = json.find("run_names"); it != json.end() && it->is_object())
+            for (const auto& [id, name] : it->items())
+                if (name.is_string()) state.runNames[id] = name.get<std::string>();
+        if (const auto it = json.find("current_module"); it != json.end() && it->is_string()) state.currentModule = it->get<std::string>();
+        if (const auto it = json.find("session_file"); it != json.end() && it->is_string()) state.sessionFile = it->get<std::string>();
+    }
+    return state;
 }
 
 core::RunRecord toStored(const RunRecord& run) {
@@ -40,7 +80,7 @@ core::RunRecord toStored(const RunRecord& run) {
     r.planName = run.planJson.empty() ? std::string() : r.id;
     r.planJson = run.planJson;
     auto& m = r.metrics;
-    m["run_number"] = run.id;
+    m["run_number"] = run.number;
     m["baseline"] = run.isBaseline() ? 1.0 : 0.0;
     if (run.kind == RunKind::Fp16Baseline) m["fp16_baseline"] = 1.0;
     m["bits_per_weight"] = run.bitsPerWeight;
@@ -63,13 +103,13 @@ core::RunRecord toStored(const RunRecord& run) {
     return r;
 }
 
-RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& precision) {
+RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& precision,
+                     const std::map<std::string, std::string>& names) {
     const auto get = [&](const char* key) -> std::optional<double> {
         const auto it = r.metrics.find(key);
         return it == r.metrics.end() ? std::nullopt : std::optional<double>(it->second);
     };
-    RunRecord run;
-    run.id = int(get("run_number").value_or(0));
+    RunRecord run;  // id 0: the workspace gives one
     if (get("baseline").value_or(0) != 0)
         run.kind = get("fp16_baseline").value_or(0) != 0 ? RunKind::Fp16Baseline : RunKind::Baseline;
     run.planJson = r.planJson;
@@ -101,16 +141,18 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
     }
     if (run.isBaseline()) {
         run.precision = run.kind == RunKind::Fp16Baseline ? std::string("FP16") : precision;
-        run.name = baselineRunName(run.precision);
     } else {
-        std::string label = "quantized";
+        // Sessions before numbering was fixed stored the internal id here, which is also the
+        // number they showed once reopened; 0 (none) gets the next free number.
+        run.number = int(get("run_number").value_or(0));
+        run.scheme = "quantized";
         try {
-            const auto plan = core::QuantPlan::fromJsonText(r.planJson, r.id);
-            label = plan.defaultScheme.label() + (plan.rules.empty() ? "" : " + " + std::to_string(plan.rules.size()) + " rules");
+            run.scheme = planLabel(core::QuantPlan::fromJsonText(r.planJson, r.id));
         } catch (const core::Error&) {
         }
-        run.name = "run " + std::to_string(run.id) + " · " + label;
+        if (const auto it = names.find(r.id); it != names.end()) run.customName = it->second;
     }
+    run.name = runTitle(run);
     return run;
 }
 
@@ -131,8 +173,12 @@ Job* WorkbenchController::inspect() {
     return job;
 }
 
-bool WorkbenchController::saveSession(const QString& file) {
-    if (!m_workspace->hasModel()) return false;
+Job* WorkbenchController::saveSession(const QString& file) { return submitSave(file, false); }
+
+Job* WorkbenchController::saveRecoveryCopy(const QString& file) { return submitSave(file, true); }
+
+Job* WorkbenchController::submitSave(const QString& file, bool recoveryCopy) {
+    if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
     core::SessionData data;
     if (const auto& stats = m_workspace->stats()) {
@@ -142,6 +188,7 @@ bool WorkbenchController::saveSession(const QString& file) {
     data.provenance.modelPath = model->dir.string();
     if (data.provenance.quantbenchVersion.empty()) data.provenance.quantbenchVersion = QB_VERSION;
     data.plans.push_back({kCurrentPlan, m_workspace->plan()->toPlan().toJsonText(), {}});
+    data.plans.push_back({kWorkbenchState, workbenchStateJson(*m_workspace, recoveryCopy ? m_workspace->sessionFile() : QString()), {}});
     for (const auto& run : m_workspace->runs()) {
         data.runs.push_back(toStored(*run));
         if (!run->planJson.empty()) data.plans.push_back({runId(*run), run->planJson, {}});
@@ -154,24 +201,30 @@ bool WorkbenchController::saveSession(const QString& file) {
                                   core::SessionStore::write(path, *shared);
                                   return std::make_shared<const bool>(true);
                               }));
-    connect(job, &Job::finished, this, [this, job, file](JobState state) {
+    connect(job, &Job::finished, this, [this, job, file, recoveryCopy](JobState state) {
+        if (recoveryCopy) return;  // a failed autosave is in the log; it must not interrupt the user
         if (state == JobState::Failed) fail(tr("Could not save the session"), job->errorMessage(), true);
         if (state != JobState::Succeeded) return;
         m_workspace->setSessionFile(file);
+        m_workspace->markSaved();
         m_recent->add(file);
         emit statusReported(tr("Saved %1").arg(file));
     });
-    return true;
+    return job;
 }
 
-Job* WorkbenchController::openSession(const QString& file) {
+Job* WorkbenchController::openSession(const QString& file) { return submitOpen(file, false); }
+
+Job* WorkbenchController::openRecoveryCopy(const QString& file) { return submitOpen(file, true); }
+
+Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
     const auto path = toPath(file);
     Job* job = m_jobs->submit(JobKind::Session, tr("open %1").arg(QFileInfo(file).fileName()),
                               makeJobWork([path](const core::RunContext& ctx) {
                                   ctx.progress(0.0, "reading the session");
                                   return std::make_shared<const core::SessionData>(core::SessionStore::read(path));
                               }));
-    connect(job, &Job::finished, this, [this, job, file](JobState state) {
+    connect(job, &Job::finished, this, [this, job, file, recoveryCopy](JobState state) {
         if (state == JobState::Failed) fail(tr("Could not open the session"), job->errorMessage(), true);
         if (state != JobState::Succeeded) return;
         const auto data = job->result<core::SessionData>();
@@ -181,7 +234,7 @@ Job* WorkbenchController::openSession(const QString& file) {
                  tr("error: %1: the model folder '%2' it was made from is not there").arg(file, modelDir), false);
             return;
         }
-        submitLoad(modelDir, [this, data, file] {
+        submitLoad(modelDir, [this, data, file, recoveryCopy] {
             const auto model = m_workspace->model();
             auto stats = std::make_shared<ModelStats>();
             stats->modules = data->modules;
@@ -193,8 +246,10 @@ Job* WorkbenchController::openSession(const QString& file) {
             std::vector<std::string> order;
             for (const auto& m : model->modules) order.push_back(m.name);
             const std::string precision = loadedPrecision(*model);
+            const WorkbenchState state = parseWorkbenchState(data->plans);
             std::vector<RunPtr> runs;
-            for (const auto& r : data->runs) runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision)));
+            for (const auto& r : data->runs)
+                runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision, state.runNames)));
             m_workspace->setRuns(std::move(runs));
             for (const auto& plan : data->plans)
                 if (plan.name == kCurrentPlan) {
@@ -205,10 +260,15 @@ Job* WorkbenchController::openSession(const QString& file) {
                         fail(tr("Session plan"), QStringLiteral("error: ") + QString::fromUtf8(e.what()), false);
                     }
                 }
-            m_workspace->setSessionFile(file);
-            m_recent->add(file);
-            if (m_workspace->stats() && !model->modules.empty())
+            m_workspace->setSessionFile(recoveryCopy ? toQString(state.sessionFile) : file);
+            if (!recoveryCopy) m_recent->add(file);
+            const bool known = std::any_of(model->modules.begin(), model->modules.end(),
+                                           [&](const ModuleInfo& m) { return m.name == state.currentModule; });
+            if (known) m_workspace->setCurrentModule(toQString(state.currentModule));
+            else if (m_workspace->stats() && !model->modules.empty())
                 m_workspace->setCurrentModule(toQString(model->modules.front().name));
+            if (recoveryCopy) m_workspace->markRecovered();
+            else m_workspace->markSaved();
         });
     });
     return job;

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
 
     const QStringList args = parser.positionalArguments();
     QTimer::singleShot(0, &controller, [&] {
+        if (window.offerRecovery()) return;  // unsaved work of a session that did not end cleanly comes first
         if (!args.isEmpty()) controller.openPath(args.first());
         else if (parser.isSet(demo)) controller.openDemoModel();
     });

@@ -201,7 +201,7 @@ private slots:
             const ui::RunRecord& a = *after[i];
             QCOMPARE(a.kind, before[i].kind);
             QCOMPARE(a.name, before[i].name);
-            QCOMPARE(a.id, before[i].id);
+            QCOMPARE(a.number, before[i].number);
             QVERIFY(a.decodeMsPerToken && a.prefillTokensPerSecond);
             QCOMPARE(*a.decodeMsPerToken, *before[i].decodeMsPerToken);
             QCOMPARE(*a.prefillTokensPerSecond, *before[i].prefillTokensPerSecond);

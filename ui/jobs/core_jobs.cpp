@@ -77,9 +77,9 @@ JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateS
 }
 
 JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan, CalibrationSettings calibration,
-                     EvaluateSettings evaluation, std::string name) {
+                     EvaluateSettings evaluation, std::string scheme) {
     return makeJobWork([model = std::move(model), plan = std::move(plan), calibration = std::move(calibration),
-                        evaluation = std::move(evaluation), name = std::move(name)](const core::RunContext& ctx) {
+                        evaluation = std::move(evaluation), scheme = std::move(scheme)](const core::RunContext& ctx) {
         ctx.progress(0.0, "sampling calibration windows");
         const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
             const auto stream = core::encodeDocuments(*model->tokenizer, core::readTextFile(calibration.textFile));
@@ -88,7 +88,7 @@ JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan p
         if (calib.shortened) ctx.log(calib.note);
         const auto result = core::quantizeModel(*model->model, plan, calib, ctx.sub(0.0, 0.8));
         RunRecord run;
-        run.name = name;
+        run.scheme = scheme;
         run.planJson = plan.toJsonText();
         run.bitsPerWeight = result.bitsPerWeight;
         run.linearBytes = result.linearBytes;

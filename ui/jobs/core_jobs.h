@@ -48,9 +48,10 @@ struct BaselineRuns {
 [[nodiscard]] std::string loadedPrecision(const LoadedModel& model);
 
 /// Result: RunRecord — quantizes a copy of the model with plan (core::quantizeModel on the
-/// calibration windows), then evaluates it. name is the run's label.
+/// calibration windows), then evaluates it. scheme is the plan in short ("rtn w4 g128"); the
+/// run's number and title are given when the workspace adds it.
 [[nodiscard]] JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan,
-                                   CalibrationSettings calibration, EvaluateSettings evaluation, std::string name);
+                                   CalibrationSettings calibration, EvaluateSettings evaluation, std::string scheme);
 
 /// Result: ModelStats — core::inspectModel over calibration windows of the calibration text,
 /// with the session provenance when the model came from a checkpoint.

@@ -73,6 +73,42 @@ bool applyField(core::QuantScheme& s, PlanField field, const QVariant& value) {
     return false;
 }
 
+QString describeFieldValue(PlanField field, const QVariant& value) {
+    switch (field) {
+        case PlanField::Method: return QObject::tr("method = %1").arg(value.toString());
+        case PlanField::Bits: return QObject::tr("bits = %1").arg(value.toInt());
+        case PlanField::GroupSize:
+            return QObject::tr("group size = %1").arg(value.toInt() == -1 ? QObject::tr("per row") : QString::number(value.toInt()));
+        case PlanField::Sym: return value.toBool() ? QObject::tr("symmetric") : QObject::tr("asymmetric");
+        case PlanField::ActOrder: return QObject::tr("act-order %1").arg(value.toBool() ? QObject::tr("on") : QObject::tr("off"));
+    }
+    return {};
+}
+
+namespace {
+
+/// "0–3, 5, 7–8": sorted distinct layer numbers as ranges.
+QString layerRanges(std::vector<int> layers) {
+    std::sort(layers.begin(), layers.end());
+    layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+    QStringList parts;
+    for (std::size_t i = 0; i < layers.size();) {
+        std::size_t j = i;
+        while (j + 1 < layers.size() && layers[j + 1] == layers[j] + 1) ++j;
+        parts << (j == i ? QString::number(layers[i]) : QStringLiteral("%1–%2").arg(layers[i]).arg(layers[j]));
+        i = j + 1;
+    }
+    return parts.join(QStringLiteral(", "));
+}
+
+QString layersPhrase(const std::vector<int>& layers) {
+    const QString ranges = layerRanges(layers);
+    const bool one = std::all_of(layers.begin(), layers.end(), [&](int l) { return l == layers.front(); });
+    return (one ? QObject::tr("layer %1") : QObject::tr("layers %1")).arg(ranges);
+}
+
+}  // namespace
+
 bool sameScheme(const core::QuantScheme& a, const core::QuantScheme& b) { return core::schemeToJson(a) == core::schemeToJson(b); }
 
 std::uint64_t estimatedBytes(const core::QuantScheme& s, core::Index out, core::Index in) {
@@ -123,8 +159,7 @@ bool PlanDocument::setField(int row, PlanField field, const QVariant& value) {
     core::QuantScheme after = m_rows[std::size_t(row)].scheme;
     if (!fieldApplies(after, field) || !applyField(after, field, value)) return false;
     if (sameScheme(after, m_rows[std::size_t(row)].scheme)) return true;
-    const QString text = tr("Set %1 of %2").arg(toQString(core::moduleSuffix(m_rows[std::size_t(row)].kind)),
-                                                QString::number(m_rows[std::size_t(row)].layer));
+    const QString text = tr("Set %1 on %2").arg(describeFieldValue(field, value), describeRows({row}));
     m_undo->push(new SetSchemesCommand(this, text, {{row, m_rows[std::size_t(row)].scheme, after}},
                                        SetSchemesCommand::mergeIdFor(int(field), row)));
     return true;
@@ -141,7 +176,9 @@ int PlanDocument::setFieldForRows(const QList<int>& rows, PlanField field, const
     }
     if (changes.empty()) return 0;
     const int n = int(changes.size());
-    m_undo->push(new SetSchemesCommand(this, tr("Set %n module(s)", nullptr, n), std::move(changes)));
+    QList<int> changed;
+    for (const auto& c : changes) changed.append(c.row);
+    m_undo->push(new SetSchemesCommand(this, tr("Set %1 on %2").arg(describeFieldValue(field, value), describeRows(changed)), std::move(changes)));
     return n;
 }
 
@@ -151,6 +188,26 @@ void PlanDocument::replaceSchemes(const std::vector<core::QuantScheme>& schemes,
         if (!sameScheme(schemes[i], m_rows[i].scheme)) changes.push_back({int(i), m_rows[i].scheme, schemes[i]});
     if (changes.empty()) return;
     m_undo->push(new SetSchemesCommand(this, text, std::move(changes)));
+}
+
+QString PlanDocument::describeRows(const QList<int>& rows) const {
+    if (rows.size() == rowCount() && rowCount() > 1) return tr("all %1 modules").arg(rowCount());
+    std::vector<std::pair<std::string, std::vector<int>>> kinds;  // suffix -> layers, first-seen order
+    std::vector<int> allLayers;
+    for (const int row : rows) {
+        const auto& r = m_rows[std::size_t(row)];
+        const std::string suffix = core::moduleSuffix(r.kind);
+        auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == suffix; });
+        if (it == kinds.end()) it = kinds.insert(kinds.end(), {suffix, {}});
+        it->second.push_back(r.layer);
+        allLayers.push_back(r.layer);
+    }
+    if (kinds.size() > 3) return tr("%1 modules in %2").arg(rows.size()).arg(layersPhrase(allLayers));
+    QStringList parts;
+    for (const auto& [suffix, layers] : kinds) parts << tr("%1 of %2").arg(toQString(suffix), layersPhrase(layers));
+    if (parts.size() <= 1) return parts.join(QString());
+    const QString last = parts.takeLast();
+    return parts.join(QStringLiteral(", ")) + tr(" and ") + last;
 }
 
 void PlanDocument::setSchemesDirect(const std::vector<std::pair<int, core::QuantScheme>>& changes) {

@@ -49,6 +49,8 @@ struct PlanRow {
 [[nodiscard]] QVariant fieldValue(const core::QuantScheme& scheme, PlanField field);
 /// Sets field from value; false (scheme untouched) when the value is invalid for it.
 bool applyField(core::QuantScheme& scheme, PlanField field, const QVariant& value);
+/// "bits = 8", "group size = per row", "method = gptq": an edit in the words of the undo history.
+[[nodiscard]] QString describeFieldValue(PlanField field, const QVariant& value);
 /// True when a and b are the same scheme in every key of the plan file.
 [[nodiscard]] bool sameScheme(const core::QuantScheme& a, const core::QuantScheme& b);
 /// Estimated storage bytes of a module [out, in] under scheme. Grid methods use the GPTQ
@@ -98,6 +100,11 @@ public:
 
     /// Used by SetSchemesCommand only: sets the schemes without an undo entry.
     void setSchemesDirect(const std::vector<std::pair<int, core::QuantScheme>>& changes);
+
+    /// The modules of rows in the words of the undo history: "mlp.down_proj of layers 0–3",
+    /// "self_attn.q_proj of layer 1 and mlp.up_proj of layers 2, 4", "all 35 modules", or
+    /// "12 modules in layers 0–4" when more than three kinds are involved.
+    [[nodiscard]] QString describeRows(const QList<int>& rows) const;
 
 signals:
     void rowsChanged(int first, int last);

@@ -5,6 +5,13 @@
 // "baseline (FP16)"), the reference the issue compares quantized runs against.
 // Metrics the workbench has not measured stay empty and are drawn as "not measured".
 // Immutable once built; shared as std::shared_ptr<const RunRecord>.
+//
+// Identity: a quantized run's `number` ("run 3") is given by the Workspace when the run is
+// added, one more than the largest number it holds, so a cancelled or failed job uses none and
+// every view (table, charts, legends, Pareto labels, Compare) shows the same number; the
+// session stores it (metric run_number) and a reopened session keeps it. `id` is an internal
+// key only, never shown. The user may give a quantized run a name (an undoable rename); the
+// title then reads "run 3 · <name>" instead of "run 3 · <scheme>".
 
 #include <cstdint>
 #include <memory>
@@ -26,8 +33,11 @@ enum class RunKind {
 };
 
 struct RunRecord {
-    int id = 0;                 ///< unique within a workspace, in creation order
-    std::string name;           ///< "baseline (F32)", "baseline (FP16)", "run 3 · gptq w4 g128"
+    int id = 0;                 ///< internal key, unique within a workspace; never shown to the user
+    int number = 0;             ///< quantized runs: the N of "run N" (1, 2, …); 0 for the baselines
+    std::string name;           ///< the title, runTitle(*this): "baseline (F32)", "run 3 · gptq w4 g128", "run 3 · my name"
+    std::string scheme;         ///< quantized runs: the plan in short, "gptq w4 g128 + 2 rules"
+    std::string customName;     ///< the user's name for a quantized run; empty = none (the scheme shows)
     RunKind kind = RunKind::Quantized;
     std::string precision;      ///< baselines: "F32" (the loaded dtype), "FP16"; empty for quantized runs
     std::string planJson;       ///< the plan as the CLI reads it; empty for the baselines
@@ -53,5 +63,12 @@ using RunPtr = std::shared_ptr<const RunRecord>;
 
 /// "baseline (F32)" — the name of a baseline run of that precision.
 [[nodiscard]] inline std::string baselineRunName(const std::string& precision) { return "baseline (" + precision + ")"; }
+
+/// The title every view shows: "baseline (F32)", "run 3 · rtn w4 g128", "run 3 · my name".
+[[nodiscard]] inline std::string runTitle(const RunRecord& run) {
+    if (run.isBaseline()) return baselineRunName(run.precision.empty() ? std::string("F32") : run.precision);
+    const std::string rest = run.customName.empty() ? run.scheme : run.customName;
+    return "run " + std::to_string(run.number) + (rest.empty() ? std::string() : " · " + rest);
+}
 
 }  // namespace qb::ui

@@ -1,10 +1,14 @@
 #include "ui/models/workspace.h"
 
+#include <QUndoStack>
+
 #include "ui/models/plan_document.h"
 
 namespace qb::ui {
 
-Workspace::Workspace(QObject* parent) : QObject(parent), m_plan(new PlanDocument(this)) {}
+Workspace::Workspace(QObject* parent) : QObject(parent), m_plan(new PlanDocument(this)) {
+    connect(m_plan->undoStack(), &QUndoStack::cleanChanged, this, &Workspace::emitModifiedIfChanged);
+}
 
 Workspace::~Workspace() = default;
 
@@ -15,11 +19,13 @@ void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
     m_nextRunId = 1;
     m_currentModule.clear();
     m_plan->resetModules(m_model ? m_model->modules : std::vector<ModuleInfo>{});
+    m_contentModified = false;
     setSessionFile({});
     emit modelChanged();
     emit statsChanged();
     emit runsChanged();
     emit currentModuleChanged(m_currentModule);
+    emitModifiedIfChanged();
 }
 
 void Workspace::clear() { setModel(nullptr); }
@@ -27,45 +33,69 @@ void Workspace::clear() { setModel(nullptr); }
 void Workspace::setStats(std::shared_ptr<const ModelStats> stats) {
     m_stats = std::move(stats);
     emit statsChanged();
+    setContentModified();
+}
+
+RunPtr Workspace::store(RunRecord run) {
+    if (run.id == 0) run.id = m_nextRunId;
+    m_nextRunId = std::max(m_nextRunId, run.id + 1);
+    if (!run.isBaseline() && run.number == 0) {
+        int largest = 0;
+        for (const auto& r : m_runs) largest = std::max(largest, r->number);
+        run.number = largest + 1;
+    }
+    run.name = runTitle(run);
+    return std::make_shared<const RunRecord>(std::move(run));
 }
 
 RunPtr Workspace::addRun(RunRecord run) {
-    if (run.id == 0) run.id = m_nextRunId;
-    m_nextRunId = std::max(m_nextRunId, run.id + 1);
-    auto stored = std::make_shared<const RunRecord>(std::move(run));
+    auto stored = store(std::move(run));
     m_runs.push_back(stored);
     emit runsChanged();
+    setContentModified();
     return stored;
 }
 
 void Workspace::setRuns(std::vector<RunPtr> runs) {
-    m_runs = std::move(runs);
+    m_runs.clear();
     m_nextRunId = 1;
-    for (const auto& r : m_runs) m_nextRunId = std::max(m_nextRunId, r->id + 1);
+    for (const auto& r : runs)
+        if (r->id != 0) m_nextRunId = std::max(m_nextRunId, r->id + 1);
+    for (const auto& r : runs) m_runs.push_back(store(*r));
     emit runsChanged();
 }
 
 RunPtr Workspace::replaceRun(RunRecord run) {
     for (auto& r : m_runs)
         if (r->id == run.id) {
+            run.name = runTitle(run);
             r = std::make_shared<const RunRecord>(std::move(run));
             emit runsChanged();
+            setContentModified();
             return r;
         }
     return nullptr;
+}
+
+bool Workspace::setRunName(int id, const std::string& customName) {
+    const auto run = findRun(id);
+    if (!run || run->isBaseline()) return false;
+    RunRecord renamed = *run;
+    renamed.customName = customName;
+    return replaceRun(std::move(renamed)) != nullptr;
 }
 
 void Workspace::setBaselines(std::vector<RunRecord> baselines) {
     std::vector<RunPtr> runs;
     for (auto& b : baselines) {
         if (b.id == 0) b.id = m_nextRunId++;
-        m_nextRunId = std::max(m_nextRunId, b.id + 1);
-        runs.push_back(std::make_shared<const RunRecord>(std::move(b)));
+        runs.push_back(store(std::move(b)));
     }
     for (const auto& r : m_runs)
         if (!r->isBaseline()) runs.push_back(r);
     m_runs = std::move(runs);
     emit runsChanged();
+    setContentModified();
 }
 
 RunPtr Workspace::baselineRun() const {
@@ -97,6 +127,31 @@ void Workspace::setSessionFile(const QString& file) {
     if (file == m_sessionFile) return;
     m_sessionFile = file;
     emit sessionFileChanged(file);
+}
+
+bool Workspace::isModified() const { return hasModel() && (m_contentModified || !m_plan->undoStack()->isClean()); }
+
+void Workspace::markSaved() {
+    m_contentModified = false;
+    m_plan->undoStack()->setClean();
+    emitModifiedIfChanged();
+}
+
+void Workspace::markRecovered() {
+    m_plan->undoStack()->setClean();
+    setContentModified();
+}
+
+void Workspace::setContentModified() {
+    m_contentModified = true;
+    emitModifiedIfChanged();
+}
+
+void Workspace::emitModifiedIfChanged() {
+    const bool modified = isModified();
+    if (modified == m_lastModified) return;
+    m_lastModified = modified;
+    emit modifiedChanged(modified);
 }
 
 }  // namespace qb::ui

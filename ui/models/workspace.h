@@ -35,7 +35,11 @@ public:
     [[nodiscard]] const std::vector<RunPtr>& runs() const { return m_runs; }
     /// Adds a run; its id is assigned here when 0. Returns the stored run.
     RunPtr addRun(RunRecord run);
+    /// Replaces every run (a reopened session); ids and numbers of 0 are assigned as by addRun.
     void setRuns(std::vector<RunPtr> runs);
+    /// Gives run id the user's name (empty = none: the scheme shows). Returns false when no
+    /// quantized run has that id. Undoable edits go through RenameRunCommand (run_commands.h).
+    bool setRunName(int id, const std::string& customName);
     /// Replaces the run with run.id by run (a record is immutable: a new measurement makes a
     /// new record). Returns the stored run, or nullptr when no run has that id.
     RunPtr replaceRun(RunRecord run);
@@ -58,12 +62,22 @@ public:
     [[nodiscard]] const QString& sessionFile() const { return m_sessionFile; }
     void setSessionFile(const QString& file);
 
+    /// Whether the workspace holds work not saved to its session file: a plan edit (the undo
+    /// stack is not at its clean index) or a run, statistics or run name added since the last
+    /// save or open. A workspace without a model is never modified.
+    [[nodiscard]] bool isModified() const;
+    /// The current state is what the session file holds (after a save or an open).
+    void markSaved();
+    /// The current state came from a recovery copy: modified until saved.
+    void markRecovered();
+
 signals:
     void modelChanged();
     void statsChanged();
     void runsChanged();
     void currentModuleChanged(const QString& name);
     void sessionFileChanged(const QString& file);
+    void modifiedChanged(bool modified);
 
 private:
     std::shared_ptr<const LoadedModel> m_model;
@@ -73,6 +87,12 @@ private:
     QString m_sessionFile;
     PlanDocument* m_plan = nullptr;
     int m_nextRunId = 1;
+    bool m_contentModified = false;  ///< runs or statistics changed since the last save/open
+    bool m_lastModified = false;     ///< isModified() as last emitted
+
+    RunPtr store(RunRecord run);
+    void setContentModified();
+    void emitModifiedIfChanged();
 };
 
 }  // namespace qb::ui

@@ -119,13 +119,17 @@ void fillActivationHeatmap(QCustomPlot* plot, const core::ActivationStats* stats
             labelledAt.push_back(c);
             auto* label = new QCPItemText(plot);
             label->position->setCoords(c, markerY);
-            label->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
+            // Centred over its channel, but kept inside the plot at either edge ("ch 171" of 172).
+            const double edge = std::max(3.0, channels * 0.04);
+            const Qt::Alignment h = c >= channels - edge ? Qt::AlignRight : c < edge ? Qt::AlignLeft : Qt::AlignHCenter;
+            label->setPositionAlignment(Qt::AlignBottom | h);
+            label->setObjectName(QStringLiteral("channelLabel"));
             label->setText(QStringLiteral("ch %1").arg(o.index));
             label->setColor(alarmColor());
             label->setPadding(QMargins(0, 0, 0, 6));
         }
     }
-    plot->xAxis->setRange(-0.5, channels - 0.5);
+    plot->xAxis->setRange(-0.5 - channelPad(channels), channels - 0.5 + channelPad(channels));  // the last marker stays whole
     plot->yAxis->setRange(-0.5, markerY + std::max(2.0, tokens * 0.08));
     plot->legend->setVisible(false);  // the ▼ markers and "ch N" labels explain themselves (see the title)
     setPlotMessage(plot, {});

@@ -77,6 +77,14 @@ QCustomPlot* createWeightHistogramPlot() {
     plot->xAxis->setLabel(QObject::tr("weight value w (dimensionless)"));
     plot->yAxis->setLabel(QObject::tr("count (log scale)"));
     setPlotTitle(plot, QObject::tr("Weight distribution"));
+    // The legend goes below the axes, in one row: inside, it covered the histogram's peak.
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    const int legendRow = plot->plotLayout()->rowCount();
+    plot->plotLayout()->addElement(legendRow, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(legendRow, 0.001);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setWrap(3);
+    plot->legend->setObjectName(QStringLiteral("weightHistogramLegend"));
     return plot;
 }
 
@@ -116,7 +124,6 @@ void fillWeightHistogram(QCustomPlot* plot, const core::WeightStats* stats, cons
     plot->xAxis->setRange(-span, span);
     plot->yAxis->setRange(0.5, top);
     plot->legend->setVisible(true);
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     setPlotMessage(plot, {});
     plot->replot();
 }
@@ -166,7 +173,7 @@ void fillActivationAbsmax(QCustomPlot* plot, const core::ActivationStats* stats,
     if (relative > 0)
         segment(plot, -0.5, relative, n - 0.5, relative, dashed(warningColor()),
                 QObject::tr("relative: %1 × median = %2").arg(stats->options.relativeFactor).arg(compactNumber(relative)));
-    plot->xAxis->setRange(-0.5, n - 0.5);
+    plot->xAxis->setRange(-0.5 - channelPad(n), n - 0.5 + channelPad(n));  // the first and last channel's circle stays whole
     plot->yAxis->setRange(0, std::max(maxValue, relative) * 1.12);
     plot->legend->setVisible(true);
     plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);

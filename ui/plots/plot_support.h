@@ -1,4 +1,6 @@
 #pragma once
+
+#include <algorithm>
 // Shared behaviour of every QCustomPlot in the workbench (PlotJuggler's conventions): drag to
 // pan, wheel to zoom, double-click to reset, a hover read-out in a tooltip, a context menu with
 // "Save plot as PNG/SVG/PDF…", and colours taken from the application palette so a dark
@@ -49,5 +51,9 @@ void setPlotTitle(QCustomPlot* plot, const QString& title);
 
 /// "1.23e-04", "0.0123", "12.3", "1,234" — compact numbers for read-outs and labels.
 [[nodiscard]] QString compactNumber(double v);
+
+/// Channels of blank margin on each side of a per-channel x axis of n channels, so a marker or
+/// label on the first or last channel is not clipped by the axis rect.
+[[nodiscard]] inline double channelPad(int n) { return std::max(1.5, n * 0.02); }
 
 }  // namespace qb::ui

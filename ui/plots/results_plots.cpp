@@ -34,12 +34,12 @@ std::vector<RunPtr> withPerplexity(const std::vector<RunPtr>& runs) {
 
 namespace {
 /// "#3", "F32", "FP16": the shortest label of a run for crowded scatter plots.
-QString paretoLabel(const RunRecord& run) { return run.isBaseline() ? shortRunLabel(run) : QStringLiteral("#%1").arg(run.id); }
+QString paretoLabel(const RunRecord& run) { return run.isBaseline() ? shortRunLabel(run) : QStringLiteral("#%1").arg(run.number); }
 }  // namespace
 
 QString shortRunLabel(const RunRecord& run) {
     if (run.isBaseline()) return run.precision.empty() ? QObject::tr("baseline") : toQString(run.precision);
-    return QObject::tr("run %1").arg(run.id);
+    return QObject::tr("run %1").arg(run.number);
 }
 
 RunPtr perplexityReference(const std::vector<RunPtr>& runs) {
@@ -58,7 +58,11 @@ std::optional<double> perplexityDelta(const RunRecord& run, const RunPtr& refere
 }
 
 QString deltaText(double delta, int decimals) {
-    return QStringLiteral("%1%2 %").arg(delta >= 0 ? QStringLiteral("+") : QString()).arg(delta, 0, 'f', decimals);
+    // Round first: a change that rounds to zero reads "0.00 %", never "−0.00 %" or "+0.00 %".
+    const double scale = std::pow(10.0, decimals);
+    const double shown = std::round(delta * scale) / scale;
+    if (shown == 0.0) return QStringLiteral("%1 %").arg(0.0, 0, 'f', decimals);
+    return QStringLiteral("%1%2 %").arg(shown > 0 ? QStringLiteral("+") : QString()).arg(shown, 0, 'f', decimals);
 }
 
 std::vector<std::size_t> paretoFrontier(const std::vector<RunPtr>& runs) {

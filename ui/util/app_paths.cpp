@@ -1,5 +1,8 @@
 #include "ui/util/app_paths.h"
 
+#include <QDir>
+#include <QStandardPaths>
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -32,6 +35,12 @@ QString bundledModelDir() {
 QString bundledText(const QString& name) {
     const QString dir = resourcesDir();
     return dir.isEmpty() ? QString() : dir + QStringLiteral("/data/tinystories/") + name;
+}
+
+QString recoveryFile() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return QDir(dir).filePath(QStringLiteral("recovery.h5"));
 }
 
 }  // namespace qb::ui

@@ -16,4 +16,7 @@ namespace qb::ui {
 /// resources/data/tinystories/<name> (eval.txt, calib.txt)
 [[nodiscard]] QString bundledText(const QString& name);
 
+/// The autosave file of unsaved work (<app data>/recovery.h5); the folder is made when missing.
+[[nodiscard]] QString recoveryFile();
+
 }  // namespace qb::ui

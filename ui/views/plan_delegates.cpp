@@ -53,7 +53,10 @@ void MethodDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, co
 }
 
 QWidget* BitsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
-    return new WeightBitsSpinBox(parent);
+    auto* spin = new WeightBitsSpinBox(parent);
+    connect(spin, &WeightBitsSpinBox::widthRefused, this,
+            [this](int bits) { emit const_cast<BitsDelegate*>(this)->refused(WeightBitsSpinBox::refusalMessage(bits)); });
+    return spin;
 }
 
 void BitsDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {

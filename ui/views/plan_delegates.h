@@ -25,6 +25,10 @@ public:
     QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
     void setEditorData(QWidget* editor, const QModelIndex& index) const override;
     void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+
+signals:
+    /// The editor refused a width the formats do not hold (WeightBitsSpinBox::refusalMessage).
+    void refused(const QString& message);
 };
 
 class GroupSizeDelegate : public QStyledItemDelegate {

@@ -1,5 +1,7 @@
 #include "ui/views/plan_view.h"
 
+#include <QStandardItemModel>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
@@ -29,7 +31,9 @@ PlanView::PlanView(Workspace* workspace, QWidget* parent)
     m_table->setObjectName(QStringLiteral("planTable"));
     m_table->setModel(m_model);
     m_table->setItemDelegateForColumn(PlanTableModel::Method, new MethodDelegate(m_table));
-    m_table->setItemDelegateForColumn(PlanTableModel::Bits, new BitsDelegate(m_table));
+    auto* bits = new BitsDelegate(m_table);
+    m_table->setItemDelegateForColumn(PlanTableModel::Bits, bits);
+    connect(bits, &BitsDelegate::refused, this, &PlanView::statusReported);
     m_table->setItemDelegateForColumn(PlanTableModel::GroupSize, new GroupSizeDelegate(m_table));
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -67,6 +71,7 @@ PlanView::PlanView(Workspace* workspace, QWidget* parent)
     layout->addWidget(m_totals);
 
     connect(m_document, &PlanDocument::totalsChanged, this, &PlanView::updateTotals);
+    connect(m_document, &PlanDocument::totalsChanged, this, &PlanView::updatePresetState);
     connect(m_workspace, &Workspace::statsChanged, this, [this] { m_protect->setEnabled(m_workspace->stats() != nullptr); });
     connect(m_workspace, &Workspace::currentModuleChanged, this, [this](const QString& name) {
         const int row = m_document->indexOf(toStdString(name));
@@ -80,6 +85,7 @@ PlanView::PlanView(Workspace* workspace, QWidget* parent)
     });
     m_protect->setEnabled(false);
     updateTotals();
+    updatePresetState();
 }
 
 QWidget* PlanView::buildToolbar() {
@@ -89,8 +95,9 @@ QWidget* PlanView::buildToolbar() {
     m_preset = new QComboBox(bar);
     m_preset->setObjectName(QStringLiteral("presetCombo"));
     for (const auto p : allPresets()) m_preset->addItem(presetName(p), int(p));
-    auto* apply = new QPushButton(tr("Apply preset"), bar);
-    apply->setToolTip(tr("Give every module the preset's scheme (one undo step)"));
+    m_preset->addItem(tr("custom"), -1);  // shown, never chosen: the rows match no preset
+    qobject_cast<QStandardItemModel*>(m_preset->model())->item(m_preset->count() - 1)->setEnabled(false);
+    m_preset->setToolTip(tr("The preset every module follows, or “custom”. Choosing a preset gives every module its scheme (one undo step)."));
     m_protectCount = new QSpinBox(bar);
     m_protectCount->setRange(1, 1000);
     m_protectCount->setValue(3);
@@ -103,14 +110,17 @@ QWidget* PlanView::buildToolbar() {
     save->setToolTip(tr("Write this table as a plan JSON file: the most common scheme as default plus one rule per other module"));
     row->addWidget(new QLabel(tr("Preset:"), bar));
     row->addWidget(m_preset);
-    row->addWidget(apply);
     row->addSpacing(16);
     row->addWidget(m_protectCount);
     row->addWidget(m_protect);
     row->addStretch(1);
     row->addWidget(load);
     row->addWidget(save);
-    connect(apply, &QPushButton::clicked, this, [this] { applyPreset(PlanPreset(m_preset->currentData().toInt())); });
+    connect(m_preset, &QComboBox::activated, this, [this] {
+        const int preset = m_preset->currentData().toInt();
+        if (preset >= 0) applyPreset(PlanPreset(preset));
+        updatePresetState();  // a preset the rows already follow changes nothing
+    });
     connect(m_protect, &QPushButton::clicked, this, [this] { protectSensitive(m_protectCount->value()); });
     connect(load, &QPushButton::clicked, this, &PlanView::loadPlanInteractive);
     connect(save, &QPushButton::clicked, this, &PlanView::savePlanInteractive);
@@ -127,6 +137,8 @@ QWidget* PlanView::buildBulkBar() {
     m_bulkBits = new WeightBitsSpinBox(bar);
     m_bulkBits->setObjectName(QStringLiteral("bulkBits"));
     m_bulkBits->setValue(4);
+    connect(static_cast<WeightBitsSpinBox*>(m_bulkBits), &WeightBitsSpinBox::widthRefused, this,
+            [this](int bits) { emit statusReported(WeightBitsSpinBox::refusalMessage(bits)); });
     m_bulkGroup = new QComboBox(bar);
     m_bulkGroup->setObjectName(QStringLiteral("bulkGroup"));
     fillGroupSizeCombo(m_bulkGroup);
@@ -193,6 +205,18 @@ void PlanView::savePlanInteractive() {
     } catch (const std::exception& e) {
         emit errorOccurred(tr("Could not save the plan"), QStringLiteral("error: ") + QString::fromUtf8(e.what()));
     }
+}
+
+void PlanView::updatePresetState() {
+    int shown = m_preset->findData(-1);
+    const auto& rows = m_document->rows();
+    for (const auto p : allPresets()) {
+        const auto scheme = presetScheme(p);
+        const bool all = !rows.empty() && std::all_of(rows.begin(), rows.end(), [&](const PlanRow& r) { return sameScheme(r.scheme, scheme); });
+        if (all) shown = m_preset->findData(int(p));
+    }
+    const QSignalBlocker block(m_preset);
+    m_preset->setCurrentIndex(shown);
 }
 
 void PlanView::updateTotals() {

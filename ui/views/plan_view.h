@@ -41,13 +41,20 @@ public:
     void loadPlanInteractive();
     void savePlanInteractive();
 
+    [[nodiscard]] QComboBox* presetCombo() const { return m_preset; }
+    [[nodiscard]] QSpinBox* bulkBits() const { return m_bulkBits; }
+
 signals:
     void errorOccurred(const QString& title, const QString& message);
+    /// A line for the status bar (why an edit was refused).
+    void statusReported(const QString& message);
 
 private:
     QWidget* buildToolbar();
     QWidget* buildBulkBar();
     void updateTotals();
+    /// Shows the preset every row matches, or "custom" when the rows match none.
+    void updatePresetState();
     [[nodiscard]] QList<int> selectedRows() const;
 
     Workspace* m_workspace;

@@ -15,6 +15,10 @@
 #include <QVBoxLayout>
 
 #include "qcustomplot.h"
+#include <QUndoStack>
+
+#include "ui/models/plan_document.h"
+#include "ui/models/run_commands.h"
 #include "ui/models/workspace.h"
 #include "ui/plots/latency_plots.h"
 #include "ui/plots/plot_support.h"
@@ -57,7 +61,7 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
     m_table->horizontalHeaderItem(Decode)->setToolTip(tr("Median greedy KV-cache decode step, from the benchmark job; 'not measured' until one has run"));
     m_table->horizontalHeaderItem(Prefill)->setToolTip(tr("Prompt tokens per second of the prefill, from the benchmark job"));
     m_table->verticalHeader()->hide();
-    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);  // the run's name only
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -92,6 +96,12 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
 
     connect(m_workspace, &Workspace::runsChanged, this, &ResultsView::refresh);
     connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] { fillModuleErrors(m_moduleError, {selectedRun()}); });
+    connect(m_table, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
+        // Queued: the rename rebuilds the table, which must not happen inside the editor's commit.
+        if (item->column() == Name)
+            QMetaObject::invokeMethod(this, [this, id = item->data(Qt::UserRole).toInt(), text = item->text()] { renameRun(id, text); },
+                                      Qt::QueuedConnection);
+    });
     refresh();
 }
 
@@ -170,6 +180,8 @@ QWidget* ResultsView::buildCompare() {
     auto* layout = new QVBoxLayout(page);
     layout->addLayout(pick);
     layout->addWidget(split, 1);
+    connect(m_compareA, &QComboBox::activated, this, [this] { m_comparePicked = true; });
+    connect(m_compareB, &QComboBox::activated, this, [this] { m_comparePicked = true; });
     connect(m_compareA, &QComboBox::currentIndexChanged, this, &ResultsView::fillCompare);
     connect(m_compareB, &QComboBox::currentIndexChanged, this, &ResultsView::fillCompare);
     return page;
@@ -198,16 +210,22 @@ void ResultsView::refresh() {
     }
     fillModuleErrors(m_moduleError, {selectedRun()});
     const QSignalBlocker blockA(m_compareA), blockB(m_compareB);
-    const int a = m_compareA->currentData().toInt(), b = m_compareB->currentData().toInt();
+    int a = m_compareA->currentData().toInt(), b = m_compareB->currentData().toInt();
     m_compareA->clear();
     m_compareB->clear();
     for (const auto& r : runs) {
         m_compareA->addItem(toQString(r->name), r->id);
         m_compareB->addItem(toQString(r->name), r->id);
     }
-    const int n = int(runs.size());
-    m_compareA->setCurrentIndex(m_compareA->findData(a) >= 0 ? m_compareA->findData(a) : std::max(0, n - 2));
-    m_compareB->setCurrentIndex(m_compareB->findData(b) >= 0 ? m_compareB->findData(b) : n - 1);
+    // A pair the user picked stays while both runs exist; otherwise the defaults.
+    if (!m_comparePicked || a == b || !m_workspace->findRun(a) || !m_workspace->findRun(b)) {
+        const auto [defaultA, defaultB] = defaultComparison(runs);
+        a = defaultA;
+        b = defaultB;
+        m_comparePicked = false;
+    }
+    m_compareA->setCurrentIndex(m_compareA->findData(a));
+    m_compareB->setCurrentIndex(m_compareB->findData(b));
     fillCompare();
 }
 
@@ -229,7 +247,8 @@ void ResultsView::fillTable() {
         name->setData(Qt::UserRole, r.id);
         name->setToolTip(r.kind == RunKind::Baseline       ? tr("the model as loaded")
                          : r.kind == RunKind::Fp16Baseline ? tr("the model with every linear rounded to F16")
-                                                           : toQString(r.planJson));
+                                                           : tr("Double-click to name this run (Ctrl+Z undoes it)\n%1").arg(toQString(r.planJson)));
+        if (r.isBaseline()) name->setFlags(name->flags() & ~Qt::ItemIsEditable);
         m_table->setItem(row, Name, name);
         m_table->setItem(row, Bpw, cell(QString::number(r.bitsPerWeight, 'f', 2)));
         m_table->setItem(row, Size, cell(humanBytes(double(r.linearBytes))));
@@ -245,7 +264,53 @@ void ResultsView::fillTable() {
             m_table->item(row, Prefill)->setToolTip(tip);
         }
         m_table->setItem(row, QuantizeTime, cell(r.isBaseline() ? QStringLiteral("—") : humanDuration(r.quantizeSeconds)));
+        for (int column = Bpw; column < RunColumnCount; ++column) {
+            QTableWidgetItem* item = m_table->item(row, column);
+            item->setFlags(item->flags() & ~Qt::ItemIsEditable);
+        }
     }
+}
+
+std::pair<int, int> ResultsView::defaultComparison(const std::vector<RunPtr>& runs) {
+    if (runs.empty()) return {0, 0};
+    // B: the latest quantized run (the last run when there is none).
+    RunPtr b = runs.back();
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+        if (!(*it)->isBaseline()) {
+            b = *it;
+            break;
+        }
+    // A: the baseline the Δ columns use (FP16, else as loaded); else the run before B.
+    RunPtr a = perplexityReference(runs);
+    if (!a || a == b) {
+        a = nullptr;
+        for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+            if (*it != b) {
+                a = *it;
+                break;
+            }
+    }
+    return {a ? a->id : 0, b->id};
+}
+
+void ResultsView::renameRun(int id, const QString& text) {
+    const auto run = m_workspace->findRun(id);
+    if (!run) return;
+    if (run->isBaseline()) {  // baselines are named by what they are
+        refresh();
+        return;
+    }
+    // The editor shows the title; the user may keep or drop the "run N · " prefix.
+    QString name = text.trimmed();
+    const QString prefix = QStringLiteral("run %1").arg(run->number);
+    if (name.startsWith(prefix)) name = name.mid(prefix.size()).trimmed();
+    if (name.startsWith(QStringLiteral("·"))) name = name.mid(1).trimmed();
+    if (name == toQString(run->scheme)) name.clear();  // back to the scheme: no name
+    if (toStdString(name) == run->customName) {
+        refresh();  // nothing changed: show the title again
+        return;
+    }
+    m_workspace->plan()->undoStack()->push(new RenameRunCommand(m_workspace, id, toStdString(name)));
 }
 
 void ResultsView::compareRuns(int a, int b) {

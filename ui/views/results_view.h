@@ -7,6 +7,9 @@
 // windows, calibration windows) are edited here and used by the Evaluate and Quantize actions;
 // the Benchmark button asks for the latency of the runs not measured yet.
 
+#include <utility>
+#include <vector>
+
 #include <QWidget>
 
 #include "ui/jobs/core_jobs.h"
@@ -36,6 +39,14 @@ public:
     [[nodiscard]] QCustomPlot* comparePlot() const { return m_compareError; }
     /// Shows runs a and b side by side (ids; 0 = none).
     void compareRuns(int a, int b);
+    [[nodiscard]] QComboBox* compareA() const { return m_compareA; }
+    [[nodiscard]] QComboBox* compareB() const { return m_compareB; }
+    /// The pair Compare shows until the user picks one: B the latest quantized run, A the
+    /// baseline the Δ columns use (FP16, else as loaded), else the run before B; never A = B
+    /// (A is 0 when there is one run only).
+    [[nodiscard]] static std::pair<int, int> defaultComparison(const std::vector<RunPtr>& runs);
+    /// Names run id after what the user typed in its cell (an undoable RenameRunCommand).
+    void renameRun(int id, const QString& text);
 
     void refresh();
 
@@ -64,6 +75,7 @@ private:
     QComboBox* m_compareB = nullptr;
     QTableWidget* m_compareTable = nullptr;
     QCustomPlot* m_compareError = nullptr;
+    bool m_comparePicked = false;  ///< the user chose the Compare pair
 };
 
 }  // namespace qb::ui

@@ -28,4 +28,20 @@ QValidator::State WeightBitsSpinBox::validate(QString& input, int& pos) const {
     return core::isSupportedWeightBits(valueFromText(input)) ? QValidator::Acceptable : QValidator::Intermediate;
 }
 
+void WeightBitsSpinBox::fixup(QString& input) const {
+    QString digits = input;
+    digits.remove(suffix());
+    bool ok = false;
+    const int bits = digits.trimmed().toInt(&ok);
+    QSpinBox::fixup(input);
+    if (ok && bits >= minimum() && bits <= maximum() && !core::isSupportedWeightBits(bits))
+        emit const_cast<WeightBitsSpinBox*>(this)->widthRefused(bits);  // fixup is const in QAbstractSpinBox
+}
+
+QString WeightBitsSpinBox::refusalMessage(int bits) {
+    return tr("%1 bits is not supported: weights are packed at 2, 3, 4 or 8 bits (5–7 bits are not available yet); "
+              "the value was kept.")
+        .arg(bits);
+}
+
 }  // namespace qb::ui

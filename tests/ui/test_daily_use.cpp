@@ -1,0 +1,385 @@
+// The workbench as a daily tool (issue 20): one run identity everywhere and across reopen,
+// unsaved-work safety (modified marker, save/discard/cancel prompt, recovery file), the preset
+// box, the Compare defaults, plot layout, refused edits and readable undo history. Prompts are
+// replaced by test hooks: no test waits on a modal dialog.
+
+#include <QComboBox>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTableWidget>
+#include <QTest>
+#include <QUndoStack>
+
+#include "core/stats/activation_stats.h"
+#include "qcustomplot.h"
+#include "support/test_support.h"
+#include "ui/jobs/job_queue.h"
+#include "ui/main_window.h"
+#include "ui/models/plan_document.h"
+#include "ui/models/workspace.h"
+#include "ui/plots/outlier_plots.h"
+#include "ui/plots/plot_support.h"
+#include "ui/plots/results_plots.h"
+#include "ui/ui_test_support.h"
+#include "ui/views/plan_view.h"
+#include "ui/views/results_view.h"
+#include "ui/workbench_controller.h"
+
+using namespace qb;
+
+namespace {
+
+constexpr int kDownProj = 6;  // mlp.down_proj: the 7th module of a layer in the plan's rows
+constexpr int kModulesPerLayer = 7;
+
+QStringList itemTexts(QCustomPlot* plot) {
+    QStringList texts;
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (auto* t = qobject_cast<QCPItemText*>(plot->item(i))) texts << t->text();
+    return texts;
+}
+
+QStringList legendNames(QCustomPlot* plot) {
+    QStringList names;
+    for (int i = 0; i < plot->plottableCount(); ++i) names << plot->plottable(i)->name();
+    return names;
+}
+
+/// A quantized run as a reopened session holds it (no model), with a perplexity.
+ui::RunRecord fakeRun(double bits, double perplexity) {
+    ui::RunRecord r;
+    r.scheme = "rtn w4 g128 asym";
+    r.planJson = "{}";
+    r.bitsPerWeight = bits;
+    core::PerplexityResult p;
+    p.perplexity = perplexity;
+    r.perplexity = p;
+    return r;
+}
+
+}  // namespace
+
+class TestDailyUse : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("quantbench-test"));
+    }
+
+    void init() {
+        m_scratch = test::freshScratchDir("ui_daily_use");
+        makeWindow();
+    }
+
+    void cleanup() {
+        m_window.reset();
+        m_controller.reset();
+    }
+
+    // --- run identity -------------------------------------------------------------------
+
+    void aCancelledQuantizeUsesNoRunNumber() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);  // run 1
+        ui::Job* cancelled = m_controller->quantizeWithPlan();
+        cancelled->cancel();
+        QCOMPARE(test::waitForJob(cancelled), ui::JobState::Cancelled);
+        QCOMPARE(test::waitForJob(m_controller->evaluateBaseline()), ui::JobState::Succeeded);  // two baselines
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        const auto latest = m_controller->workspace()->runs().back();
+        QCOMPARE(latest->number, 2);
+        QCOMPARE(latest->name, std::string("run 2 · rtn w4 g128 asym"));
+    }
+
+    void aRunShowsTheSameNumberInTheTableChartsLegendParetoAndCompare() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->evaluateBaseline()), ui::JobState::Succeeded);  // baselines first
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        auto* results = m_window->resultsView();
+        auto* table = results->runTable();
+        QCOMPARE(table->item(2, 0)->text(), QStringLiteral("run 1 · rtn w4 g128 asym"));
+        QVERIFY(results->perplexityPlot()->xAxis->ticker().dynamicCast<QCPAxisTickerText>()->ticks().values().contains(
+            QStringLiteral("run 1")));
+        QVERIFY(itemTexts(results->paretoPlot()).contains(QStringLiteral("#1")));
+        QCOMPARE(legendNames(results->moduleErrorPlot()).value(0), QStringLiteral("run 1: rtn w4 g128 asym"));
+        QVERIFY(results->compareB()->findText(QStringLiteral("run 1 · rtn w4 g128 asym")) >= 0);
+        for (const QString& text : itemTexts(results->paretoPlot())) QVERIFY2(text != QStringLiteral("#3"), "the internal id leaked");
+    }
+
+    void runNumbersAndNamesSurviveSaveAndReopen() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        QCOMPARE(test::waitForJob(m_controller->evaluateBaseline()), ui::JobState::Succeeded);
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        auto* ws = m_controller->workspace();
+        m_window->resultsView()->renameRun(ws->runs().back()->id, QStringLiteral("my favourite"));
+        QCOMPARE(ws->runs().back()->name, std::string("run 2 · my favourite"));
+        std::vector<std::string> before;
+        for (const auto& r : ws->runs()) before.push_back(r->name);
+
+        const QString file = QString::fromStdString((m_scratch / "numbers.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+        makeWindow();
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        QTRY_COMPARE(int(m_controller->workspace()->runs().size()), 4);
+        std::vector<std::string> after;
+        for (const auto& r : m_controller->workspace()->runs()) after.push_back(r->name);
+        QCOMPARE(after, before);
+        QCOMPARE(m_window->resultsView()->runTable()->item(3, 0)->text(), QStringLiteral("run 2 · my favourite"));
+        // The next run continues the numbering.
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        QCOMPARE(m_controller->workspace()->runs().back()->number, 3);
+    }
+
+    void renamingARunInTheTableIsOneUndoStep() {
+        openDemo();
+        auto* ws = m_controller->workspace();
+        const int id = ws->addRun(fakeRun(4.5, 3.0))->id;
+        auto* table = m_window->resultsView()->runTable();
+        table->item(0, 0)->setText(QStringLiteral("run 1 · with outliers kept"));  // what the editor commits
+        QTRY_COMPARE(ws->findRun(id)->name, std::string("run 1 · with outliers kept"));
+        QCOMPARE(table->item(0, 0)->text(), QStringLiteral("run 1 · with outliers kept"));
+        auto* undo = ws->plan()->undoStack();
+        QCOMPARE(undo->undoText(), QStringLiteral("Rename run 1 to “with outliers kept”"));
+        undo->undo();
+        QCOMPARE(ws->findRun(id)->name, std::string("run 1 · rtn w4 g128 asym"));
+        QCOMPARE(table->item(0, 0)->text(), QStringLiteral("run 1 · rtn w4 g128 asym"));
+    }
+
+    // --- unsaved work -------------------------------------------------------------------
+
+    void theTitleCarriesTheModifiedMarkerWhileAPlanEditIsUnsaved() {
+        openDemo();
+        QVERIFY(m_window->windowTitle().contains(QStringLiteral("[*]")));
+        QVERIFY(!m_window->isWindowModified());
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);
+        QVERIFY(m_window->isWindowModified());
+        m_controller->workspace()->plan()->undoStack()->undo();
+        QVERIFY(!m_window->isWindowModified());
+    }
+
+    void quittingWithUnsavedWorkAsksAndCancelKeepsTheWindow() {
+        openDemo();
+        QStringList asked;
+        m_window->setUnsavedPrompt([&](const QString& action) {
+            asked << action;
+            return ui::UnsavedChoice::Cancel;
+        });
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);
+        QVERIFY(!m_window->close());
+        QCOMPARE(asked, QStringList{QStringLiteral("quitting")});
+        QTest::qWait(20);
+        QVERIFY(m_window->isVisible());
+        QVERIFY(m_controller->workspace()->isModified());
+    }
+
+    void quittingAndDiscardingClosesTheWindow() {
+        openDemo();
+        m_window->setUnsavedPrompt([](const QString&) { return ui::UnsavedChoice::Discard; });
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);
+        m_window->close();
+        QTRY_VERIFY(!m_window->isVisible());
+    }
+
+    void quittingWithoutChangesDoesNotAsk() {
+        openDemo();
+        int asked = 0;
+        m_window->setUnsavedPrompt([&](const QString&) {
+            ++asked;
+            return ui::UnsavedChoice::Cancel;
+        });
+        QVERIFY(m_window->close());
+        QCOMPARE(asked, 0);
+    }
+
+    void choosingSaveWritesTheSessionThenQuits() {
+        openDemo();
+        const QString file = QString::fromStdString((m_scratch / "saved.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+        m_window->setUnsavedPrompt([](const QString&) { return ui::UnsavedChoice::Save; });
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);
+        QVERIFY(!m_window->close());  // waits for the save
+        QTRY_VERIFY(!m_window->isVisible());
+        QVERIFY(!m_controller->workspace()->isModified());
+        makeWindow();
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        QTRY_VERIFY(m_controller->workspace()->plan()->rowCount() > 0);
+        QCOMPARE(m_controller->workspace()->plan()->row(0).scheme.grid.bits, 8);
+    }
+
+    void openingAnotherModelAsksFirstAndCancelKeepsTheWork() {
+        openDemo();
+        QStringList asked;
+        m_window->setUnsavedPrompt([&](const QString& action) {
+            asked << action;
+            return ui::UnsavedChoice::Cancel;
+        });
+        m_controller->workspace()->addRun(fakeRun(4.5, 3.0));
+        QSignalSpy added(m_controller->jobs(), &ui::JobQueue::jobAdded);
+        m_window->action(QStringLiteral("actionOpenDemo"))->trigger();
+        QCOMPARE(asked, QStringList{QStringLiteral("opening another model")});
+        QCOMPARE(added.count(), 0);
+        QCOMPARE(int(m_controller->workspace()->runs().size()), 1);
+    }
+
+    void autosavedWorkIsOfferedBackOnTheNextStart() {
+        openDemo();
+        m_controller->workspace()->plan()->setField(3, ui::PlanField::Bits, 2);
+        m_controller->workspace()->addRun(fakeRun(4.5, 3.0));
+        QCOMPARE(test::waitForJob(m_window->autosave()), ui::JobState::Succeeded);
+        QVERIFY(QFileInfo::exists(m_window->recoveryFile()));
+        m_window.reset();  // a crash: no close event, the recovery file stays
+        m_controller.reset();
+
+        makeWindow();
+        QStringList offered;
+        m_window->setRecoveryPrompt([&](const QString& file) {
+            offered << file;
+            return true;
+        });
+        QCOMPARE(test::waitForJob(m_window->offerRecovery()), ui::JobState::Succeeded);
+        QCOMPARE(offered, QStringList{m_window->recoveryFile()});
+        QTRY_COMPARE(int(m_controller->workspace()->runs().size()), 1);
+        QCOMPARE(m_controller->workspace()->plan()->row(3).scheme.grid.bits, 2);
+        QVERIFY(m_controller->workspace()->isModified());  // still unsaved
+        QVERIFY(m_controller->workspace()->sessionFile().isEmpty());
+    }
+
+    void declinedRecoveryIsDeleted() {
+        openDemo();
+        m_controller->workspace()->plan()->setField(3, ui::PlanField::Bits, 2);
+        QCOMPARE(test::waitForJob(m_window->autosave()), ui::JobState::Succeeded);
+        makeWindow();
+        m_window->setRecoveryPrompt([](const QString&) { return false; });
+        QVERIFY(!m_window->offerRecovery());
+        QVERIFY(!QFileInfo::exists(m_window->recoveryFile()));
+    }
+
+    // --- preset box, compare, refused edits, history ------------------------------------
+
+    void thePresetBoxShowsThePlansRealStateOrCustom() {
+        openDemo();
+        auto* combo = m_window->planView()->presetCombo();
+        QCOMPARE(combo->currentText(), QStringLiteral("All W4 g128 RTN"));  // the default plan: rtn w4 g128 asym
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);
+        QCOMPARE(combo->currentText(), QStringLiteral("custom"));
+        m_window->planView()->applyPreset(ui::PlanPreset::W4G128Gptq);
+        QCOMPARE(combo->currentText(), QStringLiteral("All W4 g128 GPTQ"));
+        m_controller->workspace()->plan()->undoStack()->undo();
+        QCOMPARE(combo->currentText(), QStringLiteral("custom"));
+    }
+
+    void compareDefaultsToTheLatestTwoRunsThenBaselineAndLatest() {
+        openDemo();
+        auto* ws = m_controller->workspace();
+        auto* results = m_window->resultsView();
+        ws->addRun(fakeRun(4.5, 3.2));
+        QVERIFY(results->compareA()->currentIndex() < 0);  // one run: nothing to compare it with, never A = B
+        const int first = ws->addRun(fakeRun(4.5, 3.1))->id;
+        const int second = ws->addRun(fakeRun(8.5, 3.0))->id;
+        QCOMPARE(results->compareA()->currentData().toInt(), first);
+        QCOMPARE(results->compareB()->currentData().toInt(), second);
+        QVERIFY(results->findChild<QTableWidget*>(QStringLiteral("compareTable"))->item(0, 3)->text() != QStringLiteral("0.0000"));
+
+        ui::RunRecord fp16 = fakeRun(16.0, 2.9);
+        fp16.kind = ui::RunKind::Fp16Baseline;
+        fp16.precision = "FP16";
+        ws->setBaselines({fp16});
+        QCOMPARE(results->compareA()->currentText(), QStringLiteral("baseline (FP16)"));
+        QCOMPARE(results->compareB()->currentData().toInt(), second);
+    }
+
+    void typingAnUnsupportedWidthSaysWhyInTheStatusBar() {
+        openDemo();
+        m_window->tabs()->setCurrentWidget(m_window->planView());
+        auto* bits = m_window->planView()->bulkBits();
+        bits->setFocus();
+        bits->findChild<QLineEdit*>()->selectAll();
+        QTest::keyClicks(bits, QStringLiteral("5"));
+        QTest::keyClick(bits, Qt::Key_Return);
+        QCOMPARE(bits->value(), 4);
+        QVERIFY2(m_window->statusBar()->currentMessage().startsWith(QStringLiteral("5 bits is not supported")),
+                 qPrintable(m_window->statusBar()->currentMessage()));
+    }
+
+    void undoHistoryNamesTheValueAndTheModules() {
+        openDemo();
+        auto* plan = m_controller->workspace()->plan();
+        QList<int> downProjOfLayers0To3;
+        for (int layer = 0; layer < 4; ++layer) downProjOfLayers0To3 << layer * kModulesPerLayer + kDownProj;
+        plan->setFieldForRows(downProjOfLayers0To3, ui::PlanField::Bits, 8);
+        QCOMPARE(plan->undoStack()->undoText(), QStringLiteral("Set bits = 8 on mlp.down_proj of layers 0–3"));
+        plan->setField(2 * kModulesPerLayer, ui::PlanField::GroupSize, -1);
+        QCOMPARE(plan->undoStack()->undoText(), QStringLiteral("Set group size = per row on self_attn.q_proj of layer 2"));
+        plan->setFieldForRows({0, 1, 7}, ui::PlanField::Bits, 3);
+        QCOMPARE(plan->undoStack()->undoText(), QStringLiteral("Set bits = 3 on self_attn.q_proj of layers 0–1 and self_attn.k_proj of layer 0"));
+    }
+
+    // --- plot layout --------------------------------------------------------------------
+
+    void aDeltaThatRoundsToZeroHasNoSign() {
+        QCOMPARE(ui::deltaText(-0.0004, 2), QStringLiteral("0.00 %"));
+        QCOMPARE(ui::deltaText(0.0004, 1), QStringLiteral("0.0 %"));
+        QCOMPARE(ui::deltaText(-1.234, 2), QStringLiteral("-1.23 %"));
+        QCOMPARE(ui::deltaText(1.234, 1), QStringLiteral("+1.2 %"));
+    }
+
+    void theWeightHistogramLegendSitsOutsideTheAxes() {
+        std::unique_ptr<QCustomPlot> plot(ui::createWeightHistogramPlot());
+        QVERIFY(plot->legend->layout() != plot->axisRect()->insetLayout());
+        plot->resize(500, 320);
+        plot->replot();
+        QVERIFY(!plot->axisRect()->outerRect().intersects(plot->legend->outerRect()));
+    }
+
+    void theHeatmapKeepsTheLastChannelsLabelAndMarkerInside() {
+        constexpr int kChannels = 172, kTokens = 8;
+        core::ActivationStats stats;
+        stats.inFeatures = kChannels;
+        stats.tokens = kTokens;
+        stats.sample = core::MatrixRM::Constant(kTokens, kChannels, 0.5f);
+        stats.sample.col(kChannels - 1).setConstant(40.0f);
+        stats.outliers.push_back({kChannels - 1, 40.0, core::OutlierRule::Relative, 0.0});
+        std::unique_ptr<QCustomPlot> plot(ui::createActivationHeatmapPlot());
+        plot->resize(600, 360);
+        ui::fillActivationHeatmap(plot.get(), &stats, QStringLiteral("test"));
+        QCPItemText* label = nullptr;
+        for (int i = 0; i < plot->itemCount(); ++i)
+            if (auto* t = qobject_cast<QCPItemText*>(plot->item(i)); t && t->text() == QStringLiteral("ch 171")) label = t;
+        QVERIFY(label);
+        QVERIFY(label->positionAlignment() & Qt::AlignRight);  // grows leftwards, into the plot
+        // The ▼ marker (10 px) over channel 171 lies inside the axis rect.
+        const double markerX = plot->xAxis->coordToPixel(kChannels - 1);
+        QVERIFY(markerX + 5 < plot->axisRect()->right());
+    }
+
+private:
+    void makeWindow() {
+        m_window.reset();
+        m_controller = std::make_unique<ui::WorkbenchController>();
+        m_controller->evaluateSettings().textFile = test::bundledText("eval.txt");
+        m_controller->evaluateSettings().ctx = 64;
+        m_controller->evaluateSettings().maxWindows = 4;
+        m_controller->calibrationSettings().textFile = test::bundledText("calib.txt");
+        m_controller->calibrationSettings().ctx = 64;
+        m_controller->calibrationSettings().windows = 4;
+        m_window = std::make_unique<ui::MainWindow>(m_controller.get());
+        m_window->setRecoveryFile(QString::fromStdString((m_scratch / "recovery.h5").string()));
+        m_window->setUnsavedPrompt([](const QString& action) -> ui::UnsavedChoice {
+            qFatal("unexpected unsaved-work prompt before %s", qPrintable(action));
+        });
+        m_window->show();
+    }
+
+    void openDemo() { QCOMPARE(test::waitForJob(m_controller->openDemoModel()), ui::JobState::Succeeded); }
+
+    std::filesystem::path m_scratch;
+    std::unique_ptr<ui::WorkbenchController> m_controller;
+    std::unique_ptr<ui::MainWindow> m_window;
+};
+
+QTEST_MAIN(TestDailyUse)
+#include "test_daily_use.moc"
