@@ -83,7 +83,7 @@ QCustomPlot* createWeightHistogramPlot() {
     plot->plotLayout()->addElement(legendRow, 0, plot->legend);
     plot->plotLayout()->setRowStretchFactor(legendRow, 0.001);
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setWrap(3);
+    plot->legend->setWrap(1);  // one entry per row: the σ entries are too long to share a row
     plot->legend->setObjectName(QStringLiteral("weightHistogramLegend"));
     return plot;
 }
