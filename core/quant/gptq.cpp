@@ -26,10 +26,12 @@ constexpr Index kObjectivePanel = 256;
 constexpr Index kReferenceRows = 512;
 constexpr Index kTile = 16;  // rows of W moved together between [out, in] and the transposed slices  // rows used to estimate tr(W H Wᵀ) of taller layers
 
-// The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1).
+// The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1):
+// H'(i, j) = H(perm[i], perm[j]) with the diagonal diagP. H' is never formed: the factor
+// builds its reversed form directly (upperCholeskyOfInverse with perm and diagonal).
 struct PreparedHessian {
-    MatrixRMd Hp;             // [in, in], Hp(i, j) = H'(perm[i], perm[j]), undamped
     std::vector<Index> perm;  // perm[i] = original column processed i-th
+    VectorD diagP;            // [in], H'(i, i), undamped
     std::vector<char> dead;   // by original column: H_jj == 0
     int deadCount = 0;
     double meanDiag = 0.0;
@@ -53,33 +55,25 @@ PreparedHessian prepareHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrd
     // Act-order (reference: perm = argsort(diag(H), descending=True)); stable for determinism.
     if (actOrder)
         std::stable_sort(P.perm.begin(), P.perm.end(), [&](Index a, Index b) { return diag[a] > diag[b]; });
-    if (actOrder) {
-        P.Hp.resize(n, n);
-#pragma omp parallel for num_threads(threadCount()) schedule(static)
-        for (Index i = 0; i < n; ++i)
-            for (Index j = 0; j < n; ++j) P.Hp(i, j) = H(P.perm[std::size_t(i)], P.perm[std::size_t(j)]);
-    } else {
-        P.Hp = H;
-    }
-    for (Index i = 0; i < n; ++i) P.Hp(i, i) = diag[P.perm[std::size_t(i)]];
+    P.diagP.resize(n);
+    for (Index i = 0; i < n; ++i) P.diagP[i] = diag[P.perm[std::size_t(i)]];
     return P;
 }
 
-// Alg. 1, line 3 with damping: Hinv = Cholesky((Hp + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
-InverseHessianFactor factorWithDamping(MatrixRMd& Hp, double lambda, double meanDiag, GptqReport& report) {
-    Hp.diagonal().array() += lambda;
+// Alg. 1, line 3 with damping: Hinv = Cholesky((H' + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
+InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, const PreparedHessian& P, double lambda,
+                                       GptqReport& report) {
     InverseHessianFactor f;
     for (int attempt = 0;; ++attempt) {
-        if (upperCholeskyOfInverse(Hp, f)) {
+        const VectorD damped = P.diagP.array() + lambda;
+        if (upperCholeskyOfInverse(H, P.perm, damped, f)) {
             report.damping = lambda;
             report.dampingRetries = attempt;
             return f;
         }
         if (attempt == kMaxDampingRetries)
             throw Error("GPTQ: the Hessian is not positive definite even with damping " + std::to_string(lambda));
-        const double next = lambda > 0.0 ? 10.0 * lambda : 1e-4 * meanDiag;
-        Hp.diagonal().array() += next - lambda;
-        lambda = next;
+        lambda = lambda > 0.0 ? 10.0 * lambda : 1e-4 * P.meanDiag;
     }
 }
 
@@ -227,7 +221,7 @@ Index sliceWidth(Index out, int threads) {
     return std::clamp<Index>((perThread + 15) / 16 * 16, 16, 256);
 }
 
-// Σ_rows w (Hp+λI) wᵀ in processing order = ‖Lrevᵀ · J · Wt‖² (J·(Hp+λI)·J = Lrev·Lrevᵀ) and
+// Σ_rows w (H'+λI) wᵀ in processing order = ‖Lrevᵀ · J · Wt‖² (J·(H'+λI)·J = Lrev·Lrevᵀ) and
 // Σ_rows ‖w‖² over the rows sampled: all rows up to kReferenceRows, else kReferenceRows evenly
 // spaced ones (the exact value costs as much as the sweep's GEMMs).
 std::pair<double, double> dampedReferenceNorms(const Sweep& S, const MatrixRM& Lrev) {
@@ -336,8 +330,7 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRM
     report.secondsPrepare = secondsSince(tStart);
 
     auto t0 = Clock::now();
-    const InverseHessianFactor F = factorWithDamping(P.Hp, options.dampPercent * P.meanDiag, P.meanDiag, report);
-    P.Hp = MatrixRMd();  // free [in, in] doubles before the sweep
+    const InverseHessianFactor F = factorWithDamping(H, P, options.dampPercent * P.meanDiag, report);
     report.secondsCholesky = secondsSince(t0);
     ctx.throwIfStopped();
 

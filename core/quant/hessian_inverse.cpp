@@ -87,17 +87,45 @@ MatrixRMd invertLowerTriangular(const MatrixRMd& L) {
     return Linv;
 }
 
-bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out) {
-    MatrixRMd A = H.reverse();  // J·H·J: A(i, j) = H(n−1−i, n−1−j)
+namespace {
+
+// Eq. (1) on A = J·H'·J, factored in place. The float factors are taken as soon as their
+// source is final and each double matrix is freed as early as possible: the peak is A, L̃⁻¹
+// and Lrev together (2.5 n² doubles' worth) instead of four n × n matrices.
+bool factorReversed(MatrixRMd& A, const VectorD& reversedDiag, InverseHessianFactor& out) {
     if (!choleskyLowerInPlace(A)) return false;
     // A pivot L_jj² that is a rounding residue of A_jj means H is singular to working
     // precision: report failure so that the caller damps more, rather than return a huge U.
     const auto pivots = A.diagonal().array().square();
-    if ((pivots < kMinRelativePivot * H.reverse().diagonal().array()).any()) return false;
-    const MatrixRMd Linv = invertLowerTriangular(A);
-    out.U = Linv.reverse().cast<float>();  // eq. (1): U = J · L̃⁻¹ · J
+    if ((pivots < kMinRelativePivot * reversedDiag.array()).any()) return false;
     out.Lrev = A.cast<float>();
+    MatrixRMd Linv = invertLowerTriangular(A);
+    A = MatrixRMd();
+    out.U = Linv.reverse().cast<float>();  // eq. (1): U = J · L̃⁻¹ · J
     return out.U.allFinite();
+}
+
+}  // namespace
+
+bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out) {
+    MatrixRMd A = H.reverse();  // J·H·J: A(i, j) = H(n−1−i, n−1−j)
+    const VectorD reversedDiag = A.diagonal();
+    return factorReversed(A, reversedDiag, out);
+}
+
+bool upperCholeskyOfInverse(const Eigen::Ref<const MatrixRMd>& H, const std::vector<Index>& perm, const VectorD& diag,
+                            InverseHessianFactor& out) {
+    const Index n = H.rows();
+    // A = J·H'·J: A(i, j) = H'(n−1−i, n−1−j) = H(perm[n−1−i], perm[n−1−j]), diagonal from diag.
+    MatrixRMd A(n, n);
+#pragma omp parallel for num_threads(threadCount()) schedule(static)
+    for (Index i = 0; i < n; ++i) {
+        const Index r = perm[std::size_t(n - 1 - i)];
+        for (Index j = 0; j < n; ++j) A(i, j) = H(r, perm[std::size_t(n - 1 - j)]);
+        A(i, i) = diag[n - 1 - i];
+    }
+    const VectorD reversedDiag = diag.reverse();
+    return factorReversed(A, reversedDiag, out);
 }
 
 }  // namespace qb::core

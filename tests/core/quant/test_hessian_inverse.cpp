@@ -68,6 +68,25 @@ private slots:
         QCOMPARE(F.U(259, 0), 0.0f);
         QVERIFY((F.U.diagonal().array() > 0.0f).all());
     }
+    void permutedFactorEqualsTheFactorOfThePermutedMatrix() {
+        // H' = P·H·Pᵀ with a damped, partly replaced diagonal, formed explicitly for the
+        // reference; the overload must give the same factors without forming it.
+        const MatrixRMd H = spdMatrix(150, 7);
+        std::vector<Index> perm(150);
+        for (Index i = 0; i < 150; ++i) perm[std::size_t(i)] = (i * 37) % 150;  // 37 is prime to 150
+        VectorD diag(150);
+        MatrixRMd Hp(150, 150);
+        for (Index i = 0; i < 150; ++i) {
+            for (Index j = 0; j < 150; ++j) Hp(i, j) = H(perm[std::size_t(i)], perm[std::size_t(j)]);
+            diag[i] = (i % 11 == 0 ? 1.0 : Hp(i, i)) + 0.25;  // a "dead" column fixed to 1, then damping
+            Hp(i, i) = diag[i];
+        }
+        InverseHessianFactor direct, viaPerm;
+        QVERIFY(upperCholeskyOfInverse(Hp, direct));
+        QVERIFY(upperCholeskyOfInverse(H, perm, diag, viaPerm));
+        QCOMPARE((viaPerm.U - direct.U).cwiseAbs().maxCoeff(), 0.0f);
+        QCOMPARE((viaPerm.Lrev - direct.Lrev).cwiseAbs().maxCoeff(), 0.0f);
+    }
 };
 
 QTEST_APPLESS_MAIN(TestHessianInverse)
