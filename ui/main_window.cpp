@@ -77,6 +77,14 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     connect(m_resultsView, &ResultsView::evaluateRequested, m_controller, &WorkbenchController::evaluateBaseline);
     connect(m_resultsView, &ResultsView::quantizeRequested, m_controller, &WorkbenchController::quantizeWithPlan);
     connect(m_resultsView, &ResultsView::benchmarkRequested, m_controller, &WorkbenchController::benchmarkRuns);
+    connect(m_resultsView, &ResultsView::calibrationTextChosen, m_controller, &WorkbenchController::setCalibrationText);
+    connect(m_resultsView, &ResultsView::evaluationTextChosen, m_controller, &WorkbenchController::setEvaluationText);
+    const auto showTexts = [this] {
+        m_resultsView->showTexts(m_controller->calibrationTextLabel(), m_controller->calibrationTextIsBundled(),
+                                 m_controller->evaluationTextLabel(), m_controller->evaluationTextIsBundled());
+    };
+    connect(m_controller, &WorkbenchController::textsChanged, this, showTexts);
+    showTexts();
     connect(m_startView, &StartView::openDemoRequested, m_controller, &WorkbenchController::openDemoModel);
     connect(m_startView, &StartView::openFolderRequested, this, &MainWindow::openFolderDialog);
     connect(m_startView, &StartView::openSessionRequested, this, &MainWindow::openSessionDialog);

@@ -1,8 +1,11 @@
 #include "ui/workbench_controller.h"
 
 #include <QFileInfo>
+#include <QSettings>
+#include <QUrl>
 
 #include "ui/jobs/job_queue.h"
+#include "ui/jobs/text_source.h"
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
 #include "ui/util/app_paths.h"
@@ -19,6 +22,64 @@ WorkbenchController::WorkbenchController(QObject* parent)
     : QObject(parent), m_workspace(new Workspace(this)), m_jobs(new JobQueue(this)), m_recent(new RecentFiles(this)) {
     m_evaluate.textFile = toPath(bundledText(QStringLiteral("eval.txt")));
     m_calibration.textFile = toPath(bundledText(QStringLiteral("calib.txt")));
+    connect(m_workspace, &Workspace::modelChanged, this, &WorkbenchController::restoreTextsOfModel);
+}
+
+namespace {
+
+/// The QSettings key of a model folder's texts: "modelTexts/<percent-encoded folder>/<which>".
+QString textsKey(const std::filesystem::path& dir, const char* which) {
+    return QStringLiteral("modelTexts/%1/%2")
+        .arg(QString::fromLatin1(QUrl::toPercentEncoding(toQString(dir.string()))), QLatin1String(which));
+}
+
+QString labelOf(const std::filesystem::path& path, bool bundled) {
+    const QString name = toQString(textDisplayName(path));
+    return bundled ? QObject::tr("%1 (bundled)").arg(name) : name;
+}
+
+}  // namespace
+
+void WorkbenchController::setCalibrationText(const QString& path) {
+    m_calibration.textFile = toPath(path.isEmpty() ? bundledText(QStringLiteral("calib.txt")) : path);
+    rememberTexts();
+    emit textsChanged();
+}
+
+void WorkbenchController::setEvaluationText(const QString& path) {
+    m_evaluate.textFile = toPath(path.isEmpty() ? bundledText(QStringLiteral("eval.txt")) : path);
+    rememberTexts();
+    emit textsChanged();
+}
+
+bool WorkbenchController::calibrationTextIsBundled() const { return m_calibration.textFile == toPath(bundledText(QStringLiteral("calib.txt"))); }
+bool WorkbenchController::evaluationTextIsBundled() const { return m_evaluate.textFile == toPath(bundledText(QStringLiteral("eval.txt"))); }
+QString WorkbenchController::calibrationTextLabel() const { return labelOf(m_calibration.textFile, calibrationTextIsBundled()); }
+QString WorkbenchController::evaluationTextLabel() const { return labelOf(m_evaluate.textFile, evaluationTextIsBundled()); }
+
+void WorkbenchController::rememberTexts() const {
+    if (!m_workspace->hasModel() || m_workspace->model()->dir.empty()) return;
+    const auto& dir = m_workspace->model()->dir;
+    QSettings settings;
+    settings.setValue(textsKey(dir, "calibration"), calibrationTextIsBundled() ? QString() : toQString(m_calibration.textFile.string()));
+    settings.setValue(textsKey(dir, "evaluation"), evaluationTextIsBundled() ? QString() : toQString(m_evaluate.textFile.string()));
+}
+
+void WorkbenchController::restoreTextsOfModel() {
+    QString calibration, evaluation;
+    if (m_workspace->hasModel() && !m_workspace->model()->dir.empty()) {
+        const QSettings settings;
+        calibration = settings.value(textsKey(m_workspace->model()->dir, "calibration")).toString();
+        evaluation = settings.value(textsKey(m_workspace->model()->dir, "evaluation")).toString();
+    }
+    for (QString* path : {&calibration, &evaluation})
+        if (!path->isEmpty() && !QFileInfo::exists(*path)) {
+            emit statusReported(tr("The text %1 chosen for this model is gone: using the bundled text").arg(*path));
+            path->clear();
+        }
+    m_calibration.textFile = toPath(calibration.isEmpty() ? bundledText(QStringLiteral("calib.txt")) : calibration);
+    m_evaluate.textFile = toPath(evaluation.isEmpty() ? bundledText(QStringLiteral("eval.txt")) : evaluation);
+    emit textsChanged();
 }
 
 WorkbenchController::~WorkbenchController() {
@@ -73,7 +134,7 @@ void WorkbenchController::showModel(std::shared_ptr<const LoadedModel> model) { 
 Job* WorkbenchController::evaluateBaseline() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
-    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity (as loaded and FP16), ctx %1").arg(m_evaluate.ctx),
+    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity (as loaded and FP16) on %1, ctx %2").arg(evaluationTextLabel()).arg(m_evaluate.ctx),
                               evaluateBaselineWork(model, m_evaluate));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Evaluation failed"), job->errorMessage(), true);
@@ -102,7 +163,13 @@ Job* WorkbenchController::quantizeWithPlan() {
     // No run number yet: the workspace gives one when the run is added, so a cancelled or failed
     // job uses none.
     const std::string label = planLabel(plan);
-    Job* job = m_jobs->submit(JobKind::Quantize, toQString(label), quantizeWork(model, plan, m_calibration, m_evaluate, label));
+    const QString title = tr("%1 · calibration %2, %3 × %4 tokens, seed %5; evaluation %6")
+                              .arg(toQString(label), calibrationTextLabel())
+                              .arg(m_calibration.windows)
+                              .arg(m_calibration.ctx)
+                              .arg(m_calibration.seed)
+                              .arg(evaluationTextLabel());
+    Job* job = m_jobs->submit(JobKind::Quantize, title, quantizeWork(model, plan, m_calibration, m_evaluate, label));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Quantization failed"), job->errorMessage(), true);
         if (state != JobState::Succeeded || m_workspace->model() != model) return;

@@ -37,6 +37,18 @@ public:
     [[nodiscard]] CalibrationSettings& calibrationSettings() { return m_calibration; }
     [[nodiscard]] BenchmarkSettings& benchmarkSettings() { return m_benchmark; }
 
+    /// The calibration (Inspect, Quantize) and evaluation (Evaluate, Quantize) texts: a text file
+    /// or a folder of .txt files; an empty path means the bundled text. The choice is remembered
+    /// per model folder (QSettings "modelTexts") and restored when that model opens again; a
+    /// remembered path that is gone falls back to the bundled text with a status message.
+    void setCalibrationText(const QString& path);
+    void setEvaluationText(const QString& path);
+    [[nodiscard]] bool calibrationTextIsBundled() const;
+    [[nodiscard]] bool evaluationTextIsBundled() const;
+    /// "calib.txt (bundled)", "my-texts/" — what the Results bar, jobs and status show.
+    [[nodiscard]] QString calibrationTextLabel() const;
+    [[nodiscard]] QString evaluationTextLabel() const;
+
     /// Opens a model folder or a session file (by extension .h5/.qbsession). Returns the job, or
     /// nullptr when path is neither.
     Job* openPath(const QString& path);
@@ -80,12 +92,16 @@ signals:
     void statusReported(const QString& message);
     /// A line for the log pane (failures outside jobs; jobs log through JobQueue::logged).
     void logged(const QString& line);
+    /// The calibration or evaluation text changed (a choice, or another model opened).
+    void textsChanged();
 
 private:
     Job* submitLoad(const QString& dir, std::function<void()> afterLoad);
     Job* submitSave(const QString& file, bool recoveryCopy);
     Job* submitOpen(const QString& file, bool recoveryCopy);
     /// errorOccurred, plus a log line when the failure did not come from a job (jobs log their own).
+    void restoreTextsOfModel();
+    void rememberTexts() const;
     void fail(const QString& title, const QString& message, bool fromJob);
 
     Workspace* m_workspace;

@@ -48,6 +48,21 @@ std::string workbenchStateJson(const Workspace& workspace, const QString& sessio
     for (const auto& run : workspace.runs())
         if (!run->customName.empty()) names[runId(*run)] = run->customName;
     state["run_names"] = names;
+    nlohmann::json texts = nlohmann::json::object();
+    for (const auto& run : workspace.runs()) {
+        if (run->evaluationText.empty() && !run->hasCalibration()) continue;
+        nlohmann::json t = {{"evaluation_text", run->evaluationText}, {"evaluation_sha256", run->evaluationSha256}};
+        if (run->hasCalibration()) {
+            t["calibration_text"] = run->calibrationText;
+            t["calibration_sha256"] = run->calibrationSha256;
+            t["calibration_path"] = run->calibrationPath;
+            t["calibration_windows"] = run->calibrationWindows;
+            t["calibration_ctx"] = run->calibrationCtx;
+            t["calibration_seed"] = run->calibrationSeed;
+        }
+        texts[runId(*run)] = t;
+    }
+    state["run_texts"] = texts;
     state["current_module"] = toStdString(workspace.currentModule());
     if (!sessionFile.isEmpty()) state["session_file"] = toStdString(sessionFile);
     return state.dump();
@@ -55,6 +70,7 @@ std::string workbenchStateJson(const Workspace& workspace, const QString& sessio
 
 struct WorkbenchState {
     std::map<std::string, std::string> runNames;  ///< run id ("run-3") -> the user's name
+    std::map<std::string, nlohmann::json> runTexts;  ///< run id -> its texts and protocol (see workbenchStateJson)
     std::string currentModule;
     std::string sessionFile;  ///< recovery copies: the session the work belongs to
 };
@@ -68,6 +84,9 @@ WorkbenchState parseWorkbenchState(const std::vector<core::PlanRecord>& plans) {
         if (const auto it = json.find("run_names"); it != json.end() && it->is_object())
             for (const auto& [id, name] : it->items())
                 if (name.is_string()) state.runNames[id] = name.get<std::string>();
+        if (const auto it = json.find("run_texts"); it != json.end() && it->is_object())
+            for (const auto& [id, texts] : it->items())
+                if (texts.is_object()) state.runTexts[id] = texts;
         if (const auto it = json.find("current_module"); it != json.end() && it->is_string()) state.currentModule = it->get<std::string>();
         if (const auto it = json.find("session_file"); it != json.end() && it->is_string()) state.sessionFile = it->get<std::string>();
     }
@@ -103,8 +122,21 @@ core::RunRecord toStored(const RunRecord& run) {
     return r;
 }
 
+/// Fills run's texts and protocol from the workbench state's entry (absent in older sessions).
+void applyTexts(RunRecord& run, const nlohmann::json& t) {
+    run.evaluationText = t.value("evaluation_text", std::string());
+    run.evaluationSha256 = t.value("evaluation_sha256", std::string());
+    run.calibrationText = t.value("calibration_text", std::string());
+    run.calibrationSha256 = t.value("calibration_sha256", std::string());
+    run.calibrationPath = t.value("calibration_path", std::string());
+    run.calibrationWindows = t.value("calibration_windows", 0);
+    run.calibrationCtx = t.value("calibration_ctx", 0);
+    run.calibrationSeed = t.value("calibration_seed", std::uint64_t(0));
+}
+
 RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& moduleOrder, const std::string& precision,
-                     const std::map<std::string, std::string>& names) {
+                     const WorkbenchState& state) {
+    const auto& names = state.runNames;
     const auto get = [&](const char* key) -> std::optional<double> {
         const auto it = r.metrics.find(key);
         return it == r.metrics.end() ? std::nullopt : std::optional<double>(it->second);
@@ -152,6 +184,7 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
         }
         if (const auto it = names.find(r.id); it != names.end()) run.customName = it->second;
     }
+    if (const auto it = state.runTexts.find(r.id); it != state.runTexts.end()) applyTexts(run, it->second);
     run.name = runTitle(run);
     return run;
 }
@@ -161,7 +194,7 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
 Job* WorkbenchController::inspect() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
-    Job* job = m_jobs->submit(JobKind::Inspect, tr("%1 windows × %2 tokens").arg(m_calibration.windows).arg(m_calibration.ctx),
+    Job* job = m_jobs->submit(JobKind::Inspect, tr("%1: %2 windows × %3 tokens, seed %4").arg(calibrationTextLabel()).arg(m_calibration.windows).arg(m_calibration.ctx).arg(m_calibration.seed),
                               inspectWork(model, m_calibration));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Inspect failed"), job->errorMessage(), true);
@@ -249,7 +282,7 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
             const WorkbenchState state = parseWorkbenchState(data->plans);
             std::vector<RunPtr> runs;
             for (const auto& r : data->runs)
-                runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision, state.runNames)));
+                runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision, state)));
             m_workspace->setRuns(std::move(runs));
             for (const auto& plan : data->plans)
                 if (plan.name == kCurrentPlan) {

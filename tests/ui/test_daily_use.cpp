@@ -4,7 +4,10 @@
 // replaced by test hooks: no test waits on a modal dialog.
 
 #include <QComboBox>
+#include <QSettings>
+#include <QToolButton>
 #include <QLineEdit>
+#include <QMenu>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -13,6 +16,8 @@
 #include <QUndoStack>
 
 #include "core/stats/activation_stats.h"
+#include "core/calib/calibration.h"
+#include "core/util/sha256.h"
 #include "qcustomplot.h"
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
@@ -23,6 +28,7 @@
 #include "ui/plots/plot_support.h"
 #include "ui/plots/results_plots.h"
 #include "ui/ui_test_support.h"
+#include "ui/views/log_view.h"
 #include "ui/views/plan_view.h"
 #include "ui/views/results_view.h"
 #include "ui/workbench_controller.h"
@@ -70,6 +76,7 @@ private slots:
     }
 
     void init() {
+        QSettings().remove(QStringLiteral("modelTexts"));  // every test starts with the bundled texts
         m_scratch = test::freshScratchDir("ui_daily_use");
         makeWindow();
     }
@@ -77,6 +84,99 @@ private slots:
     void cleanup() {
         m_window.reset();
         m_controller.reset();
+        QSettings().remove(QStringLiteral("modelTexts"));
+    }
+
+    // --- the user's texts ---------------------------------------------------------------
+
+    void theRunBarSaysTheBundledTextsAreInUse() {
+        openDemo();
+        auto* results = m_window->resultsView();
+        QCOMPARE(results->calibrationTextButton()->text(), QStringLiteral("Calibration: calib.txt (bundled)"));
+        QCOMPARE(results->evaluationTextButton()->text(), QStringLiteral("Evaluation: eval.txt (bundled)"));
+        QVERIFY(results->calibrationTextButton()->toolTip().contains(QStringLiteral("bundled")));
+        QCOMPARE(results->calibrationTextButton()->menu()->actions().size(), 4);  // file, folder, separator, bundled
+    }
+
+    void aChosenCalibrationTextShowsItsNameHashAndProtocolInTheJobLogAndRow() {
+        openDemo();
+        const auto file = m_scratch / "my-calibration.txt";
+        std::filesystem::copy_file(test::bundledText("calib.txt"), file);
+        auto* results = m_window->resultsView();
+        emit results->calibrationTextChosen(QString::fromStdString(file.string()));  // what the picker's file dialog does
+        QCOMPARE(results->calibrationTextButton()->text(), QStringLiteral("Calibration: my-calibration.txt"));
+
+        ui::Job* job = m_controller->quantizeWithPlan();
+        QVERIFY2(job->title().contains(QStringLiteral("calibration my-calibration.txt, 4 × 64 tokens, seed 0")), qPrintable(job->title()));
+        QVERIFY(job->title().contains(QStringLiteral("evaluation eval.txt (bundled)")));
+        QCOMPARE(test::waitForJob(job), ui::JobState::Succeeded);
+
+        const std::string sha = core::sha256FileHex(file);
+        const auto run = m_controller->workspace()->runs().back();
+        QCOMPARE(run->calibrationText, std::string("my-calibration.txt"));
+        QCOMPARE(run->calibrationSha256, sha);
+        QCOMPARE(run->calibrationWindows, 4);
+        QCOMPARE(run->calibrationCtx, 64);
+        QCOMPARE(run->evaluationSha256, core::sha256FileHex(test::bundledText("eval.txt")));
+        QVERIFY(m_window->logView()->toPlainText().contains(QString::fromStdString("calibration text my-calibration.txt, sha256 " + sha)));
+
+        auto* table = results->runTable();
+        QCOMPARE(table->item(0, 9)->text(), QStringLiteral("my-calibration.txt → eval.txt"));
+        const QString tip = table->item(0, 0)->toolTip();
+        QVERIFY2(tip.contains(QString::fromStdString("calibration: my-calibration.txt (sha256 " + sha.substr(0, 12) +
+                                                     "), 4 windows × 64 tokens, seed 0")), qPrintable(tip));
+        QVERIFY(tip.contains(QStringLiteral("evaluation: eval.txt (sha256 ")));
+        QCOMPARE(table->item(0, 9)->toolTip(), tip.section(QLatin1Char('\n'), -2));
+    }
+
+    void aFolderOfTextsIsReadInNameOrderEachFileOneDocument() {
+        openDemo();
+        const auto dir = m_scratch / "my-texts";
+        std::filesystem::create_directories(dir);
+        std::filesystem::copy_file(test::bundledText("eval.txt"), dir / "b.txt");
+        std::filesystem::copy_file(test::bundledText("calib.txt"), dir / "a.txt");
+        m_controller->setEvaluationText(QString::fromStdString(dir.string()));
+        QCOMPARE(m_window->resultsView()->evaluationTextButton()->text(), QStringLiteral("Evaluation: my-texts/"));
+        QCOMPARE(test::waitForJob(m_controller->evaluateBaseline()), ui::JobState::Succeeded);
+        const auto run = m_controller->workspace()->runs().front();
+        QCOMPARE(run->evaluationText, std::string("my-texts/ (2 files)"));
+        const std::string joined = core::readTextFile(dir / "a.txt") + "\n<|endoftext|>\n" + core::readTextFile(dir / "b.txt");
+        QCOMPARE(run->evaluationSha256, core::sha256Hex(joined));
+    }
+
+    void theChosenTextsAreRememberedPerModelAndTheBundledOnesRestored() {
+        openDemo();
+        const auto file = m_scratch / "mine.txt";
+        std::filesystem::copy_file(test::bundledText("calib.txt"), file);
+        m_controller->setCalibrationText(QString::fromStdString(file.string()));
+        makeWindow();
+        QCOMPARE(m_window->resultsView()->calibrationTextButton()->text(), QStringLiteral("Calibration: calib.txt (bundled)"));  // no model yet
+        openDemo();
+        QCOMPARE(m_window->resultsView()->calibrationTextButton()->text(), QStringLiteral("Calibration: mine.txt"));
+        QCOMPARE(m_controller->calibrationSettings().textFile, file);
+        QVERIFY(m_controller->evaluationTextIsBundled());
+        m_controller->setCalibrationText({});  // "Use the bundled text"
+        makeWindow();
+        openDemo();
+        QVERIFY(m_controller->calibrationTextIsBundled());
+    }
+
+    void theRunsTextsSurviveSaveAndReopen() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        const auto before = m_controller->workspace()->runs().back();
+        const QString file = QString::fromStdString((m_scratch / "texts.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+        makeWindow();
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        QTRY_COMPARE(int(m_controller->workspace()->runs().size()), 1);
+        const auto after = m_controller->workspace()->runs().back();
+        QCOMPARE(after->calibrationText, before->calibrationText);
+        QCOMPARE(after->calibrationSha256, before->calibrationSha256);
+        QCOMPARE(after->calibrationSeed, before->calibrationSeed);
+        QCOMPARE(after->calibrationWindows, 4);
+        QCOMPARE(after->evaluationSha256, before->evaluationSha256);
+        QVERIFY(m_window->resultsView()->runTable()->item(0, 0)->toolTip().contains(QStringLiteral("calibration: calib.txt (sha256 ")));
     }
 
     // --- run identity -------------------------------------------------------------------

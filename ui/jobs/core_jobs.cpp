@@ -8,19 +8,39 @@
 #include "core/quant/pipeline.h"
 #include "core/stats/inspect.h"
 #include "core/store/session_provenance.h"
+#include "ui/jobs/text_source.h"
 
 namespace qb::ui {
 
 namespace {
 
-core::PerplexityResult evaluate(const core::LlamaModel& model, const core::Tokenizer& tokenizer,
-                                const EvaluateSettings& settings, const core::RunContext& ctx) {
+/// Perplexity of model on the evaluation text; records the text's name and SHA-256 in run.
+core::PerplexityResult evaluate(const core::LlamaModel& model, const core::Tokenizer& tokenizer, const EvaluateSettings& settings,
+                                RunRecord& run, const core::RunContext& ctx) {
     return core::withErrorContext(settings.textFile.string(), [&] {
-        const auto stream = core::encodeDocuments(tokenizer, core::readTextFile(settings.textFile));
+        const TextSource text = readTextSource(settings.textFile);
+        run.evaluationText = text.name;
+        run.evaluationSha256 = text.sha256;
+        const auto stream = core::encodeDocuments(tokenizer, text.text);
         core::PerplexityOptions options;
         options.ctx = settings.ctx;
         options.maxWindows = settings.maxWindows;
         return core::evaluatePerplexity(model, stream, options, ctx);
+    });
+}
+
+/// Reads and samples the calibration text; logs what was read (name, SHA-256, protocol).
+core::CalibrationSet sampleCalibrationText(const core::Tokenizer& tokenizer, const CalibrationSettings& settings, TextSource& text,
+                                           const core::RunContext& ctx) {
+    ctx.progress(0.0, "sampling calibration windows");
+    return core::withErrorContext(settings.textFile.string(), [&] {
+        text = readTextSource(settings.textFile);
+        ctx.log("calibration text " + text.name + ", sha256 " + text.sha256 + ", " + std::to_string(settings.windows) + " windows × " +
+                std::to_string(settings.ctx) + " tokens, seed " + std::to_string(settings.seed));
+        const auto stream = core::encodeDocuments(tokenizer, text.text);
+        auto calib = core::sampleCalibration(stream, {settings.windows, settings.ctx, settings.seed});
+        if (calib.shortened) ctx.log(calib.note);
+        return calib;
     });
 }
 
@@ -34,9 +54,9 @@ RunRecord evaluateBaseline(const core::LlamaModel& model, const core::Tokenizer&
     const auto footprint = linearFootprint(model);
     run.linearBytes = footprint.bytes;
     run.bitsPerWeight = footprint.weights ? 8.0 * double(footprint.bytes) / double(footprint.weights) : 0.0;
-    run.perplexity = evaluate(model, tokenizer, settings, ctx);
+    run.perplexity = evaluate(model, tokenizer, settings, run, ctx);
     ctx.log(run.name + ": perplexity " + std::to_string(run.perplexity->perplexity) + " over " +
-            std::to_string(run.perplexity->predictions) + " predictions");
+            std::to_string(run.perplexity->predictions) + " predictions on " + evaluationProtocol(run));
     return run;
 }
 
@@ -80,12 +100,8 @@ JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan p
                      EvaluateSettings evaluation, std::string scheme) {
     return makeJobWork([model = std::move(model), plan = std::move(plan), calibration = std::move(calibration),
                         evaluation = std::move(evaluation), scheme = std::move(scheme)](const core::RunContext& ctx) {
-        ctx.progress(0.0, "sampling calibration windows");
-        const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
-            const auto stream = core::encodeDocuments(*model->tokenizer, core::readTextFile(calibration.textFile));
-            return core::sampleCalibration(stream, {calibration.windows, calibration.ctx, calibration.seed});
-        });
-        if (calib.shortened) ctx.log(calib.note);
+        TextSource text;
+        const auto calib = sampleCalibrationText(*model->tokenizer, calibration, text, ctx);
         const auto result = core::quantizeModel(*model->model, plan, calib, ctx.sub(0.0, 0.8));
         RunRecord run;
         run.scheme = scheme;
@@ -95,25 +111,27 @@ JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan p
         run.quantizeSeconds = result.seconds;
         run.modules = result.modules;
         run.notes = result.notes;
+        run.calibrationText = text.name;
+        run.calibrationSha256 = text.sha256;
+        run.calibrationPath = calibration.textFile.string();
+        run.calibrationWindows = calib.windows;
+        run.calibrationCtx = calib.ctx;
+        run.calibrationSeed = calibration.seed;
         for (const auto& note : result.notes) ctx.log(note);
         ctx.progress(0.8, "evaluating the quantized model");
-        run.perplexity = evaluate(*result.model, *model->tokenizer, evaluation, ctx.sub(0.8, 1.0));
+        run.perplexity = evaluate(*result.model, *model->tokenizer, evaluation, run, ctx.sub(0.8, 1.0));
         run.model = result.model;
         ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " at " + std::to_string(run.bitsPerWeight) +
-                " bits per weight");
+                " bits per weight on " + evaluationProtocol(run));
         return run;
     });
 }
 
 JobWork inspectWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration) {
     return makeJobWork([model = std::move(model), calibration = std::move(calibration)](const core::RunContext& ctx) {
-        ctx.progress(0.0, "sampling calibration windows");
-        const std::string text = core::readTextFile(calibration.textFile);
-        const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
-            const auto stream = core::encodeDocuments(*model->tokenizer, text);
-            return core::sampleCalibration(stream, {calibration.windows, calibration.ctx, calibration.seed});
-        });
-        if (calib.shortened) ctx.log(calib.note);
+        TextSource source;
+        const auto calib = sampleCalibrationText(*model->tokenizer, calibration, source, ctx);
+        const std::string& text = source.text;
         auto result = core::inspectModel(*model->model, calib, {}, ctx);
         auto stats = std::make_shared<ModelStats>();
         stats->modules = std::move(result.modules);

@@ -51,11 +51,23 @@ struct RunRecord {
     int benchPromptTokens = 0;  ///< the benchmark's prompt length (0 = not measured)
     int benchGenTokens = 0;     ///< tokens it generated
     std::vector<std::string> notes;
+    /// Which texts the run used and how (issue 20): name ("calib.txt", "my-texts/ (3 files)"),
+    /// SHA-256 of the bytes read and the calibration protocol. Empty/0 when unknown (old sessions);
+    /// the baselines have no calibration.
+    std::string calibrationText;
+    std::string calibrationSha256;
+    std::string calibrationPath;  ///< as chosen (file or folder), for the duplicate-run check
+    int calibrationWindows = 0;
+    int calibrationCtx = 0;
+    std::uint64_t calibrationSeed = 0;
+    std::string evaluationText;
+    std::string evaluationSha256;
     /// The quantized model, while the session is open (not stored in a session file). Empty for
     /// the baselines (the workspace holds the loaded model; the FP16 one is rebuilt when needed).
     std::shared_ptr<const core::LlamaModel> model;
 
     [[nodiscard]] bool isBaseline() const { return kind != RunKind::Quantized; }
+    [[nodiscard]] bool hasCalibration() const { return !calibrationText.empty(); }
     [[nodiscard]] bool measured() const { return decodeMsPerToken && prefillTokensPerSecond; }
 };
 
@@ -70,5 +82,15 @@ using RunPtr = std::shared_ptr<const RunRecord>;
     const std::string rest = run.customName.empty() ? run.scheme : run.customName;
     return "run " + std::to_string(run.number) + (rest.empty() ? std::string() : " · " + rest);
 }
+
+}  // namespace qb::ui
+
+namespace qb::ui {
+
+/// "calib.txt (sha256 1a2b3c4d5e6f), 32 windows × 512 tokens, seed 0" — the calibration
+/// protocol of a quantized run; empty when the run has none.
+[[nodiscard]] std::string calibrationProtocol(const RunRecord& run);
+/// "eval.txt (sha256 …), ctx 512, 32 windows" — what the perplexity was measured on.
+[[nodiscard]] std::string evaluationProtocol(const RunRecord& run);
 
 }  // namespace qb::ui

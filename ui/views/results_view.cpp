@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include <QComboBox>
+#include <QFileDialog>
+#include <QMenu>
+#include <QToolButton>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -29,7 +32,15 @@ namespace qb::ui {
 
 namespace {
 
-enum RunColumn { Name, Bpw, Size, Perplexity, DeltaFp16, DeltaAsLoaded, Decode, Prefill, QuantizeTime, RunColumnCount };
+enum RunColumn { Name, Bpw, Size, Perplexity, DeltaFp16, DeltaAsLoaded, Decode, Prefill, QuantizeTime, Texts, RunColumnCount };
+
+/// The run's texts and protocol, one line each ("calibration: …", "evaluation: …").
+QString textsTooltip(const RunRecord& r) {
+    QStringList lines;
+    if (r.hasCalibration()) lines << QObject::tr("calibration: %1").arg(toQString(calibrationProtocol(r)));
+    if (!r.evaluationText.empty()) lines << QObject::tr("evaluation: %1").arg(toQString(evaluationProtocol(r)));
+    return lines.join(QLatin1Char('\n'));
+}
 
 QTableWidgetItem* cell(const QString& text, bool measured = true) {
     auto* item = new QTableWidgetItem(measured ? text : QObject::tr("not measured"));
@@ -54,7 +65,8 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
     setObjectName(QStringLiteral("ResultsView"));
     m_table->setObjectName(QStringLiteral("runTable"));
     m_table->setHorizontalHeaderLabels({tr("Run"), tr("Bits/weight"), tr("Size"), tr("Perplexity"), tr("Δ vs FP16"), tr("Δ vs as loaded"),
-                                        tr("Decode ms/token"), tr("Prefill tokens/s"), tr("Quantize time")});
+                                        tr("Decode ms/token"), tr("Prefill tokens/s"), tr("Quantize time"), tr("Texts")});
+    m_table->horizontalHeaderItem(Texts)->setToolTip(tr("Calibration text → evaluation text of the run; the tooltip gives their SHA-256 and the protocol"));
     m_table->horizontalHeaderItem(Bpw)->setToolTip(tr("Storage bits per weight of the decoder layers' linear modules"));
     m_table->horizontalHeaderItem(DeltaFp16)->setToolTip(tr("Perplexity change relative to the FP16 baseline (linears rounded to F16), in percent"));
     m_table->horizontalHeaderItem(DeltaAsLoaded)->setToolTip(tr("Perplexity change relative to the model as loaded (e.g. F32), in percent"));
@@ -118,11 +130,13 @@ QWidget* ResultsView::buildSettingsBar() {
     windows->setRange(0, 100000);
     windows->setSpecialValueText(tr("all"));
     windows->setValue(m_evaluation->maxWindows.value_or(0));
-    windows->setToolTip(tr("Score only the first N windows of eval.txt (all = the whole text)"));
+    windows->setToolTip(tr("Score only the first N windows of the evaluation text (all = the whole text)"));
     auto* calib = new QSpinBox(bar);
     calib->setRange(1, 4096);
     calib->setValue(m_calibration->windows);
-    calib->setToolTip(tr("Calibration windows drawn from calib.txt for Inspect and Quantize (seeded)"));
+    calib->setToolTip(tr("Calibration windows drawn from the calibration text for Inspect and Quantize (seeded)"));
+    m_calibrationText = buildTextPicker(QStringLiteral("calibrationTextButton"), tr("calibration"), &ResultsView::calibrationTextChosen);
+    m_evaluationText = buildTextPicker(QStringLiteral("evaluationTextButton"), tr("evaluation"), &ResultsView::evaluationTextChosen);
     auto* evaluate = new QPushButton(tr("Evaluate baseline (F7)"), bar);
     evaluate->setObjectName(QStringLiteral("evaluateButton"));
     evaluate->setToolTip(tr("Perplexity of the model as loaded and of its FP16 version (linears rounded to F16)"));
@@ -138,6 +152,10 @@ QWidget* ResultsView::buildSettingsBar() {
     row->addSpacing(12);
     row->addWidget(new QLabel(tr("Calibration windows:"), bar));
     row->addWidget(calib);
+    row->addSpacing(12);
+    row->addWidget(new QLabel(tr("Texts:"), bar));
+    row->addWidget(m_calibrationText);
+    row->addWidget(m_evaluationText);
     row->addStretch(1);
     row->addWidget(evaluate);
     row->addWidget(quantize);
@@ -153,6 +171,38 @@ QWidget* ResultsView::buildSettingsBar() {
     connect(quantize, &QPushButton::clicked, this, &ResultsView::quantizeRequested);
     connect(benchmark, &QPushButton::clicked, this, &ResultsView::benchmarkRequested);
     return bar;
+}
+
+QToolButton* ResultsView::buildTextPicker(const QString& objectName, const QString& what, void (ResultsView::*chosen)(const QString&)) {
+    auto* button = new QToolButton(this);
+    button->setObjectName(objectName);
+    button->setPopupMode(QToolButton::InstantPopup);
+    button->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    auto* menu = new QMenu(button);
+    menu->addAction(tr("Choose a text file…"), this, [this, what, chosen] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Choose the %1 text").arg(what), {}, tr("Text files (*.txt);;All files (*)"));
+        if (!file.isEmpty()) emit(this->*chosen)(file);
+    });
+    menu->addAction(tr("Choose a folder of .txt files…"), this, [this, what, chosen] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Choose a folder of %1 texts (*.txt, read in name order)").arg(what));
+        if (!dir.isEmpty()) emit(this->*chosen)(dir);
+    });
+    menu->addSeparator();
+    menu->addAction(tr("Use the bundled text"), this, [this, chosen] { emit(this->*chosen)(QString()); });
+    button->setMenu(menu);
+    return button;
+}
+
+void ResultsView::showTexts(const QString& calibrationLabel, bool calibrationBundled, const QString& evaluationLabel, bool evaluationBundled) {
+    const auto show = [](QToolButton* button, const QString& what, const QString& label, bool bundled) {
+        button->setText(tr("%1: %2").arg(what, label));
+        button->setToolTip(bundled ? tr("The %1 text is the bundled %2 (the default). Click to choose a file or a folder of your own; "
+                                        "the choice is remembered for this model.").arg(what.toLower(), label)
+                                   : tr("The %1 text is %2, chosen for this model. Click to choose another or the bundled text.")
+                                         .arg(what.toLower(), label));
+    };
+    show(m_calibrationText, tr("Calibration"), calibrationLabel, calibrationBundled);
+    show(m_evaluationText, tr("Evaluation"), evaluationLabel, evaluationBundled);
 }
 
 QWidget* ResultsView::buildCompare() {
@@ -248,6 +298,7 @@ void ResultsView::fillTable() {
         name->setToolTip(r.kind == RunKind::Baseline       ? tr("the model as loaded")
                          : r.kind == RunKind::Fp16Baseline ? tr("the model with every linear rounded to F16")
                                                            : tr("Double-click to name this run (Ctrl+Z undoes it)\n%1").arg(toQString(r.planJson)));
+        if (const QString texts = textsTooltip(r); !texts.isEmpty()) name->setToolTip(name->toolTip() + QLatin1Char('\n') + texts);
         if (r.isBaseline()) name->setFlags(name->flags() & ~Qt::ItemIsEditable);
         m_table->setItem(row, Name, name);
         m_table->setItem(row, Bpw, cell(QString::number(r.bitsPerWeight, 'f', 2)));
@@ -264,6 +315,11 @@ void ResultsView::fillTable() {
             m_table->item(row, Prefill)->setToolTip(tip);
         }
         m_table->setItem(row, QuantizeTime, cell(r.isBaseline() ? QStringLiteral("—") : humanDuration(r.quantizeSeconds)));
+        QStringList texts;
+        if (r.hasCalibration()) texts << toQString(r.calibrationText);
+        if (!r.evaluationText.empty()) texts << toQString(r.evaluationText);
+        m_table->setItem(row, Texts, cell(texts.isEmpty() ? QStringLiteral("—") : texts.join(QStringLiteral(" → "))));
+        m_table->item(row, Texts)->setToolTip(textsTooltip(r));
         for (int column = Bpw; column < RunColumnCount; ++column) {
             QTableWidgetItem* item = m_table->item(row, column);
             item->setFlags(item->flags() & ~Qt::ItemIsEditable);

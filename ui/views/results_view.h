@@ -19,6 +19,7 @@ class QComboBox;
 class QCustomPlot;
 class QSpinBox;
 class QTableWidget;
+class QToolButton;
 
 namespace qb::ui {
 
@@ -45,6 +46,12 @@ public:
     /// baseline the Δ columns use (FP16, else as loaded), else the run before B; never A = B
     /// (A is 0 when there is one run only).
     [[nodiscard]] static std::pair<int, int> defaultComparison(const std::vector<RunPtr>& runs);
+    /// The text pickers of the run bar ("Calibration text: calib.txt (bundled)"); each offers a
+    /// file, a folder of .txt files, or the bundled text, and emits …TextChosen (empty = bundled).
+    [[nodiscard]] QToolButton* calibrationTextButton() const { return m_calibrationText; }
+    [[nodiscard]] QToolButton* evaluationTextButton() const { return m_evaluationText; }
+    /// Shows the texts in use; bundled ones say so in the label and the tooltip.
+    void showTexts(const QString& calibrationLabel, bool calibrationBundled, const QString& evaluationLabel, bool evaluationBundled);
     /// Names run id after what the user typed in its cell (an undoable RenameRunCommand).
     void renameRun(int id, const QString& text);
 
@@ -54,10 +61,13 @@ signals:
     void evaluateRequested();
     void quantizeRequested();
     void benchmarkRequested();
+    void calibrationTextChosen(const QString& path);
+    void evaluationTextChosen(const QString& path);
 
 private:
     QWidget* buildSettingsBar();
     QWidget* buildCompare();
+    QToolButton* buildTextPicker(const QString& objectName, const QString& what, void (ResultsView::*chosen)(const QString&));
     void fillTable();
     void fillCompare();
     [[nodiscard]] RunPtr selectedRun() const;
@@ -71,6 +81,8 @@ private:
     QCustomPlot* m_prefill;
     QCustomPlot* m_pareto;
     QCustomPlot* m_moduleError;
+    QToolButton* m_calibrationText = nullptr;
+    QToolButton* m_evaluationText = nullptr;
     QComboBox* m_compareA = nullptr;
     QComboBox* m_compareB = nullptr;
     QTableWidget* m_compareTable = nullptr;
