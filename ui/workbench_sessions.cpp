@@ -64,6 +64,7 @@ std::string workbenchStateJson(const Workspace& workspace, const QString& sessio
     }
     state["run_texts"] = texts;
     state["current_module"] = toStdString(workspace.currentModule());
+    state["statistic"] = statisticInfo(workspace.statistic()).key;
     if (!sessionFile.isEmpty()) state["session_file"] = toStdString(sessionFile);
     return state.dump();
 }
@@ -72,6 +73,7 @@ struct WorkbenchState {
     std::map<std::string, std::string> runNames;  ///< run id ("run-3") -> the user's name
     std::map<std::string, nlohmann::json> runTexts;  ///< run id -> its texts and protocol (see workbenchStateJson)
     std::string currentModule;
+    std::optional<ModuleStatistic> statistic;
     std::string sessionFile;  ///< recovery copies: the session the work belongs to
 };
 
@@ -88,6 +90,7 @@ WorkbenchState parseWorkbenchState(const std::vector<core::PlanRecord>& plans) {
             for (const auto& [id, texts] : it->items())
                 if (texts.is_object()) state.runTexts[id] = texts;
         if (const auto it = json.find("current_module"); it != json.end() && it->is_string()) state.currentModule = it->get<std::string>();
+        if (const auto it = json.find("statistic"); it != json.end() && it->is_string()) state.statistic = statisticFromKey(it->get<std::string>());
         if (const auto it = json.find("session_file"); it != json.end() && it->is_string()) state.sessionFile = it->get<std::string>();
     }
     return state;
@@ -300,6 +303,7 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
             if (known) m_workspace->setCurrentModule(toQString(state.currentModule));
             else if (m_workspace->stats() && !model->modules.empty())
                 m_workspace->setCurrentModule(toQString(model->modules.front().name));
+            if (state.statistic) m_workspace->setStatistic(*state.statistic);
             if (recoveryCopy) m_workspace->markRecovered();
             else m_workspace->markSaved();
         });

@@ -22,6 +22,8 @@
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
 #include "ui/main_window.h"
+#include "ui/models/model_tree_model.h"
+#include "ui/models/module_statistic.h"
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
 #include "ui/plots/outlier_plots.h"
@@ -29,6 +31,8 @@
 #include "ui/plots/results_plots.h"
 #include "ui/ui_test_support.h"
 #include "ui/views/log_view.h"
+#include "ui/views/model_view.h"
+#include "ui/views/overview_view.h"
 #include "ui/views/plan_view.h"
 #include "ui/views/results_view.h"
 #include "ui/workbench_controller.h"
@@ -177,6 +181,46 @@ private slots:
         QCOMPARE(after->calibrationWindows, 4);
         QCOMPARE(after->evaluationSha256, before->evaluationSha256);
         QVERIFY(m_window->resultsView()->runTable()->item(0, 0)->toolTip().contains(QStringLiteral("calibration: calib.txt (sha256 ")));
+    }
+
+    // --- the statistic column ---------------------------------------------------------
+
+    void theStatisticColumnsHeaderTooltipExplainsEveryStatistic() {
+        openDemo();
+        auto* tree = m_window->modelView()->treeModel();
+        QCOMPARE(tree->headerData(ui::ModelTreeModel::Badge, Qt::Horizontal).toString(), QStringLiteral("Worst statistic"));
+        const QString tip = tree->headerData(ui::ModelTreeModel::Badge, Qt::Horizontal, Qt::ToolTipRole).toString();
+        for (const auto& s : ui::moduleStatistics()) QVERIFY2(tip.contains(ui::statisticName(s.statistic)), s.key);
+        QVERIFY(tip.contains(QStringLiteral("▶ worst statistic (severity) — ")));  // the one shown, marked
+        QVERIFY(tip.contains(QStringLiteral("0 for a Gaussian")));
+        QVERIFY(tip.contains(QStringLiteral("level 20×")));
+    }
+
+    void theTreeColumnAndTheOverviewFollowOneStatistic() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->inspect()), ui::JobState::Succeeded);
+        auto* ws = m_controller->workspace();
+        auto* tree = m_window->modelView()->treeModel();
+        auto* treeBox = m_window->modelView()->statisticBox();
+        auto* overviewBox = m_window->overviewView()->statisticBox();
+        const QString module = QStringLiteral("model.layers.0.mlp.down_proj");
+        const QModelIndex cell = tree->indexOfModule(module).siblingAtColumn(ui::ModelTreeModel::Badge);
+
+        overviewBox->setCurrentIndex(overviewBox->findData(int(ui::ModuleStatistic::Kurtosis)));  // the Overview's "Colour by"
+        QCOMPARE(ws->statistic(), ui::ModuleStatistic::Kurtosis);
+        QCOMPARE(treeBox->currentData().toInt(), int(ui::ModuleStatistic::Kurtosis));
+        QCOMPARE(tree->headerData(ui::ModelTreeModel::Badge, Qt::Horizontal).toString(), QStringLiteral("Weight excess kurtosis"));
+        const double kurtosis = ws->stats()->find(module.toStdString())->weight.excessKurtosis;
+        QCOMPARE(cell.data().toString(), QString::number(kurtosis, 'g', 4));
+        QVERIFY(tree->headerData(ui::ModelTreeModel::Badge, Qt::Horizontal, Qt::ToolTipRole).toString().contains(
+            QStringLiteral("▶ weight excess kurtosis")));
+
+        treeBox->setCurrentIndex(treeBox->findData(int(ui::ModuleStatistic::Sensitivity4)));  // the tree's box
+        QCOMPARE(m_window->overviewView()->statistic(), ui::ModuleStatistic::Sensitivity4);
+        QCOMPARE(overviewBox->currentData().toInt(), int(ui::ModuleStatistic::Sensitivity4));
+        const auto sensitivity = ui::statisticValue(*ws->stats()->find(module.toStdString()), ui::ModuleStatistic::Sensitivity4);
+        QVERIFY(sensitivity);
+        QCOMPARE(cell.data().toString(), QString::number(*sensitivity, 'g', 4));
     }
 
     // --- run identity -------------------------------------------------------------------

@@ -4,6 +4,9 @@
 #include <QColor>
 #include <QFont>
 
+#include <algorithm>
+#include <optional>
+
 #include "core/stats/module_stats.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
@@ -25,6 +28,8 @@ QString badgeToolTip() {
                        "• weight excess kurtosis — heavy tails of the weight distribution (level 10; 0 for a Gaussian)\n"
                        "• rtn w4 g128 error — relative output error of 4-bit round-to-nearest (level 5 %)");
 }
+
+QString statisticText(std::optional<double> v) { return v ? QString::number(*v, 'g', 4) : QObject::tr("n/a"); }
 }  // namespace
 
 ModelTreeModel::ModelTreeModel(Workspace* workspace, QObject* parent) : QAbstractItemModel(parent), m_workspace(workspace) {
@@ -37,6 +42,18 @@ ModelTreeModel::ModelTreeModel(Workspace* workspace, QObject* parent) : QAbstrac
         const int layers = m_workspace->model()->model->config().numLayers;
         const QModelIndex root = index(0, 0);
         emit dataChanged(index(0, Badge), index(0, Badge));
+        if (layers > 0) emit dataChanged(index(0, Badge, root), index(layers - 1, Badge, root));
+        for (int l = 0; l < layers; ++l) {
+            const QModelIndex layer = index(l, 0, root);
+            emit dataChanged(index(0, Badge, layer), index(kModulesPerLayer - 1, Badge, layer));
+        }
+    });
+    connect(workspace, &Workspace::statisticChanged, this, [this] {
+        emit headerDataChanged(Qt::Horizontal, Badge, Badge);
+        // Every statistic cell changes meaning; the tree keeps its shape, so only data changes.
+        if (!m_workspace->hasModel()) return;
+        const int layers = m_workspace->model()->model->config().numLayers;
+        const QModelIndex root = index(0, 0);
         if (layers > 0) emit dataChanged(index(0, Badge, root), index(layers - 1, Badge, root));
         for (int l = 0; l < layers; ++l) {
             const QModelIndex layer = index(l, 0, root);
@@ -91,10 +108,14 @@ QVariant ModelTreeModel::headerData(int section, Qt::Orientation orientation, in
             case Shape: return tr("Shape [out, in]");
             case Parameters: return tr("Parameters");
             case DType: return tr("dtype");
-            case Badge: return tr("Worst statistic");
+            case Badge: {
+                if (m_workspace->statistic() == ModuleStatistic::Worst) return tr("Worst statistic");
+                QString name = statisticName(m_workspace->statistic());
+                return name.left(1).toUpper() + name.mid(1);
+            }
         }
     }
-    if (role == Qt::ToolTipRole && section == Badge) return badgeToolTip();
+    if (role == Qt::ToolTipRole && section == Badge) return statisticsExplained(m_workspace->statistic());
     return {};
 }
 
@@ -147,12 +168,19 @@ QVariant ModelTreeModel::layerData(int layer, int column, int role) const {
             for (int k = 0; k < kModulesPerLayer; ++k) n += m.modules[std::size_t(layer * kModulesPerLayer + k)].parameters();
             return withThousands(n);
         }
-        if (column == Badge) {
+        if (column == Badge && m_workspace->statistic() == ModuleStatistic::Worst) {
             const double s = layerSeverity(layer);
             return s < 0 ? QVariant() : QVariant(tr("max severity %1").arg(s, 0, 'f', 2));
         }
+        if (column == Badge && m_workspace->stats()) {
+            std::optional<double> worst;
+            for (const auto kind : core::kAllModuleKinds)
+                if (const auto* s = m_workspace->stats()->find(core::moduleName(layer, kind)))
+                    if (const auto v = statisticValue(*s, m_workspace->statistic())) worst = std::max(worst.value_or(*v), *v);
+            return worst ? QVariant(tr("max %1").arg(statisticText(worst))) : QVariant();
+        }
     }
-    if (role == Qt::BackgroundRole && column == Badge) {
+    if (role == Qt::BackgroundRole && column == Badge && m_workspace->statistic() == ModuleStatistic::Worst) {
         const QColor c = severityColor(layerSeverity(layer));
         return c.isValid() ? QVariant(QBrush(c)) : QVariant();
     }
@@ -172,15 +200,22 @@ QVariant ModelTreeModel::moduleData(int module, int column, int role) const {
             case Shape: return QStringLiteral("[%1, %2]").arg(info.outFeatures).arg(info.inFeatures);
             case Parameters: return withThousands(info.parameters());
             case DType: return toQString(info.dtype);
-            case Badge: return s ? toQString(core::worstStatistic(*s).text) : QVariant();
+            case Badge:
+                if (!s) return {};
+                if (m_workspace->statistic() == ModuleStatistic::Worst) return toQString(core::worstStatistic(*s).text);
+                return statisticText(statisticValue(*s, m_workspace->statistic()));
         }
     }
     if (role == SeverityRole && s) return core::worstStatistic(*s).severity;
-    if (role == Qt::BackgroundRole && column == Badge && s) {
+    if (role == Qt::BackgroundRole && column == Badge && s && m_workspace->statistic() == ModuleStatistic::Worst) {
         const QColor c = severityColor(core::worstStatistic(*s).severity);
         return c.isValid() ? QVariant(QBrush(c)) : QVariant();
     }
     if (role == Qt::ToolTipRole) {
+        if (column == Badge && m_workspace->statistic() != ModuleStatistic::Worst)
+            return s ? tr("%1 = %2\n\n%3").arg(statisticName(m_workspace->statistic()), statisticText(statisticValue(*s, m_workspace->statistic())),
+                                               statisticsExplained(m_workspace->statistic()))
+                     : statisticsExplained(m_workspace->statistic());
         if (column == Badge) return s ? tr("%1\nseverity %2\n\n%3").arg(toQString(core::worstStatistic(*s).text))
                                             .arg(core::worstStatistic(*s).severity, 0, 'f', 2).arg(badgeToolTip())
                                       : badgeToolTip() + tr("\n\nRun Inspect (F6) to compute it.");

@@ -123,6 +123,12 @@ void Workspace::setCurrentModule(const QString& name) {
     emit currentModuleChanged(name);
 }
 
+void Workspace::setStatistic(ModuleStatistic statistic) {
+    if (statistic == m_statistic) return;
+    m_statistic = statistic;
+    emit statisticChanged(statistic);
+}
+
 void Workspace::setSessionFile(const QString& file) {
     if (file == m_sessionFile) return;
     m_sessionFile = file;

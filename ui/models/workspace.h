@@ -11,6 +11,7 @@
 
 #include "ui/models/loaded_model.h"
 #include "ui/models/model_stats.h"
+#include "ui/models/module_statistic.h"
 #include "ui/models/run_record.h"
 
 namespace qb::ui {
@@ -58,6 +59,11 @@ public:
 
     [[nodiscard]] PlanDocument* plan() const { return m_plan; }
 
+    /// The statistic the Model tree's column and the Overview show (one choice for both views;
+    /// a view preference kept in the session, not an edit: it does not make the work modified).
+    [[nodiscard]] ModuleStatistic statistic() const { return m_statistic; }
+    void setStatistic(ModuleStatistic statistic);
+
     /// The session file this workspace was opened from or saved to (empty when none).
     [[nodiscard]] const QString& sessionFile() const { return m_sessionFile; }
     void setSessionFile(const QString& file);
@@ -76,6 +82,7 @@ signals:
     void statsChanged();
     void runsChanged();
     void currentModuleChanged(const QString& name);
+    void statisticChanged(ModuleStatistic statistic);
     void sessionFileChanged(const QString& file);
     void modifiedChanged(bool modified);
 
@@ -84,6 +91,7 @@ private:
     std::shared_ptr<const ModelStats> m_stats;
     std::vector<RunPtr> m_runs;
     QString m_currentModule;
+    ModuleStatistic m_statistic = ModuleStatistic::Worst;
     QString m_sessionFile;
     PlanDocument* m_plan = nullptr;
     int m_nextRunId = 1;

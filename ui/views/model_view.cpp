@@ -1,6 +1,9 @@
 #include "ui/views/model_view.h"
 
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSortFilterProxyModel>
 #include <QTreeView>
@@ -13,7 +16,7 @@ namespace qb::ui {
 
 ModelView::ModelView(Workspace* workspace, QWidget* parent)
     : QWidget(parent), m_workspace(workspace), m_model(new ModelTreeModel(workspace, this)),
-      m_proxy(new QSortFilterProxyModel(this)), m_filter(new QLineEdit(this)), m_tree(new QTreeView(this)) {
+      m_proxy(new QSortFilterProxyModel(this)), m_filter(new QLineEdit(this)), m_statistic(new QComboBox(this)), m_tree(new QTreeView(this)) {
     setObjectName(QStringLiteral("ModelView"));
     m_proxy->setSourceModel(m_model);
     m_proxy->setRecursiveFilteringEnabled(true);
@@ -33,9 +36,17 @@ ModelView::ModelView(Workspace* workspace, QWidget* parent)
     m_tree->setColumnWidth(ModelTreeModel::Parameters, 80);
     m_tree->setTextElideMode(Qt::ElideRight);
 
+    m_statistic->setObjectName(QStringLiteral("treeStatistic"));
+    for (const auto& s : moduleStatistics()) m_statistic->addItem(statisticName(s.statistic), int(s.statistic));
+    m_statistic->setCurrentIndex(m_statistic->findData(int(m_workspace->statistic())));
+    m_statistic->setToolTip(statisticsExplained(m_workspace->statistic()));
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_filter, 1);
+    top->addWidget(new QLabel(tr("Statistic:"), this));
+    top->addWidget(m_statistic);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addWidget(m_filter);
+    layout->addLayout(top);
     layout->addWidget(m_tree);
 
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
@@ -50,6 +61,13 @@ ModelView::ModelView(Workspace* workspace, QWidget* parent)
         m_tree->expandToDepth(1);
     });
     connect(m_workspace, &Workspace::currentModuleChanged, this, &ModelView::selectModule);
+    connect(m_statistic, &QComboBox::currentIndexChanged, this,
+            [this] { m_workspace->setStatistic(ModuleStatistic(m_statistic->currentData().toInt())); });
+    connect(m_workspace, &Workspace::statisticChanged, this, [this](ModuleStatistic statistic) {
+        const QSignalBlocker block(m_statistic);
+        m_statistic->setCurrentIndex(m_statistic->findData(int(statistic)));
+        m_statistic->setToolTip(statisticsExplained(statistic));
+    });
 }
 
 void ModelView::onCurrentChanged(const QModelIndex& current) {

@@ -20,32 +20,6 @@ namespace {
 const char* kCurrentFrame = "qb-current-frame";
 constexpr int kKinds = int(core::kAllModuleKinds.size());
 
-struct StatisticInfo {
-    OverviewView::Statistic statistic;
-    const char* name;
-    const char* help;
-    bool logScale;
-};
-
-const StatisticInfo kStatistics[] = {
-    {OverviewView::Statistic::Kurtosis, QT_TRANSLATE_NOOP("OverviewView", "weight excess kurtosis"),
-     QT_TRANSLATE_NOOP("OverviewView", "m4/m2² − 3 of the weights: 0 for a Gaussian, 3 for a Laplacian; large values mean heavy tails "
-                                       "that stretch a min-max grid."),
-     false},
-    {OverviewView::Statistic::OutlierFraction, QT_TRANSLATE_NOOP("OverviewView", "activation outlier fraction"),
-     QT_TRANSLATE_NOOP("OverviewView", "Fraction of the module's input channels flagged as outliers (|x| ≥ 6.0, LLM.int8(), or ≥ 20× "
-                                       "the median channel max)."),
-     false},
-    {OverviewView::Statistic::MaxAbs, QT_TRANSLATE_NOOP("OverviewView", "activation max |x|"),
-     QT_TRANSLATE_NOOP("OverviewView", "Largest |x| of the module's input over the calibration tokens (log colour scale)."), true},
-    {OverviewView::Statistic::OutlierRatio, QT_TRANSLATE_NOOP("OverviewView", "activation outlier ratio"),
-     QT_TRANSLATE_NOOP("OverviewView", "Largest channel max |x| divided by the median channel max |x| (log colour scale)."), true},
-    {OverviewView::Statistic::Sensitivity4, QT_TRANSLATE_NOOP("OverviewView", "4-bit sensitivity (RTN w4 g128)"),
-     QT_TRANSLATE_NOOP("OverviewView", "Relative output error ‖WXᵀ − Q(W)Xᵀ‖² / ‖WXᵀ‖² of round-to-nearest 4-bit, group 128, on the "
-                                       "calibration inputs (log colour scale)."),
-     true},
-};
-
 QCPColorMap* mapOf(QCustomPlot* plot) {
     for (int i = 0; i < plot->plottableCount(); ++i)
         if (auto* m = qobject_cast<QCPColorMap*>(plot->plottable(i))) return m;
@@ -54,28 +28,15 @@ QCPColorMap* mapOf(QCustomPlot* plot) {
 
 }  // namespace
 
-std::optional<double> OverviewView::valueOf(const core::ModuleStats& m, Statistic statistic) {
-    switch (statistic) {
-        case Statistic::Kurtosis: return m.weight.count ? std::optional<double>(m.weight.excessKurtosis) : std::nullopt;
-        case Statistic::OutlierFraction:
-            if (!m.activation || m.activation->inFeatures == 0) return std::nullopt;
-            return double(m.activation->outliers.size()) / double(m.activation->inFeatures);
-        case Statistic::MaxAbs:
-            if (!m.activation || m.activation->absmax.size() == 0) return std::nullopt;
-            return m.activation->absmax.maxCoeff();
-        case Statistic::OutlierRatio:
-            if (!m.activation) return std::nullopt;
-            return core::outlierRatio(*m.activation);
-        case Statistic::Sensitivity4: return sensitivityAt(m, 4, 128);
-    }
-    return std::nullopt;
-}
+std::optional<double> OverviewView::valueOf(const core::ModuleStats& m, Statistic statistic) { return statisticValue(m, statistic); }
 
 OverviewView::OverviewView(Workspace* workspace, QWidget* parent)
     : QWidget(parent), m_workspace(workspace), m_statistic(new QComboBox(this)), m_help(new QLabel(this)) {
     setObjectName(QStringLiteral("OverviewView"));
-    for (const auto& s : kStatistics) m_statistic->addItem(tr(s.name), int(s.statistic));
-    m_statistic->setToolTip(tr("The statistic that colours each cell"));
+    m_statistic->setObjectName(QStringLiteral("overviewStatistic"));
+    for (const auto& s : moduleStatistics()) m_statistic->addItem(statisticName(s.statistic), int(s.statistic));
+    m_statistic->setCurrentIndex(m_statistic->findData(int(m_workspace->statistic())));
+    m_statistic->setToolTip(tr("The statistic that colours each cell (the Model tree's statistic column shows the same one)"));
     m_help->setWordWrap(true);
     m_plot = createPlot(
         QStringLiteral("overviewHeatmap"), tr("Each cell is one linear module; click a cell to inspect that module."),
@@ -112,7 +73,13 @@ OverviewView::OverviewView(Workspace* workspace, QWidget* parent)
     layout->addLayout(top);
     layout->addWidget(m_plot, 1);
 
-    connect(m_statistic, &QComboBox::currentIndexChanged, this, &OverviewView::refresh);
+    connect(m_statistic, &QComboBox::currentIndexChanged, this,
+            [this] { m_workspace->setStatistic(Statistic(m_statistic->currentData().toInt())); });
+    connect(m_workspace, &Workspace::statisticChanged, this, [this](Statistic statistic) {
+        const QSignalBlocker block(m_statistic);
+        m_statistic->setCurrentIndex(m_statistic->findData(int(statistic)));
+        refresh();
+    });
     connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
         if (event->button() != Qt::LeftButton) return;
         selectAt(m_plot->xAxis->pixelToCoord(event->position().x()), m_plot->yAxis->pixelToCoord(event->position().y()));
@@ -126,9 +93,9 @@ OverviewView::OverviewView(Workspace* workspace, QWidget* parent)
     refresh();
 }
 
-OverviewView::Statistic OverviewView::statistic() const { return Statistic(m_statistic->currentData().toInt()); }
+OverviewView::Statistic OverviewView::statistic() const { return m_workspace->statistic(); }
 
-void OverviewView::setStatistic(Statistic statistic) { m_statistic->setCurrentIndex(m_statistic->findData(int(statistic))); }
+void OverviewView::setStatistic(Statistic statistic) { m_workspace->setStatistic(statistic); }
 
 void OverviewView::selectAt(double kindCoord, double layerCoord) {
     if (!m_workspace->hasModel()) return;
@@ -139,8 +106,8 @@ void OverviewView::selectAt(double kindCoord, double layerCoord) {
 }
 
 void OverviewView::refresh() {
-    const StatisticInfo& info = kStatistics[std::max(0, m_statistic->currentIndex())];
-    m_help->setText(tr(info.help));
+    const ModuleStatisticInfo& info = statisticInfo(m_workspace->statistic());
+    m_help->setText(QCoreApplication::translate("ModuleStatistic", info.help));
     m_plot->clearPlottables();
     m_plot->clearItems();
     setPlotMessage(m_plot, {});
