@@ -22,6 +22,7 @@
 #include "ui/models/workspace.h"
 #include "ui/util/app_paths.h"
 #include "ui/util/recent_files.h"
+#include "ui/views/help_dialogs.h"
 #include "ui/views/jobs_view.h"
 #include "ui/views/log_view.h"
 #include "ui/views/model_view.h"
@@ -194,6 +195,10 @@ void MainWindow::createMenus() {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    make(help, tr("&Getting Started"), QStringLiteral("actionGettingStarted"), {}, [this] { createGettingStartedDialog(this)->show(); });
+    make(help, tr("&Keyboard Shortcuts"), QStringLiteral("actionShortcuts"), QKeySequence(Qt::Key_F1),
+         [this] { createShortcutsDialog(menuShortcuts(menuBar()), this)->show(); });
+    help->addSeparator();
     make(help, tr("&About quantbench"), QStringLiteral("actionAbout"), {}, [this] {
         QMessageBox::about(this, tr("About quantbench"),
                            tr("<b>quantbench %1</b><br>Post-training quantization workbench for LLMs.").arg(QStringLiteral(QB_VERSION)));

@@ -4,6 +4,9 @@
 // replaced by test hooks: no test waits on a modal dialog.
 
 #include <QComboBox>
+#include <QDialog>
+#include <QLabel>
+#include <QTabWidget>
 #include <QSettings>
 #include <QToolButton>
 #include <QLineEdit>
@@ -32,6 +35,7 @@
 #include "ui/ui_test_support.h"
 #include "ui/views/log_view.h"
 #include "ui/views/model_view.h"
+#include "ui/views/start_view.h"
 #include "ui/views/overview_view.h"
 #include "ui/views/plan_view.h"
 #include "ui/views/results_view.h"
@@ -221,6 +225,54 @@ private slots:
         const auto sensitivity = ui::statisticValue(*ws->stats()->find(module.toStdString()), ui::ModuleStatistic::Sensitivity4);
         QVERIFY(sensitivity);
         QCOMPARE(cell.data().toString(), QString::number(*sensitivity, 'g', 4));
+    }
+
+    // --- shortcuts and help -------------------------------------------------------------
+
+    void helpListsTheKeyboardShortcutsOfEveryMenuAction() {
+        m_window->action(QStringLiteral("actionShortcuts"))->trigger();  // Help ▸ Keyboard Shortcuts (F1)
+        auto* dialog = m_window->findChild<QDialog*>(QStringLiteral("shortcutsDialog"));
+        QVERIFY(dialog);
+        QVERIFY(dialog->isVisible());
+        QVERIFY(!dialog->isModal());  // the window stays usable
+        auto* table = dialog->findChild<QTableWidget*>(QStringLiteral("shortcutsTable"));
+        QMap<QString, QString> keys;
+        for (int row = 0; row < table->rowCount(); ++row) keys[table->item(row, 0)->text()] = table->item(row, 1)->text();
+        QCOMPARE(keys.value(QStringLiteral("Quantize with Plan")), QStringLiteral("F5"));
+        QCOMPARE(keys.value(QStringLiteral("Inspect Outliers and Sensitivity")), QStringLiteral("F6"));
+        QCOMPARE(keys.value(QStringLiteral("Evaluate Baseline Perplexity")), QStringLiteral("F7"));
+        QCOMPARE(keys.value(QStringLiteral("Benchmark Runs")), QStringLiteral("F8"));
+        QCOMPARE(keys.value(QStringLiteral("Save Session")), QStringLiteral("Ctrl+S"));
+        QCOMPARE(keys.value(QStringLiteral("Redo")), QStringLiteral("Ctrl+Shift+Z, Ctrl+Y"));
+        QCOMPARE(keys.value(QStringLiteral("Keyboard Shortcuts")), QStringLiteral("F1"));
+        // Every menu action with a key is listed (the list is read from the menus, not typed twice).
+        QStringList listed;
+        for (const QString& k : keys) listed << k.split(QStringLiteral(", "));
+        for (QAction* a : m_window->findChildren<QAction*>())
+            for (const QKeySequence& key : a->shortcuts())
+                QVERIFY2(listed.contains(key.toString(QKeySequence::NativeText)), qPrintable(a->text()));
+        dialog->close();
+    }
+
+    void theFirstStartShowsGettingStartedInsteadOfEmptyPlots() {
+        auto* start = m_window->startView();
+        QVERIFY(start->isVisible());
+        QVERIFY(!m_window->tabs()->isVisible());  // no empty plots
+        auto* steps = start->findChild<QLabel*>(QStringLiteral("gettingStarted"));
+        QVERIFY(steps);
+        QVERIFY(steps->isVisible());
+        QVERIFY(steps->text().contains(QStringLiteral("Getting started")));
+        QVERIFY(steps->text().contains(QStringLiteral("Inspect (F6)")));
+        QVERIFY(steps->text().contains(QStringLiteral("Quantize (F5)")));
+        QVERIFY(steps->text().contains(QStringLiteral("Keyboard Shortcuts (F1)")));
+        openDemo();
+        QVERIFY(!start->isVisible());
+        QVERIFY(m_window->tabs()->isVisible());
+        m_window->action(QStringLiteral("actionGettingStarted"))->trigger();  // the same steps stay in Help
+        auto* dialog = m_window->findChild<QDialog*>(QStringLiteral("gettingStartedDialog"));
+        QVERIFY(dialog && dialog->isVisible() && !dialog->isModal());
+        QCOMPARE(dialog->findChild<QLabel*>()->text(), steps->text());
+        dialog->close();
     }
 
     // --- run identity -------------------------------------------------------------------

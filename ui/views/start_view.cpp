@@ -7,6 +7,7 @@
 #include <QVBoxLayout>
 
 #include "ui/util/app_paths.h"
+#include "ui/views/help_dialogs.h"
 #include "ui/util/recent_files.h"
 
 namespace qb::ui {
@@ -39,6 +40,14 @@ StartView::StartView(RecentFiles* recent, QWidget* parent)
     column->addWidget(m_demo);
     column->addWidget(folder);
     column->addWidget(session);
+    column->addSpacing(16);
+    auto* steps = new QLabel(gettingStartedHtml(), this);
+    steps->setObjectName(QStringLiteral("gettingStarted"));
+    steps->setTextFormat(Qt::RichText);
+    steps->setWordWrap(true);
+    steps->setFrameShape(QFrame::StyledPanel);
+    steps->setMargin(8);
+    column->addWidget(steps);
     column->addSpacing(16);
     column->addWidget(new QLabel(tr("Recent"), this));
     column->addWidget(m_list);

@@ -1,6 +1,7 @@
 #pragma once
-// StartView — what the window shows while no model is open: open the bundled demo model, a
-// model folder or a session, or one of the recent files. Emits requests; MainWindow wires them.
+// StartView — what the window shows while no model is open (instead of empty plots): open the
+// bundled demo model, a model folder or a session, or one of the recent files, and a short
+// "Getting started" panel (the steps from a model to compared runs, and where the keys are listed). Emits requests; MainWindow wires them.
 
 #include <QWidget>
 
