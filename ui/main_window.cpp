@@ -9,6 +9,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -21,6 +22,7 @@
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
 #include "ui/util/app_paths.h"
+#include "ui/util/qt_convert.h"
 #include "ui/util/recent_files.h"
 #include "ui/views/help_dialogs.h"
 #include "ui/views/jobs_view.h"
@@ -76,7 +78,7 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     connect(m_controller->jobs(), &JobQueue::logged, m_logView, &LogView::appendLine);
     connect(m_planView, &PlanView::errorOccurred, this, &MainWindow::showError);
     connect(m_resultsView, &ResultsView::evaluateRequested, m_controller, &WorkbenchController::evaluateBaseline);
-    connect(m_resultsView, &ResultsView::quantizeRequested, m_controller, &WorkbenchController::quantizeWithPlan);
+    connect(m_resultsView, &ResultsView::quantizeRequested, this, &MainWindow::quantize);
     connect(m_resultsView, &ResultsView::benchmarkRequested, m_controller, &WorkbenchController::benchmarkRuns);
     connect(m_resultsView, &ResultsView::calibrationTextChosen, m_controller, &WorkbenchController::setCalibrationText);
     connect(m_resultsView, &ResultsView::evaluationTextChosen, m_controller, &WorkbenchController::setEvaluationText);
@@ -96,6 +98,18 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     m_recoveryPrompt = [this](const QString&) {
         return QMessageBox::question(this, tr("Recover unsaved work"),
                                      tr("quantbench did not end cleanly last time. Restore the unsaved work it kept?")) == QMessageBox::Yes;
+    };
+    m_duplicatePrompt = [this](const QString& existing) {
+        QMessageBox box(QMessageBox::Question, tr("Same plan as %1").arg(existing),
+                        tr("%1 already quantized this plan with the same calibration text and protocol. Quantize it again?").arg(existing),
+                        QMessageBox::Cancel, this);
+        QPushButton* show = box.addButton(tr("Show %1").arg(existing), QMessageBox::AcceptRole);
+        QPushButton* again = box.addButton(tr("Quantize again"), QMessageBox::DestructiveRole);
+        box.setDefaultButton(show);
+        box.exec();
+        return box.clickedButton() == show ? DuplicateChoice::ShowExisting
+               : box.clickedButton() == again ? DuplicateChoice::QuantizeAgain
+                                              : DuplicateChoice::Cancel;
     };
     m_autosaveTimer = new QTimer(this);
     m_autosaveTimer->setInterval(kAutosaveIntervalMs);
@@ -185,7 +199,7 @@ void MainWindow::createMenus() {
     make(edit, tr("Sa&ve Plan…"), QStringLiteral("actionSavePlan"), {}, [this] { m_planView->savePlanInteractive(); });
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
-    make(run, tr("&Quantize with Plan"), QStringLiteral("actionQuantize"), QKeySequence(Qt::Key_F5), [this] { m_controller->quantizeWithPlan(); });
+    make(run, tr("&Quantize with Plan"), QStringLiteral("actionQuantize"), QKeySequence(Qt::Key_F5), [this] { quantize(); });
     make(run, tr("&Inspect Outliers and Sensitivity"), QStringLiteral("actionInspect"), QKeySequence(Qt::Key_F6), [this] { m_controller->inspect(); });
     make(run, tr("&Evaluate Baseline Perplexity"), QStringLiteral("actionEvaluate"), QKeySequence(Qt::Key_F7), [this] { m_controller->evaluateBaseline(); });
     make(run, tr("&Benchmark Runs"), QStringLiteral("actionBenchmark"), QKeySequence(Qt::Key_F8), [this] { m_controller->benchmarkRuns(); });
@@ -282,6 +296,22 @@ void MainWindow::whenSafeToDiscard(const QString& action, std::function<void()> 
     connect(job, &Job::finished, this, [proceed = std::move(proceed)](JobState state) {
         if (state == JobState::Succeeded) proceed();
     });
+}
+
+Job* MainWindow::quantize() {
+    const RunPtr existing = m_controller->duplicateRun();
+    if (!existing) return m_controller->quantizeWithPlan();
+    const QString title = toQString(existing->name);
+    switch (m_duplicatePrompt(title)) {
+        case DuplicateChoice::QuantizeAgain: return m_controller->quantizeWithPlan();
+        case DuplicateChoice::ShowExisting:
+            m_tabs->setCurrentWidget(m_resultsView);
+            m_resultsView->showRun(existing->id);
+            statusBar()->showMessage(tr("%1 has the same plan and calibration protocol").arg(title), 8000);
+            return nullptr;
+        case DuplicateChoice::Cancel: return nullptr;
+    }
+    return nullptr;
 }
 
 Job* MainWindow::autosave() {

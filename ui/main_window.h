@@ -29,6 +29,8 @@ class WorkbenchController;
 
 /// What the user answers when unsaved work would be lost.
 enum class UnsavedChoice { Save, Discard, Cancel };
+/// What the user answers when the plan about to be quantized repeats an existing run.
+enum class DuplicateChoice { ShowExisting, QuantizeAgain, Cancel };
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -39,6 +41,9 @@ public:
     /// Asks whether to restore the recovery file (unsaved work of a session that did not end
     /// cleanly); the default shows a Yes / No box.
     using RecoveryPrompt = std::function<bool(const QString& file)>;
+    /// Asks what to do when the plan and calibration protocol repeat run `existing` (its title);
+    /// the default shows a Show / Quantize again / Cancel box. Tests replace it.
+    using DuplicatePrompt = std::function<DuplicateChoice(const QString& existing)>;
 
     /// controller is not owned; it must outlive the window.
     explicit MainWindow(WorkbenchController* controller, QWidget* parent = nullptr);
@@ -61,6 +66,10 @@ public:
 
     void setUnsavedPrompt(UnsavedPrompt prompt) { m_unsavedPrompt = std::move(prompt); }
     void setRecoveryPrompt(RecoveryPrompt prompt) { m_recoveryPrompt = std::move(prompt); }
+    void setDuplicatePrompt(DuplicatePrompt prompt) { m_duplicatePrompt = std::move(prompt); }
+    /// Quantize with the plan (F5): when an existing run has the same plan and calibration
+    /// protocol, asks first; "show" opens the Results tab on that run. Returns the job, if any.
+    Job* quantize();
     /// Runs proceed when nothing unsaved would be lost, or when the user saves (after the save
     /// succeeds) or discards it; does nothing on Cancel. action names what would lose it.
     void whenSafeToDiscard(const QString& action, std::function<void()> proceed);
@@ -106,6 +115,7 @@ private:
     QString m_recoveryFile;
     UnsavedPrompt m_unsavedPrompt;
     RecoveryPrompt m_recoveryPrompt;
+    DuplicatePrompt m_duplicatePrompt;
     bool m_closeConfirmed = false;  ///< the user saved or discarded: close without asking again
 };
 

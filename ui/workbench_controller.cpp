@@ -156,6 +156,17 @@ Job* WorkbenchController::evaluateBaseline() {
     return job;
 }
 
+RunPtr WorkbenchController::duplicateRun() const {
+    if (!m_workspace->hasModel()) return nullptr;
+    const std::string planJson = m_workspace->plan()->toPlan().toJsonText();
+    for (const auto& run : m_workspace->runs())
+        if (!run->isBaseline() && run->planJson == planJson && run->calibrationPath == m_calibration.textFile.string() &&
+            run->calibrationWindows == m_calibration.windows && run->calibrationCtx == m_calibration.ctx &&
+            run->calibrationSeed == m_calibration.seed)
+            return run;
+    return nullptr;
+}
+
 Job* WorkbenchController::quantizeWithPlan() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();

@@ -69,6 +69,10 @@ public:
     Job* benchmarkRuns();
     /// Queues a Quantize job with the plan document's plan; adds a run (quantized + evaluated).
     Job* quantizeWithPlan();
+    /// The run that quantizing the plan document's plan now would repeat: a quantized run with
+    /// the same plan JSON and the same calibration protocol (text as chosen, windows, ctx,
+    /// seed); nullptr when there is none. MainWindow asks before quantizing it again.
+    [[nodiscard]] RunPtr duplicateRun() const;
     /// Queues an Inspect job (weight/activation statistics and sensitivity of every module).
     Job* inspect();
 

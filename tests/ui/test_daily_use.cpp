@@ -275,6 +275,50 @@ private slots:
         dialog->close();
     }
 
+    // --- duplicate runs -----------------------------------------------------------------
+
+    void quantizingTheSamePlanAgainWarnsAndCanShowTheExistingRun() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        QCOMPARE(test::waitForJob(m_controller->evaluateBaseline()), ui::JobState::Succeeded);  // the run is not the last row
+        const auto existing = m_controller->workspace()->runOfKind(ui::RunKind::Quantized);
+        QStringList asked;
+        m_window->setDuplicatePrompt([&](const QString& run) {
+            asked << run;
+            return ui::DuplicateChoice::ShowExisting;
+        });
+        QSignalSpy added(m_controller->jobs(), &ui::JobQueue::jobAdded);
+        m_window->action(QStringLiteral("actionQuantize"))->trigger();  // F5
+        QCOMPARE(asked, QStringList{QStringLiteral("run 1 · rtn w4 g128 asym")});
+        QCOMPARE(added.count(), 0);
+        QCOMPARE(m_window->tabs()->currentWidget(), static_cast<QWidget*>(m_window->resultsView()));
+        auto* table = m_window->resultsView()->runTable();
+        const auto rows = table->selectionModel()->selectedRows();
+        QCOMPARE(rows.size(), 1);
+        QCOMPARE(table->item(rows.first().row(), 0)->data(Qt::UserRole).toInt(), existing->id);
+
+        m_window->setDuplicatePrompt([](const QString&) { return ui::DuplicateChoice::QuantizeAgain; });
+        ui::Job* again = m_window->quantize();
+        QVERIFY(again);
+        QCOMPARE(test::waitForJob(again), ui::JobState::Succeeded);
+        QCOMPARE(m_controller->workspace()->runs().back()->number, 2);
+    }
+
+    void anotherPlanOrCalibrationProtocolIsNoDuplicate() {
+        openDemo();
+        QCOMPARE(test::waitForJob(m_controller->quantizeWithPlan()), ui::JobState::Succeeded);
+        m_window->setDuplicatePrompt([](const QString& run) -> ui::DuplicateChoice { qFatal("unexpected duplicate prompt for %s", qPrintable(run)); });
+        m_controller->calibrationSettings().seed = 7;  // another protocol
+        QVERIFY(!m_controller->duplicateRun());
+        m_controller->calibrationSettings().seed = 0;
+        QVERIFY(m_controller->duplicateRun());
+        m_controller->workspace()->plan()->setField(0, ui::PlanField::Bits, 8);  // another plan
+        QVERIFY(!m_controller->duplicateRun());
+        ui::Job* job = m_window->quantize();
+        QVERIFY(job);
+        QCOMPARE(test::waitForJob(job), ui::JobState::Succeeded);
+    }
+
     // --- run identity -------------------------------------------------------------------
 
     void aCancelledQuantizeUsesNoRunNumber() {

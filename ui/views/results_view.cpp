@@ -369,6 +369,15 @@ void ResultsView::renameRun(int id, const QString& text) {
     m_workspace->plan()->undoStack()->push(new RenameRunCommand(m_workspace, id, toStdString(name)));
 }
 
+void ResultsView::showRun(int id) {
+    for (int row = 0; row < m_table->rowCount(); ++row)
+        if (m_table->item(row, Name)->data(Qt::UserRole).toInt() == id) {
+            m_table->selectRow(row);
+            m_table->scrollToItem(m_table->item(row, Name));
+            return;
+        }
+}
+
 void ResultsView::compareRuns(int a, int b) {
     m_compareA->setCurrentIndex(m_compareA->findData(a));
     m_compareB->setCurrentIndex(m_compareB->findData(b));

@@ -52,6 +52,8 @@ public:
     [[nodiscard]] QToolButton* evaluationTextButton() const { return m_evaluationText; }
     /// Shows the texts in use; bundled ones say so in the label and the tooltip.
     void showTexts(const QString& calibrationLabel, bool calibrationBundled, const QString& evaluationLabel, bool evaluationBundled);
+    /// Selects run id in the table (its per-module error shows) and scrolls to it.
+    void showRun(int id);
     /// Names run id after what the user typed in its cell (an undoable RenameRunCommand).
     void renameRun(int id, const QString& text);
 
