@@ -110,9 +110,24 @@ Job* WorkbenchController::submitLoad(const QString& dir, std::function<void()> a
             m_recent->add(dir);
             emit statusReported(tr("Opened %1").arg(dir));
             if (afterLoad) afterLoad();
+            if (!m_workspace->stats()) computeWeightStats();  // the weight plots at once; Inspect adds the rest
         } else if (state == JobState::Failed) {
             fail(tr("Could not open the model"), job->errorMessage(), true);
         }
+    });
+    return job;
+}
+
+Job* WorkbenchController::computeWeightStats() {
+    if (!m_workspace->hasModel()) return nullptr;
+    const auto model = m_workspace->model();
+    Job* job = m_jobs->submit(JobKind::Inspect, tr("weight statistics (no calibration)"), weightStatsWork(model));
+    connect(job, &Job::finished, this, [this, job, model](JobState state) {
+        if (state == JobState::Failed) fail(tr("Weight statistics failed"), job->errorMessage(), true);
+        if (state != JobState::Succeeded || m_workspace->model() != model || m_workspace->stats()) return;
+        m_workspace->setWeightStats(job->result<ModelStats>());
+        if (m_workspace->currentModule().isEmpty() && !model->modules.empty())
+            m_workspace->setCurrentModule(toQString(model->modules.front().name));
     });
     return job;
 }

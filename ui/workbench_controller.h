@@ -73,6 +73,10 @@ public:
     /// the same plan JSON and the same calibration protocol (text as chosen, windows, ctx,
     /// seed); nullptr when there is none. MainWindow asks before quantizing it again.
     [[nodiscard]] RunPtr duplicateRun() const;
+    /// Queues a job computing the weight statistics of the open model (no calibration); applied
+    /// when the workspace still has no statistics then (Inspect or a session's win). Submitted
+    /// by itself whenever a model folder opens without statistics.
+    Job* computeWeightStats();
     /// Queues an Inspect job (weight/activation statistics and sensitivity of every module).
     Job* inspect();
 

@@ -35,6 +35,7 @@
 #include "ui/ui_test_support.h"
 #include "ui/views/log_view.h"
 #include "ui/views/model_view.h"
+#include "ui/views/outliers_view.h"
 #include "ui/views/start_view.h"
 #include "ui/views/overview_view.h"
 #include "ui/views/plan_view.h"
@@ -317,6 +318,34 @@ private slots:
         ui::Job* job = m_window->quantize();
         QVERIFY(job);
         QCOMPARE(test::waitForJob(job), ui::JobState::Succeeded);
+    }
+
+    // --- open to something useful ----------------------------------------------------------
+
+    void openingAModelComputesItsWeightStatisticsInTheBackground() {
+        QSignalSpy added(m_controller->jobs(), &ui::JobQueue::jobAdded);
+        openDemo();
+        auto* ws = m_controller->workspace();
+        QTRY_VERIFY(ws->stats() != nullptr);  // no Inspect asked for
+        QCOMPARE(added.count(), 2);           // the load, then the weight statistics
+        QCOMPARE(qvariant_cast<ui::Job*>(added.last().first())->title(), QStringLiteral("weight statistics (no calibration)"));
+        QCOMPARE(int(ws->stats()->modules.size()), 35);  // 5 layers × 7 linears
+        for (const auto& m : ws->stats()->modules) {
+            QVERIFY(m.weight.count > 0);
+            QVERIFY(!m.activation);  // activations need calibration: Inspect
+        }
+        QVERIFY(!ws->isModified());  // recomputable from the model: nothing to save
+        QCOMPARE(ws->currentModule(), QStringLiteral("model.layers.0.self_attn.q_proj"));
+        auto* outliers = m_window->outliersView();
+        QVERIFY(outliers->weightHistogram()->plottableCount() > 0);
+        QVERIFY(qobject_cast<QCPBars*>(outliers->weightHistogram()->plottable(0))->dataCount() > 0);
+        QVERIFY(outliers->rowAbsmax()->plottableCount() > 0);
+        QVERIFY(outliers->rowAbsmax()->plottable(0)->interface1D()->dataCount() > 0);
+        // The same numbers Inspect gives; Inspect adds the activations.
+        const double kurtosis = ws->stats()->find("model.layers.2.mlp.down_proj")->weight.excessKurtosis;
+        QCOMPARE(test::waitForJob(m_controller->inspect()), ui::JobState::Succeeded);
+        QCOMPARE(ws->stats()->find("model.layers.2.mlp.down_proj")->weight.excessKurtosis, kurtosis);
+        QVERIFY(ws->stats()->find("model.layers.2.mlp.down_proj")->activation);
     }
 
     // --- run identity -------------------------------------------------------------------

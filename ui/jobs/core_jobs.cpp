@@ -6,7 +6,9 @@
 #include "core/eval/perplexity.h"
 #include "core/kernels/model_bench.h"
 #include "core/quant/pipeline.h"
+#include "core/model/linear.h"
 #include "core/stats/inspect.h"
+#include "core/stats/weight_stats.h"
 #include "core/store/session_provenance.h"
 #include "ui/jobs/text_source.h"
 
@@ -124,6 +126,35 @@ JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan p
         ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " at " + std::to_string(run.bitsPerWeight) +
                 " bits per weight on " + evaluationProtocol(run));
         return run;
+    });
+}
+
+JobWork weightStatsWork(std::shared_ptr<const LoadedModel> model) {
+    return makeJobWork([model = std::move(model)](const core::RunContext& ctx) {
+        auto stats = std::make_shared<ModelStats>();
+        const core::LlamaModel& m = *model->model;
+        const int layers = m.config().numLayers;
+        for (int i = 0; i < layers; ++i) {
+            ctx.throwIfStopped();
+            const auto layer = m.layer(i);
+            for (const auto kind : core::kAllModuleKinds) {
+                const core::Linear& linear = *layer->linear(kind);
+                // W [out, in]: the layer's own float weights when it holds them, else a dense copy (as inspect does).
+                const auto* dense = dynamic_cast<const core::DenseLinear*>(&linear);
+                const core::MatrixRM copy = dense ? core::MatrixRM() : linear.denseWeight();
+                const core::MatrixRM& W = dense ? dense->weight() : copy;
+                core::ModuleStats module;
+                module.name = core::moduleName(i, kind);
+                module.outFeatures = linear.outFeatures();
+                module.inFeatures = linear.inFeatures();
+                module.weight = core::computeWeightStats(W);
+                stats->modules.push_back(std::move(module));
+            }
+            ctx.progress(double(i + 1) / layers, "weight statistics: layer " + std::to_string(i));
+        }
+        stats->reindex();
+        ctx.log("weight statistics of " + std::to_string(stats->modules.size()) + " modules (Inspect adds the activation statistics)");
+        return std::shared_ptr<const ModelStats>(std::move(stats));
     });
 }
 

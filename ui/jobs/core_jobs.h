@@ -57,6 +57,11 @@ struct BaselineRuns {
 /// with the session provenance when the model came from a checkpoint.
 [[nodiscard]] JobWork inspectWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration);
 
+/// Result: ModelStats — the weight statistics of every linear module (core::computeWeightStats
+/// of W [out, in], layer by layer: progress and cancel per layer), no calibration needed. What
+/// the workbench shows as soon as a model opens; Inspect later replaces it with the full set.
+[[nodiscard]] JobWork weightStatsWork(std::shared_ptr<const LoadedModel> model);
+
 /// Storage bytes and weight count of the decoder layers' linear modules of model as it is.
 struct LinearFootprint {
     std::uint64_t bytes = 0;

@@ -36,6 +36,11 @@ void Workspace::setStats(std::shared_ptr<const ModelStats> stats) {
     setContentModified();
 }
 
+void Workspace::setWeightStats(std::shared_ptr<const ModelStats> stats) {
+    m_stats = std::move(stats);
+    emit statsChanged();
+}
+
 RunPtr Workspace::store(RunRecord run) {
     if (run.id == 0) run.id = m_nextRunId;
     m_nextRunId = std::max(m_nextRunId, run.id + 1);

@@ -32,6 +32,9 @@ public:
 
     [[nodiscard]] const std::shared_ptr<const ModelStats>& stats() const { return m_stats; }
     void setStats(std::shared_ptr<const ModelStats> stats);
+    /// Sets statistics computed from the model alone (the weight statistics made when a model
+    /// opens): they can be recomputed at any time, so they do not make the work modified.
+    void setWeightStats(std::shared_ptr<const ModelStats> stats);
 
     [[nodiscard]] const std::vector<RunPtr>& runs() const { return m_runs; }
     /// Adds a run; its id is assigned here when 0. Returns the stored run.

@@ -99,6 +99,8 @@ void OutliersView::refresh() {
                         .arg(compactNumber(a->medianAbsmax), compactNumber(a->absmax.maxCoeff()),
                              compactNumber(core::outlierRatio(*a)))
                         .arg(a->outliers.size());
+        else
+            text += tr("<br>Input activations: not yet — Inspect (F6) runs the calibration text through the model.");
         text += tr("<br>Worst statistic: %1").arg(toQString(core::worstStatistic(*s).text));
         m_summary->setText(text);
     }
