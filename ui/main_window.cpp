@@ -135,6 +135,13 @@ void MainWindow::createCentral() {
     m_tabs->addTab(m_overviewView, tr("Overview"));
     m_tabs->addTab(m_planView, tr("Plan"));
     m_tabs->addTab(m_resultsView, tr("Results"));
+    // The open tab lives in the workspace (a session restores it); the tabs follow it both ways.
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this, ws] { ws->setOpenView(m_tabs->currentWidget()->objectName()); });
+    connect(ws, &Workspace::openViewChanged, this, [this](const QString& view) {
+        for (int i = 0; i < m_tabs->count(); ++i)
+            if (m_tabs->widget(i)->objectName() == view) m_tabs->setCurrentIndex(i);
+    });
+    ws->setOpenView(m_tabs->currentWidget()->objectName());
     m_stack = new QStackedWidget(this);
     m_stack->addWidget(m_startView);
     m_stack->addWidget(m_tabs);

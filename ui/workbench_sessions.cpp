@@ -65,6 +65,7 @@ std::string workbenchStateJson(const Workspace& workspace, const QString& sessio
     state["run_texts"] = texts;
     state["current_module"] = toStdString(workspace.currentModule());
     state["statistic"] = statisticInfo(workspace.statistic()).key;
+    if (!workspace.openView().isEmpty()) state["open_view"] = toStdString(workspace.openView());
     if (!sessionFile.isEmpty()) state["session_file"] = toStdString(sessionFile);
     return state.dump();
 }
@@ -74,6 +75,7 @@ struct WorkbenchState {
     std::map<std::string, nlohmann::json> runTexts;  ///< run id -> its texts and protocol (see workbenchStateJson)
     std::string currentModule;
     std::optional<ModuleStatistic> statistic;
+    std::string openView;
     std::string sessionFile;  ///< recovery copies: the session the work belongs to
 };
 
@@ -91,6 +93,7 @@ WorkbenchState parseWorkbenchState(const std::vector<core::PlanRecord>& plans) {
                 if (texts.is_object()) state.runTexts[id] = texts;
         if (const auto it = json.find("current_module"); it != json.end() && it->is_string()) state.currentModule = it->get<std::string>();
         if (const auto it = json.find("statistic"); it != json.end() && it->is_string()) state.statistic = statisticFromKey(it->get<std::string>());
+        if (const auto it = json.find("open_view"); it != json.end() && it->is_string()) state.openView = it->get<std::string>();
         if (const auto it = json.find("session_file"); it != json.end() && it->is_string()) state.sessionFile = it->get<std::string>();
     }
     return state;
@@ -304,6 +307,7 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
             else if (m_workspace->stats() && !model->modules.empty())
                 m_workspace->setCurrentModule(toQString(model->modules.front().name));
             if (state.statistic) m_workspace->setStatistic(*state.statistic);
+            if (!state.openView.empty()) m_workspace->setOpenView(toQString(state.openView));
             if (recoveryCopy) m_workspace->markRecovered();
             else m_workspace->markSaved();
         });

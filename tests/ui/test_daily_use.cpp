@@ -348,6 +348,28 @@ private slots:
         QVERIFY(ws->stats()->find("model.layers.2.mlp.down_proj")->activation);
     }
 
+    // --- reopen where the user was --------------------------------------------------------
+
+    void reopeningRestoresTheOpenTabTheStatisticAndTheModule() {
+        openDemo();
+        auto* ws = m_controller->workspace();
+        m_window->tabs()->setCurrentWidget(m_window->planView());
+        QCOMPARE(ws->openView(), QStringLiteral("PlanView"));
+        m_window->overviewView()->setStatistic(ui::ModuleStatistic::Kurtosis);
+        ws->setCurrentModule(QStringLiteral("model.layers.3.mlp.up_proj"));
+        const QString file = QString::fromStdString((m_scratch / "where.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+
+        makeWindow();
+        QCOMPARE(m_window->tabs()->currentWidget(), static_cast<QWidget*>(m_window->outliersView()));  // a fresh window
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        QTRY_COMPARE(m_window->tabs()->currentWidget(), static_cast<QWidget*>(m_window->planView()));
+        QCOMPARE(m_window->overviewView()->statistic(), ui::ModuleStatistic::Kurtosis);
+        QCOMPARE(m_window->modelView()->statisticBox()->currentData().toInt(), int(ui::ModuleStatistic::Kurtosis));
+        QCOMPARE(m_controller->workspace()->currentModule(), QStringLiteral("model.layers.3.mlp.up_proj"));
+        QVERIFY(!m_controller->workspace()->isModified());
+    }
+
     // --- run identity -------------------------------------------------------------------
 
     void aCancelledQuantizeUsesNoRunNumber() {

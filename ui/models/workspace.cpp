@@ -128,6 +128,12 @@ void Workspace::setCurrentModule(const QString& name) {
     emit currentModuleChanged(name);
 }
 
+void Workspace::setOpenView(const QString& view) {
+    if (view == m_openView) return;
+    m_openView = view;
+    emit openViewChanged(view);
+}
+
 void Workspace::setStatistic(ModuleStatistic statistic) {
     if (statistic == m_statistic) return;
     m_statistic = statistic;

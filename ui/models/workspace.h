@@ -62,6 +62,11 @@ public:
 
     [[nodiscard]] PlanDocument* plan() const { return m_plan; }
 
+    /// The central tab the user has open, by its view's objectName ("ResultsView"); like the
+    /// selected module, where the user was: kept in the session, not an edit.
+    [[nodiscard]] const QString& openView() const { return m_openView; }
+    void setOpenView(const QString& view);
+
     /// The statistic the Model tree's column and the Overview show (one choice for both views;
     /// a view preference kept in the session, not an edit: it does not make the work modified).
     [[nodiscard]] ModuleStatistic statistic() const { return m_statistic; }
@@ -86,6 +91,7 @@ signals:
     void runsChanged();
     void currentModuleChanged(const QString& name);
     void statisticChanged(ModuleStatistic statistic);
+    void openViewChanged(const QString& view);
     void sessionFileChanged(const QString& file);
     void modifiedChanged(bool modified);
 
@@ -95,6 +101,7 @@ private:
     std::vector<RunPtr> m_runs;
     QString m_currentModule;
     ModuleStatistic m_statistic = ModuleStatistic::Worst;
+    QString m_openView;
     QString m_sessionFile;
     PlanDocument* m_plan = nullptr;
     int m_nextRunId = 1;
