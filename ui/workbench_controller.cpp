@@ -149,7 +149,7 @@ void WorkbenchController::showModel(std::shared_ptr<const LoadedModel> model) { 
 Job* WorkbenchController::evaluateBaseline() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
-    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity (as loaded and FP16) on %1, ctx %2").arg(evaluationTextLabel()).arg(m_evaluate.ctx),
+    Job* job = m_jobs->submit(JobKind::Evaluate, tr("baseline perplexity (as loaded and FP16) · %1, ctx %2").arg(toQString(textDisplayName(m_evaluate.textFile))).arg(m_evaluate.ctx),
                               evaluateBaselineWork(model, m_evaluate));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Evaluation failed"), job->errorMessage(), true);
@@ -189,12 +189,14 @@ Job* WorkbenchController::quantizeWithPlan() {
     // No run number yet: the workspace gives one when the run is added, so a cancelled or failed
     // job uses none.
     const std::string label = planLabel(plan);
-    const QString title = tr("%1 · calibration %2, %3 × %4 tokens, seed %5; evaluation %6")
-                              .arg(toQString(label), calibrationTextLabel())
+    // "rtn w4 g128 asym · calib.txt (32×512, seed 0) → eval.txt": the texts and the protocol;
+    // the log gives each text's SHA-256.
+    const QString title = tr("%1 · %2 (%3×%4, seed %5) → %6")
+                              .arg(toQString(label), toQString(textDisplayName(m_calibration.textFile)))
                               .arg(m_calibration.windows)
                               .arg(m_calibration.ctx)
                               .arg(m_calibration.seed)
-                              .arg(evaluationTextLabel());
+                              .arg(toQString(textDisplayName(m_evaluate.textFile)));
     Job* job = m_jobs->submit(JobKind::Quantize, title, quantizeWork(model, plan, m_calibration, m_evaluate, label));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Quantization failed"), job->errorMessage(), true);

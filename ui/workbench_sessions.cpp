@@ -18,6 +18,7 @@
 
 #include "core/store/session_store.h"
 #include "ui/jobs/job_queue.h"
+#include "ui/jobs/text_source.h"
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
@@ -200,7 +201,7 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
 Job* WorkbenchController::inspect() {
     if (!m_workspace->hasModel()) return nullptr;
     const auto model = m_workspace->model();
-    Job* job = m_jobs->submit(JobKind::Inspect, tr("%1: %2 windows × %3 tokens, seed %4").arg(calibrationTextLabel()).arg(m_calibration.windows).arg(m_calibration.ctx).arg(m_calibration.seed),
+    Job* job = m_jobs->submit(JobKind::Inspect, tr("%1 (%2×%3, seed %4)").arg(toQString(textDisplayName(m_calibration.textFile))).arg(m_calibration.windows).arg(m_calibration.ctx).arg(m_calibration.seed),
                               inspectWork(model, m_calibration));
     connect(job, &Job::finished, this, [this, job, model](JobState state) {
         if (state == JobState::Failed) fail(tr("Inspect failed"), job->errorMessage(), true);

@@ -40,13 +40,13 @@ ModelView::ModelView(Workspace* workspace, QWidget* parent)
     for (const auto& s : moduleStatistics()) m_statistic->addItem(statisticName(s.statistic), int(s.statistic));
     m_statistic->setCurrentIndex(m_statistic->findData(int(m_workspace->statistic())));
     m_statistic->setToolTip(statisticsExplained(m_workspace->statistic()));
-    auto* top = new QHBoxLayout;
-    top->addWidget(m_filter, 1);
-    top->addWidget(new QLabel(tr("Statistic:"), this));
-    top->addWidget(m_statistic);
+    auto* statisticRow = new QHBoxLayout;
+    statisticRow->addWidget(new QLabel(tr("Statistic column:"), this));
+    statisticRow->addWidget(m_statistic, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(top);
+    layout->addWidget(m_filter);
+    layout->addLayout(statisticRow);
     layout->addWidget(m_tree);
 
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
