@@ -20,6 +20,7 @@
 #include "ui/jobs/job_queue.h"
 #include "ui/jobs/text_source.h"
 #include "ui/models/plan_document.h"
+#include "ui/models/undo_history.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
 #include "ui/util/recent_files.h"
@@ -67,6 +68,8 @@ std::string workbenchStateJson(const Workspace& workspace, const QString& sessio
     state["current_module"] = toStdString(workspace.currentModule());
     state["statistic"] = statisticInfo(workspace.statistic()).key;
     if (!workspace.openView().isEmpty()) state["open_view"] = toStdString(workspace.openView());
+    if (const StoredUndoHistory history = workspace.undoHistory()->stored(); !history.texts.empty())
+        state["undo_history"] = {{"texts", history.texts}, {"states", history.states}, {"index", history.index}};
     if (!sessionFile.isEmpty()) state["session_file"] = toStdString(sessionFile);
     return state.dump();
 }
@@ -77,6 +80,7 @@ struct WorkbenchState {
     std::string currentModule;
     std::optional<ModuleStatistic> statistic;
     std::string openView;
+    StoredUndoHistory undoHistory;
     std::string sessionFile;  ///< recovery copies: the session the work belongs to
 };
 
@@ -95,6 +99,14 @@ WorkbenchState parseWorkbenchState(const std::vector<core::PlanRecord>& plans) {
         if (const auto it = json.find("current_module"); it != json.end() && it->is_string()) state.currentModule = it->get<std::string>();
         if (const auto it = json.find("statistic"); it != json.end() && it->is_string()) state.statistic = statisticFromKey(it->get<std::string>());
         if (const auto it = json.find("open_view"); it != json.end() && it->is_string()) state.openView = it->get<std::string>();
+        if (const auto it = json.find("undo_history"); it != json.end() && it->is_object()) {
+            const auto& h = *it;
+            if (h.contains("texts") && h["texts"].is_array() && h.contains("states") && h["states"].is_array()) {
+                for (const auto& t : h["texts"]) state.undoHistory.texts.push_back(t.is_string() ? t.get<std::string>() : std::string());
+                for (const auto& st : h["states"]) state.undoHistory.states.push_back(st.is_string() ? st.get<std::string>() : std::string());
+                state.undoHistory.index = h.value("index", 0);
+            }
+        }
         if (const auto it = json.find("session_file"); it != json.end() && it->is_string()) state.sessionFile = it->get<std::string>();
     }
     return state;
@@ -309,6 +321,7 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
                 m_workspace->setCurrentModule(toQString(model->modules.front().name));
             if (state.statistic) m_workspace->setStatistic(*state.statistic);
             if (!state.openView.empty()) m_workspace->setOpenView(toQString(state.openView));
+            if (!state.undoHistory.texts.empty()) m_workspace->undoHistory()->restore(state.undoHistory);
             if (recoveryCopy) m_workspace->markRecovered();
             else m_workspace->markSaved();
         });

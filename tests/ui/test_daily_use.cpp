@@ -369,6 +369,43 @@ private slots:
         QVERIFY(!m_controller->workspace()->isModified());
     }
 
+    void reopeningKeepsTheUndoHistoryAndItsPosition() {
+        openDemo();
+        auto* plan = m_controller->workspace()->plan();
+        plan->setField(0, ui::PlanField::Bits, 8);
+        plan->setField(kDownProj, ui::PlanField::Bits, 3);
+        plan->setField(1, ui::PlanField::Bits, 8);
+        plan->undoStack()->undo();  // three entries, two done: one redo left
+        QStringList texts;
+        for (int i = 0; i < plan->undoStack()->count(); ++i) texts << plan->undoStack()->text(i);
+        QCOMPARE(texts.size(), 3);
+        const QString file = QString::fromStdString((m_scratch / "history.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+
+        makeWindow();
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        auto* reopened = m_controller->workspace()->plan();
+        auto* undo = reopened->undoStack();
+        QTRY_COMPARE(undo->count(), 3);
+        QStringList reopenedTexts;
+        for (int i = 0; i < undo->count(); ++i) reopenedTexts << undo->text(i);
+        QCOMPARE(reopenedTexts, texts);
+        QCOMPARE(undo->index(), 2);
+        QCOMPARE(reopened->row(0).scheme.grid.bits, 8);
+        QCOMPARE(reopened->row(kDownProj).scheme.grid.bits, 3);
+        QCOMPARE(reopened->row(1).scheme.grid.bits, 4);
+        QVERIFY(!m_controller->workspace()->isModified());
+
+        undo->undo();  // Ctrl+Z after reopening undoes the last edit made before saving
+        QCOMPARE(reopened->row(kDownProj).scheme.grid.bits, 4);
+        QCOMPARE(reopened->row(0).scheme.grid.bits, 8);
+        QVERIFY(m_controller->workspace()->isModified());
+        undo->redo();
+        undo->redo();
+        QCOMPARE(reopened->row(1).scheme.grid.bits, 8);
+        QCOMPARE(reopened->row(kDownProj).scheme.grid.bits, 3);
+    }
+
     // --- run identity -------------------------------------------------------------------
 
     void aCancelledQuantizeUsesNoRunNumber() {

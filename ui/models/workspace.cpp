@@ -2,15 +2,22 @@
 
 #include <QUndoStack>
 
+#include "ui/models/undo_history.h"
+
 #include "ui/models/plan_document.h"
 
 namespace qb::ui {
 
 Workspace::Workspace(QObject* parent) : QObject(parent), m_plan(new PlanDocument(this)) {
+    m_undoHistory = new UndoHistory(this);
     connect(m_plan->undoStack(), &QUndoStack::cleanChanged, this, &Workspace::emitModifiedIfChanged);
 }
 
-Workspace::~Workspace() = default;
+Workspace::~Workspace() {
+    // First: the undo stack's destructor clears it, and the history must not read a workspace
+    // whose members are already gone.
+    delete m_undoHistory;
+}
 
 void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
     m_model = std::move(model);

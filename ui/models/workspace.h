@@ -17,6 +17,7 @@
 namespace qb::ui {
 
 class PlanDocument;
+class UndoHistory;
 
 class Workspace : public QObject {
     Q_OBJECT
@@ -61,6 +62,8 @@ public:
     void setCurrentModule(const QString& name);
 
     [[nodiscard]] PlanDocument* plan() const { return m_plan; }
+    /// The plan's undo stack made storable (sessions keep the history; undo_history.h).
+    [[nodiscard]] UndoHistory* undoHistory() const { return m_undoHistory; }
 
     /// The central tab the user has open, by its view's objectName ("ResultsView"); like the
     /// selected module, where the user was: kept in the session, not an edit.
@@ -104,6 +107,7 @@ private:
     QString m_openView;
     QString m_sessionFile;
     PlanDocument* m_plan = nullptr;
+    UndoHistory* m_undoHistory = nullptr;
     int m_nextRunId = 1;
     bool m_contentModified = false;  ///< runs or statistics changed since the last save/open
     bool m_lastModified = false;     ///< isModified() as last emitted
