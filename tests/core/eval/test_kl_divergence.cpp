@@ -229,7 +229,7 @@ private slots:
         const auto fromModel = evaluateAgainstBaseline(*m_fp16, *m_model, m_stream, options).stats;
         const auto fromFile = evaluateAgainstBaseline(*m_fp16, *LogitsFile::open(file), m_stream, sha256Hex(m_text), options).stats;
         QCOMPARE(fromFile.positions, fromModel.positions);
-        for (const auto [a, b] : {std::pair{fromFile.kldMean, fromModel.kldMean}, {fromFile.kldP99, fromModel.kldP99},
+        for (const auto& [a, b] : {std::pair{fromFile.kldMean, fromModel.kldMean}, {fromFile.kldP99, fromModel.kldP99},
                                   {fromFile.kldMax, fromModel.kldMax}, {fromFile.baselinePerplexity, fromModel.baselinePerplexity},
                                   {fromFile.perplexity, fromModel.perplexity}})
             QVERIFY2(std::abs(a - b) <= 1e-6 * std::abs(b), qPrintable(QString("%1 vs %2").arg(a).arg(b)));

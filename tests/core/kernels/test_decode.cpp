@@ -99,7 +99,9 @@ private slots:
         const auto& c = m_model->config();
         const auto tok = Tokenizer::load(test::bundledModelDir(), c.bosTokenId, c.eosTokenId);
         const auto stream = encodeDocuments(*tok, readTextFile(test::bundledText("eval.txt")));
-        const PerplexityOptions o{.ctx = 512, .maxWindows = 24};
+        PerplexityOptions o;
+        o.ctx = 512;
+        o.maxWindows = 24;
         const double packed = evaluatePerplexity(*q, stream, o).perplexity;
         const double ref = evaluatePerplexity(*dense, stream, o).perplexity;
         qInfo("RTN W4 g32, 24 windows: packed kernels %.6f, dequantized float %.6f", packed, ref);

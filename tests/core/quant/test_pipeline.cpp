@@ -39,7 +39,10 @@ class TestPipeline : public QObject {
     CalibrationSet m_calib;
 
     double perplexity(const LlamaModel& model, std::optional<int> windows = std::nullopt) const {
-        return evaluatePerplexity(model, m_eval, {.ctx = 512, .maxWindows = windows}).perplexity;
+        PerplexityOptions o;
+        o.ctx = 512;
+        o.maxWindows = windows;
+        return evaluatePerplexity(model, m_eval, o).perplexity;
     }
     QuantizeResult quantize(const LlamaModel& model, const std::string& plan) const {
         return quantizeModel(model, planOf(plan), m_calib);
