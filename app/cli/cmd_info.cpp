@@ -8,6 +8,7 @@
 #include "core/io/checkpoint.h"
 #include "core/model/llama_model.h"
 #include "core/text/tokenizer.h"
+#include "core/util/error.h"
 
 namespace qb::cli {
 
@@ -18,7 +19,15 @@ int runInfo(const InfoArgs& args) {
     options.skipLmHead = true;  // nor the output projection
     const auto model = core::LlamaModel::load(ckpt, options);
     const auto& c = ckpt->config();
-    const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
+    // info describes the checkpoint even when its tokenizer cannot be used (the commands that
+    // need one refuse it with this same message).
+    std::shared_ptr<const core::Tokenizer> tokenizer;
+    std::string tokenizerError;
+    try {
+        tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
+    } catch (const core::Error& e) {
+        tokenizerError = e.what();
+    }
     std::map<std::string, std::uint64_t> dtypeCounts;
     for (const auto* t : ckpt->tensors()) dtypeCounts[core::dtypeName(t->dtype)] += std::uint64_t(t->numel());
     if (args.json) {
@@ -40,11 +49,14 @@ int runInfo(const InfoArgs& args) {
         j["qk_norm"] = c.qkNorm;
         j["attention_bias"] = c.attentionBias;
         j["tie_word_embeddings"] = c.tieWordEmbeddings;
-        j["tokenizer"] = {{"kind", tokenizer->kindLabel()},
-                          {"vocab_size", tokenizer->vocabSize()},
-                          {"bos", tokenizer->bos() ? nlohmann::ordered_json(*tokenizer->bos()) : nlohmann::ordered_json()},
-                          {"eos", tokenizer->eos() ? nlohmann::ordered_json(*tokenizer->eos()) : nlohmann::ordered_json()},
-                          {"adds_bos", tokenizer->addsBos()}};
+        if (tokenizer)
+            j["tokenizer"] = {{"kind", tokenizer->kindLabel()},
+                              {"vocab_size", tokenizer->vocabSize()},
+                              {"bos", tokenizer->bos() ? nlohmann::ordered_json(*tokenizer->bos()) : nlohmann::ordered_json()},
+                              {"eos", tokenizer->eos() ? nlohmann::ordered_json(*tokenizer->eos()) : nlohmann::ordered_json()},
+                              {"adds_bos", tokenizer->addsBos()}};
+        else
+            j["tokenizer"] = {{"error", tokenizerError}};
         j["parameters"] = model->parameterCount();
         j["dtypes"] = dtypeCounts;
         j["files"] = ckpt->files().size();
@@ -67,10 +79,13 @@ int runInfo(const InfoArgs& args) {
         std::printf("attention       %s%s%s\n", c.qkNorm ? "q/k RMSNorm per head" : "", c.qkNorm && c.attentionBias ? ", " : "",
                     c.attentionBias ? "q/k/v bias" : "");
     std::printf("tied embeddings %s\n", c.tieWordEmbeddings ? "yes" : "no");
-    std::printf("tokenizer       %s, %d tokens, BOS %s%s, EOS %s\n", tokenizer->kindLabel().c_str(), tokenizer->vocabSize(),
-                tokenizer->bos() ? std::to_string(*tokenizer->bos()).c_str() : "none",
-                tokenizer->bos() ? (tokenizer->addsBos() ? " (added)" : " (not added)") : "",
-                tokenizer->eos() ? std::to_string(*tokenizer->eos()).c_str() : "none");
+    if (tokenizer)
+        std::printf("tokenizer       %s, %d tokens, BOS %s%s, EOS %s\n", tokenizer->kindLabel().c_str(), tokenizer->vocabSize(),
+                    tokenizer->bos() ? std::to_string(*tokenizer->bos()).c_str() : "none",
+                    tokenizer->bos() ? (tokenizer->addsBos() ? " (added)" : " (not added)") : "",
+                    tokenizer->eos() ? std::to_string(*tokenizer->eos()).c_str() : "none");
+    else
+        std::printf("tokenizer       unusable: %s\n", tokenizerError.c_str());
     std::printf("parameters      %s\n", withThousands(model->parameterCount()).c_str());
     std::string dt;
     for (const auto& [name, n] : dtypeCounts) dt += (dt.empty() ? "" : ", ") + name + " " + withThousands(n);

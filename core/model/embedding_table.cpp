@@ -12,6 +12,9 @@ namespace qb::core {
 
 EmbeddingTable::EmbeddingTable(MatrixRM table) : m_rows(table.rows()), m_cols(table.cols()), m_f32(std::move(table)) {}
 
+EmbeddingTable::EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, const void* mapped, Index rows, Index cols, bool bf16)
+    : m_rows(rows), m_cols(cols), m_bf16(bf16), m_mapped(mapped), m_checkpoint(std::move(checkpoint)) {}
+
 EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> bits, Index rows, Index cols, bool bf16)
     : m_rows(rows), m_cols(cols), m_f16(std::move(bits)), m_bf16(bf16) {
     if (rows < 0 || cols < 0 || m_f16.size() != std::size_t(rows) * std::size_t(cols))
@@ -43,13 +46,7 @@ std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const std::shared_ptr
                             std::to_string((i0 + i) / std::size_t(cols)) + ")");
         checkpoint->release(name, 2 * i0, 2 * (i0 + n));
     }
-    auto table = std::shared_ptr<EmbeddingTable>(new EmbeddingTable(MatrixRM()));
-    table->m_rows = rows;
-    table->m_cols = cols;
-    table->m_bf16 = bf16;
-    table->m_mapped = t.data;
-    table->m_checkpoint = checkpoint;
-    return table;
+    return std::shared_ptr<EmbeddingTable>(new EmbeddingTable(checkpoint, t.data, rows, cols, bf16));
 }
 
 void EmbeddingTable::row(Index r, float* out) const { rows(r, 1, out); }

@@ -50,6 +50,8 @@ public:
     [[nodiscard]] std::size_t storageBytes() const;
 
 private:
+    /// A 16-bit table read in place from checkpoint's mapping (load()).
+    EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, const void* mapped, Index rows, Index cols, bool bf16);
     Index m_rows = 0, m_cols = 0;
     MatrixRM m_f32;                    // float32 form (empty when F16)
     std::vector<std::uint16_t> m_f16;  // 16-bit form, [rows * cols] (empty when float32)

@@ -185,6 +185,14 @@ private slots:
         QVERIFY2(err.contains(path(dir) + "/"), qPrintable(err));  // names the file inside the folder
         QVERIFY2(err.contains(problem), qPrintable(err));
     }
+    void infoDescribesACheckpointWhoseTokenizerIsMissing() {
+        const auto dir = test::craftCheckpoint(Defect::MissingTokenizer, "cli-info-no-tokenizer");
+        const CliRun r = runCli({"info", "--model", path(dir), "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = jsonOf(r.out);
+        QCOMPARE(j["layers"].toInt(), 5);
+        QVERIFY2(j["tokenizer"].toObject()["error"].toString().contains("/tokenizer.json: missing"), r.out.constData());
+    }
     void missingModelFolderIsOneErrorLine() {
         const CliRun r = runCli({"info", "--model", "/nonexistent/qb-model"});
         QCOMPARE(r.exitCode, 1);
