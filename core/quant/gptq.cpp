@@ -21,47 +21,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr int kMaxDampingRetries = 10;
 constexpr Index kObjectivePanel = 256;
 constexpr Index kReferenceRows = 512;
 constexpr Index kTile = 16;  // rows of W moved together between [out, in] and the transposed slices  // rows used to estimate tr(W H Wᵀ) of taller layers
 
-// The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1):
-// H'(i, j) = H(perm[i], perm[j]) with the diagonal diagP. H' is never formed: the factor
-// builds its reversed form directly (upperCholeskyOfInverse with perm and diagonal).
-struct PreparedHessian {
-    std::vector<Index> perm;  // perm[i] = original column processed i-th
-    VectorD diagP;            // [in], H'(i, i), undamped
-    std::vector<char> dead;   // by original column: H_jj == 0
-    int deadCount = 0;
-    double meanDiag = 0.0;
-};
-
-PreparedHessian prepareHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrder) {
-    if (!H.allFinite()) throw Error("GPTQ: the Hessian contains NaN or infinite values");
-    const Index n = H.rows();
-    PreparedHessian P;
-    VectorD diag = H.diagonal();
-    P.dead.assign(std::size_t(n), 0);
-    for (Index j = 0; j < n; ++j)
-        if (diag[j] == 0.0) {
-            P.dead[std::size_t(j)] = 1;
-            diag[j] = 1.0;
-            ++P.deadCount;
-        }
-    P.meanDiag = diag.mean();
-    P.perm.resize(std::size_t(n));
-    std::iota(P.perm.begin(), P.perm.end(), Index(0));
-    // Act-order (reference: perm = argsort(diag(H), descending=True)); stable for determinism.
-    if (actOrder)
-        std::stable_sort(P.perm.begin(), P.perm.end(), [&](Index a, Index b) { return diag[a] > diag[b]; });
-    P.diagP.resize(n);
-    for (Index i = 0; i < n; ++i) P.diagP[i] = diag[P.perm[std::size_t(i)]];
-    return P;
-}
-
 // Alg. 1, line 3 with damping: Hinv = Cholesky((H' + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
-InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, const PreparedHessian& P, double lambda,
+InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, const GptqHessianPrep& P, double lambda,
                                        GptqReport& report) {
     InverseHessianFactor f;
     for (int attempt = 0;; ++attempt) {
@@ -71,16 +36,15 @@ InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, con
             report.dampingRetries = attempt;
             return f;
         }
-        if (attempt == kMaxDampingRetries)
-            throw Error("GPTQ: the Hessian is not positive definite even with damping " + std::to_string(lambda));
-        lambda = lambda > 0.0 ? 10.0 * lambda : 1e-4 * P.meanDiag;
+        if (attempt == kGptqMaxDampingRetries) throw gptqDampingExhausted(lambda);
+        lambda = nextGptqDamping(lambda, P.meanDiag);
     }
 }
 
 // Everything the per-slice sweep reads; the slices write disjoint rows of Q.
 struct Sweep {
     const ConstMatrixRef& W;         // [out, in], original
-    const PreparedHessian& P;
+    const GptqHessianPrep& P;
     const MatrixRM& U;               // Hinv: [in, in], upper
     QuantGrid grid;
     Index groupCols;                 // g (in when one group per row)
@@ -176,9 +140,9 @@ double sweepSlice(const Sweep& S, Index r0, Index ms, const std::function<bool()
             float* e = E.row(i - i1).data();
             std::uint8_t* q = codesT.row(i).data();
             for (Index j = 0; j < ms; ++j) {
-                const float code = gridCode(w[j], scale[j], zero[j], maxq);
+                float code;
+                e[j] = gptqColumnStep(w[j], scale[j], zero[j], maxq, d, code);  // shared with gpu/
                 q[j] = std::uint8_t(code);
-                e[j] = (w[j] - gridValue(code, scale[j], zero[j])) / d;
             }
             loss += double(E.row(i - i1).squaredNorm());
             // Alg. 1, line 9: W[:, i:B] −= E[:, i] · H⁻¹[i, i:B]  (inside the block)
@@ -201,7 +165,7 @@ double sweepSlice(const Sweep& S, Index r0, Index ms, const std::function<bool()
 
 // Static groups (reference static_groups): every group's grid fitted on W (dead inputs
 // zeroed) before the sweep, in the original column order.
-void fitStaticGroups(const ConstMatrixRef& W, const PreparedHessian& P, const QuantGrid& grid, Index g, QuantizedWeight& Q) {
+void fitStaticGroups(const ConstMatrixRef& W, const GptqHessianPrep& P, const QuantGrid& grid, Index g, QuantizedWeight& Q) {
     const Index n = W.cols();
 #pragma omp parallel for num_threads(threadCount()) schedule(static)
     for (Index r = 0; r < W.rows(); ++r) {
@@ -300,7 +264,38 @@ void fillObjective(const Sweep& S, const InverseHessianFactor& F, double loss, G
     report.objectiveRelative = report.objectiveReference > 0.0 ? report.objective / report.objectiveReference : 0.0;
 }
 
-void checkInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options) {
+}  // namespace
+
+GptqHessianPrep prepareGptqHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrder) {
+    if (!H.allFinite()) throw Error("GPTQ: the Hessian contains NaN or infinite values");
+    const Index n = H.rows();
+    GptqHessianPrep P;
+    VectorD diag = H.diagonal();
+    P.dead.assign(std::size_t(n), 0);
+    for (Index j = 0; j < n; ++j)
+        if (diag[j] == 0.0) {
+            P.dead[std::size_t(j)] = 1;
+            diag[j] = 1.0;
+            ++P.deadCount;
+        }
+    P.meanDiag = diag.mean();
+    P.perm.resize(std::size_t(n));
+    std::iota(P.perm.begin(), P.perm.end(), Index(0));
+    // Act-order (reference: perm = argsort(diag(H), descending=True)); stable for determinism.
+    if (actOrder)
+        std::stable_sort(P.perm.begin(), P.perm.end(), [&](Index a, Index b) { return diag[a] > diag[b]; });
+    P.diagP.resize(n);
+    for (Index i = 0; i < n; ++i) P.diagP[i] = diag[P.perm[std::size_t(i)]];
+    return P;
+}
+
+double nextGptqDamping(double lambda, double meanDiag) { return lambda > 0.0 ? 10.0 * lambda : 1e-4 * meanDiag; }
+
+Error gptqDampingExhausted(double lambda) {
+    return Error("GPTQ: the Hessian is not positive definite even with damping " + std::to_string(lambda));
+}
+
+void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options) {
     if (hRows != W.cols() || hCols != W.cols())
         throw Error("GPTQ: the Hessian is [" + std::to_string(hRows) + ", " + std::to_string(hCols) + "] for a weight with " +
                     std::to_string(W.cols()) + " input features");
@@ -310,12 +305,10 @@ void checkInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const Weight
         throw Error("GPTQ: group size must be positive, got " + std::to_string(*spec.groupSize));
 }
 
-}  // namespace
-
 GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>& H, const WeightGridSpec& spec,
                         const GptqOptions& options, const RunContext& ctx) {
     const auto tStart = Clock::now();
-    checkInputs(W, H.rows(), H.cols(), spec, options);
+    checkGptqInputs(W, H.rows(), H.cols(), spec, options);
     const Index n = W.cols();
     GptqResult result{QuantizedWeight::allocate(W.rows(), n, spec), {}};
     GptqReport& report = result.report;
@@ -324,7 +317,7 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRM
     const Index g = groupWidth(n, spec.groupSize);
     const bool staticGroups = options.staticGroups && spec.groupSize.has_value();
 
-    PreparedHessian P = prepareHessian(H, options.actOrder);
+    GptqHessianPrep P = prepareGptqHessian(H, options.actOrder);
     report.deadColumns = P.deadCount;
     if (staticGroups) fitStaticGroups(W, P, grid, g, Q);
     report.secondsPrepare = secondsSince(tStart);

@@ -16,9 +16,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/quant/quant_scheme.h"
 #include "core/quant/quantized_weight.h"
+#include "core/util/error.h"
 #include "core/util/matrix.h"
 #include "core/util/run_context.h"
 
@@ -50,6 +52,30 @@ struct GptqResult {
     QuantizedWeight weight;
     GptqReport report;
 };
+
+// The steps of quantizeGptq that every implementation shares (the CPU path below and the
+// CUDA one of gpu/, which must agree on them exactly).
+
+/// The Hessian in processing order, with dead inputs fixed (reference: H[dead, dead] = 1):
+/// H'(i, j) = H(perm[i], perm[j]) off the diagonal and diagP[i] on it. H' is never formed.
+struct GptqHessianPrep {
+    std::vector<Index> perm;  ///< perm[i] = original column processed i-th
+    VectorD diagP;            ///< [in], H'(i, i), undamped
+    std::vector<char> dead;   ///< by original column: H_jj == 0
+    int deadCount = 0;
+    double meanDiag = 0.0;    ///< mean of diag(H) after the dead fix; λ = dampPercent · meanDiag
+};
+/// Dead columns, the act-order permutation (stable argsort of diag(H), descending) and
+/// the diagonal in processing order. Throws Error when H holds NaN or infinities.
+[[nodiscard]] GptqHessianPrep prepareGptqHessian(const Eigen::Ref<const MatrixRMd>& H, bool actOrder);
+/// Times λ is increased after a failed factorisation before GPTQ gives up.
+inline constexpr int kGptqMaxDampingRetries = 10;
+/// The damping after a failed factorisation: 10·λ, or 1e-4·mean(diag H) when λ was 0.
+[[nodiscard]] double nextGptqDamping(double lambda, double meanDiag);
+/// The error thrown when kGptqMaxDampingRetries increases did not make H' + λI factorable.
+[[nodiscard]] Error gptqDampingExhausted(double lambda);
+/// Throws Error on a Hessian of the wrong size or bad options (block size, damping, group).
+void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options);
 
 /// Quantizes W [out, in] (row-major) with GPTQ given H [in, in] (symmetric positive
 /// semi-definite, row-major, double). Groups follow the reference: with act-order and

@@ -1,5 +1,6 @@
 #include "core/quant/quant_grid.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -7,41 +8,12 @@
 
 namespace qb::core {
 
-namespace {
-constexpr float kF16SmallestSubnormal = 5.9604644775390625e-08f;  // 2^-24
-constexpr float kF16Max = 65504.0f;
-}  // namespace
-
-float roundScaleToF16(float scale) {
-    const float s = f16ToFloat(floatToF16(scale));
-    if (!(s > 0.0f)) return kF16SmallestSubnormal;  // underflow (or a NaN range)
-    return std::min(s, kF16Max);
-}
-
 QuantGrid::QuantGrid(int bits, bool sym) : m_bits(bits), m_sym(sym), m_maxq((1 << bits) - 1) {
     if (bits < 1 || bits > 8) throw Error("weight grid: bits must be in 1..8, got " + std::to_string(bits));
 }
 
 GroupParams QuantGrid::paramsForRange(float rowMin, float rowMax) const {
-    // GPTQ reference Quantizer.find_params: the range always contains zero.
-    float xmin = std::min(rowMin, 0.0f);
-    float xmax = std::max(rowMax, 0.0f);
-    if (m_sym) {
-        xmax = std::max(std::abs(xmin), xmax);
-        xmin = -xmax;
-    }
-    if (xmin == 0.0f && xmax == 0.0f) {  // all-zero group
-        xmin = -1.0f;
-        xmax = 1.0f;
-    }
-    GroupParams p;
-    p.scale = roundScaleToF16((xmax - xmin) / float(m_maxq));
-    if (m_sym) {
-        p.zero = float((m_maxq + 1) / 2);
-    } else {
-        p.zero = std::min(std::max(std::rint(-xmin / p.scale), 0.0f), float(m_maxq));
-    }
-    return p;
+    return gridParamsForRange(rowMin, rowMax, m_maxq, m_sym);
 }
 
 GroupParams QuantGrid::fit(const float* x, Index n, Index stride) const {

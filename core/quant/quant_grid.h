@@ -15,36 +15,15 @@
 //
 // Scales are rounded to F16 *before* codes are computed: exported GPTQ checkpoints store
 // F16 scales, so a reloaded model equals the in-memory one bit for bit. round() is
-// round-half-to-even (torch.round); all code paths use gridCode()/gridValue() below so that
+// round-half-to-even (torch.round); all code paths use gridCode()/gridValue() (grid_math.h) so that
 // RTN, GPTQ and AWQ give identical results on identical inputs.
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 
-#include "core/util/half.h"
+#include "core/quant/grid_math.h"
 #include "core/util/matrix.h"
 
 namespace qb::core {
-
-/// Parameters of one group: x̂ = scale · (q − zero). scale is F16-exact, zero ∈ [0, maxq].
-struct GroupParams {
-    float scale = 1.0f;
-    float zero = 0.0f;  ///< an integer value, kept as float for the vectorised inner loops
-};
-
-/// q = clamp(round(x / scale) + zero, 0, maxq) as a float holding an integer (GPTQ eq. "quantize").
-inline float gridCode(float x, float scale, float zero, float maxq) {
-    const float q = std::rint(x / scale) + zero;
-    return std::min(std::max(q, 0.0f), maxq);
-}
-
-/// x̂ = scale · (q − zero).
-inline float gridValue(float q, float scale, float zero) { return scale * (q - zero); }
-
-/// Rounds a scale to the nearest F16 value; 0 (underflow) becomes the smallest F16
-/// subnormal 2⁻²⁴ and overflow the largest finite F16, so a scale is always usable.
-float roundScaleToF16(float scale);
 
 /// The grid of one bit width and symmetry. Cheap to copy; thread-safe (no state).
 class QuantGrid {

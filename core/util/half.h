@@ -1,28 +1,24 @@
 #pragma once
 // IEEE binary16 (F16) and bfloat16 (BF16) <-> float conversion, exact and portable.
+// QB_HD: the GPU kernels round scales to F16 with these same functions (core/util/host_device.h).
 
 #include <cstdint>
-#include <cstring>
+
+#include "core/util/host_device.h"
 
 namespace qb::core {
 
-inline float bf16ToFloat(std::uint16_t h) {
-    std::uint32_t bits = std::uint32_t(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
+QB_HD inline float bf16ToFloat(std::uint16_t h) { return bitsFloat(std::uint32_t(h) << 16); }
 
 /// Round-to-nearest-even; NaN stays NaN.
-inline std::uint16_t floatToBf16(float f) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &f, 4);
+QB_HD inline std::uint16_t floatToBf16(float f) {
+    std::uint32_t bits = floatBits(f);
     if ((bits & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((bits >> 16) | 0x40);
     bits += 0x7fffu + ((bits >> 16) & 1u);
     return std::uint16_t(bits >> 16);
 }
 
-inline float f16ToFloat(std::uint16_t h) {
+QB_HD inline float f16ToFloat(std::uint16_t h) {
     const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
     const std::uint32_t exp = (h >> 10) & 0x1fu;
     std::uint32_t mant = h & 0x3ffu;
@@ -43,15 +39,12 @@ inline float f16ToFloat(std::uint16_t h) {
     } else {
         bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
     }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
+    return bitsFloat(bits);
 }
 
 /// Round-to-nearest-even, overflow to infinity, subnormals kept.
-inline std::uint16_t floatToF16(float f) {
-    std::uint32_t x;
-    std::memcpy(&x, &f, 4);
+QB_HD inline std::uint16_t floatToF16(float f) {
+    std::uint32_t x = floatBits(f);
     const std::uint32_t sign = (x >> 16) & 0x8000u;
     x &= 0x7fffffffu;
     if (x > 0x7f800000u) return std::uint16_t(sign | 0x7e00u);  // NaN
