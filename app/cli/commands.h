@@ -94,3 +94,20 @@ struct TokenizeArgs {
 int runTokenize(const TokenizeArgs& args);
 
 }  // namespace qb::cli
+
+namespace qb::cli {
+
+struct SelftestArgs {
+    std::string device;  ///< "cuda:0"; empty: the first CUDA device
+    std::string model;   ///< default resources/models/stories260K (from the repository root)
+    std::string calib;
+    std::string text;
+    bool quick = false;
+    bool json = false;
+};
+/// Every CUDA op against the CPU backend, then the bundled model GPTQ W4 g32 on both
+/// (gpu/selftest.h). Exit 0 when every check passes, 1 otherwise; throws Error when there is
+/// no CUDA backend or device.
+int runSelftest(const SelftestArgs& args);
+
+}  // namespace qb::cli

@@ -24,6 +24,11 @@ void addCommonFlags(CLI::App* cmd, int& threads) {
     cmd->add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::Range(1, 1024));
 }
 
+// --device for the commands that do heavy matrix work.
+void addDeviceFlag(CLI::App* cmd, std::string& device) {
+    cmd->add_option("--device", device, "cpu or cuda:N (default: the first usable GPU, else the CPU)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +37,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.failure_message(CLI::FailureMessage::simple);
     int threads = 0;
+    std::string device;
 
     qb::cli::InfoArgs info;
     auto* infoCmd = app.add_subcommand("info", "architecture, sizes, parameters, dtypes and bytes of a checkpoint");
@@ -57,6 +63,7 @@ int main(int argc, char** argv) {
     evalCmd->add_flag("--json", eval.json, "print one JSON object");
     evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
     addCommonFlags(evalCmd, threads);
+    addDeviceFlag(evalCmd, device);
 
     qb::cli::QuantizeArgs quant;
     auto* quantCmd = app.add_subcommand("quantize", "quantize a checkpoint with a per-layer plan and write the result");
@@ -73,6 +80,7 @@ int main(int argc, char** argv) {
     quantCmd->add_flag("--json", quant.json, "print one JSON object");
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
     addCommonFlags(quantCmd, threads);
+    addDeviceFlag(quantCmd, device);
     quantCmd->footer(qb::core::methodHelpText());
 
     qb::cli::InspectArgs inspect;
@@ -92,6 +100,7 @@ int main(int argc, char** argv) {
     inspectCmd->add_flag("--json", inspect.json, "print one JSON object");
     inspectCmd->add_flag("--quiet", inspect.quiet, "no progress output");
     addCommonFlags(inspectCmd, threads);
+    addDeviceFlag(inspectCmd, device);
 
     qb::cli::BenchArgs bench;
     auto* benchCmd = app.add_subcommand("bench", "prefill/decode latency, weight bytes and peak RSS against FP16, or the kernels (--kernels)");
@@ -103,6 +112,7 @@ int main(int argc, char** argv) {
     benchCmd->add_option("--shape", bench.shapes, "kernels: weight shape ROWSxCOLS, repeatable (default 4096x4096 11008x4096 4096x11008)");
     benchCmd->add_flag("--json", bench.json, "print one JSON object");
     addCommonFlags(benchCmd, threads);
+    addDeviceFlag(benchCmd, device);
 
     qb::cli::TokenizeArgs tokenize;
     auto* tokenizeCmd = app.add_subcommand("tokenize", "token ids of a text file (no BOS/EOS), as the checkpoint's tokenizer encodes it");
@@ -112,6 +122,16 @@ int main(int argc, char** argv) {
     tokenizeCmd->add_flag("--pieces", tokenize.pieces, "one line per token: id, a tab, the piece quoted");
     tokenizeCmd->add_flag("--timing", tokenize.timing, "print load and encode time (MB/s) on stderr");
     addCommonFlags(tokenizeCmd, threads);
+
+    qb::cli::SelftestArgs selftest;
+    auto* selftestCmd = app.add_subcommand("selftest", "every CUDA op against the CPU, timed, then the bundled model GPTQ W4 g32 on both");
+    selftestCmd->add_option("--device", selftest.device, "cuda:N (default: the first usable CUDA device)");
+    selftestCmd->add_option("--model", selftest.model, "model for the end-to-end check (default: resources/models/stories260K)");
+    selftestCmd->add_option("--calib", selftest.calib, "its calibration text (default: resources/data/tinystories/calib.txt)");
+    selftestCmd->add_option("--text", selftest.text, "its evaluation text (default: resources/data/tinystories/eval.txt)");
+    selftestCmd->add_flag("--quick", selftest.quick, "skip the 4096-wide shapes (the timing targets)");
+    selftestCmd->add_flag("--json", selftest.json, "print one JSON object");
+    addCommonFlags(selftestCmd, threads);
 
     try {
         app.parse(argc, argv);
@@ -127,12 +147,14 @@ int main(int argc, char** argv) {
         const bool heavy = (*evalCmd && !eval.json) || (*quantCmd && !quant.json) || (*inspectCmd && !inspect.json);
         if (heavy && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "%s\n", gpuLine.c_str());
 #endif
+        if (!device.empty()) qb::core::BackendRegistry::instance().setPreferred(device);
         if (*infoCmd) return qb::cli::runInfo(info);
         if (*evalCmd) return qb::cli::runEval(eval);
         if (*quantCmd) return qb::cli::runQuantize(quant);
         if (*inspectCmd) return qb::cli::runInspect(inspect);
         if (*benchCmd) return qb::cli::runBench(bench);
         if (*tokenizeCmd) return qb::cli::runTokenize(tokenize);
+        if (*selftestCmd) return qb::cli::runSelftest(selftest);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

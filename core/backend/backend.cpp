@@ -8,12 +8,14 @@
 #include <thread>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/util/error.h"
 
 namespace qb::core {
 
 struct BackendRegistry::Impl {
     mutable std::mutex mutex;
     std::vector<std::shared_ptr<Backend>> backends;
+    std::shared_ptr<Backend> chosen;  // setPreferred()
 };
 
 BackendRegistry::BackendRegistry() : m_impl(std::make_shared<Impl>()) {
@@ -44,7 +46,21 @@ std::shared_ptr<Backend> BackendRegistry::find(const std::string& name) const {
 
 std::shared_ptr<Backend> BackendRegistry::preferred() const {
     std::lock_guard lock(m_impl->mutex);
+    if (m_impl->chosen) return m_impl->chosen;
     return m_impl->backends.size() > 1 ? m_impl->backends[1] : m_impl->backends.front();
+}
+
+void BackendRegistry::setPreferred(const std::string& name) {
+    std::lock_guard lock(m_impl->mutex);
+    std::string names;
+    for (const auto& b : m_impl->backends) {
+        if (b->name() == name) {
+            m_impl->chosen = b;
+            return;
+        }
+        names += (names.empty() ? "" : ", ") + b->name();
+    }
+    throw Error("--device " + name + ": no such device (this machine has: " + names + ")");
 }
 
 std::vector<std::shared_ptr<Backend>> BackendRegistry::all() const {

@@ -14,6 +14,8 @@
 
 namespace qb::core {
 
+class QuantAccelerator;  // core/quant/quant_accelerator.h
+
 enum class BackendOp {
     Linear,  ///< Y[n,out] = X[n,in] · W[out,in]ᵀ
     Gram,    ///< H[in,in] += X[n,in]ᵀ · X[n,in] (GPTQ Hessian accumulation), double accumulator
@@ -34,6 +36,9 @@ public:
     virtual void linear(const ConstMatrixRef& X, const ConstMatrixRef& W, MatrixRM& Y) const = 0;
     /// H[in,in] += X[n,in]ᵀ · X[n,in], accumulated in double. H must already be [in,in].
     virtual void accumulateGram(const ConstMatrixRef& X, MatrixRMd& H) const = 0;
+    /// The whole-layer quantization algorithms this backend runs on its device, or nullptr
+    /// (the CPU backend: core/quant's functions are the reference).
+    [[nodiscard]] virtual const QuantAccelerator* quantAccelerator() const { return nullptr; }
 };
 
 /// The process-wide list of backends. The CPU backend is registered on first use; app/
@@ -46,8 +51,12 @@ public:
     [[nodiscard]] std::shared_ptr<Backend> cpu() const;
     /// The backend named name, or nullptr.
     [[nodiscard]] std::shared_ptr<Backend> find(const std::string& name) const;
-    /// The first registered non-CPU backend if any, else the CPU backend.
+    /// The backend chosen with setPreferred(), else the first registered non-CPU backend if
+    /// any, else the CPU backend.
     [[nodiscard]] std::shared_ptr<Backend> preferred() const;
+    /// Makes the backend called name ("cpu", "cuda:0") the preferred one (--device).
+    /// Throws Error naming the registered backends when there is none of that name.
+    void setPreferred(const std::string& name);
     [[nodiscard]] std::vector<std::shared_ptr<Backend>> all() const;
 
 private:

@@ -4,6 +4,7 @@
 #include "core/quant/awq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/llm_int8.h"
+#include "core/quant/quant_accelerator.h"
 #include "core/quant/quantized_weight.h"
 #include "core/quant/rtn.h"
 #include "core/quant/smoothquant.h"
@@ -33,11 +34,11 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             out.linear = std::make_shared<Fp16Linear>(W, bias);  // held in F16: 2 bytes per weight
             break;
         case QuantMethod::Rtn:
-            out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(W, scheme.grid), roundBias(bias), method);
+            out.linear = std::make_shared<QuantizedLinear>(quantizeRtnPreferred(W, scheme.grid, ctx, name), roundBias(bias), method);
             break;
         case QuantMethod::Gptq: {
             if (input.hessian().size() == 0) throw Error(name + ": GPTQ needs the Hessian of its input");
-            auto r = quantizeGptq(W, input.hessian(), scheme.grid, scheme.gptq, ctx);
+            auto r = quantizeGptqPreferred(W, input.hessian(), scheme.grid, scheme.gptq, ctx, name);
             out.gptqDamping = r.report.damping;
             out.linear = std::make_shared<QuantizedLinear>(std::move(r.weight), roundBias(bias), method);
             break;

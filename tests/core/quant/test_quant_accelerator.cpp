@@ -1,0 +1,154 @@
+// The device dispatch of the quantization core (core/quant/quant_accelerator.h) with a
+// scripted accelerator: a device that takes the layer is used, one that fails or lacks the
+// memory hands the layer to the CPU with a log line, and --device picks the backend.
+// Runs everywhere (no GPU needed); the CUDA accelerator itself is tests/gpu and selftest.
+#include <QtTest>
+
+#include <random>
+
+#include "core/backend/backend.h"
+#include "core/quant/gptq.h"
+#include "core/quant/quant_accelerator.h"
+#include "core/quant/rtn.h"
+#include "core/util/error.h"
+
+using namespace qb::core;
+
+namespace {
+
+MatrixRM randomMatrix(Index rows, Index cols, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    MatrixRM m(rows, cols);
+    for (Index i = 0; i < m.size(); ++i) m.data()[i] = dist(rng);
+    return m;
+}
+
+// A backend whose accelerator does what the test says: answer with a marker result, throw
+// a device error, or report that the layer does not fit.
+class ScriptedDevice final : public Backend, public QuantAccelerator {
+public:
+    enum class Mode { Answer, Throw, NoMemory };
+    Mode mode = Mode::Answer;
+    mutable int gptqCalls = 0;
+    mutable int rtnCalls = 0;
+
+    std::string name() const override { return "scripted:0"; }
+    std::string description() const override { return "a scripted test device"; }
+    bool supports(BackendOp, Index, Index, Index) const override { return false; }
+    void linear(const ConstMatrixRef&, const ConstMatrixRef&, MatrixRM&) const override {}
+    void accumulateGram(const ConstMatrixRef&, MatrixRMd&) const override {}
+    const QuantAccelerator* quantAccelerator() const override { return this; }
+
+    bool supportsGptq(Index, Index) const override { return mode != Mode::NoMemory; }
+    GptqResult gptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>&, const WeightGridSpec& spec, const GptqOptions&,
+                    const RunContext&) const override {
+        ++gptqCalls;
+        if (mode == Mode::Throw) throw Error("CUDA: cudaMalloc failed: out of memory");
+        GptqResult r{QuantizedWeight::allocate(W.rows(), W.cols(), spec), {}};
+        r.report.damping = -1.0;  // marks the device's answer
+        return r;
+    }
+    QuantizedWeight rtn(const ConstMatrixRef& W, const WeightGridSpec& spec) const override {
+        ++rtnCalls;
+        if (mode == Mode::Throw) throw Error("CUDA: an illegal memory access was encountered");
+        return QuantizedWeight::allocate(W.rows(), W.cols(), spec);  // all-zero codes: the marker
+    }
+};
+
+std::shared_ptr<ScriptedDevice> g_device;
+
+}  // namespace
+
+class TestQuantAccelerator : public QObject {
+    Q_OBJECT
+
+    MatrixRM m_W = randomMatrix(48, 64, 1) * 0.05f;
+    MatrixRMd m_H;
+    WeightGridSpec m_spec{4, 32, false};
+    std::vector<std::string> m_log;
+    RunContext m_ctx{nullptr, [this](std::string_view line) { m_log.emplace_back(line); }};
+
+private slots:
+    void initTestCase() {
+        const MatrixRM X = randomMatrix(256, 64, 2);
+        m_H = (2.0 / 256.0) * (X.transpose() * X).cast<double>();
+        g_device = std::make_shared<ScriptedDevice>();
+        BackendRegistry::instance().add(g_device);
+    }
+    void init() {
+        m_log.clear();
+        g_device->mode = ScriptedDevice::Mode::Answer;
+        g_device->gptqCalls = g_device->rtnCalls = 0;
+        BackendRegistry::instance().setPreferred("scripted:0");
+    }
+
+    void gptqRunsOnTheDeviceThatTakesIt() {
+        const GptqResult r = quantizeGptqPreferred(m_W, m_H, m_spec, {}, m_ctx, "layer.q_proj");
+        QCOMPARE(g_device->gptqCalls, 1);
+        QCOMPARE(r.report.damping, -1.0);
+        QVERIFY(m_log.empty());
+    }
+    void aDeviceErrorFallsBackToTheCpuWithALogLine() {
+        g_device->mode = ScriptedDevice::Mode::Throw;
+        const GptqResult r = quantizeGptqPreferred(m_W, m_H, m_spec, {}, m_ctx, "layer.q_proj");
+        const GptqResult cpu = quantizeGptq(m_W, m_H, m_spec, {});
+        QCOMPARE(g_device->gptqCalls, 1);
+        QVERIFY(r.weight.codes == cpu.weight.codes);
+        QCOMPARE(r.report.damping, cpu.report.damping);
+        QCOMPARE(m_log.size(), std::size_t(1));
+        QCOMPARE(QString::fromStdString(m_log[0]),
+                 QString("scripted:0: CUDA: cudaMalloc failed: out of memory; layer.q_proj runs on the CPU"));
+    }
+    void aLayerThatDoesNotFitGoesToTheCpuWithoutTryingTheDevice() {
+        g_device->mode = ScriptedDevice::Mode::NoMemory;
+        const GptqResult r = quantizeGptqPreferred(m_W, m_H, m_spec, {}, m_ctx, "layer.down_proj");
+        QCOMPARE(g_device->gptqCalls, 0);
+        QVERIFY(r.weight.codes == quantizeGptq(m_W, m_H, m_spec, {}).weight.codes);
+        QCOMPARE(QString::fromStdString(m_log.at(0)),
+                 QString("scripted:0: not enough free device memory for layer.down_proj; it runs on the CPU"));
+    }
+    void inputErrorsAreTheUsersOnEveryDevice() {
+        // A wrong Hessian is refused before any device is asked, with the CPU's message.
+        const MatrixRMd wrong = MatrixRMd::Identity(32, 32);
+        try {
+            (void)quantizeGptqPreferred(m_W, wrong, m_spec, {}, m_ctx, "layer.q_proj");
+            QFAIL("expected an Error");
+        } catch (const Error& e) {
+            QCOMPARE(QString(e.what()), QString("GPTQ: the Hessian is [32, 32] for a weight with 64 input features"));
+        }
+        QCOMPARE(g_device->gptqCalls, 0);
+    }
+    void rtnUsesTheDeviceOnlyForLargeWeights() {
+        (void)quantizeRtnPreferred(m_W, m_spec, m_ctx, "small");
+        QCOMPARE(g_device->rtnCalls, 0);  // 48 × 64 weights: the CPU is faster than a transfer
+        const MatrixRM big = randomMatrix(1024, kRtnDeviceMinWeights / 1024, 3);
+        const QuantizedWeight q = quantizeRtnPreferred(big, m_spec, m_ctx, "big");
+        QCOMPARE(g_device->rtnCalls, 1);
+        QCOMPARE(int(q.codes.maxCoeff()), 0);  // the scripted device's answer
+    }
+    void rtnFallsBackOnADeviceError() {
+        g_device->mode = ScriptedDevice::Mode::Throw;
+        const MatrixRM big = randomMatrix(1024, kRtnDeviceMinWeights / 1024, 4);
+        const QuantizedWeight q = quantizeRtnPreferred(big, m_spec, m_ctx, "big");
+        QVERIFY(q.codes == quantizeRtn(big, m_spec).codes);
+        QCOMPARE(m_log.size(), std::size_t(1));
+    }
+    void theCpuChoiceBypassesTheDevice() {
+        BackendRegistry::instance().setPreferred("cpu");
+        (void)quantizeGptqPreferred(m_W, m_H, m_spec, {}, m_ctx, "layer.q_proj");
+        QCOMPARE(g_device->gptqCalls, 0);
+        QCOMPARE(QString::fromStdString(BackendRegistry::instance().preferred()->name()), QString("cpu"));
+    }
+    void anUnknownDeviceIsRefusedWithTheList() {
+        try {
+            BackendRegistry::instance().setPreferred("cuda:3");
+            QFAIL("expected an Error");
+        } catch (const Error& e) {
+            QCOMPARE(QString(e.what()), QString("--device cuda:3: no such device (this machine has: cpu, scripted:0)"));
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestQuantAccelerator)
+#include "test_quant_accelerator.moc"
