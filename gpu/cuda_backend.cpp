@@ -1,8 +1,5 @@
 #include "gpu/cuda_backend.h"
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <climits>
 #include <mutex>
@@ -12,6 +9,7 @@
 #include "gpu/cuda/cuda_check.h"
 #include "gpu/cuda/gram_accumulate.cuh"
 #include "gpu/cuda/rms_norm.cuh"
+#include "gpu/cuda_backend_impl.h"
 #include "gpu/device_probe.h"
 
 namespace qb::gpu {
@@ -21,93 +19,12 @@ using core::Error;
 using core::Index;
 using core::MatrixRM;
 using core::MatrixRMd;
-
-namespace {
-
-// Device memory an op leaves free for cuBLAS's workspace and other users of the GPU.
-constexpr std::size_t kMemoryHeadroomBytes = std::size_t(256) << 20;
-// Rows of X and Y that supports() requires to fit beside W for linear to be worthwhile.
-constexpr Index kMinLinearChunkRows = 256;
-// Rows of X and Y per linear chunk at most: enough to keep SGEMM efficient without taking
-// all free device memory (8192 x (4096 + 11008) floats = 0.5 GB).
-constexpr Index kMaxLinearChunkRows = 8192;
-
-// "[rows x cols]" (appended piecewise: GCC 12's -Wrestrict misfires on a chain of + here).
-std::string shapeText(Index rows, Index cols) {
-    std::string text = "[";
-    text += std::to_string(rows);
-    text += "x";
-    text += std::to_string(cols);
-    text += "]";
-    return text;
-}
-
-// cuBLAS and the kernel launches take int sizes.
-void requireIntSize(Index value, const char* what) {
-    if (value > Index(INT_MAX))
-        throw Error(std::string(what) + " = " + std::to_string(value) + " exceeds the GPU's 32-bit size limit");
-}
-
-// Owns count elements of device memory. Freed on scope exit, also when an op throws.
-template <class T>
-class DeviceBuffer {
-public:
-    explicit DeviceBuffer(std::size_t count) {
-        if (count > 0) QB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&m_ptr), count * sizeof(T)));
-    }
-    ~DeviceBuffer() {
-        if (m_ptr) cudaFree(m_ptr);  // a failure here has nowhere to go; the op already reported
-    }
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    [[nodiscard]] T* get() const { return m_ptr; }
-
-private:
-    T* m_ptr = nullptr;
-};
-
-// Copies a row-major host block (rows contiguous, outer stride >= cols) into a dense device
-// buffer [rows, cols] (leading dimension cols).
-void uploadRows(float* dst, const float* src, Index rows, Index cols, Index srcStride, cudaStream_t stream) {
-    if (rows == 0 || cols == 0) return;
-    const std::size_t width = std::size_t(cols) * sizeof(float);
-    const std::size_t pitch = std::max(width, std::size_t(srcStride) * sizeof(float));
-    QB_CUDA_CHECK(cudaMemcpy2DAsync(dst, width, src, pitch, width, std::size_t(rows), cudaMemcpyHostToDevice, stream));
-}
-
-}  // namespace
-
-struct CudaBackend::Impl {
-    int device = 0;
-    std::string name;
-    std::string description;
-    cudaStream_t stream = nullptr;
-    cublasHandle_t blas = nullptr;
-    std::mutex mutex;  // serialises device work: one handle, one stream
-
-    ~Impl() {
-        // At process exit the CUDA runtime may already be unloading; then its calls fail and
-        // the handle and stream are left to the driver's teardown instead of being destroyed.
-        if (cudaSetDevice(device) != cudaSuccess) return;
-        if (blas) cublasDestroy(blas);
-        if (stream) cudaStreamDestroy(stream);
-    }
-
-    // Makes device current on the calling thread (CUDA's current device is per host thread).
-    void activate() const { QB_CUDA_CHECK(cudaSetDevice(device)); }
-
-    // Free device memory an op may use now, after the headroom.
-    [[nodiscard]] std::size_t usableFreeBytes() const {
-        std::size_t freeBytes = 0;
-        std::size_t totalBytes = 0;
-        QB_CUDA_CHECK(cudaMemGetInfo(&freeBytes, &totalBytes));
-        return freeBytes > kMemoryHeadroomBytes ? freeBytes - kMemoryHeadroomBytes : 0;
-    }
-
-    void linear(const ConstMatrixRef& X, const ConstMatrixRef& W, MatrixRM& Y);
-    void accumulateGram(const ConstMatrixRef& X, MatrixRMd& H);
-    void rmsNorm(const ConstMatrixRef& X, const core::VectorF& weight, float eps, MatrixRM& Y);
-};
+using detail::DeviceBuffer;
+using detail::kMaxLinearChunkRows;
+using detail::kMinLinearChunkRows;
+using detail::requireIntSize;
+using detail::shapeText;
+using detail::uploadRows;
 
 // Y[n,out] = X[n,in] · W[out,in]ᵀ. cuBLAS is column-major: the row-major buffers read as
 // Xc = Xᵀ [in,n] (ld in), Wc = Wᵀ [in,out] (ld in), Yc = Yᵀ [out,n] (ld out), and
@@ -207,6 +124,8 @@ CudaBackend::CudaBackend(int device) : m_impl(std::make_unique<Impl>()) {
         QB_CUBLAS_CHECK(cublasSetStream(impl.blas, impl.stream));
         // Plain FP32: the default math mode never uses TF32 tensor cores for SGEMM/SSYRK.
         QB_CUBLAS_CHECK(cublasSetMathMode(impl.blas, CUBLAS_DEFAULT_MATH));
+        QB_CUSOLVER_CHECK(cusolverDnCreate(&impl.solver));
+        QB_CUSOLVER_CHECK(cusolverDnSetStream(impl.solver, impl.stream));
     });
 }
 

@@ -8,6 +8,10 @@
 //                   partial added into an FP64 device accumulator (gpu/cuda/gram_accumulate),
 //                   which is then added to H in FP64 on the host.
 //   rmsNorm         FP32 (gpu/cuda/rms_norm).
+//   gptq            the whole layer on the device (gpu/cuda_gptq.cpp): H uploaded once, the
+//                   factor (H'+λI)⁻¹ = UᵀU by cuSOLVER in FP64 (potrf + trtri, the CPU's eq. 1),
+//                   the column sweep in FP32 (gpu/cuda/quant_kernels), lazy updates by SGEMM.
+//   rtn             the group grid on the device; codes, scales and zeros bit-identical to the CPU.
 // Every op uploads its operands, computes, downloads the result and synchronises: nothing is
 // cached between calls, so callers may change their matrices freely. Host buffers are pageable.
 //
@@ -21,10 +25,11 @@
 #include <string>
 
 #include "core/backend/backend.h"
+#include "core/quant/quant_accelerator.h"
 
 namespace qb::gpu {
 
-class CudaBackend final : public core::Backend {
+class CudaBackend final : public core::Backend, public core::QuantAccelerator {
 public:
     /// Rows per FP32 SSYRK partial before it is added in FP64 (as the CPU backend's chunks).
     static constexpr core::Index kGramChunkRows = 2048;
@@ -61,6 +66,15 @@ public:
     /// resized to X's shape. The GPU twin of qb::core::rmsNorm (core/model/decoder_layer.h);
     /// not part of the Backend interface yet, used by the self-test and the backend tests.
     void rmsNorm(const core::ConstMatrixRef& X, const core::VectorF& weight, double eps, core::MatrixRM& Y) const;
+
+    [[nodiscard]] const core::QuantAccelerator* quantAccelerator() const override { return this; }
+    /// True when the layer's working set (see cuda_gptq.cpp: about 8·in² bytes for H and its
+    /// factor plus 13·out·in for W, its working copy and the codes) fits in free device memory.
+    [[nodiscard]] bool supportsGptq(core::Index out, core::Index in) const override;
+    [[nodiscard]] core::GptqResult gptq(const core::ConstMatrixRef& W, const Eigen::Ref<const core::MatrixRMd>& H,
+                                        const core::WeightGridSpec& spec, const core::GptqOptions& options,
+                                        const core::RunContext& ctx) const override;
+    [[nodiscard]] core::QuantizedWeight rtn(const core::ConstMatrixRef& W, const core::WeightGridSpec& spec) const override;
 
 private:
     struct Impl;

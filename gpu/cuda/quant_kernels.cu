@@ -1,0 +1,288 @@
+#include "gpu/cuda/quant_kernels.cuh"
+
+#include <cstddef>
+
+#include "core/quant/grid_math.h"
+
+namespace qb::gpu::cuda {
+namespace {
+
+using core::GroupParams;
+using std::size_t;
+
+constexpr int kTile = 32;         // 32 × 8 threads per 2-D tile: one warp along the contiguous index
+constexpr int kTileRows = 8;
+constexpr int kSweepThreads = 32;  // rows of W per block of the sweep: 128 blocks for 4096 rows
+constexpr int kNormThreads = 256;
+
+dim3 tiles(int cols, int rows) {
+    return dim3((unsigned(cols) + kTile - 1) / kTile, (unsigned(rows) + kTileRows - 1) / kTileRows);
+}
+
+__global__ void buildReversedHessianKernel(const double* __restrict__ H, const std::int32_t* __restrict__ perm,
+                                           const double* __restrict__ diag, double* __restrict__ A, int n) {
+    const int j = blockIdx.x * kTile + threadIdx.x;
+    const int i = blockIdx.y * kTileRows + threadIdx.y;
+    if (i >= n || j >= n) return;
+    const size_t r = size_t(perm[n - 1 - i]);
+    const size_t c = size_t(perm[n - 1 - j]);
+    A[size_t(i) * size_t(n) + size_t(j)] = i == j ? diag[n - 1 - i] : H[r * size_t(n) + c];
+}
+
+__global__ void checkCholeskyPivotsKernel(const double* __restrict__ L, const double* __restrict__ diag, int n,
+                                          double minRelativePivot, int* bad) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    const double l = L[size_t(j) * size_t(n) + size_t(j)];
+    // diag is in processing order; A's diagonal (reversed) is diag[n−1−j].
+    if (!isfinite(l) || !(l > 0.0) || l * l < minRelativePivot * diag[n - 1 - j]) *bad = 1;
+}
+
+__global__ void reverseInverseFactorKernel(const double* __restrict__ Linv, float* __restrict__ U, int n) {
+    const int j = blockIdx.x * kTile + threadIdx.x;
+    const int i = blockIdx.y * kTileRows + threadIdx.y;
+    if (i >= n || j >= n) return;
+    // U(i, j) = Linv(n−1−i, n−1−j), column-major: element (r, c) at c·n + r.
+    const size_t r = size_t(n - 1 - i);
+    const size_t c = size_t(n - 1 - j);
+    U[size_t(i) * size_t(n) + size_t(j)] = j >= i ? float(Linv[c * size_t(n) + r]) : 0.0f;
+}
+
+__global__ void gatherPermutedTransposeKernel(const float* __restrict__ W, const std::int32_t* __restrict__ perm,
+                                              const std::uint8_t* __restrict__ dead, float* __restrict__ Wt, int out,
+                                              int n) {
+    const int j = blockIdx.x * kTile + threadIdx.x;  // row of W
+    const int i = blockIdx.y * kTileRows + threadIdx.y;  // processing position
+    if (i >= n || j >= out) return;
+    const int c = perm[i];
+    Wt[size_t(i) * size_t(out) + size_t(j)] = dead[c] ? 0.0f : W[size_t(j) * size_t(n) + size_t(c)];
+}
+
+__global__ void scatterCodesKernel(const std::uint8_t* __restrict__ codesT, const std::int32_t* __restrict__ perm,
+                                   std::uint8_t* __restrict__ codes, int out, int n) {
+    const int j = blockIdx.x * kTile + threadIdx.x;
+    const int i = blockIdx.y * kTileRows + threadIdx.y;
+    if (i >= n || j >= out) return;
+    codes[size_t(j) * size_t(n) + size_t(perm[i])] = codesT[size_t(i) * size_t(out) + size_t(j)];
+}
+
+__global__ void rtnGroupsKernel(const float* __restrict__ W, const std::uint8_t* __restrict__ dead, int out, int n,
+                                int groupCols, int groups, int maxq, bool sym, float* __restrict__ scales,
+                                std::int32_t* __restrict__ zeros, std::uint8_t* __restrict__ codes) {
+    const size_t t = size_t(blockIdx.x) * blockDim.x + threadIdx.x;  // (row, group), group fastest
+    if (t >= size_t(out) * size_t(groups)) return;
+    const int r = int(t / size_t(groups));
+    const int k = int(t % size_t(groups));
+    const int c0 = k * groupCols;
+    const int c1 = min(n, c0 + groupCols);
+    const float* w = W + size_t(r) * size_t(n);
+    // QuantGrid::fit: min and max over the group (an empty group spans [0, 0]).
+    float lo = INFINITY, hi = -INFINITY;
+    for (int c = c0; c < c1; ++c) {
+        const float x = dead && dead[c] ? 0.0f : w[c];
+        lo = x < lo ? x : lo;  // std::min(lo, x)
+        hi = hi < x ? x : hi;  // std::max(hi, x)
+    }
+    if (c1 <= c0) lo = hi = 0.0f;
+    const GroupParams p = core::gridParamsForRange(lo, hi, maxq, sym);
+    scales[size_t(r) * size_t(groups) + size_t(k)] = p.scale;
+    zeros[size_t(r) * size_t(groups) + size_t(k)] = std::int32_t(p.zero);
+    if (!codes) return;
+    for (int c = c0; c < c1; ++c)
+        codes[size_t(r) * size_t(n) + size_t(c)] = std::uint8_t(core::gridCode(w[c], p.scale, p.zero, float(maxq)));
+}
+
+// One thread per row j of W; the block's columns in order. Wt[l, j] for consecutive j are
+// consecutive addresses, so every access of a warp is one coalesced transaction.
+__global__ void gptqSweepBlockKernel(GptqBlockArgs a) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= a.out) return;
+    const size_t out = size_t(a.out);
+    const size_t n = size_t(a.n);
+    const float maxq = float(a.maxq);
+    float scale = 1.0f, zero = 0.0f;
+    double loss = 0.0;
+    if (a.staticGroups || a.i1 % a.groupCols != 0) {
+        // The group of the block's first column started in an earlier block: its grid is stored.
+        const int k = a.staticGroups ? a.perm[a.i1] / a.groupCols : a.i1 / a.groupCols;
+        scale = a.scales[size_t(j) * size_t(a.groups) + size_t(k)];
+        zero = float(a.zeros[size_t(j) * size_t(a.groups) + size_t(k)]);
+    }
+    for (int i = a.i1; i < a.i2; ++i) {
+        if (a.staticGroups) {  // reference: quantizer = groups[perm[i] // groupsize]
+            const int k = a.perm[i] / a.groupCols;
+            scale = a.scales[size_t(j) * size_t(a.groups) + size_t(k)];
+            zero = float(a.zeros[size_t(j) * size_t(a.groups) + size_t(k)]);
+        } else if (i % a.groupCols == 0) {
+            // A group starts: fit it to the current weights. Columns [i, i2) are up to date;
+            // columns [i2, ge) still lack the pending −U[i1:i, l]ᵀ·E[0:i−i1], applied here.
+            const int ge = min(a.n, i + a.groupCols);
+            float lo = INFINITY, hi = -INFINITY;
+            for (int l = i; l < min(a.i2, ge); ++l) {
+                const float x = a.Wt[size_t(l) * out + size_t(j)];
+                lo = lo < x ? lo : x;  // Eigen's cwiseMin/cwiseMax
+                hi = hi < x ? x : hi;
+            }
+            for (int l = a.i2; l < ge; ++l) {
+                float x = a.Wt[size_t(l) * out + size_t(j)];
+                for (int m = a.i1; m < i; ++m) x -= a.U[size_t(m) * n + size_t(l)] * a.E[size_t(m - a.i1) * out + size_t(j)];
+                lo = lo < x ? lo : x;
+                hi = hi < x ? x : hi;
+            }
+            const GroupParams p = core::gridParamsForRange(lo, hi, a.maxq, a.sym);
+            scale = p.scale;
+            zero = p.zero;
+            const int k = i / a.groupCols;
+            a.scales[size_t(j) * size_t(a.groups) + size_t(k)] = scale;
+            a.zeros[size_t(j) * size_t(a.groups) + size_t(k)] = std::int32_t(zero);
+        }
+        // Alg. 1, lines 7–8: q = quant(w);  e = (w − q) / [H⁻¹]_ii
+        const float d = a.U[size_t(i) * n + size_t(i)];
+        const float w = a.Wt[size_t(i) * out + size_t(j)];
+        float code;
+        const float e = core::gptqColumnStep(w, scale, zero, maxq, d, code);
+        a.codesT[size_t(i) * out + size_t(j)] = std::uint8_t(code);
+        a.E[size_t(i - a.i1) * out + size_t(j)] = e;
+        loss += double(e) * double(e);
+        // Alg. 1, line 9: W[:, i:B] −= E[:, i] · H⁻¹[i, i:B]  (inside the block)
+        const float* u = a.U + size_t(i) * n;
+        for (int l = i + 1; l < a.i2; ++l) a.Wt[size_t(l) * out + size_t(j)] -= u[l] * e;
+    }
+    a.rowLoss[j] += loss;
+}
+
+__device__ double blockSum(double v, double* shared) {
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    const int lane = threadIdx.x % 32;
+    const int warp = threadIdx.x / 32;
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    v = threadIdx.x < blockDim.x / 32 ? shared[threadIdx.x] : 0.0;
+    if (warp == 0)
+        for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    __syncthreads();
+    return v;
+}
+
+__global__ void gptqRowNormsKernel(const float* __restrict__ W, const std::uint8_t* __restrict__ dead,
+                                   const std::uint8_t* __restrict__ codes, const float* __restrict__ scales,
+                                   const std::int32_t* __restrict__ zeros, const std::int32_t* __restrict__ gIdx,
+                                   const float* __restrict__ T, int n, int groups, double* dw, double* w, double* whw) {
+    __shared__ double shared[kNormThreads / 32];
+    const size_t r = blockIdx.x;
+    double sdw = 0.0, sw = 0.0, swhw = 0.0;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) {
+        if (dead[c]) continue;
+        const size_t at = r * size_t(n) + size_t(c);
+        const size_t g = r * size_t(groups) + size_t(gIdx[c]);
+        const float x = W[at];
+        const float xq = core::gridValue(float(codes[at]), scales[g], float(zeros[g]));
+        sdw += double(x - xq) * double(x - xq);
+        sw += double(x) * double(x);
+        if (T) swhw += double(T[at]) * double(x);
+    }
+    sdw = blockSum(sdw, shared);
+    sw = blockSum(sw, shared);
+    swhw = blockSum(swhw, shared);
+    if (threadIdx.x == 0) {
+        dw[r] = sdw;
+        w[r] = sw;
+        if (T) whw[r] = swhw;
+    }
+}
+
+__global__ void zeroDeadColumnsKernel(float* W, const std::uint8_t* __restrict__ dead, int out, int n) {
+    const int c = blockIdx.x * kTile + threadIdx.x;
+    const int r = blockIdx.y * kTileRows + threadIdx.y;
+    if (r >= out || c >= n) return;
+    if (dead[c]) W[size_t(r) * size_t(n) + size_t(c)] = 0.0f;
+}
+
+__global__ void doubleToFloatKernel(const double* __restrict__ H, float* __restrict__ Hf, size_t count) {
+    for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += size_t(gridDim.x) * blockDim.x)
+        Hf[i] = float(H[i]);
+}
+
+bool tooTall(int rows) { return (unsigned(rows) + kTileRows - 1) / kTileRows > 65535u; }
+
+}  // namespace
+
+cudaError_t buildReversedHessian(const double* H, const std::int32_t* perm, const double* diag, double* A, int n,
+                                 cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    if (tooTall(n)) return cudaErrorInvalidValue;
+    buildReversedHessianKernel<<<tiles(n, n), dim3(kTile, kTileRows), 0, stream>>>(H, perm, diag, A, n);
+    return cudaGetLastError();
+}
+
+cudaError_t checkCholeskyPivots(const double* L, const double* diag, int n, double minRelativePivot, int* bad,
+                                cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    checkCholeskyPivotsKernel<<<(n + 255) / 256, 256, 0, stream>>>(L, diag, n, minRelativePivot, bad);
+    return cudaGetLastError();
+}
+
+cudaError_t reverseInverseFactor(const double* Linv, float* U, int n, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    if (tooTall(n)) return cudaErrorInvalidValue;
+    reverseInverseFactorKernel<<<tiles(n, n), dim3(kTile, kTileRows), 0, stream>>>(Linv, U, n);
+    return cudaGetLastError();
+}
+
+cudaError_t gatherPermutedTranspose(const float* W, const std::int32_t* perm, const std::uint8_t* dead, float* Wt, int out,
+                                    int n, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (tooTall(n)) return cudaErrorInvalidValue;
+    gatherPermutedTransposeKernel<<<tiles(out, n), dim3(kTile, kTileRows), 0, stream>>>(W, perm, dead, Wt, out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t scatterCodes(const std::uint8_t* codesT, const std::int32_t* perm, std::uint8_t* codes, int out, int n,
+                         cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (tooTall(n)) return cudaErrorInvalidValue;
+    scatterCodesKernel<<<tiles(out, n), dim3(kTile, kTileRows), 0, stream>>>(codesT, perm, codes, out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t rtnGroups(const float* W, const std::uint8_t* dead, int out, int n, int groupCols, int maxq, bool sym,
+                      float* scales, std::int32_t* zeros, std::uint8_t* codes, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (groupCols <= 0) return cudaErrorInvalidValue;
+    const int groups = (n + groupCols - 1) / groupCols;
+    const size_t threads = 128;
+    const size_t blocks = (size_t(out) * size_t(groups) + threads - 1) / threads;
+    if (blocks > 0x7fffffffu) return cudaErrorInvalidValue;
+    rtnGroupsKernel<<<unsigned(blocks), unsigned(threads), 0, stream>>>(W, dead, out, n, groupCols, groups, maxq, sym, scales, zeros, codes);
+    return cudaGetLastError();
+}
+
+cudaError_t gptqSweepBlock(const GptqBlockArgs& args, cudaStream_t stream) {
+    if (args.out <= 0 || args.i2 <= args.i1) return cudaSuccess;
+    if (args.groupCols <= 0) return cudaErrorInvalidValue;
+    gptqSweepBlockKernel<<<(args.out + kSweepThreads - 1) / kSweepThreads, kSweepThreads, 0, stream>>>(args);
+    return cudaGetLastError();
+}
+
+cudaError_t gptqRowNorms(const float* W, const std::uint8_t* dead, const std::uint8_t* codes, const float* scales,
+                         const std::int32_t* zeros, const std::int32_t* gIdx, const float* T, int out, int n, int groups,
+                         double* dw, double* w, double* whw, cudaStream_t stream) {
+    if (out <= 0) return cudaSuccess;
+    gptqRowNormsKernel<<<out, kNormThreads, 0, stream>>>(W, dead, codes, scales, zeros, gIdx, T, n, groups, dw, w, whw);
+    return cudaGetLastError();
+}
+
+cudaError_t zeroDeadColumns(float* W, const std::uint8_t* dead, int out, int n, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (tooTall(out)) return cudaErrorInvalidValue;
+    zeroDeadColumnsKernel<<<tiles(n, out), dim3(kTile, kTileRows), 0, stream>>>(W, dead, out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t doubleToFloat(const double* H, float* Hf, std::size_t count, cudaStream_t stream) {
+    if (count == 0) return cudaSuccess;
+    doubleToFloatKernel<<<1024, 256, 0, stream>>>(H, Hf, count);
+    return cudaGetLastError();
+}
+
+}  // namespace qb::gpu::cuda

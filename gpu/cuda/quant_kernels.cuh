@@ -1,0 +1,93 @@
+#pragma once
+// The CUDA kernels of the quantization core (GPTQ's column sweep and its helpers, RTN's
+// grid). Host-callable launchers; every pointer is device memory; nothing synchronises.
+// The per-element math is core's QB_HD functions (core/quant/quant_grid.h), compiled here
+// with -fmad=false (gpu/CMakeLists.txt) so that a multiply and an add round separately, as
+// in the CPU reference (g++ -std=c++20 does not contract either): the same inputs give the
+// same codes on both.
+//
+// Layouts (row-major unless said otherwise):
+//   W      [out, n]  weights of one linear, original column order
+//   Wt     [n, out]  the transposed, column-permuted working copy of the sweep: row i is
+//                    column perm[i] of W (0 for dead columns), so a warp reads 32 rows of W
+//   U      [n, n]    upper Cholesky factor of (H' + λI)⁻¹, processing order
+//   E      [B, out]  the block's scaled errors
+//   codesT [n, out]  codes in processing order; scattered to codes [out, n] at the end
+//   scales, zeros    [out, groups]
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace qb::gpu::cuda {
+
+/// A[i, j] = H[perm[n−1−i], perm[n−1−j]] off the diagonal, diag[n−1−i] on it: J·(H'+λI)·J,
+/// the matrix whose lower Cholesky factor gives U (core/quant/hessian_inverse.h, eq. 1).
+cudaError_t buildReversedHessian(const double* H, const std::int32_t* perm, const double* diag, double* A, int n,
+                                 cudaStream_t stream);
+
+/// After cuSOLVER's potrf (lower, column-major) of A: sets *bad = 1 when a pivot L_jj is
+/// not finite, or L_jj² < minRelativePivot · reversedDiag[j] (H' singular to working precision).
+cudaError_t checkCholeskyPivots(const double* L, const double* diag, int n, double minRelativePivot, int* bad,
+                                cudaStream_t stream);
+
+/// U[i, j] = Linv[n−1−i, n−1−j] for j ≥ i and 0 below (U = J·L̃⁻¹·J), as float; Linv is the
+/// column-major lower inverse that cuSOLVER's trtri leaves (its strict upper part is ignored).
+cudaError_t reverseInverseFactor(const double* Linv, float* U, int n, cudaStream_t stream);
+
+/// Wt[i, j] = dead[perm[i]] ? 0 : W[j, perm[i]].
+cudaError_t gatherPermutedTranspose(const float* W, const std::int32_t* perm, const std::uint8_t* dead, float* Wt, int out,
+                                    int n, cudaStream_t stream);
+
+/// codes[j, perm[i]] = codesT[i, j].
+cudaError_t scatterCodes(const std::uint8_t* codesT, const std::int32_t* perm, std::uint8_t* codes, int out, int n,
+                         cudaStream_t stream);
+
+/// RTN on W [out, n]: one thread per (row, group) fits the group's grid (gridParamsForRange
+/// on its min and max) and, when codes is not null, writes its codes. Columns with dead[c]
+/// (when dead is not null) count as 0, as GPTQ's static groups see them.
+cudaError_t rtnGroups(const float* W, const std::uint8_t* dead, int out, int n, int groupCols, int maxq, bool sym,
+                      float* scales, std::int32_t* zeros, std::uint8_t* codes, cudaStream_t stream);
+
+/// What the sweep kernel of one block reads and writes.
+struct GptqBlockArgs {
+    float* Wt;                  ///< [n, out]
+    const float* U;             ///< [n, n]
+    float* E;                   ///< [B, out]
+    std::uint8_t* codesT;       ///< [n, out]
+    float* scales;              ///< [out, groups]
+    std::int32_t* zeros;        ///< [out, groups]
+    const std::int32_t* perm;   ///< [n]
+    double* rowLoss;            ///< [out], Σ e² accumulated over blocks
+    int out = 0;
+    int n = 0;
+    int groups = 0;
+    int groupCols = 0;          ///< columns per group (n when one group per row)
+    int maxq = 15;
+    bool sym = false;
+    bool staticGroups = false;  ///< scales/zeros were fitted before the sweep (original order)
+    int i1 = 0;                 ///< the block's columns [i1, i2) in processing order
+    int i2 = 0;
+};
+
+/// Alg. 1, lines 5–9 for columns [i1, i2): one thread per row of W quantizes the block's
+/// columns in order, fits a group's grid when one starts (on the current weights, with the
+/// pending lazy update of columns beyond i2 applied on the fly), writes codes and E, and
+/// updates the block's later columns. The lazy update of columns ≥ i2 is the caller's GEMM.
+cudaError_t gptqSweepBlock(const GptqBlockArgs& args, cudaStream_t stream);
+
+/// Per row r (one block of threads each), over columns c with live (dead[c] == 0):
+///   dw[r] = Σ (W[r,c] − Ŵ[r,c])²,  w[r] = Σ W[r,c]²,  whw[r] = Σ T[r,c]·W'[r,c]
+/// with Ŵ[r,c] = scales[r, gIdx[c]]·(codes[r,c] − zeros[r, gIdx[c]]), W' = W with dead
+/// columns 0, and T = W'·H (T may be null: whw untouched). Double accumulation.
+cudaError_t gptqRowNorms(const float* W, const std::uint8_t* dead, const std::uint8_t* codes, const float* scales,
+                         const std::int32_t* zeros, const std::int32_t* gIdx, const float* T, int out, int n, int groups,
+                         double* dw, double* w, double* whw, cudaStream_t stream);
+
+/// W'[r, c] = dead[c] ? 0 : W[r, c] (in place).
+cudaError_t zeroDeadColumns(float* W, const std::uint8_t* dead, int out, int n, cudaStream_t stream);
+
+/// Hf = float(H), n × n.
+cudaError_t doubleToFloat(const double* H, float* Hf, std::size_t count, cudaStream_t stream);
+
+}  // namespace qb::gpu::cuda
