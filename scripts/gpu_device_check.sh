@@ -3,7 +3,7 @@
 #   1. the machine (GPU, driver, CPU);
 #   2. quantbench-cli selftest (every CUDA op against the CPU, timed; the bundled model
 #      GPTQ W4 g32 on both);
-#   3. optionally (QB_DEVICE_1B=1) a TinyLlama-1.1B-shaped synthetic checkpoint quantized
+#   3. optionally (QB_DEVICE_1B=1), when the self-test passed, a TinyLlama-1.1B-shaped synthetic checkpoint quantized
 #      GPTQ W4 g128 on 16 x 512 calibration tokens with --device cuda:0, timed end to end.
 # Usage: scripts/gpu_device_check.sh CLI [OUT_DIR]
 #   CLI      a quantbench-cli built with the CUDA backend (-DQB_MARCH=x86-64-v3 when it was
@@ -33,9 +33,11 @@ export LD_LIBRARY_PATH="${libs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 echo "== selftest"
 timeout 300 "$cli" selftest 2>&1 | tee "$out/selftest.txt"
-echo "selftest exit ${PIPESTATUS[0]}"
+selftest=${PIPESTATUS[0]}
+echo "selftest exit $selftest"
 
-if [[ "${QB_DEVICE_1B:-0}" == 1 ]]; then
+# The scale run only after a passing self-test: a failing one leaves the device time for a rerun.
+if [[ "${QB_DEVICE_1B:-0}" == 1 && $selftest == 0 ]]; then
   echo "== 1.1B-shaped GPTQ W4 g128 on the GPU"
   synth=/tmp/qb-synth-1b
   t0=$(date +%s.%N)
