@@ -3,7 +3,8 @@
 #   1. the machine (GPU, driver, CPU);
 #   2. quantbench-cli selftest (every CUDA op against the CPU, timed; the bundled model
 #      GPTQ W4 g32 on both);
-#   3. optionally (QB_DEVICE_1B=1), when the self-test passed, a TinyLlama-1.1B-shaped synthetic checkpoint quantized
+#   3. compute-sanitizer's memcheck over selftest --quick;
+#   4. optionally (QB_DEVICE_1B=1), when the self-test passed, a TinyLlama-1.1B-shaped synthetic checkpoint quantized
 #      GPTQ W4 g128 on 16 x 512 calibration tokens with --device cuda:0, timed end to end.
 # Usage: scripts/gpu_device_check.sh CLI [OUT_DIR]
 #   CLI      a quantbench-cli built with the CUDA backend (-DQB_MARCH=x86-64-v3 when it was
@@ -35,6 +36,15 @@ echo "== selftest"
 timeout 300 "$cli" selftest 2>&1 | tee "$out/selftest.txt"
 selftest=${PIPESTATUS[0]}
 echo "selftest exit $selftest"
+
+# Memory errors in the kernels (out-of-bounds, misaligned): the quick set under memcheck.
+if command -v compute-sanitizer > /dev/null || [[ -x /usr/local/cuda/bin/compute-sanitizer ]]; then
+  echo "== compute-sanitizer memcheck, selftest --quick"
+  san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  timeout 150 "$san" --tool memcheck --print-limit 20 "$cli" selftest --quick > "$out/memcheck.txt" 2>&1
+  echo "memcheck exit $?"
+  grep -E "ERROR SUMMARY|Invalid|PASS in|FAIL in" "$out/memcheck.txt" | head -20
+fi
 
 # The scale run only after a passing self-test: a failing one leaves the device time for a rerun.
 if [[ "${QB_DEVICE_1B:-0}" == 1 && $selftest == 0 ]]; then
