@@ -21,6 +21,7 @@
 #include <numeric>
 #include <vector>
 
+#include "core/quant/gptq_device_steps.h"
 #include "core/quant/quant_grid.h"
 #include "gpu/cuda/quant_kernels.cuh"
 #include "gpu/cuda_backend_impl.h"
@@ -42,6 +43,12 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 constexpr double kMinRelativePivot = 1e-12;  // as core/quant/hessian_inverse.cpp
+
+// One SGEMM from its descriptor (core/quant/gptq_device_steps.h, emulated on the CPU in CI).
+void sgemm(cublasHandle_t blas, const core::gptq_device::ColumnMajorGemm& g, const float* A, const float* B, float* C) {
+    QB_CUBLAS_CHECK(cublasSgemm(blas, g.transA ? CUBLAS_OP_T : CUBLAS_OP_N, g.transB ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k,
+                                &g.alpha, A + g.offsetA, g.lda, B + g.offsetB, g.ldb, &g.beta, C + g.offsetC, g.ldc));
+}
 
 template <class T>
 void upload(T* dst, const T* src, std::size_t count, cudaStream_t stream) {
@@ -164,7 +171,7 @@ GptqResult CudaBackend::Impl::gptq(const ConstMatrixRef& W, const Eigen::Ref<con
     DeviceBuffer<double> dRowLoss{std::size_t(out)};
     QB_CUDA_CHECK(cuda::gatherPermutedTranspose(dW.get(), dPerm.get(), dDead.get(), dWt.get(), int(out), int(n), stream));
     QB_CUDA_CHECK(cudaMemsetAsync(dRowLoss.get(), 0, std::size_t(out) * sizeof(double), stream));
-    cuda::GptqBlockArgs args;
+    core::gptq_device::BlockArgs args;
     args.Wt = dWt.get();
     args.U = dU.get();
     args.E = dE.get();
@@ -180,20 +187,14 @@ GptqResult CudaBackend::Impl::gptq(const ConstMatrixRef& W, const Eigen::Ref<con
     args.maxq = grid.maxq();
     args.sym = spec.sym;
     args.staticGroups = staticGroups;
-    const float minusOne = -1.0f, one = 1.0f;
     const Index blocks = (n + B - 1) / B;
     for (Index b = 0; b < blocks; ++b) {
         const Index i1 = b * B, i2 = std::min(n, i1 + B);
         args.i1 = int(i1);
         args.i2 = int(i2);
         QB_CUDA_CHECK(cuda::gptqSweepBlock(args, stream));
-        // Alg. 1, line 11, column-major view: Wtᶜ [out, n] (ld out), Eᶜ [out, B] (ld out),
-        // U[i1:i2, i2:] is the column-major block (i2, i1) of Uᶜ = Uᵀ (ld n):
-        // Wtᶜ[:, i2:] −= Eᶜ · (Uᶜ[i2:, i1:i2])ᵀ.
-        if (i2 < n)
-            QB_CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, int(out), int(n - i2), int(i2 - i1), &minusOne,
-                                        dE.get(), int(out), dU.get() + std::size_t(i1) * std::size_t(n) + std::size_t(i2),
-                                        int(n), &one, dWt.get() + std::size_t(i2) * std::size_t(out), int(out)));
+        // Alg. 1, line 11: Wt[i2:, :] −= U[i1:i2, i2:]ᵀ · E.
+        if (i2 < n) sgemm(blas, core::gptq_device::lazyUpdateGemm(int(out), int(n), int(i1), int(i2)), dE.get(), dU.get(), dWt.get());
         ctx.progress(double(b + 1) / double(blocks), "GPTQ sweep (GPU)");
         if (ctx.stopRequested()) {
             QB_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -220,10 +221,7 @@ GptqResult CudaBackend::Impl::gptq(const ConstMatrixRef& W, const Eigen::Ref<con
     upload(dGIdx.get(), Q.gIdx.data(), Q.gIdx.size(), stream);
     QB_CUDA_CHECK(cuda::zeroDeadColumns(dW.get(), dDead.get(), int(out), int(n), stream));
     QB_CUDA_CHECK(cuda::doubleToFloat(dH.get(), dU.get(), nn, stream));
-    const float zero = 0.0f;
-    // Column-major: Tᶜ [n, out] = Hf [n, n] · W'ᶜ [n, out] (H symmetric).
-    QB_CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, int(n), int(out), int(n), &one, dU.get(), int(n), dW.get(),
-                                int(n), &zero, dWt.get(), int(n)));
+    sgemm(blas, core::gptq_device::referenceProductGemm(int(out), int(n)), dU.get(), dW.get(), dWt.get());
     DeviceBuffer<double> dNorms(3 * std::size_t(out));
     QB_CUDA_CHECK(cuda::gptqRowNorms(dW.get(), dDead.get(), dCodes.get(), dScales.get(), dZeros.get(), dGIdx.get(), dWt.get(),
                                      int(out), int(n), int(groups), dNorms.get(), dNorms.get() + out, dNorms.get() + 2 * out,

@@ -2,12 +2,12 @@
 
 #include <cstddef>
 
-#include "core/quant/grid_math.h"
+#include "core/quant/gptq_device_steps.h"
 
 namespace qb::gpu::cuda {
 namespace {
 
-using core::GroupParams;
+namespace step = core::gptq_device;
 using std::size_t;
 
 constexpr int kTile = 32;         // 32 × 8 threads per 2-D tile: one warp along the contiguous index
@@ -24,28 +24,22 @@ __global__ void buildReversedHessianKernel(const double* __restrict__ H, const s
     const int j = blockIdx.x * kTile + threadIdx.x;
     const int i = blockIdx.y * kTileRows + threadIdx.y;
     if (i >= n || j >= n) return;
-    const size_t r = size_t(perm[n - 1 - i]);
-    const size_t c = size_t(perm[n - 1 - j]);
-    A[size_t(i) * size_t(n) + size_t(j)] = i == j ? diag[n - 1 - i] : H[r * size_t(n) + c];
+    A[size_t(i) * size_t(n) + size_t(j)] = step::reversedHessianAt(H, perm, diag, n, i, j);
 }
 
 __global__ void checkCholeskyPivotsKernel(const double* __restrict__ L, const double* __restrict__ diag, int n,
                                           double minRelativePivot, int* bad) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n) return;
-    const double l = L[size_t(j) * size_t(n) + size_t(j)];
     // diag is in processing order; A's diagonal (reversed) is diag[n−1−j].
-    if (!isfinite(l) || !(l > 0.0) || l * l < minRelativePivot * diag[n - 1 - j]) *bad = 1;
+    if (step::pivotFails(L[size_t(j) * size_t(n) + size_t(j)], diag[n - 1 - j], minRelativePivot)) *bad = 1;
 }
 
 __global__ void reverseInverseFactorKernel(const double* __restrict__ Linv, float* __restrict__ U, int n) {
     const int j = blockIdx.x * kTile + threadIdx.x;
     const int i = blockIdx.y * kTileRows + threadIdx.y;
     if (i >= n || j >= n) return;
-    // U(i, j) = Linv(n−1−i, n−1−j), column-major: element (r, c) at c·n + r.
-    const size_t r = size_t(n - 1 - i);
-    const size_t c = size_t(n - 1 - j);
-    U[size_t(i) * size_t(n) + size_t(j)] = j >= i ? float(Linv[c * size_t(n) + r]) : 0.0f;
+    U[size_t(i) * size_t(n) + size_t(j)] = step::upperFactorAt(Linv, n, i, j);
 }
 
 __global__ void gatherPermutedTransposeKernel(const float* __restrict__ W, const std::int32_t* __restrict__ perm,
@@ -54,8 +48,7 @@ __global__ void gatherPermutedTransposeKernel(const float* __restrict__ W, const
     const int j = blockIdx.x * kTile + threadIdx.x;  // row of W
     const int i = blockIdx.y * kTileRows + threadIdx.y;  // processing position
     if (i >= n || j >= out) return;
-    const int c = perm[i];
-    Wt[size_t(i) * size_t(out) + size_t(j)] = dead[c] ? 0.0f : W[size_t(j) * size_t(n) + size_t(c)];
+    Wt[size_t(i) * size_t(out) + size_t(j)] = step::permutedTransposeAt(W, perm, dead, n, i, j);
 }
 
 __global__ void scatterCodesKernel(const std::uint8_t* __restrict__ codesT, const std::int32_t* __restrict__ perm,
@@ -63,7 +56,7 @@ __global__ void scatterCodesKernel(const std::uint8_t* __restrict__ codesT, cons
     const int j = blockIdx.x * kTile + threadIdx.x;
     const int i = blockIdx.y * kTileRows + threadIdx.y;
     if (i >= n || j >= out) return;
-    codes[size_t(j) * size_t(n) + size_t(perm[i])] = codesT[size_t(i) * size_t(out) + size_t(j)];
+    codes[step::scatteredCodeIndex(perm, n, i, j)] = codesT[size_t(i) * size_t(out) + size_t(j)];
 }
 
 __global__ void rtnGroupsKernel(const float* __restrict__ W, const std::uint8_t* __restrict__ dead, int out, int n,
@@ -71,84 +64,15 @@ __global__ void rtnGroupsKernel(const float* __restrict__ W, const std::uint8_t*
                                 std::int32_t* __restrict__ zeros, std::uint8_t* __restrict__ codes) {
     const size_t t = size_t(blockIdx.x) * blockDim.x + threadIdx.x;  // (row, group), group fastest
     if (t >= size_t(out) * size_t(groups)) return;
-    const int r = int(t / size_t(groups));
-    const int k = int(t % size_t(groups));
-    const int c0 = k * groupCols;
-    const int c1 = min(n, c0 + groupCols);
-    const float* w = W + size_t(r) * size_t(n);
-    // QuantGrid::fit: min and max over the group (an empty group spans [0, 0]).
-    float lo = INFINITY, hi = -INFINITY;
-    for (int c = c0; c < c1; ++c) {
-        const float x = dead && dead[c] ? 0.0f : w[c];
-        lo = x < lo ? x : lo;  // std::min(lo, x)
-        hi = hi < x ? x : hi;  // std::max(hi, x)
-    }
-    if (c1 <= c0) lo = hi = 0.0f;
-    const GroupParams p = core::gridParamsForRange(lo, hi, maxq, sym);
-    scales[size_t(r) * size_t(groups) + size_t(k)] = p.scale;
-    zeros[size_t(r) * size_t(groups) + size_t(k)] = std::int32_t(p.zero);
-    if (!codes) return;
-    for (int c = c0; c < c1; ++c)
-        codes[size_t(r) * size_t(n) + size_t(c)] = std::uint8_t(core::gridCode(w[c], p.scale, p.zero, float(maxq)));
+    step::rtnGroup(W, dead, n, groupCols, groups, maxq, sym, scales, zeros, codes, int(t / size_t(groups)),
+                   int(t % size_t(groups)));
 }
 
-// One thread per row j of W; the block's columns in order. Wt[l, j] for consecutive j are
-// consecutive addresses, so every access of a warp is one coalesced transaction.
-__global__ void gptqSweepBlockKernel(GptqBlockArgs a) {
+// One thread per row j of W: Wt[l, j] for consecutive j are consecutive addresses, so every
+// access of a warp is one coalesced transaction.
+__global__ void gptqSweepBlockKernel(step::BlockArgs a) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= a.out) return;
-    const size_t out = size_t(a.out);
-    const size_t n = size_t(a.n);
-    const float maxq = float(a.maxq);
-    float scale = 1.0f, zero = 0.0f;
-    double loss = 0.0;
-    if (a.staticGroups || a.i1 % a.groupCols != 0) {
-        // The group of the block's first column started in an earlier block: its grid is stored.
-        const int k = a.staticGroups ? a.perm[a.i1] / a.groupCols : a.i1 / a.groupCols;
-        scale = a.scales[size_t(j) * size_t(a.groups) + size_t(k)];
-        zero = float(a.zeros[size_t(j) * size_t(a.groups) + size_t(k)]);
-    }
-    for (int i = a.i1; i < a.i2; ++i) {
-        if (a.staticGroups) {  // reference: quantizer = groups[perm[i] // groupsize]
-            const int k = a.perm[i] / a.groupCols;
-            scale = a.scales[size_t(j) * size_t(a.groups) + size_t(k)];
-            zero = float(a.zeros[size_t(j) * size_t(a.groups) + size_t(k)]);
-        } else if (i % a.groupCols == 0) {
-            // A group starts: fit it to the current weights. Columns [i, i2) are up to date;
-            // columns [i2, ge) still lack the pending −U[i1:i, l]ᵀ·E[0:i−i1], applied here.
-            const int ge = min(a.n, i + a.groupCols);
-            float lo = INFINITY, hi = -INFINITY;
-            for (int l = i; l < min(a.i2, ge); ++l) {
-                const float x = a.Wt[size_t(l) * out + size_t(j)];
-                lo = lo < x ? lo : x;  // Eigen's cwiseMin/cwiseMax
-                hi = hi < x ? x : hi;
-            }
-            for (int l = a.i2; l < ge; ++l) {
-                float x = a.Wt[size_t(l) * out + size_t(j)];
-                for (int m = a.i1; m < i; ++m) x -= a.U[size_t(m) * n + size_t(l)] * a.E[size_t(m - a.i1) * out + size_t(j)];
-                lo = lo < x ? lo : x;
-                hi = hi < x ? x : hi;
-            }
-            const GroupParams p = core::gridParamsForRange(lo, hi, a.maxq, a.sym);
-            scale = p.scale;
-            zero = p.zero;
-            const int k = i / a.groupCols;
-            a.scales[size_t(j) * size_t(a.groups) + size_t(k)] = scale;
-            a.zeros[size_t(j) * size_t(a.groups) + size_t(k)] = std::int32_t(zero);
-        }
-        // Alg. 1, lines 7–8: q = quant(w);  e = (w − q) / [H⁻¹]_ii
-        const float d = a.U[size_t(i) * n + size_t(i)];
-        const float w = a.Wt[size_t(i) * out + size_t(j)];
-        float code;
-        const float e = core::gptqColumnStep(w, scale, zero, maxq, d, code);
-        a.codesT[size_t(i) * out + size_t(j)] = std::uint8_t(code);
-        a.E[size_t(i - a.i1) * out + size_t(j)] = e;
-        loss += double(e) * double(e);
-        // Alg. 1, line 9: W[:, i:B] −= E[:, i] · H⁻¹[i, i:B]  (inside the block)
-        const float* u = a.U + size_t(i) * n;
-        for (int l = i + 1; l < a.i2; ++l) a.Wt[size_t(l) * out + size_t(j)] -= u[l] * e;
-    }
-    a.rowLoss[j] += loss;
+    if (j < a.out) step::sweepBlockRow(a, j);
 }
 
 __device__ double blockSum(double v, double* shared) {
@@ -257,7 +181,7 @@ cudaError_t rtnGroups(const float* W, const std::uint8_t* dead, int out, int n, 
     return cudaGetLastError();
 }
 
-cudaError_t gptqSweepBlock(const GptqBlockArgs& args, cudaStream_t stream) {
+cudaError_t gptqSweepBlock(const step::BlockArgs& args, cudaStream_t stream) {
     if (args.out <= 0 || args.i2 <= args.i1) return cudaSuccess;
     if (args.groupCols <= 0) return cudaErrorInvalidValue;
     gptqSweepBlockKernel<<<(args.out + kSweepThreads - 1) / kSweepThreads, kSweepThreads, 0, stream>>>(args);

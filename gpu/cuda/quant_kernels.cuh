@@ -1,23 +1,19 @@
 #pragma once
 // The CUDA kernels of the quantization core (GPTQ's column sweep and its helpers, RTN's
 // grid). Host-callable launchers; every pointer is device memory; nothing synchronises.
-// The per-element math is core's QB_HD functions (core/quant/quant_grid.h), compiled here
+// Each kernel calls one QB_HD function of core/quant/gptq_device_steps.h per thread (the
+// algorithm, emulated on the CPU in CI) and core/quant/grid_math.h's per-element math, compiled here
 // with -fmad=false (gpu/CMakeLists.txt) so that a multiply and an add round separately, as
 // in the CPU reference (g++ -std=c++20 does not contract either): the same inputs give the
 // same codes on both.
 //
-// Layouts (row-major unless said otherwise):
-//   W      [out, n]  weights of one linear, original column order
-//   Wt     [n, out]  the transposed, column-permuted working copy of the sweep: row i is
-//                    column perm[i] of W (0 for dead columns), so a warp reads 32 rows of W
-//   U      [n, n]    upper Cholesky factor of (H' + λI)⁻¹, processing order
-//   E      [B, out]  the block's scaled errors
-//   codesT [n, out]  codes in processing order; scattered to codes [out, n] at the end
-//   scales, zeros    [out, groups]
+// Layouts: see core/quant/gptq_device_steps.h.
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "core/quant/gptq_device_steps.h"
 
 namespace qb::gpu::cuda {
 
@@ -49,32 +45,8 @@ cudaError_t scatterCodes(const std::uint8_t* codesT, const std::int32_t* perm, s
 cudaError_t rtnGroups(const float* W, const std::uint8_t* dead, int out, int n, int groupCols, int maxq, bool sym,
                       float* scales, std::int32_t* zeros, std::uint8_t* codes, cudaStream_t stream);
 
-/// What the sweep kernel of one block reads and writes.
-struct GptqBlockArgs {
-    float* Wt;                  ///< [n, out]
-    const float* U;             ///< [n, n]
-    float* E;                   ///< [B, out]
-    std::uint8_t* codesT;       ///< [n, out]
-    float* scales;              ///< [out, groups]
-    std::int32_t* zeros;        ///< [out, groups]
-    const std::int32_t* perm;   ///< [n]
-    double* rowLoss;            ///< [out], Σ e² accumulated over blocks
-    int out = 0;
-    int n = 0;
-    int groups = 0;
-    int groupCols = 0;          ///< columns per group (n when one group per row)
-    int maxq = 15;
-    bool sym = false;
-    bool staticGroups = false;  ///< scales/zeros were fitted before the sweep (original order)
-    int i1 = 0;                 ///< the block's columns [i1, i2) in processing order
-    int i2 = 0;
-};
-
-/// Alg. 1, lines 5–9 for columns [i1, i2): one thread per row of W quantizes the block's
-/// columns in order, fits a group's grid when one starts (on the current weights, with the
-/// pending lazy update of columns beyond i2 applied on the fly), writes codes and E, and
-/// updates the block's later columns. The lazy update of columns ≥ i2 is the caller's GEMM.
-cudaError_t gptqSweepBlock(const GptqBlockArgs& args, cudaStream_t stream);
+/// Alg. 1, lines 5–9 for one block: gptq_device::sweepBlockRow, one thread per row of W.
+cudaError_t gptqSweepBlock(const core::gptq_device::BlockArgs& args, cudaStream_t stream);
 
 /// Per row r (one block of threads each), over columns c with live (dead[c] == 0):
 ///   dw[r] = Σ (W[r,c] − Ŵ[r,c])²,  w[r] = Σ W[r,c]²,  whw[r] = Σ T[r,c]·W'[r,c]

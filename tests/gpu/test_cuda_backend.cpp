@@ -3,11 +3,14 @@
 
 #include <QTest>
 
+#include <limits>
 #include <memory>
 #include <optional>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/model/decoder_layer.h"
+#include "core/quant/gptq.h"
+#include "core/quant/rtn.h"
 #include "core/util/error.h"
 #include "gpu/cuda_backend.h"
 #include "gpu/gpu_backend.h"
@@ -189,6 +192,45 @@ private slots:
         const double error = relativeError(Ygpu, Ycpu);
         qInfo("max relative error %.3g", error);
         QVERIFY2(error <= kRmsNormTolerance, qPrintable(QString::number(error)));
+    }
+
+    void rtnEqualsTheCpuBitForBit() {
+        QB_REQUIRE_GPU();
+        const MatrixRM W = qb::test::randomMatrix(300, 1000, 41) * 0.02f;  // trailing partial group
+        for (const qb::core::WeightGridSpec spec : {qb::core::WeightGridSpec{4, 128, false}, qb::core::WeightGridSpec{3, 32, true}}) {
+            const qb::core::QuantizedWeight g = m_gpu->rtn(W, spec), c = qb::core::quantizeRtn(W, spec);
+            QVERIFY(g.codes == c.codes);
+            QVERIFY(g.scales == c.scales);
+            QVERIFY(g.zeros == c.zeros);
+        }
+    }
+
+    void gptqOneBlockEqualsTheCpu() {
+        // in = 100 ≤ B: no lazy GEMM; the factor is cuSOLVER's, so the codes agree unless a
+        // factor entry rounds differently in its last float bit (then a handful of codes).
+        QB_REQUIRE_GPU();
+        const MatrixRM W = qb::test::randomMatrix(72, 100, 42) * 0.02f;
+        const MatrixRM X = qb::test::randomMatrix(400, 100, 43);
+        const MatrixRMd H = (2.0 / 400.0) * (X.transpose() * X).cast<double>();
+        qb::core::GptqOptions opt;
+        opt.actOrder = true;
+        const qb::core::WeightGridSpec spec{4, 32, false};
+        const auto g = m_gpu->gptq(W, H, spec, opt, qb::core::RunContext());
+        const auto c = qb::core::quantizeGptq(W, H, spec, opt);
+        const double differing = double((g.weight.codes.array() != c.weight.codes.array()).count()) / double(W.size());
+        qInfo("codes differing %.3g, objective %.6g vs %.6g", differing, g.report.objective, c.report.objective);
+        QVERIFY(differing <= 1e-3);
+        QVERIFY(g.weight.gIdx == c.weight.gIdx);
+        QCOMPARE(g.report.damping, c.report.damping);
+        QVERIFY(std::abs(g.report.objective - c.report.objective) <= 1e-3 * c.report.objective);
+    }
+
+    void gptqRefusesWhatTheCpuRefuses() {
+        QB_REQUIRE_GPU();
+        const MatrixRM W = qb::test::randomMatrix(8, 16, 44);
+        MatrixRMd H = MatrixRMd::Identity(16, 16);
+        H(3, 3) = std::numeric_limits<double>::quiet_NaN();
+        QVERIFY_THROWS_EXCEPTION(qb::core::Error, (void)m_gpu->gptq(W, H, {4, 8, false}, {}, qb::core::RunContext()));
     }
 };
 
