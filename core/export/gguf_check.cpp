@@ -105,6 +105,17 @@ public:
         return VectorF(m->row(0).transpose());
     }
 
+    /// A bias [n] (stored 1-D), its rows put back from llama.cpp's order when permutedHeads > 0.
+    std::optional<VectorF> bias(const std::string& name, const VectorF& ref, int permutedHeads) {
+        GgmlType type{};
+        auto m = matrix(name, 1, ref.size(), &type);
+        if (!m) return std::nullopt;
+        MatrixRM column = m->transpose();
+        if (permutedHeads > 0) column = toRotateHalf(column, permutedHeads);
+        compare(name, type, MatrixRM(column.transpose()), MatrixRM(ref.transpose()));
+        return VectorF(Eigen::Map<const VectorF>(column.data(), column.size()));
+    }
+
     std::optional<MatrixRM> weight(const std::string& name, const MatrixRM& ref, int permutedHeads) {
         GgmlType type{};
         auto m = matrix(name, ref.rows(), ref.cols(), &type);
@@ -197,8 +208,8 @@ std::shared_ptr<DecoderLayer> fileLayer(Checker& ck, const ModelConfig& c, const
         auto W = ck.weight(base + ".weight", ref.linear(k)->denseWeight(), heads);
         std::optional<VectorF> bias;
         if (const auto& rb = ref.linear(k)->bias()) {
-            if (auto b = ck.weight(base + ".bias", MatrixRM(*rb), heads)) bias = VectorF(Eigen::Map<const VectorF>(b->data(), b->size()));
-            else usable = false;
+            bias = ck.bias(base + ".bias", *rb, heads);
+            usable = usable && bias;
         }
         if (!W) usable = false;
         else layer->linear(k) = std::make_shared<DenseLinear>(std::move(*W), std::move(bias));
