@@ -1,0 +1,158 @@
+#include "app/cli/cmd_export.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_support.h"
+#include "core/calib/calibration.h"
+#include "core/export/gguf_check.h"
+#include "core/export/gguf_reader.h"
+#include "core/export/gguf_writer.h"
+#include "core/quant/quantized_checkpoint.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
+
+namespace qb::cli {
+
+namespace {
+
+// windows × ctx ids: from the text when given (its first windows), else fixed pseudo-random ids.
+std::vector<int> checkTokens(const core::LlamaModel& model, const std::string& modelDir, const std::string& textFile, int windows,
+                             int& ctx, std::string& source) {
+    const int vocab = int(model.embedding().rows());
+    std::vector<int> ids;
+    if (!textFile.empty()) {
+        const auto& c = model.config();
+        ids = core::encodeDocuments(*core::Tokenizer::load(modelDir, c.bosTokenId, c.eosTokenId), core::readTextFile(textFile));
+        ctx = std::min<int>(ctx, int(ids.size()));
+        const int n = std::min<int>(windows, int(ids.size()) / std::max(1, ctx));
+        ids.resize(std::size_t(n) * std::size_t(ctx));
+        source = textFile;
+    } else {
+        std::mt19937_64 rng(0);
+        std::uniform_int_distribution<int> pick(0, vocab - 1);
+        ids.resize(std::size_t(windows) * std::size_t(ctx));
+        for (int& id : ids) id = pick(rng);
+        source = "pseudo-random ids (seed 0)";
+    }
+    for (int id : ids)
+        if (id < 0 || id >= vocab) throw core::Error(textFile + ": token id " + std::to_string(id) + " is outside the model's vocabulary");
+    return ids;
+}
+
+nlohmann::ordered_json checkJson(const core::GgufCheckReport& r, const std::string& source) {
+    nlohmann::ordered_json j;
+    j["ok"] = r.ok();
+    j["architecture"] = r.architecture;
+    j["main_type"] = core::ggmlTypeName(r.mainType);
+    double worst = 0.0;
+    for (const auto& t : r.tensors) {
+        j["tensors"].push_back({{"name", t.name}, {"type", core::ggmlTypeName(t.type)}, {"max_abs_dw", t.maxAbsDiff},
+                                {"bound_ratio", t.worstRatio}, {"ok", t.ok}});
+        worst = std::max(worst, t.worstRatio);
+    }
+    j["worst_bound_ratio"] = worst;
+    if (r.logits)
+        j["logits"] = {{"source", source},
+                       {"windows", r.logits->windows},
+                       {"ctx", r.logits->ctx},
+                       {"max_abs_dlogit", r.logits->maxAbsDiff},
+                       {"max_abs_logit", r.logits->maxAbsLogit},
+                       {"top1_agreement", r.logits->top1Agreement},
+                       {"min_top1", r.logits->minTop1}};
+    j["problems"] = r.problems;
+    return j;
+}
+
+void printCheck(const core::GgufCheckReport& r, const std::string& source, bool perTensor) {
+    double worst = 0.0;
+    std::string worstName;
+    for (const auto& t : r.tensors) {
+        if (perTensor)
+            std::printf("  %-28s %-5s max|dW| %.3g  (%.2f of the bound)\n", t.name.c_str(), core::ggmlTypeName(t.type).c_str(), t.maxAbsDiff,
+                        t.worstRatio);
+        if (t.worstRatio >= worst) worst = t.worstRatio, worstName = t.name;
+    }
+    std::printf("weights         %zu tensors reloaded, worst at %.2f of its type's bound (%s)\n", r.tensors.size(), worst,
+                worstName.c_str());
+    if (r.logits)
+        std::printf("logits          %d windows x %d tokens (%s): max |dlogit| %.4g (max |logit| %.3g), top-1 agreement %.2f %% (floor %.0f %%)\n",
+                    r.logits->windows, r.logits->ctx, source.c_str(), r.logits->maxAbsDiff, r.logits->maxAbsLogit,
+                    100.0 * r.logits->top1Agreement, 100.0 * r.logits->minTop1);
+    for (const auto& p : r.problems) std::printf("MISMATCH        %s\n", p.c_str());
+    std::printf("check           %s\n", r.ok() ? "passed" : "FAILED");
+}
+
+}  // namespace
+
+int runExport(const ExportArgs& args) {
+    if (args.format != "gguf") throw core::Error("--format " + args.format + ": only gguf is written so far");
+    const auto type = core::parseGgmlType(args.type);
+    if (!type) throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
+    const std::filesystem::path out = args.out;
+    const auto parent = std::filesystem::absolute(out).parent_path();
+    if (!std::filesystem::is_directory(parent)) throw core::Error(args.out + ": the folder " + parent.string() + " does not exist");
+    if (std::filesystem::is_directory(out)) throw core::Error(args.out + ": is a folder, not a file name");
+
+    const auto model = core::loadModel(args.model);
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const StopOnSignal stopOnSignal(ctx);
+    core::GgufExportOptions options;
+    options.type = *type;
+    options.name = args.name;
+    const core::GgufExportReport report = core::exportGguf(*model, args.model, out, options, &ctx);
+
+    std::optional<core::GgufCheckReport> check;
+    std::string source;
+    if (!args.noCheck) {
+        int checkCtx = std::min(128, std::max(2, model->config().maxPositions));
+        const auto tokens = checkTokens(*model, args.model, args.text, 4, checkCtx, source);
+        check = core::checkGgufExport(*core::GgufReader::open(out), *model, tokens, checkCtx, &ctx);
+        if (!check->ok()) std::filesystem::remove(out);
+    }
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["file"] = out.string();
+        j["architecture"] = report.architecture;
+        j["type"] = core::ggmlTypeName(report.type);
+        j["bytes"] = report.fileBytes;
+        j["seconds"] = report.seconds;
+        for (const auto& t : report.tensors)
+            j["tensors"].push_back({{"name", t.name}, {"type", core::ggmlTypeName(t.type)}, {"shape", t.ne}, {"bytes", t.bytes}, {"note", t.note}});
+        j["warnings"] = report.warnings;
+        if (check) j["check"] = checkJson(*check, source);
+        std::printf("%s\n", j.dump(2).c_str());
+    } else {
+        std::printf("file            %s\n", out.string().c_str());
+        std::printf("architecture    %s, tensors %s (%zu tensors)\n", report.architecture.c_str(), core::ggmlTypeName(report.type).c_str(),
+                    report.tensors.size());
+        std::printf("size            %s (%s bytes) in %.2f s\n", humanBytes(report.fileBytes).c_str(), withThousands(report.fileBytes).c_str(),
+                    report.seconds);
+        for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
+        if (check) printCheck(*check, source, false);
+    }
+    if (check && !check->ok()) throw core::Error(args.out + ": the reloaded file does not match the model (removed); see the lines above");
+    return 0;
+}
+
+int runCheckExport(const CheckExportArgs& args) {
+    const auto file = core::GgufReader::open(args.file);
+    const auto model = core::loadModel(args.model);
+    const auto ctx = terminalContext(args.quiet || args.json);
+    int checkCtx = std::max(2, args.ctx);
+    std::string source;
+    const auto tokens = checkTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
+    const core::GgufCheckReport r = core::checkGgufExport(*file, *model, tokens, checkCtx, &ctx);
+    if (args.json) std::printf("%s\n", checkJson(r, source).dump(2).c_str());
+    else {
+        std::printf("file            %s (GGUF v%u, %zu tensors, %zu metadata keys)\n", args.file.c_str(), file->version(), file->tensors().size(),
+                    file->metadata().size());
+        printCheck(r, source, true);
+    }
+    return r.ok() ? 0 : 1;
+}
+
+}  // namespace qb::cli

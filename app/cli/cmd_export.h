@@ -1,0 +1,38 @@
+#pragma once
+// quantbench-cli export / check-export: a checkpoint (float or quantized) to a GGUF file for
+// llama.cpp, and the check of such a file against the model through the independent reader.
+
+#include <optional>
+#include <string>
+
+namespace qb::cli {
+
+struct ExportArgs {
+    std::string model;            ///< Hugging Face folder (float or a quantbench quantized checkpoint)
+    std::string format = "gguf";  ///< only "gguf" so far
+    std::string type = "F16";     ///< F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K
+    std::string out;              ///< the .gguf file (replaced when it exists)
+    std::string name;             ///< general.name; empty = the model folder's name
+    std::string text;             ///< optional UTF-8 text for the logit windows of the check
+    bool noCheck = false;         ///< skip the reload check
+    bool json = false;
+    bool quiet = false;
+};
+/// Writes the file, then reloads it with the independent reader and checks it as
+/// check-export does; a file that fails the check is removed and the exit code is 1.
+int runExport(const ExportArgs& args);
+
+struct CheckExportArgs {
+    std::string file;   ///< the .gguf file
+    std::string model;  ///< the model it was exported from
+    std::string text;   ///< optional UTF-8 text for the windows; none = fixed pseudo-random ids (seed 0)
+    int windows = 4;
+    int ctx = 128;
+    bool json = false;
+    bool quiet = false;
+};
+/// Prints max |ΔW| per tensor against its type's bound, and max |Δlogit| and top-1 agreement
+/// of the dequantized file against the model. Exit code 1 on any mismatch.
+int runCheckExport(const CheckExportArgs& args);
+
+}  // namespace qb::cli

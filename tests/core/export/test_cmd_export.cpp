@@ -1,0 +1,84 @@
+// quantbench-cli export / check-export through their functions (runExport, runCheckExport):
+// exit codes, the file written and reloaded, a tampered file refused, bad arguments refused
+// with one line naming what is wrong.
+#include <QtTest>
+
+#include <fstream>
+
+#include "app/cli/cmd_export.h"
+#include "core/export/gguf_reader.h"
+#include "core/util/error.h"
+#include "support/test_support.h"
+
+using namespace qb;
+
+class TestCmdExport : public QObject {
+    Q_OBJECT
+private slots:
+    void exportWritesACheckedFileAndCheckExportPasses() {
+        const auto out = test::freshScratchDir("cmd-export") / "stories-q8.gguf";
+        cli::ExportArgs a;
+        a.model = test::bundledModelDir().string();
+        a.type = "q8_0";
+        a.out = out.string();
+        a.text = test::bundledText("eval.txt").string();
+        a.quiet = true;
+        QCOMPARE(cli::runExport(a), 0);
+        QVERIFY(std::filesystem::exists(out));
+        QCOMPARE(core::GgufReader::open(out)->findTensor("blk.0.attn_q.weight")->type, core::GgmlType::Q8_0);
+
+        cli::CheckExportArgs c;
+        c.file = out.string();
+        c.model = a.model;
+        c.windows = 2;
+        c.ctx = 32;
+        c.quiet = true;
+        QCOMPARE(cli::runCheckExport(c), 0);
+        c.text = a.text;
+        c.json = true;
+        QCOMPARE(cli::runCheckExport(c), 0);
+
+        // One byte of blk.1.attn_v changed: check-export exits 1.
+        const std::uint64_t at = core::GgufReader::open(out)->findTensor("blk.1.attn_v.weight")->fileOffset + 34 * 2 + 10;
+        {
+            std::fstream f(out, std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(std::streamoff(at));
+            const char garbage = 0x7f;
+            f.write(&garbage, 1);
+        }
+        c.json = false;
+        QCOMPARE(cli::runCheckExport(c), 1);
+    }
+
+    void badArgumentsAreOneLineErrors() {
+        cli::ExportArgs a;
+        a.model = test::bundledModelDir().string();
+        a.out = (test::freshScratchDir("cmd-export-bad") / "m.gguf").string();
+        a.quiet = true;
+        a.type = "Q3_K";
+        try {
+            (void)cli::runExport(a);
+            QFAIL("accepted Q3_K");
+        } catch (const core::Error& e) {
+            QVERIFY2(QString(e.what()).contains("--type Q3_K") && QString(e.what()).contains("Q4_K"), e.what());
+        }
+        a.type = "F16";
+        a.format = "gptq";
+        QVERIFY_THROWS_EXCEPTION(core::Error, (void)cli::runExport(a));
+        a.format = "gguf";
+        a.out = "/no/such/folder/m.gguf";
+        try {
+            (void)cli::runExport(a);
+            QFAIL("accepted a missing folder");
+        } catch (const core::Error& e) {
+            QVERIFY2(QString(e.what()).startsWith("/no/such/folder/m.gguf: "), e.what());
+        }
+        cli::CheckExportArgs c;
+        c.file = (test::freshScratchDir("cmd-export-none") / "none.gguf").string();
+        c.model = a.model;
+        QVERIFY_THROWS_EXCEPTION(core::Error, (void)cli::runCheckExport(c));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCmdExport)
+#include "test_cmd_export.moc"
