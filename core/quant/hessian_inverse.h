@@ -1,6 +1,7 @@
 #pragma once
-// Dense symmetric positive-definite helpers for GPTQ's inverse Hessian, parallelised with
-// OpenMP over blocks, each block one single-threaded OpenBLAS call (core/backend/cpu/blas_gemm.h).
+// Dense symmetric positive-definite helpers for GPTQ's inverse Hessian: LAPACK's dpotrf and
+// dtrtri through OpenBLAS, which runs them on its own OpenMP threads
+// (core/backend/cpu/blas_gemm.h).
 //
 // GPTQ needs U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU; the reference computes
 // cholesky → cholesky_inverse → cholesky(upper)). With J the reversal permutation and
@@ -18,11 +19,10 @@ namespace qb::core {
 /// In-place lower Cholesky factor: on success the lower triangle of A holds L with
 /// A = L·Lᵀ and the strict upper triangle is zeroed; only the lower triangle of A is read.
 /// Returns false (A then undefined) when A is not numerically positive definite.
-/// Recursive blocked algorithm (halving); panel solves and trailing updates run on threadCount() threads.
 [[nodiscard]] bool choleskyLowerInPlace(MatrixRMd& A);
 
-/// L⁻¹ for a lower-triangular L with non-zero diagonal (lower triangular result).
-/// Column blocks are solved independently on threadCount() threads.
+/// L⁻¹ for a lower-triangular L with non-zero diagonal (lower triangular result; all NaN
+/// when a diagonal entry is zero).
 [[nodiscard]] MatrixRMd invertLowerTriangular(const MatrixRMd& L);
 
 /// Result of upperCholeskyOfInverse().

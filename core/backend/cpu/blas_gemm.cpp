@@ -6,6 +6,9 @@
 
 extern "C" int openblas_get_parallel(void);
 extern "C" void openblas_set_num_threads(int);
+// LAPACK as OpenBLAS exports it (Fortran calling convention, column-major).
+extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+extern "C" void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info);
 
 namespace qb::core {
 
@@ -27,6 +30,22 @@ void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int
     initBlasThreading();
     cblas_dtrsm(CblasRowMajor, left ? CblasLeft : CblasRight, CblasLower, trans ? CblasTrans : CblasNoTrans, CblasNonUnit, m,
                 n, 1.0, L, ldl, B, ldb);
+}
+
+// A row-major matrix is the column-major storage of its transpose: the row-major lower
+// triangle is LAPACK's upper one, and A = L·Lᵀ (row-major) is A = Uᵀ·U with U = Lᵀ (column-major).
+bool potrfLowerRowMajor(int n, double* A, int lda) {
+    initBlasThreading();
+    int info = 0;
+    dpotrf_("U", &n, A, &lda, &info);
+    return info == 0;
+}
+
+bool trtriLowerRowMajor(int n, double* A, int lda) {
+    initBlasThreading();
+    int info = 0;
+    dtrtri_("U", "N", &n, A, &lda, &info);  // (Lᵀ)⁻¹ = (L⁻¹)ᵀ: the row-major lower triangle is L⁻¹
+    return info == 0;
 }
 
 void initBlasThreading() {

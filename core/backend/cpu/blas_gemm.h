@@ -24,6 +24,17 @@ void gemmRowMajor(bool transA, bool transB, int m, int n, int k, double alpha, c
 /// B·op(L)⁻¹ (right) for a lower-triangular L with a non-unit diagonal, op(L) = Lᵀ when trans.
 void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int ldl, double* B, int ldb);
 
+/// LAPACK's Cholesky factorisation (dpotrf) of a symmetric positive-definite row-major
+/// A [n, n] in place: on success the lower triangle holds L with A = L·Lᵀ (the strict upper
+/// triangle is left as it was). Only the lower triangle is read. Returns false when A is not
+/// positive definite (a non-positive pivot). Called outside parallel regions, OpenBLAS runs it
+/// on the OpenMP threads of the caller (threadCount() after setThreadCount()).
+[[nodiscard]] bool potrfLowerRowMajor(int n, double* A, int lda);
+
+/// LAPACK's triangular inverse (dtrtri) in place: the lower triangle of the row-major A [n, n]
+/// becomes L⁻¹; the strict upper triangle is not touched. False when L has a zero diagonal.
+[[nodiscard]] bool trtriLowerRowMajor(int n, double* A, int lda);
+
 /// Keeps OpenBLAS single-threaded when it is the pthreads build (an OpenMP build already
 /// runs single-threaded inside our parallel regions). Idempotent; called by the backend.
 void initBlasThreading();
