@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/stats/module_stats.h"
+#include "core/store/run_protocol.h"
 
 namespace qb::core {
 
@@ -42,7 +44,7 @@ struct PlanRecord {
     std::string createdUtc;  ///< filled with the current time when empty at write
 };
 
-/// The outcome of one quantization run.
+/// The outcome of one run: a quantization, an evaluation or a benchmark.
 struct RunRecord {
     std::string id;          ///< unique in the session; no '/'
     std::string planName;
@@ -50,6 +52,14 @@ struct RunRecord {
     std::map<std::string, double> metrics;       ///< e.g. "perplexity", "seconds", "bytes"
     std::map<std::string, double> moduleErrors;  ///< module name -> relative output error
     std::string createdUtc;  ///< filled with the current time when empty at write
+    /// How the run's figures were measured; empty for runs written before the protocol existed
+    /// (and for the workbench's runs, which do not record one yet).
+    std::optional<Protocol> protocol;
+    /// Runs appended by quantbench-cli: "eval", "quantize" or "bench"; empty for the workbench's.
+    std::string command;
+    /// The model the figures are of (an absolute folder): for a CLI run of eval or bench, the
+    /// --model given (the session's model or a quantized checkpoint of it); empty otherwise.
+    std::string modelPath;
 };
 
 struct SessionData {

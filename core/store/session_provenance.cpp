@@ -21,4 +21,15 @@ SessionProvenance makeSessionProvenance(const Checkpoint& checkpoint, const std:
     return p;
 }
 
+SessionProvenance makeSessionProvenance(const Checkpoint& checkpoint) {
+    SessionProvenance p;
+    p.modelPath = std::filesystem::absolute(checkpoint.dir()).lexically_normal().string();
+    p.configSha256 = sha256FileHex(checkpoint.dir() / "config.json");
+    for (const auto& file : checkpoint.files())
+        p.safetensorsHeaders.push_back({file->path().filename().string(), sha256Hex(file->headerText())});
+    p.quantbenchVersion = QB_VERSION;
+    p.createdUtc = utcNowIso8601();
+    return p;
+}
+
 }  // namespace qb::core

@@ -18,4 +18,9 @@ namespace qb::core {
 [[nodiscard]] SessionProvenance makeSessionProvenance(const Checkpoint& checkpoint, const std::string& calibrationText,
                                                       const CalibrationSet& calibration, std::uint64_t seed);
 
+/// The same for a session that starts without calibration (quantbench-cli eval or bench
+/// --session creating it): modelPath is the checkpoint folder made absolute, so the workbench
+/// finds it from any working directory; the calibration fields stay empty/0.
+[[nodiscard]] SessionProvenance makeSessionProvenance(const Checkpoint& checkpoint);
+
 }  // namespace qb::core

@@ -9,6 +9,7 @@
 
 #include "core/store/hdf5_io.h"
 #include "core/store/module_stats_io.h"
+#include "core/store/protocol_io.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -187,6 +188,9 @@ void writeRunObject(const H5::Group& runs, const RunRecord& run, std::int64_t or
     }
     writeStrings(g, "module_names", names);
     writeVector(g, "module_relative_errors", values);
+    if (!run.command.empty()) writeAttribute(g, "command", run.command);
+    if (!run.modelPath.empty()) writeAttribute(g, "model_path", run.modelPath);
+    if (run.protocol) writeProtocol(g, *run.protocol);
 }
 
 RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
@@ -202,6 +206,10 @@ RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
     names = readStrings(g, "module_names");
     values = readVector<double>(g, "module_relative_errors", names.size());
     for (std::size_t i = 0; i < names.size(); ++i) run.moduleErrors[names[i]] = values[i];
+    // Optional (issue 13): absent in sessions written before the protocol existed.
+    if (g.attrExists("command")) run.command = readStringAttribute(g, "command");
+    if (g.attrExists("model_path")) run.modelPath = readStringAttribute(g, "model_path");
+    run.protocol = readProtocol(g);
     return run;
 }
 
@@ -228,6 +236,26 @@ void editSession(const fs::path& path, F&& edit) {
         edit(file.openGroup("/"));
     }
     temp.commit();
+}
+
+/// The number of run `run`: its run_number metric, else the N of an id "run-N", else 0.
+int runNumber(const RunRecord& run) {
+    if (const auto it = run.metrics.find("run_number"); it != run.metrics.end()) return int(it->second);
+    if (run.id.rfind("run-", 0) == 0) {
+        try {
+            return std::stoi(run.id.substr(4));
+        } catch (const std::exception&) {
+        }
+    }
+    return 0;
+}
+
+/// Gives run the next free number among runs and names it (and its plan) after it.
+void numberRun(RunRecord& run, int largest) {
+    const int n = largest + 1;
+    run.id = "run-" + std::to_string(n);
+    run.metrics["run_number"] = n;
+    if (!run.planJson.empty()) run.planName = run.id;
 }
 
 H5::Group childGroup(const H5::Group& root, const std::string& name) {
@@ -399,6 +427,52 @@ std::vector<std::string> SessionStore::runIds(const fs::path& path) {
         const H5::Group root = file.openGroup("/");
         return root.nameExists("runs") ? byOrder(openGroup(root, "runs")) : std::vector<std::string>{};
     });
+}
+
+void SessionStore::checkAppendable(const fs::path& path) {
+    if (!fs::exists(path)) {
+        const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+        if (!fs::is_directory(folder)) throw Error(path.string() + ": folder " + folder.string() + " does not exist");
+        return;
+    }
+    guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        const H5::Group root = file.openGroup("/");
+        readProvenance(root);
+        if (root.nameExists("runs")) {
+            const H5::Group runs = openGroup(root, "runs");
+            for (const std::string& id : byOrder(runs)) (void)readRunObject(runs, id);
+        }
+    });
+}
+
+std::string SessionStore::appendNumberedRun(const fs::path& path, RunRecord run, const SessionProvenance& provenanceIfNew) {
+    if (!fs::exists(path)) {
+        numberRun(run, 0);
+        SessionData data;
+        data.provenance = provenanceIfNew;
+        if (!run.planJson.empty()) data.plans.push_back({run.id, run.planJson, run.createdUtc});
+        data.runs.push_back(run);
+        write(path, data);
+        return run.id;
+    }
+    checkAppendable(path);  // the session's own errors ("not an HDF5 file"), not "cannot write"
+    guarded(path, kCannotWrite, [&] {
+        editSession(path, [&](const H5::Group& root) {
+            const H5::Group runs = childGroup(root, "runs");
+            int largest = 0;
+            std::int64_t order = 0;
+            for (const std::string& id : childNames(runs)) {
+                largest = std::max(largest, runNumber(readRunObject(runs, id)));
+                order = std::max(order, readAttribute<std::int64_t>(openGroup(runs, id), "order") + 1);
+            }
+            numberRun(run, largest);
+            while (runs.nameExists(run.id)) numberRun(run, ++largest);  // an id "run-N" whose run_number is not N
+            if (!run.planJson.empty()) writePlanObject(childGroup(root, "plans"), {run.id, run.planJson, run.createdUtc});
+            writeRunObject(runs, run, order);
+        });
+    });
+    return run.id;
 }
 
 }  // namespace qb::core

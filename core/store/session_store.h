@@ -43,6 +43,19 @@ public:
     [[nodiscard]] static RunRecord readRun(const std::filesystem::path& path, const std::string& id);
     /// Ids of the stored runs in the order they were first written.
     [[nodiscard]] static std::vector<std::string> runIds(const std::filesystem::path& path);
+
+    /// For a caller that appends after long work (quantbench-cli --session): checks first that
+    /// a run can be appended to path. An existing file must be a session this build reads,
+    /// runs included (the errors of read()); a missing file needs an existing folder.
+    static void checkAppendable(const std::filesystem::path& path);
+    /// Appends run as the next numbered run, numbered as the workbench numbers its runs: id
+    /// "run-<n>" and metric run_number = n, with n one more than the largest run number in the
+    /// session (1 in a new one); a run with a plan also stores it as plan "run-<n>" and names it
+    /// (planName). When path does not exist, the session is created with provenanceIfNew and
+    /// no modules. Atomic like every write: a failure or crash leaves the previous file as it
+    /// was. Returns the id given. Throws Error "<file>: <problem>".
+    static std::string appendNumberedRun(const std::filesystem::path& path, RunRecord run,
+                                         const SessionProvenance& provenanceIfNew);
 };
 
 /// Writes a new session one module at a time, for a caller that streams statistics and must
