@@ -5,7 +5,12 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/store/session_store.h"
 
 namespace qb::cli {
 
@@ -70,6 +75,28 @@ core::RunContext terminalContext(bool quiet) {
         if (!quiet) std::fprintf(stderr, "%.*s\n", int(line.size()), line.data());
     };
     return core::RunContext(progress, log);
+}
+
+nlohmann::ordered_json protocolJson(const core::Protocol& protocol) {
+    return nlohmann::ordered_json::parse(core::protocolToJson(protocol));
+}
+
+SessionAppend::SessionAppend(std::string path) : m_path(std::move(path)) {}
+
+void SessionAppend::check() const {
+    if (enabled()) core::SessionStore::checkAppendable(m_path);
+}
+
+std::string SessionAppend::append(const core::RunRecord& run, const std::function<core::SessionProvenance()>& makeProvenance) const {
+    if (!enabled()) return {};
+    const bool exists = std::filesystem::exists(m_path);
+    return core::SessionStore::appendNumberedRun(m_path, run, exists ? core::SessionProvenance{} : makeProvenance());
+}
+
+std::string absoluteFolder(const std::string& dir) {
+    std::filesystem::path p = std::filesystem::absolute(dir).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();  // "model/" names the same folder as "model"
+    return p.string();
 }
 
 }  // namespace qb::cli

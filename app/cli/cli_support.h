@@ -2,8 +2,13 @@
 // Small printing helpers shared by the subcommands.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/store/run_protocol.h"
+#include "core/store/session_data.h"
 #include "core/util/run_context.h"
 
 namespace qb::cli {
@@ -15,6 +20,30 @@ std::string withThousands(std::uint64_t n);
 /// A RunContext printing a one-line progress bar on stderr when stderr is a terminal (and
 /// nothing otherwise), and log lines on stderr unless quiet.
 core::RunContext terminalContext(bool quiet);
+
+/// The protocol as the JSON object the subcommands print under "protocol".
+nlohmann::ordered_json protocolJson(const core::Protocol& protocol);
+
+/// `--session S.h5` of eval, quantize and bench: appends the command's run to the HDF5 session
+/// the workbench opens. check() runs before any work, so a session that cannot be read (or a
+/// missing folder) is one error line and nothing is written; append() adds the run, creating
+/// the session when the file does not exist (makeProvenance() is called only then). Empty
+/// path: both do nothing.
+class SessionAppend {
+public:
+    explicit SessionAppend(std::string path);
+    void check() const;
+    /// Appends run; returns its id ("run-3"), empty when there is no session.
+    std::string append(const core::RunRecord& run, const std::function<core::SessionProvenance()>& makeProvenance) const;
+    [[nodiscard]] bool enabled() const { return !m_path.empty(); }
+    [[nodiscard]] const std::string& path() const { return m_path; }
+
+private:
+    std::string m_path;
+};
+
+/// The folder a run's figures are of, absolute (RunRecord::modelPath).
+std::string absoluteFolder(const std::string& dir);
 
 /// While alive, SIGINT (Ctrl-C) and SIGTERM call ctx.requestStop(): the running core call
 /// throws core::Cancelled at its next check (once per layer or chunk), which cleans up what it

@@ -10,8 +10,10 @@
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "core/backend/backend.h"
+#include "core/io/checkpoint.h"
 #include "core/kernels/kernel_bench.h"
 #include "core/kernels/model_bench.h"
+#include "core/store/session_provenance.h"
 #include "core/util/error.h"
 
 namespace qb::cli {
@@ -70,11 +72,38 @@ int runKernels(const BenchArgs& args) {
     return 0;
 }
 
+/// The run bench appends to --session: the model's latency under the workbench's metric names,
+/// its FP16 version's as fp16_*, and the memory figures of both.
+core::RunRecord benchRun(const BenchArgs& args, const core::ModelBenchFigures& model, const core::ModelBenchFigures& fp16,
+                         const core::Protocol& protocol) {
+    core::RunRecord run;
+    run.command = "bench";
+    run.modelPath = absoluteFolder(args.model);
+    run.protocol = protocol;
+    auto& m = run.metrics;
+    m["baseline"] = 0.0;
+    m["decode_ms_per_token"] = model.decodeMsPerToken;
+    m["prefill_tokens_per_second"] = model.prefillTokensPerSecond;
+    m["bench_prompt_tokens"] = args.promptTokens;
+    m["bench_gen_tokens"] = args.genTokens;
+    m["weight_bytes"] = double(model.weightBytes);
+    m["peak_rss_bytes"] = double(model.peakRssBytes);
+    m["fp16_decode_ms_per_token"] = fp16.decodeMsPerToken;
+    m["fp16_prefill_tokens_per_second"] = fp16.prefillTokensPerSecond;
+    m["fp16_weight_bytes"] = double(fp16.weightBytes);
+    m["fp16_peak_rss_bytes"] = double(fp16.peakRssBytes);
+    return run;
+}
+
 }  // namespace
 
 int runBench(const BenchArgs& args) {
+    if (args.kernels && !args.session.empty())
+        throw core::Error("bench: --kernels measures no model, so it has no run for --session");
     if (args.kernels) return runKernels(args);
     if (args.model.empty()) throw core::Error("bench: --model is required (or --kernels)");
+    const SessionAppend session(args.session);
+    session.check();  // before the measurements: an unreadable session is one error line
     core::ModelBenchOptions options;
     options.model = args.model;
     options.promptTokens = args.promptTokens;
@@ -83,6 +112,12 @@ int runBench(const BenchArgs& args) {
     // Each configuration in its own child process, so that each peak RSS is its own.
     const auto model = core::measureModelIsolated(options, core::BenchPrecision::AsStored);
     const auto fp16 = core::measureModelIsolated(options, core::BenchPrecision::Fp16);
+    core::Protocol protocol;
+    protocol.bench = core::BenchProtocol{args.promptTokens, args.genTokens, options.prefillRepeats};
+    protocol.environment = core::currentEnvironment();
+    const std::string runId = session.append(benchRun(args, model, fp16, protocol), [&] {
+        return core::makeSessionProvenance(*core::Checkpoint::open(args.model));
+    });
     if (args.json) {
         nlohmann::ordered_json j;
         j["model"] = figuresJson(model);
@@ -90,6 +125,8 @@ int runBench(const BenchArgs& args) {
         j["prompt_tokens"] = args.promptTokens;
         j["gen_tokens"] = args.genTokens;
         j["threads"] = core::threadCount();
+        j["protocol"] = protocolJson(protocol);
+        if (!runId.empty()) j["session"] = {{"file", args.session}, {"run", runId}};
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -107,6 +144,7 @@ int runBench(const BenchArgs& args) {
                 100.0 * ratio(double(model.weightBytes), double(fp16.weightBytes)));
     std::printf("%-18s %14s %14s %9.1f%%\n", "peak RSS", humanBytes(model.peakRssBytes).c_str(), humanBytes(fp16.peakRssBytes).c_str(),
                 100.0 * ratio(double(model.peakRssBytes), double(fp16.peakRssBytes)));
+    if (!runId.empty()) std::printf("\nsession       %s (%s)\n", args.session.c_str(), runId.c_str());
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "core/eval/logits_file.h"
 #include "core/eval/perplexity.h"
 #include "core/io/checkpoint.h"
+#include "core/store/session_provenance.h"
 #include "core/util/sha256.h"
 #include "core/model/llama_model.h"
 #include "core/quant/quantized_checkpoint.h"
@@ -19,9 +20,58 @@ namespace qb::cli {
 
 namespace {
 
+/// What the evaluation's figures were measured on: the text and windows, BOS handling, the
+/// baseline's dtype (KLD runs) and this machine.
+core::Protocol evalProtocol(const EvalArgs& args, const std::string& text, int ctx, int windows, bool bos,
+                            std::optional<std::string> baselineDtype) {
+    core::Protocol p;
+    p.eval = core::makeEvalProtocol(args.text, text, ctx, windows, bos);
+    p.baselineDtype = std::move(baselineDtype);
+    p.environment = core::currentEnvironment();
+    return p;
+}
+
+/// The run eval appends to --session: figures under the workbench's metric names, the KLD
+/// statistics under kld_* (docs/session-format.md).
+core::RunRecord evalRun(const EvalArgs& args, const core::Protocol& protocol) {
+    core::RunRecord run;
+    run.command = "eval";
+    run.modelPath = absoluteFolder(args.model);
+    run.protocol = protocol;
+    run.metrics["baseline"] = 0.0;
+    return run;
+}
+
+std::string appendRun(const EvalArgs& args, const core::RunRecord& run) {
+    return SessionAppend(args.session).append(run, [&] { return core::makeSessionProvenance(*core::Checkpoint::open(args.model)); });
+}
+
+void printSessionLine(const EvalArgs& args, const std::string& runId) {
+    if (!runId.empty()) std::printf("session      %s (%s)\n", args.session.c_str(), runId.c_str());
+}
+
 // eval --baseline / --baseline-logits: the KL divergence of the model from the baseline.
-int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r) {
+int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r, const core::Protocol& protocol) {
     const auto& s = r.stats;
+    core::RunRecord run = evalRun(args, protocol);
+    auto& m = run.metrics;
+    m["perplexity"] = s.perplexity;
+    m["baseline_perplexity"] = s.baselinePerplexity;
+    m["perplexity_delta_percent"] = s.perplexityDeltaPercent;
+    m["kld_mean"] = s.kldMean;
+    m["kld_median"] = s.kldMedian;
+    m["kld_p90"] = s.kldP90;
+    m["kld_p99"] = s.kldP99;
+    m["kld_max"] = s.kldMax;
+    m["top1_agreement_percent"] = s.top1AgreementPercent;
+    m["delta_p_rms_percent"] = s.deltaPRmsPercent;
+    m["worst_1pct_top1_percent"] = s.worstPercentTop1Percent;
+    m["worst_1pct_positions"] = double(s.worstPercentPositions);
+    m["predictions"] = double(s.positions);
+    m["windows"] = r.windows;
+    m["ctx"] = r.ctx;
+    m["eval_seconds"] = r.seconds;
+    const std::string runId = appendRun(args, run);
     if (args.json) {
         nlohmann::ordered_json j;
         j["model"] = args.model;
@@ -45,6 +95,8 @@ int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r
         j["worst_1pct_positions"] = s.worstPercentPositions;
         j["seconds"] = r.seconds;
         j["threads"] = core::threadCount();
+        j["protocol"] = protocolJson(protocol);
+        if (!runId.empty()) j["session"] = {{"file", args.session}, {"run", runId}};
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -64,16 +116,31 @@ int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r
                 r.windows, r.ctx);
     std::printf("wall time            %.2f s\n", r.seconds);
     std::printf("baseline             %s\n", (args.baseline.empty() ? args.baselineLogits : args.baseline).c_str());
+    if (!runId.empty()) std::printf("session              %s (%s)\n", args.session.c_str(), runId.c_str());
     return 0;
 }
 
+/// The dtype of the model whose logits a --baseline-logits file holds, when its folder is still
+/// there; else what the file says.
+std::string savedBaselineDtype(const core::LogitsFile& file) {
+    try {
+        return core::checkpointDtype(file.header().model);
+    } catch (const core::Error&) {
+        return "unknown (logits of " + file.header().model + ")";
+    }
+}
+
 int runAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, const std::string& text,
-                       const std::vector<int>& stream, const core::PerplexityOptions& options) {
+                       const std::vector<int>& stream, const core::PerplexityOptions& options, bool bos) {
     const auto context = terminalContext(args.quiet || args.json);
+    const auto protocolOf = [&](const core::BaselineEvalResult& r, std::string dtype) {
+        return evalProtocol(args, text, r.ctx, r.windows, bos, std::move(dtype));
+    };
     if (!args.baselineLogits.empty()) {
         const auto file = core::LogitsFile::open(args.baselineLogits);
         // Its errors name the file ("<file>: made with ctx 256, this run uses 512").
-        return printAgainstBaseline(args, core::evaluateAgainstBaseline(model, *file, stream, core::sha256Hex(text), options, context));
+        const auto r = core::evaluateAgainstBaseline(model, *file, stream, core::sha256Hex(text), options, context);
+        return printAgainstBaseline(args, r, protocolOf(r, savedBaselineDtype(*file)));
     }
     const auto baseline = core::loadModel(args.baseline);
     const auto& c = baseline->config();
@@ -81,7 +148,8 @@ int runAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, cons
     const auto baselineStream = core::encodeDocuments(*core::Tokenizer::load(args.baseline, c.bosTokenId, c.eosTokenId), text);
     if (baselineStream != stream)
         throw core::Error(args.baseline + ": its tokenizer encodes " + args.text + " differently from " + args.model + "'s");
-    return printAgainstBaseline(args, core::evaluateAgainstBaseline(model, *baseline, stream, options, context));
+    const auto r = core::evaluateAgainstBaseline(model, *baseline, stream, options, context);
+    return printAgainstBaseline(args, r, protocolOf(r, core::checkpointDtype(args.baseline)));
 }
 
 }  // namespace
@@ -92,6 +160,7 @@ int runEval(const EvalArgs& args) {
         throw core::Error("--baseline and --baseline-logits are mutually exclusive: give one");
     if (againstBaseline && !args.saveLogits.empty())
         throw core::Error("--save-logits saves a baseline; it does not combine with --baseline or --baseline-logits");
+    SessionAppend(args.session).check();  // before any work: an unreadable session costs nothing
     const auto model = core::loadModel(args.model);
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
@@ -105,7 +174,8 @@ int runEval(const EvalArgs& args) {
     if (windows == 0)
         throw core::Error(args.text + ": the text holds " + std::to_string(stream.size()) + " tokens, fewer than one window of " +
                           std::to_string(args.ctx));
-    if (againstBaseline) return runAgainstBaseline(args, *model, text, stream, options);
+    const bool bos = tokenizer->addsBos() && tokenizer->bos().has_value();
+    if (againstBaseline) return runAgainstBaseline(args, *model, text, stream, options, bos);
     // --save-logits: the file's shape is known before the first forward, so it is opened (and a
     // missing folder reported) before any work, then filled one window at a time.
     std::unique_ptr<core::LogitsFileWriter> logitsOut;
@@ -118,7 +188,7 @@ int runEval(const EvalArgs& args) {
                                    .ctx = args.ctx,
                                    .windows = windows,
                                    .vocab = c.vocabSize,
-                                   .bos = tokenizer->addsBos() && tokenizer->bos().has_value()},
+                                   .bos = bos},
             stream);
         options.logitsSink = [&](const std::vector<int>&, const core::MatrixRM& logits) { logitsOut->appendWindow(logits); };
     }
@@ -126,6 +196,16 @@ int runEval(const EvalArgs& args) {
         return core::evaluatePerplexity(*model, stream, options, terminalContext(args.quiet || args.json));
     });
     if (logitsOut) logitsOut->commit();
+    const core::Protocol protocol = evalProtocol(args, text, r.ctx, r.windows, bos, std::nullopt);
+    core::RunRecord run = evalRun(args, protocol);
+    run.metrics["perplexity"] = r.perplexity;
+    run.metrics["loss"] = r.meanLoss;
+    run.metrics["predictions"] = double(r.predictions);
+    run.metrics["windows"] = r.windows;
+    run.metrics["ctx"] = r.ctx;
+    run.metrics["eval_seconds"] = r.seconds;
+    run.metrics["tokens_per_second"] = r.tokensPerSecond;
+    const std::string runId = appendRun(args, run);
     if (args.json) {
         nlohmann::ordered_json j;
         j["model"] = args.model;
@@ -139,6 +219,8 @@ int runEval(const EvalArgs& args) {
         j["windows"] = r.windows;
         j["threads"] = core::threadCount();
         if (!args.saveLogits.empty()) j["logits_file"] = args.saveLogits;
+        j["protocol"] = protocolJson(protocol);
+        if (!runId.empty()) j["session"] = {{"file", args.session}, {"run", runId}};
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -149,6 +231,7 @@ int runEval(const EvalArgs& args) {
     std::printf("speed        %.0f tokens/s (%d threads)\n", r.tokensPerSecond, core::threadCount());
     std::printf("wall time    %.2f s\n", r.seconds);
     if (!args.saveLogits.empty()) std::printf("logits       %s\n", args.saveLogits.c_str());
+    printSessionLine(args, runId);
     return 0;
 }
 

@@ -7,10 +7,12 @@
 #include "app/cli/commands.h"
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
+#include "core/io/checkpoint.h"
 #include "core/io/model_config.h"
 #include "core/quant/pipeline.h"
 #include "core/quant/plan.h"
 #include "core/quant/quantized_checkpoint.h"
+#include "core/store/session_provenance.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -49,6 +51,33 @@ int dryRun(const QuantizeArgs& args, const core::QuantPlan& plan, const core::Mo
     return 0;
 }
 
+/// The run quantize appends to --session: the plan, every module's relative output error, size,
+/// time and (with --eval) perplexity under the workbench's metric names.
+core::RunRecord quantizeRun(const QuantizeArgs& args, const core::QuantizeResult& result,
+                            const std::optional<core::PerplexityResult>& ppl, const core::Protocol& protocol) {
+    core::RunRecord run;
+    run.command = "quantize";
+    run.modelPath = absoluteFolder(args.out);
+    run.planJson = core::readTextFile(args.plan);
+    run.protocol = protocol;
+    auto& m = run.metrics;
+    m["baseline"] = 0.0;
+    m["bits_per_weight"] = result.bitsPerWeight;
+    m["bytes"] = double(result.linearBytes);
+    m["quantize_seconds"] = result.seconds;
+    if (ppl) {
+        m["perplexity"] = ppl->perplexity;
+        m["loss"] = ppl->meanLoss;
+        m["predictions"] = double(ppl->predictions);
+        m["windows"] = ppl->windows;
+        m["ctx"] = ppl->ctx;
+        m["eval_seconds"] = ppl->seconds;
+        m["tokens_per_second"] = ppl->tokensPerSecond;
+    }
+    for (const auto& r : result.modules) run.moduleErrors[r.name] = r.relativeError;
+    return run;
+}
+
 }  // namespace
 
 int runQuantize(const QuantizeArgs& args) {
@@ -57,12 +86,15 @@ int runQuantize(const QuantizeArgs& args) {
     const auto plan = core::QuantPlan::fromFile(args.plan);
     // The schemes resolve from the module names, which config.json alone gives: no weights loaded.
     if (args.dryRun) {
+        if (!args.session.empty()) throw core::Error("quantize: --dry-run quantizes nothing, so it has no run for --session");
         if (!std::filesystem::is_directory(args.model)) throw core::Error(args.model + ": no such folder");
         return dryRun(args, plan, core::ModelConfig::fromFile(std::filesystem::path(args.model) / "config.json"));
     }
     if (args.calib.empty()) throw core::Error("quantize: --calib FILE is required (unless --dry-run)");
     if (args.out.empty()) throw core::Error("quantize: --out DIR is required (unless --dry-run)");
     core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
+    const SessionAppend session(args.session);
+    session.check();  // likewise: an unreadable session is refused before anything is written
     const std::string evalText = args.evalText.empty() ? std::string() : core::readTextFile(args.evalText);
 
     const auto model = core::loadModel(args.model);
@@ -70,7 +102,8 @@ int runQuantize(const QuantizeArgs& args) {
         std::fprintf(stderr, "warning: %s: %s\n", args.plan.c_str(), w.c_str());
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
-    const auto stream = core::encodeDocuments(*tokenizer, core::readTextFile(args.calib));
+    const std::string calibText = core::readTextFile(args.calib);
+    const auto stream = core::encodeDocuments(*tokenizer, calibText);
     const auto calibration = core::sampleCalibration(stream, {args.calibWindows, args.calibCtx, args.seed});
     if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
 
@@ -84,6 +117,17 @@ int runQuantize(const QuantizeArgs& args) {
         pplOptions.ctx = args.evalCtx;
         ppl = core::evaluatePerplexity(*result.model, evalStream, pplOptions, ctx);
     }
+    core::Protocol protocol;
+    protocol.calibration = core::makeCalibrationProtocol(args.calib, calibText, calibration.windows, calibration.ctx, args.seed);
+    if (ppl)
+        protocol.eval = core::makeEvalProtocol(args.evalText, evalText, ppl->ctx, ppl->windows,
+                                               tokenizer->addsBos() && tokenizer->bos().has_value());
+    protocol.environment = core::currentEnvironment();
+    const std::string runId = session.append(quantizeRun(args, result, ppl, protocol), [&] {
+        auto provenance = core::makeSessionProvenance(*core::Checkpoint::open(args.model), calibText, calibration, args.seed);
+        provenance.modelPath = absoluteFolder(args.model);
+        return provenance;
+    });
 
     if (args.json) {
         nlohmann::ordered_json j;
@@ -105,6 +149,8 @@ int runQuantize(const QuantizeArgs& args) {
         j["linear_bytes"] = result.linearBytes;
         j["seconds"] = result.seconds;
         if (ppl) j["perplexity"] = ppl->perplexity;
+        j["protocol"] = protocolJson(protocol);
+        if (!runId.empty()) j["session"] = {{"file", args.session}, {"run", runId}};
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
@@ -124,6 +170,7 @@ int runQuantize(const QuantizeArgs& args) {
     std::printf("time            %.2f s\n", result.seconds);
     if (ppl) std::printf("perplexity      %.4f on %s (ctx %d, %d windows)\n", ppl->perplexity, args.evalText.c_str(), ppl->ctx, ppl->windows);
     std::printf("written         %s\n", args.out.c_str());
+    if (!runId.empty()) std::printf("session         %s (%s)\n", args.session.c_str(), runId.c_str());
     return 0;
 }
 

@@ -25,6 +25,7 @@ struct EvalArgs {
     std::string saveLogits;  ///< optional safetensors file: tokens and logits of every window
     std::string baseline;        ///< optional model folder: KL divergence of --model against it
     std::string baselineLogits;  ///< optional --save-logits file of a baseline (instead of --baseline)
+    std::string session;         ///< optional HDF5 session the run is appended to (created when missing)
     bool json = false;
     bool quiet = false;
 };
@@ -44,6 +45,7 @@ struct QuantizeArgs {
     std::uint64_t seed = 0;
     std::string evalText;  ///< optional: perplexity of the quantized model on this text
     int evalCtx = 512;
+    std::string session;   ///< optional HDF5 session the run is appended to (created when missing)
     bool dryRun = false;
     bool json = false;
     bool quiet = false;
@@ -76,6 +78,7 @@ struct BenchArgs {
     int genTokens = 128;
     std::optional<int> repeats;    ///< kernels: repetitions (25); model: prefill repetitions (3)
     std::vector<std::string> shapes;  ///< kernels: "ROWSxCOLS" each; empty = the default shapes
+    std::string session;   ///< model bench: optional HDF5 session the run is appended to (created when missing)
     bool json = false;
 };
 int runBench(const BenchArgs& args);

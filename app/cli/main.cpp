@@ -18,6 +18,9 @@
 namespace {
 
 constexpr const char* kVersion = "quantbench-cli " QB_VERSION;
+constexpr const char* kSessionHelp =
+    "append this run (metrics, per-module errors, plan, protocol) to an HDF5 session the workbench opens; "
+    "created when missing";
 
 void addCommonFlags(CLI::App* cmd, int& threads) {
     cmd->set_version_flag("--version", kVersion);
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
                         "of --model from it, top-1 agreement and RMS Δp");
     evalCmd->add_option("--baseline-logits", eval.baselineLogits,
                         "the same against a baseline's logits saved by eval --save-logits (same text, ctx and windows)");
+    evalCmd->add_option("--session", eval.session, kSessionHelp);
     evalCmd->add_flag("--json", eval.json, "print one JSON object");
     evalCmd->add_flag("--quiet", eval.quiet, "no progress output");
     addCommonFlags(evalCmd, threads);
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--seed", quant.seed, "seed of the calibration window sampling")->capture_default_str();
     quantCmd->add_option("--eval", quant.evalText, "also print the perplexity of the quantized model on this text");
     quantCmd->add_option("--eval-ctx", quant.evalCtx, "window length for --eval")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    quantCmd->add_option("--session", quant.session, kSessionHelp);
     quantCmd->add_flag("--dry-run", quant.dryRun, "print the resolved scheme of every module and stop");
     quantCmd->add_flag("--json", quant.json, "print one JSON object");
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
     benchCmd->add_option("--gen-tokens", bench.genTokens, "greedy tokens to generate (decode)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     benchCmd->add_option("--repeats", bench.repeats, "kernel repetitions (default 25) or prefill repetitions (default 3)")->check(CLI::Range(1, 100000));
     benchCmd->add_option("--shape", bench.shapes, "kernels: weight shape ROWSxCOLS, repeatable (default 4096x4096 11008x4096 4096x11008)");
+    benchCmd->add_option("--session", bench.session, kSessionHelp);
     benchCmd->add_flag("--json", bench.json, "print one JSON object");
     addCommonFlags(benchCmd, threads);
     addDeviceFlag(benchCmd, device);
