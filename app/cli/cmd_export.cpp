@@ -11,6 +11,7 @@
 #include "core/export/gguf_check.h"
 #include "core/export/gguf_reader.h"
 #include "core/export/gguf_writer.h"
+#include "core/io/safetensors_file.h"
 #include "core/quant/quantized_checkpoint.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -86,6 +87,18 @@ void printCheck(const core::GgufCheckReport& r, const std::string& source, bool 
     std::printf("check           %s\n", r.ok() ? "passed" : "FAILED");
 }
 
+// Every tensor as the reader decodes it, for comparisons outside quantbench (scripts/check_gguf.py).
+void dumpDecoded(const core::GgufReader& file, const std::string& path) {
+    std::vector<core::TensorBlob> blobs;
+    for (const auto& t : file.tensors()) {
+        const core::MatrixRM m = file.dequantize(t);
+        std::vector<std::int64_t> shape;
+        for (auto it = t.ne.rbegin(); it != t.ne.rend(); ++it) shape.push_back(std::int64_t(*it));  // outermost first
+        blobs.push_back(core::makeFloatBlob(t.name, shape, m.data(), core::DType::F32));
+    }
+    core::writeSafetensors(path, blobs, {{"source", file.file().string()}});
+}
+
 }  // namespace
 
 int runExport(const ExportArgs& args) {
@@ -146,6 +159,7 @@ int runCheckExport(const CheckExportArgs& args) {
     std::string source;
     const auto tokens = checkTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
     const core::GgufCheckReport r = core::checkGgufExport(*file, *model, tokens, checkCtx, &ctx);
+    if (!args.dump.empty()) dumpDecoded(*file, args.dump);
     if (args.json) std::printf("%s\n", checkJson(r, source).dump(2).c_str());
     else {
         std::printf("file            %s (GGUF v%u, %zu tensors, %zu metadata keys)\n", args.file.c_str(), file->version(), file->tensors().size(),

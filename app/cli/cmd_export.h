@@ -26,6 +26,7 @@ struct CheckExportArgs {
     std::string file;   ///< the .gguf file
     std::string model;  ///< the model it was exported from
     std::string text;   ///< optional UTF-8 text for the windows; none = fixed pseudo-random ids (seed 0)
+    std::string dump;   ///< optional safetensors file: every tensor as the reader decodes it (F32, GGUF names and shapes)
     int windows = 4;
     int ctx = 128;
     bool json = false;

@@ -53,7 +53,9 @@ struct GgufCheckReport {
 /// Q5_0 amax(1/16 + 2⁻¹¹); Q4_1 range/30 + (|mn| + range)·2⁻¹¹; Q5_1 range/62 + (…)·2⁻¹¹;
 /// Q4_K amax/10, Q6_K amax(1/32 + 1/128) over the 256-value super-block (scale quantization included).
 [[nodiscard]] double ggufErrorBound(GgmlType type, double x, double amax, double mn, double range);
-/// The top-1 agreement floor for a file whose weight matrices are mostly `type`.
+/// The top-1 agreement floor for a file whose weight matrices are mostly `type`: F32 0.999,
+/// F16/BF16 0.9, Q8_0/Q6_K 0.8, Q5 0.5, 4-bit 0.4 — sanity floors against a wrongly built file
+/// (random-weight models with flat logits lose many top-1 tokens through a correct 4-bit export).
 [[nodiscard]] double ggufMinTop1Agreement(GgmlType type);
 
 /// Checks file against model. tokens: windows × ctx ids (empty = no logit check). Progress and

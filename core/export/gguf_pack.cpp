@@ -98,7 +98,11 @@ void quantSym(const float* x, int levelsHalf, int maxQ, std::uint16_t& dOut, int
     const float d = maxValue / float(-levelsHalf);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     dOut = floatToF16(d);
-    for (int j = 0; j < kQK; ++j) q[j] = std::min(maxQ, int(std::int8_t(x[j] * id + (float(levelsHalf) + 0.5f))));
+    // x·id + (half + 0.5) exactly (in double: the product of two floats is exact there), rounded
+    // once to float, then truncated: what a fused multiply-add gives in ggml's reference and what
+    // gguf-py computes; the same bytes whatever the compiler may fuse.
+    for (int j = 0; j < kQK; ++j)
+        q[j] = std::min(maxQ, int(std::trunc(float(double(x[j]) * double(id) + (double(levelsHalf) + 0.5)))));
 }
 
 // Q4_1 / Q5_1: min/max with the minimum as offset.
@@ -109,7 +113,9 @@ void quantAsym(const float* x, int maxQ, std::uint16_t& dOut, std::uint16_t& mOu
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     dOut = floatToF16(d);
     mOut = floatToF16(mn);
-    for (int j = 0; j < kQK; ++j) q[j] = std::min(maxQ, int(std::int8_t((x[j] - mn) * id + 0.5f)));
+    // fl(fl((x − min)·id) + 0.5), truncated: this file is compiled with -ffp-contract=off, so the
+    // product is rounded on its own, bit for bit as gguf-py's reference (and ggml's without FMA).
+    for (int j = 0; j < kQK; ++j) q[j] = std::min(maxQ, int(std::trunc((x[j] - mn) * id + 0.5f)));
 }
 
 void packNibbles(const int* q, std::uint8_t* qs) {
