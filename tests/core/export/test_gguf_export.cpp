@@ -10,7 +10,9 @@
 #include <random>
 
 #include "core/calib/calibration.h"
+#include "core/io/safetensors_file.h"
 #include "core/export/gguf_check.h"
+#include "core/export/gguf_pack.h"
 #include "core/export/gguf_reader.h"
 #include "core/export/gguf_writer.h"
 #include "core/model/rope.h"
@@ -77,6 +79,46 @@ float maxAbsDiff(const MatrixRM& A, const MatrixRM& B) {
     for (Index i = 0; i < A.rows(); ++i)
         for (Index j = 0; j < A.cols(); ++j) m = std::max(m, std::fabs(A(i, j) - B(i, j)));
     return m;
+}
+
+// A Llama checkpoint 256 wide (K blocks fit its rows) with q/k/v biases, random weights (seed),
+// the bundled SentencePiece tokenizer: hidden 256, 4 heads over 2 KV heads, MLP 512, 2 layers.
+std::filesystem::path wideLlamaWithBiases() {
+    const auto dir = test::freshScratchDir("gguf-wide");
+    std::ofstream(dir / "config.json") << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 256, "intermediate_size": 512,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512,
+        "max_position_embeddings": 256, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
+        "attention_bias": true, "tie_word_embeddings": false, "bos_token_id": 1, "eos_token_id": 2})";
+    std::filesystem::copy_file(test::bundledModelDir() / "tokenizer.model", dir / "tokenizer.model");
+    std::vector<core::TensorBlob> blobs;
+    unsigned seed = 100;
+    auto add = [&](const std::string& name, Index rows, Index cols, float stddev, float offset = 0.0f) {
+        MatrixRM m = test::randomMatrix(rows, cols, seed++, stddev);
+        m.array() += offset;
+        std::vector<std::int64_t> shape = {rows, cols};
+        if (rows == 1) shape = {cols};
+        blobs.push_back(core::makeFloatBlob(name, shape, m.data(), core::DType::F32));
+    };
+    add("model.embed_tokens.weight", 512, 256, 0.3f);
+    add("lm_head.weight", 512, 256, 0.1f);
+    add("model.norm.weight", 1, 256, 0.1f, 1.0f);
+    for (int l = 0; l < 2; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        add(p + "input_layernorm.weight", 1, 256, 0.1f, 1.0f);
+        add(p + "post_attention_layernorm.weight", 1, 256, 0.1f, 1.0f);
+        add(p + "self_attn.q_proj.weight", 256, 256, 0.08f);
+        add(p + "self_attn.k_proj.weight", 128, 256, 0.08f);
+        add(p + "self_attn.v_proj.weight", 128, 256, 0.06f);
+        add(p + "self_attn.q_proj.bias", 1, 256, 0.3f);
+        add(p + "self_attn.k_proj.bias", 1, 128, 0.3f);
+        add(p + "self_attn.v_proj.bias", 1, 128, 0.3f);
+        add(p + "self_attn.o_proj.weight", 256, 256, 0.06f);
+        add(p + "mlp.gate_proj.weight", 512, 256, 0.05f);
+        add(p + "mlp.up_proj.weight", 512, 256, 0.05f);
+        add(p + "mlp.down_proj.weight", 256, 512, 0.04f);
+    }
+    core::writeSafetensors(dir / "model.safetensors", blobs);
+    return dir;
 }
 
 // RoPE on adjacent pairs (x_{2i}, x_{2i+1}) with θ_i = base^(−2i/d): the layout llama.cpp's
@@ -293,6 +335,46 @@ private slots:
         const auto check = core::checkGgufExport(*r, *model, randomTokens(320, 48, 9), 24);
         QVERIFY2(check.ok(), check.problems.empty() ? "" : check.problems.front().c_str());
         QVERIFY(check.logits->maxAbsDiff > 0.0);
+    }
+
+    void kQuantsAndPermutedBiasesOnAWideModel_data() {
+        QTest::addColumn<int>("type");
+        for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F32}) QTest::newRow(core::ggmlTypeName(t).c_str()) << int(t);
+    }
+    void kQuantsAndPermutedBiasesOnAWideModel() {
+        // 256-wide rows take K blocks without fallback; the llama q/k biases follow their rows'
+        // RoPE order (checked exactly in F32).
+        QFETCH(int, type);
+        const GgmlType t = GgmlType(type);
+        const auto dir = wideLlamaWithBiases();
+        const auto model = loadModel(dir);
+        const auto file = dir / "wide.gguf";
+        const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}});
+        QVERIFY(report.warnings.empty());
+        const auto r = core::GgufReader::open(file);
+        for (const auto& info : r->tensors()) QVERIFY2(info.type == (info.ne.size() == 1 ? GgmlType::F32 : t), info.name.c_str());
+        const auto check = core::checkGgufExport(*r, *model, randomTokens(512, 2 * 32, 3), 32);
+        QVERIFY2(check.ok(), check.problems.empty() ? "" : check.problems.front().c_str());
+        QCOMPARE(check.tensors.size(), std::size_t(1 + 2 * 12 + 2));
+        if (t == GgmlType::F32) {
+            const auto& qb = *model->layer(1)->linear(core::ModuleKind::Q)->bias();
+            const MatrixRM fileBias = r->dequantize(*r->findTensor("blk.1.attn_q.bias"));
+            const MatrixRM want = core::ggufPermuteQk(MatrixRM(qb), 4);
+            for (Index i = 0; i < 256; ++i) QCOMPARE(fileBias(0, i), want(i, 0));
+            QVERIFY(fileBias(0, 1) != qb(1));  // moved: row 1 of head 0 is row 32 of the checkpoint
+        }
+    }
+
+    void q4_1MatchesTheReferenceAtARoundingTie() {
+        // Block 306 of layer 2's up_proj (row 153, columns 0-31) has x − min scaled to exactly
+        // 0.5 − 2⁻²⁵, which float32 rounds to a tie at 1.0: gguf-py's quantize (numpy, unfused) gives
+        // these bytes; a fused multiply-add would write 0x05 at byte 14.
+        const auto ckpt = core::Checkpoint::open(test::bundledModelDir());
+        const MatrixRM up = ckpt->loadMatrix("model.layers.2.mlp.up_proj.weight", 172, 64);
+        std::vector<std::uint8_t> out(20);
+        core::ggufPackRow(GgmlType::Q4_1, up.data() + 153 * 64, 32, out.data());
+        const std::vector<std::uint8_t> want = {181, 38, 236, 177, 103, 215, 22, 6, 207, 237, 118, 6, 132, 139, 21, 175, 34, 39, 140, 53};
+        QCOMPARE(out, want);
     }
 
     void checkFailsOnACorruptedBlock() {
