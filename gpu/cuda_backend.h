@@ -12,6 +12,8 @@
 //                   factor (H'+λI)⁻¹ = UᵀU by cuSOLVER in FP64 (potrf + trtri, the CPU's eq. 1),
 //                   the column sweep in FP32 (gpu/cuda/quant_kernels), lazy updates by SGEMM.
 //   rtn             the group grid on the device; codes, scales and zeros bit-identical to the CPU.
+//   rtnOutputEnergies  inspect's sensitivity forms (gpu/cuda_sensitivity.cpp): RTN on the
+//                   device per grid point, SGEMM D·G (or D·Xᵀ), double row sums.
 // Every op uploads its operands, computes, downloads the result and synchronises: nothing is
 // cached between calls, so callers may change their matrices freely. Host buffers are pageable.
 //
@@ -75,6 +77,11 @@ public:
                                         const core::WeightGridSpec& spec, const core::GptqOptions& options,
                                         const core::RunContext& ctx) const override;
     [[nodiscard]] core::QuantizedWeight rtn(const core::ConstMatrixRef& W, const core::WeightGridSpec& spec) const override;
+    /// W, the inputs, D and the product T resident: 4·(2·out·in + rows·in + out·rows) + out·in bytes.
+    [[nodiscard]] bool supportsOutputEnergies(core::Index out, core::Index in, core::Index inputRows) const override;
+    [[nodiscard]] std::vector<double> rtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs,
+                                                        bool inputsAreGram,
+                                                        const std::vector<core::WeightGridSpec>& specs) const override;
 
 private:
     struct Impl;

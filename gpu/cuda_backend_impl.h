@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/quant/gptq.h"
 #include "core/util/error.h"
@@ -128,6 +129,9 @@ struct CudaBackend::Impl {
     core::GptqResult gptq(const core::ConstMatrixRef& W, const Eigen::Ref<const core::MatrixRMd>& H,
                           const core::WeightGridSpec& spec, const core::GptqOptions& options, const core::RunContext& ctx);
     core::QuantizedWeight rtn(const core::ConstMatrixRef& W, const core::WeightGridSpec& spec);
+    // cuda_sensitivity.cpp
+    std::vector<double> rtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs, bool inputsAreGram,
+                                          const std::vector<core::WeightGridSpec>& specs);
 };
 
 }  // namespace qb::gpu

@@ -16,6 +16,7 @@
 #include "core/quant/plan.h"
 #include "core/quant/quantized_checkpoint.h"
 #include "core/quant/rtn.h"
+#include "core/stats/sensitivity.h"
 #include "core/text/tokenizer.h"
 #include "gpu/cuda_backend.h"
 
@@ -186,6 +187,37 @@ public:
         });
     }
 
+    // inspect's sensitivity forms: the device's energies against the CPU's on the same G.
+    void sensitivity(Index out, Index in, Index tokens) {
+        check("sensitivity", "W " + dims(out, in) + ", G of " + std::to_string(tokens) + " tokens, 12 RTN grid points",
+              "max rel. diff", 1e-4, [&](SelftestCheck& c) {
+                  const MatrixRM W = randomMatrix(out, in, 21) * 0.02f;
+                  const MatrixRM X = activationLike(tokens, in, 22);
+                  MatrixRMd G = MatrixRMd::Zero(in, in);
+                  m_cpu.accumulateGram(X, G);
+                  const MatrixRM Gf = G.cast<float>();
+                  std::vector<core::WeightGridSpec> specs;
+                  for (int bits : {2, 3, 4, 8})
+                      for (std::optional<int> g : {std::optional<int>(32), std::optional<int>(128), std::optional<int>()})
+                          specs.push_back({bits, g, false});
+                  std::vector<double> eg;
+                  c.gpuSeconds = timed([&] { eg = m_gpu.rtnOutputEnergies(W, Gf, true, specs); });
+                  core::SensitivityTable t;
+                  auto& registry = core::BackendRegistry::instance();
+                  const std::string before = registry.preferred()->name();
+                  registry.setPreferred("cpu");
+                  c.cpuSeconds = timed([&] { t = core::computeSensitivity(W, G); });
+                  registry.setPreferred(before);
+                  double worst = 0.0;
+                  for (std::size_t i = 0; i < specs.size(); ++i) {
+                      const double expected = *t.entries[i].relativeError, got = eg[i + 1] / eg[0];
+                      worst = std::max(worst, std::abs(got - expected) / std::max(expected, 1e-300));
+                  }
+                  c.value = worst;
+                  c.pass = worst <= c.tolerance;
+              });
+    }
+
     void model() {
         if (m_options.modelDir.empty()) return;
         check("model", m_options.modelDir + " gptq w4 g32", "perplexity |diff|", kPerplexityDigits, [&](SelftestCheck& c) {
@@ -279,7 +311,9 @@ SelftestReport runSelftest(const CudaBackend& gpu, const SelftestOptions& option
         r.gram(16384, 4096);
         r.rtn(4096, 4096, {4, 128, false});
         r.gptq(4096, 4096, 16384, {4, 128, false}, plain, true);  // issue 19's target: ≥ 20× the CPU
+        r.sensitivity(8192, 2048, 8192);  // a 1B model's gate_proj: inspect's slowest step on the CPU
     }
+    r.sensitivity(300, 1000, 2048);
     r.model();
 
     report.pass = !report.checks.empty();

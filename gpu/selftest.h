@@ -6,6 +6,7 @@
 // Pass criteria (per check, see selftest.cpp):
 //   float ops (linear, Gram, RMSNorm)  NMSE = ‖gpu − cpu‖² / ‖cpu‖² ≤ 1e-6
 //   RTN                                codes, scales and zeros identical
+//   sensitivity forms                  relative errors within 1e-4 of the CPU's
 //   GPTQ                               codes that differ ≤ 1 % and objectives within 1 %
 //                                      (summation order differs, gpu/cuda_gptq.cpp); the
 //                                      fraction of differing codes is reported as measured
@@ -22,7 +23,7 @@ namespace qb::gpu {
 class CudaBackend;
 
 struct SelftestCheck {
-    std::string op;        ///< "linear", "gram", "rmsnorm", "rtn", "gptq", "model"
+    std::string op;        ///< "linear", "gram", "rmsnorm", "rtn", "gptq", "sensitivity", "model"
     std::string shape;     ///< "4096x4096 · 2048 rows", "W 4096x4096, 16384 tokens, w4 g128"
     std::string metric;    ///< "nmse", "codes differing", "perplexity |Δ|"
     double value = 0.0;

@@ -1,5 +1,6 @@
 #pragma once
-// The device algorithm of GPTQ and RTN (gpu/cuda_gptq.cpp), one row or one element at a time.
+// The device algorithm of GPTQ, RTN and inspect's RTN sensitivity forms (gpu/cuda_gptq.cpp,
+// gpu/cuda_sensitivity.cpp), one row or one element at a time.
 //
 // Each CUDA kernel of gpu/cuda/quant_kernels.cu is a thin wrapper that calls one of these
 // QB_HD functions per thread, and each cuBLAS call takes its arguments from one of the
@@ -79,6 +80,15 @@ QB_HD inline void rtnGroup(const float* W, const std::uint8_t* dead, int n, int 
     if (!codes) return;
     for (int c = c0; c < c1; ++c)
         codes[std::size_t(r) * std::size_t(n) + std::size_t(c)] = std::uint8_t(gridCode(w[c], p.scale, p.zero, float(maxq)));
+}
+
+/// D[r, c] = W[r, c] − Ŵ[r, c], Ŵ = scales[r, g]·(codes[r, c] − zeros[r, g]) with g = c / groupCols:
+/// the RTN residual whose output energy the sensitivity forms measure.
+QB_HD inline float rtnResidualAt(const float* W, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros,
+                                 int n, int groupCols, int groups, int r, int c) {
+    const std::size_t at = std::size_t(r) * std::size_t(n) + std::size_t(c);
+    const std::size_t g = std::size_t(r) * std::size_t(groups) + std::size_t(c / groupCols);
+    return W[at] - gridValue(float(codes[at]), scales[g], float(zeros[g]));
 }
 
 /// What the sweep of one block reads and writes (device pointers on the GPU).
@@ -198,6 +208,21 @@ inline ColumnMajorGemm referenceProductGemm(int out, int n) {
     g.lda = n;
     g.ldb = n;
     g.ldc = n;
+    return g;
+}
+
+/// T = D·Xᵀ for ‖D Xᵀ‖²_F with the calibration inputs X [tokens, n] kept (row-major):
+/// column-major Tᶜ [tokens, out] (ld tokens) = (Xᶜ)ᵀ · Dᶜ, Xᶜ = Xᵀ [n, tokens] and Dᶜ = Dᵀ
+/// [n, out] (ld n). A = X, B = D, C = T [out, tokens] row-major.
+inline ColumnMajorGemm inputProductGemm(int out, int n, int tokens) {
+    ColumnMajorGemm g;
+    g.transA = true;
+    g.m = tokens;
+    g.n = out;
+    g.k = n;
+    g.lda = n;
+    g.ldb = n;
+    g.ldc = tokens;
     return g;
 }
 

@@ -51,4 +51,27 @@ QuantizedWeight quantizeRtnPreferred(const ConstMatrixRef& W, const WeightGridSp
     return quantizeRtn(W, spec);
 }
 
+std::optional<std::vector<double>> outputEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                           bool inputsAreGram, const std::vector<WeightGridSpec>& specs,
+                                                           std::string& where) {
+    where = "cpu";
+    std::shared_ptr<Backend> backend;
+    const QuantAccelerator* acc = preferredAccelerator(backend);
+    if (!acc) return std::nullopt;
+    const double macs = double(W.rows()) * double(W.cols()) * double(inputs.rows());
+    if (macs < kOutputEnergyDeviceMinMacs) return std::nullopt;
+    if (!acc->supportsOutputEnergies(W.rows(), W.cols(), inputs.rows())) {
+        where = "cpu (" + backend->name() + ": not enough free device memory)";
+        return std::nullopt;
+    }
+    try {
+        std::vector<double> energies = acc->rtnOutputEnergies(W, inputs, inputsAreGram, specs);
+        where = backend->name();
+        return energies;
+    } catch (const Error& e) {
+        where = "cpu (" + backend->name() + ": " + e.what() + ")";
+        return std::nullopt;
+    }
+}
+
 }  // namespace qb::core

@@ -9,7 +9,9 @@
 // layer when the device cannot take it (too large, out of memory, a device error), with a
 // log line, never a failed job.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/quant/gptq.h"
 #include "core/quant/quantized_weight.h"
@@ -33,6 +35,16 @@ public:
                                           const RunContext& ctx) const = 0;
     /// quantizeRtn (core/quant/rtn.h) on the device: bit-identical codes, scales and zeros.
     [[nodiscard]] virtual QuantizedWeight rtn(const ConstMatrixRef& W, const WeightGridSpec& spec) const = 0;
+
+    /// True when rtnOutputEnergies of W [out, in] with inputs of `inputRows` rows fits now.
+    [[nodiscard]] virtual bool supportsOutputEnergies(Index out, Index in, Index inputRows) const = 0;
+    /// inspect's sensitivity forms with W and the inputs resident: ‖D Xᵀ‖²_F for D = W first,
+    /// then D = W − RTN(W; spec) for each spec (valid specs only). inputs is G = Xᵀ X [in, in]
+    /// in float when inputsAreGram, else X [tokens, in]. Float products, double sums (as the
+    /// CPU's core/stats/sensitivity.cpp). Throws Error on a device failure.
+    [[nodiscard]] virtual std::vector<double> rtnOutputEnergies(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                                bool inputsAreGram,
+                                                                const std::vector<WeightGridSpec>& specs) const = 0;
 };
 
 /// GPTQ on the preferred backend's accelerator when it has one and the layer fits; else,
@@ -47,5 +59,15 @@ public:
 [[nodiscard]] QuantizedWeight quantizeRtnPreferred(const ConstMatrixRef& W, const WeightGridSpec& spec, const RunContext& ctx,
                                                    const std::string& what);
 inline constexpr Index kRtnDeviceMinWeights = Index(1) << 22;
+
+/// rtnOutputEnergies on the preferred backend's accelerator, or nullopt when there is none,
+/// the forms are too small to be worth a transfer (under kOutputEnergyDeviceMinMacs
+/// multiply-adds each), the device lacks the memory, or it fails; `where` is then "cpu" or
+/// "cpu (<backend>: <reason>)", else the backend's name. Never throws for a device failure.
+[[nodiscard]] std::optional<std::vector<double>> outputEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                                         bool inputsAreGram,
+                                                                         const std::vector<WeightGridSpec>& specs,
+                                                                         std::string& where);
+inline constexpr double kOutputEnergyDeviceMinMacs = double(1 << 26);
 
 }  // namespace qb::core

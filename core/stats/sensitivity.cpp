@@ -6,6 +6,8 @@
 
 #include "core/backend/backend.h"
 #include "core/backend/cpu/blas_gemm.h"
+#include "core/quant/quant_accelerator.h"
+#include "core/quant/quant_grid.h"
 #include "core/quant/quant_scheme.h"
 #include "core/quant/quantized_weight.h"
 #include "core/quant/rtn.h"
@@ -84,30 +86,53 @@ double directForm(const ConstMatrixRef& D, const ConstMatrixRef& X) {
     });
 }
 
+double relativeOf(double error, double reference) {
+    error = std::max(0.0, error);
+    if (reference > 0.0) return error / reference;
+    return error > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
+}
+
 /// The relative output error table; energy(D) = ‖D Xᵀ‖²_F in whichever form the caller has.
+/// floatInputs (X or G in float, isGram telling which) lets the preferred backend's device
+/// evaluate every form with W and the inputs resident (outputEnergiesPreferred); otherwise,
+/// or when it declines, the forms run here one by one.
 template <class Energy>
-SensitivityTable sensitivityTable(const ConstMatrixRef& W, const SensitivityOptions& options, Energy&& energy) {
+SensitivityTable sensitivityTable(const ConstMatrixRef& W, const SensitivityOptions& options, Energy&& energy,
+                                  const ConstMatrixRef& floatInputs, bool isGram) {
     SensitivityTable table;
     table.sym = options.sym;
-    const double reference = energy(W);  // ‖W Xᵀ‖², shared by every grid point
+    std::vector<WeightGridSpec> specs;  // the grid points RTN accepts, in table order
+    std::vector<std::size_t> specEntry;
     for (int bits : options.bits) {
         for (const std::optional<int>& group : options.groupSizes) {
             SensitivityEntry entry{bits, group, std::nullopt, {}};
             try {
-                WeightGridSpec spec;
-                spec.bits = bits;
-                spec.groupSize = group;
-                spec.sym = options.sym;
-                MatrixRM delta = quantizeRtn(W, spec).dequantize();  // Ŵ, then ΔW = W − Ŵ in place
-                delta = W - delta;
-                const double error = std::max(0.0, energy(delta));
-                entry.relativeError = reference > 0.0 ? error / reference
-                                      : error > 0.0   ? std::numeric_limits<double>::infinity()
-                                                      : 0.0;
+                const WeightGridSpec spec{bits, group, options.sym};
+                (void)QuantGrid(bits, options.sym);  // RTN's own checks, before any work
+                if (group && *group <= 0) throw Error("RTN: group size must be positive, got " + std::to_string(*group));
+                specs.push_back(spec);
+                specEntry.push_back(table.entries.size());
             } catch (const Error& e) {
                 entry.note = e.what();
             }
             table.entries.push_back(std::move(entry));
+        }
+    }
+    const std::optional<std::vector<double>> device = outputEnergiesPreferred(W, floatInputs, isGram, specs, table.backend);
+    if (device && device->size() == specs.size() + 1) {
+        for (std::size_t i = 0; i < specs.size(); ++i)
+            table.entries[specEntry[i]].relativeError = relativeOf((*device)[i + 1], (*device)[0]);
+        return table;
+    }
+    const double reference = energy(W);  // ‖W Xᵀ‖², shared by every grid point
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        SensitivityEntry& entry = table.entries[specEntry[i]];
+        try {
+            MatrixRM delta = quantizeRtn(W, specs[i]).dequantize();  // Ŵ, then ΔW = W − Ŵ in place
+            delta = W - delta;
+            entry.relativeError = relativeOf(energy(delta), reference);
+        } catch (const Error& e) {
+            entry.note = e.what();
         }
     }
     return table;
@@ -139,6 +164,13 @@ void SensitivityInputs::add(const ConstMatrixRef& X) {
         m_gram->add(X);
     m_gramFloat.reset();
     m_tokens += std::uint64_t(X.rows());
+}
+
+ConstMatrixRef SensitivityInputs::floatInputs(bool& isGram) const {
+    isGram = !keepsInputs();
+    if (keepsInputs()) return m_X.topRows(Index(m_tokens));
+    if (!m_gramFloat) m_gramFloat = m_gram->gram().cast<float>();
+    return *m_gramFloat;
 }
 
 double SensitivityInputs::outputEnergy(const ConstMatrixRef& D) const {
@@ -198,12 +230,14 @@ SensitivityTable computeSensitivity(const ConstMatrixRef& W, const MatrixRMd& G,
     if (G.rows() != G.cols()) throw Error("sensitivity: the Gram matrix is not square");
     checkInputChannels(W, G.rows(), "the Gram matrix");
     const MatrixRM Gf = G.cast<float>();  // float forms, as in SensitivityInputs::outputEnergy
-    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return quadraticForm<float>(D, Gf); });
+    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return quadraticForm<float>(D, Gf); }, Gf, true);
 }
 
 SensitivityTable computeSensitivity(const ConstMatrixRef& W, const SensitivityInputs& inputs, const SensitivityOptions& options) {
     checkInputChannels(W, inputs.inFeatures(), "the calibration input");
-    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return inputs.outputEnergy(D); });
+    bool isGram = false;
+    const ConstMatrixRef floatInputs = inputs.floatInputs(isGram);
+    return sensitivityTable(W, options, [&](const ConstMatrixRef& D) { return inputs.outputEnergy(D); }, floatInputs, isGram);
 }
 
 }  // namespace qb::core

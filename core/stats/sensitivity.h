@@ -48,6 +48,9 @@ public:
     /// computeSensitivity). Throws Error on a shape mismatch.
     [[nodiscard]] double outputEnergy(const ConstMatrixRef& D) const;
     [[nodiscard]] bool keepsInputs() const { return !m_gram.has_value(); }
+    /// The inputs in float as the forms read them: X [tokens, in] while keepsInputs(), else
+    /// G [in, in] (made on first use, as outputEnergy). isGram tells which.
+    [[nodiscard]] ConstMatrixRef floatInputs(bool& isGram) const;
     [[nodiscard]] Index inFeatures() const { return m_in; }
     [[nodiscard]] std::uint64_t tokens() const { return m_tokens; }
 
@@ -86,6 +89,8 @@ struct SensitivityEntry {
 
 struct SensitivityTable {
     bool sym = false;
+    /// Where the forms ran: "cpu", a device ("cuda:0"), or "cpu (cuda:0: <why not>)".
+    std::string backend = "cpu";
     std::vector<SensitivityEntry> entries;  ///< bits-major, in the order of SensitivityOptions
 
     /// The entry for (bits, groupSize), or nullptr.

@@ -115,6 +115,27 @@ __global__ void gptqRowNormsKernel(const float* __restrict__ W, const std::uint8
     }
 }
 
+__global__ void rtnResidualKernel(const float* __restrict__ W, const std::uint8_t* __restrict__ codes,
+                                  const float* __restrict__ scales, const std::int32_t* __restrict__ zeros, float* __restrict__ D,
+                                  int out, int n, int groupCols, int groups) {
+    const int c = blockIdx.x * kTile + threadIdx.x;
+    const int r = blockIdx.y * kTileRows + threadIdx.y;
+    if (r >= out || c >= n) return;
+    D[size_t(r) * size_t(n) + size_t(c)] = step::rtnResidualAt(W, codes, scales, zeros, n, groupCols, groups, r, c);
+}
+
+__global__ void rowDotSumsKernel(const float* __restrict__ A, const float* __restrict__ B, int cols, double* sums) {
+    __shared__ double shared[kNormThreads / 32];
+    const size_t r = blockIdx.x;
+    double s = 0.0;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        const size_t at = r * size_t(cols) + size_t(c);
+        s += double(A[at]) * double(B[at]);
+    }
+    s = blockSum(s, shared);
+    if (threadIdx.x == 0) sums[r] = s;
+}
+
 __global__ void zeroDeadColumnsKernel(float* W, const std::uint8_t* __restrict__ dead, int out, int n) {
     const int c = blockIdx.x * kTile + threadIdx.x;
     const int r = blockIdx.y * kTileRows + threadIdx.y;
@@ -193,6 +214,21 @@ cudaError_t gptqRowNorms(const float* W, const std::uint8_t* dead, const std::ui
                          double* dw, double* w, double* whw, cudaStream_t stream) {
     if (out <= 0) return cudaSuccess;
     gptqRowNormsKernel<<<out, kNormThreads, 0, stream>>>(W, dead, codes, scales, zeros, gIdx, T, n, groups, dw, w, whw);
+    return cudaGetLastError();
+}
+
+cudaError_t rtnResidual(const float* W, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, float* D,
+                        int out, int n, int groupCols, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (groupCols <= 0 || tooTall(out)) return cudaErrorInvalidValue;
+    const int groups = (n + groupCols - 1) / groupCols;
+    rtnResidualKernel<<<tiles(n, out), dim3(kTile, kTileRows), 0, stream>>>(W, codes, scales, zeros, D, out, n, groupCols, groups);
+    return cudaGetLastError();
+}
+
+cudaError_t rowDotSums(const float* A, const float* B, int rows, int cols, double* sums, cudaStream_t stream) {
+    if (rows <= 0) return cudaSuccess;
+    rowDotSumsKernel<<<rows, kNormThreads, 0, stream>>>(A, B, cols, sums);
     return cudaGetLastError();
 }
 

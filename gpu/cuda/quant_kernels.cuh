@@ -56,6 +56,13 @@ cudaError_t gptqRowNorms(const float* W, const std::uint8_t* dead, const std::ui
                          const std::int32_t* zeros, const std::int32_t* gIdx, const float* T, int out, int n, int groups,
                          double* dw, double* w, double* whw, cudaStream_t stream);
 
+/// D = W − Ŵ of an RTN result (gptq_device::rtnResidualAt), [out, n].
+cudaError_t rtnResidual(const float* W, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, float* D,
+                        int out, int n, int groupCols, cudaStream_t stream);
+
+/// sums[r] = Σ_c A[r, c]·B[r, c] in double, one block of threads per row of [rows, cols].
+cudaError_t rowDotSums(const float* A, const float* B, int rows, int cols, double* sums, cudaStream_t stream);
+
 /// W'[r, c] = dead[c] ? 0 : W[r, c] (in place).
 cudaError_t zeroDeadColumns(float* W, const std::uint8_t* dead, int out, int n, cudaStream_t stream);
 

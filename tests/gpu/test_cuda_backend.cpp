@@ -225,6 +225,25 @@ private slots:
         QVERIFY(std::abs(g.report.objective - c.report.objective) <= 1e-3 * c.report.objective);
     }
 
+    void sensitivityEnergiesMatchTheCpu() {
+        QB_REQUIRE_GPU();
+        const MatrixRM W = qb::test::randomMatrix(256, 512, 45) * 0.02f;
+        const MatrixRM X = qb::test::randomMatrix(1024, 512, 46);
+        const MatrixRM G = X.transpose() * X;
+        const std::vector<qb::core::WeightGridSpec> specs{{4, 128, false}, {3, 32, false}, {2, std::nullopt, false}};
+        for (const bool gram : {true, false}) {
+            const auto e = m_gpu->rtnOutputEnergies(W, gram ? qb::core::ConstMatrixRef(G) : qb::core::ConstMatrixRef(X), gram, specs);
+            QCOMPARE(e.size(), specs.size() + 1);
+            const double reference = double((W * X.transpose()).squaredNorm());
+            QVERIFY(std::abs(e[0] - reference) <= 1e-4 * reference);
+            for (std::size_t i = 0; i < specs.size(); ++i) {
+                const MatrixRM D = W - qb::core::quantizeRtn(W, specs[i]).dequantize();
+                const double expected = double((D * X.transpose()).squaredNorm());
+                QVERIFY(std::abs(e[i + 1] - expected) <= 1e-4 * expected);
+            }
+        }
+    }
+
     void gptqRefusesWhatTheCpuRefuses() {
         QB_REQUIRE_GPU();
         const MatrixRM W = qb::test::randomMatrix(8, 16, 44);

@@ -12,6 +12,7 @@
 #include "core/quant/gptq_device_steps.h"
 #include "core/quant/hessian_inverse.h"
 #include "core/quant/rtn.h"
+#include "core/stats/sensitivity.h"
 
 using namespace qb::core;
 namespace step = qb::core::gptq_device;
@@ -257,6 +258,57 @@ private slots:
             QVERIFY(dev.scales == cpu.scales);
             QVERIFY(dev.zeros == cpu.zeros);
         }
+    }
+    void sensitivityFormsEqualTheCpus_data() {
+        QTest::addColumn<int>("tokens");
+        QTest::newRow("Gram form (300 tokens > 200 inputs)") << 300;
+        QTest::newRow("inputs kept (120 tokens)") << 120;
+    }
+    void sensitivityFormsEqualTheCpus() {
+        // gpu/cuda_sensitivity.cpp's steps on the host: RTN per grid point, D = W − Ŵ, then
+        // T = D·G (Σ T⊙D) or T = D·Xᵀ (Σ T²) through the GEMM descriptors.
+        QFETCH(int, tokens);
+        const int out = 48, n = 200;
+        const MatrixRM W = randomMatrix(out, n, 13) * 0.02f;
+        const MatrixRM X = randomMatrix(tokens, n, 14);
+        SensitivityInputs inputs(n, tokens);
+        inputs.add(X);
+        bool isGram = false;
+        const MatrixRM in = inputs.floatInputs(isGram);
+        QCOMPARE(isGram, tokens > n);
+        const int m = int(in.rows());
+        auto energy = [&](const MatrixRM& D) {
+            MatrixRM T(out, m);
+            if (isGram) {
+                gemmColumnMajor(step::referenceProductGemm(out, n), in.data(), D.data(), T.data());
+                return (T.cast<double>().array() * D.cast<double>().array()).sum();
+            }
+            gemmColumnMajor(step::inputProductGemm(out, n, m), in.data(), D.data(), T.data());
+            return T.cast<double>().squaredNorm();
+        };
+        SensitivityOptions options;  // w2/3/4/8 × g32/g128/per-channel
+        const SensitivityTable cpu = computeSensitivity(W, inputs, options);
+        const double reference = energy(W);
+        std::size_t i = 0;
+        for (int bits : options.bits)
+            for (const std::optional<int>& group : options.groupSizes) {
+                const WeightGridSpec spec{bits, group, false};
+                const int g = int(groupWidth(n, group)), groups = (n + g - 1) / g;
+                QuantizedWeight q = QuantizedWeight::allocate(out, n, spec);
+                for (int r = 0; r < out; ++r)
+                    for (int k = 0; k < groups; ++k)
+                        step::rtnGroup(W.data(), nullptr, n, g, groups, (1 << bits) - 1, false, q.scales.data(), q.zeros.data(),
+                                       q.codes.data(), r, k);
+                MatrixRM D(out, n);
+                for (int r = 0; r < out; ++r)
+                    for (int c = 0; c < n; ++c)
+                        D(r, c) = step::rtnResidualAt(W.data(), q.codes.data(), q.scales.data(), q.zeros.data(), n, g, groups, r, c);
+                const double emulated = energy(D) / reference;
+                const double expected = *cpu.entries[i++].relativeError;
+                QVERIFY2(std::abs(emulated - expected) <= 1e-4 * expected,
+                         qPrintable(QString("%1: %2 vs %3").arg(QString::fromStdString(sensitivityLabel(bits, group))).arg(emulated).arg(expected)));
+            }
+        QCOMPARE(QString::fromStdString(cpu.backend), QString("cpu"));
     }
     void pivotCheckRejectsWhatTheCpuRejects() {
         QVERIFY(!step::pivotFails(1.0, 1.0, 1e-12));

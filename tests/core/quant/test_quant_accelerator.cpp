@@ -10,6 +10,7 @@
 #include "core/quant/gptq.h"
 #include "core/quant/quant_accelerator.h"
 #include "core/quant/rtn.h"
+#include "core/stats/sensitivity.h"
 #include "core/util/error.h"
 
 using namespace qb::core;
@@ -32,6 +33,7 @@ public:
     Mode mode = Mode::Answer;
     mutable int gptqCalls = 0;
     mutable int rtnCalls = 0;
+    mutable int energyCalls = 0;
 
     std::string name() const override { return "scripted:0"; }
     std::string description() const override { return "a scripted test device"; }
@@ -48,6 +50,15 @@ public:
         GptqResult r{QuantizedWeight::allocate(W.rows(), W.cols(), spec), {}};
         r.report.damping = -1.0;  // marks the device's answer
         return r;
+    }
+    bool supportsOutputEnergies(Index, Index, Index) const override { return mode != Mode::NoMemory; }
+    std::vector<double> rtnOutputEnergies(const ConstMatrixRef&, const ConstMatrixRef&, bool,
+                                          const std::vector<WeightGridSpec>& specs) const override {
+        ++energyCalls;
+        if (mode == Mode::Throw) throw Error("CUDA: cudaMalloc failed: out of memory");
+        std::vector<double> e{4.0};  // reference 4, then 1, 2, 3, …: relative errors 0.25, 0.5, …
+        for (std::size_t i = 0; i < specs.size(); ++i) e.push_back(double(i + 1));
+        return e;
     }
     QuantizedWeight rtn(const ConstMatrixRef& W, const WeightGridSpec& spec) const override {
         ++rtnCalls;
@@ -79,7 +90,7 @@ private slots:
     void init() {
         m_log.clear();
         g_device->mode = ScriptedDevice::Mode::Answer;
-        g_device->gptqCalls = g_device->rtnCalls = 0;
+        g_device->gptqCalls = g_device->rtnCalls = g_device->energyCalls = 0;
         BackendRegistry::instance().setPreferred("scripted:0");
     }
 
@@ -133,6 +144,40 @@ private slots:
         const QuantizedWeight q = quantizeRtnPreferred(big, m_spec, m_ctx, "big");
         QVERIFY(q.codes == quantizeRtn(big, m_spec).codes);
         QCOMPARE(m_log.size(), std::size_t(1));
+    }
+    void sensitivityFormsRunOnTheDevice() {
+        // 64 × 1024 weights and a 1024² Gram matrix: 2^26 multiply-adds per form, worth a device.
+        const MatrixRM W = randomMatrix(64, 1024, 5);
+        const MatrixRMd G = MatrixRMd::Identity(1024, 1024);
+        SensitivityOptions options;
+        options.bits = {3, 4, 9};  // 9 bits: refused before any work, on any backend
+        options.groupSizes = {128};
+        const SensitivityTable t = computeSensitivity(W, G, options);
+        QCOMPARE(g_device->energyCalls, 1);
+        QCOMPARE(QString::fromStdString(t.backend), QString("scripted:0"));
+        QCOMPARE(*t.entries[0].relativeError, 0.25);  // the device's energies, in order
+        QCOMPARE(*t.entries[1].relativeError, 0.5);
+        QVERIFY(!t.entries[2].relativeError.has_value());
+        QVERIFY(!t.entries[2].note.empty());
+    }
+    void sensitivityFallsBackToTheCpuAndSaysWhy() {
+        g_device->mode = ScriptedDevice::Mode::Throw;
+        const MatrixRM W = randomMatrix(64, 1024, 6) * 0.05f;
+        const MatrixRMd G = MatrixRMd::Identity(1024, 1024);
+        SensitivityOptions options;
+        options.bits = {4};
+        options.groupSizes = {128};
+        const SensitivityTable t = computeSensitivity(W, G, options);
+        QCOMPARE(QString::fromStdString(t.backend), QString("cpu (scripted:0: CUDA: cudaMalloc failed: out of memory)"));
+        // With G = I the form is ‖ΔW‖² / ‖W‖², computed on the CPU.
+        const QuantizedWeight q = quantizeRtn(W, {4, 128, false});
+        const double expected = double((W - q.dequantize()).squaredNorm()) / double(W.squaredNorm());
+        QVERIFY(std::abs(*t.entries[0].relativeError - expected) <= 1e-5 * expected);
+    }
+    void smallSensitivityFormsStayOnTheCpu() {
+        const SensitivityTable t = computeSensitivity(m_W, MatrixRMd::Identity(64, 64), {});
+        QCOMPARE(g_device->energyCalls, 0);
+        QCOMPARE(QString::fromStdString(t.backend), QString("cpu"));
     }
     void theCpuChoiceBypassesTheDevice() {
         BackendRegistry::instance().setPreferred("cpu");
