@@ -33,12 +33,24 @@ core::Protocol evalProtocol(const EvalArgs& args, const std::string& text, int c
 
 /// The run eval appends to --session: figures under the workbench's metric names, the KLD
 /// statistics under kld_* (docs/session-format.md).
-core::RunRecord evalRun(const EvalArgs& args, const core::Protocol& protocol) {
+core::RunRecord evalRun(const EvalArgs& args, const core::LlamaModel& model, const core::Protocol& protocol) {
     core::RunRecord run;
     run.command = "eval";
     run.modelPath = absoluteFolder(args.model);
     run.protocol = protocol;
     run.metrics["baseline"] = 0.0;
+    // Storage of the decoder layers' linear modules, as the workbench counts it (its Pareto axis).
+    double bytes = 0.0, weights = 0.0;
+    for (int i = 0; i < model.config().numLayers; ++i) {
+        const auto layer = model.layer(i);
+        for (const auto kind : core::kAllModuleKinds) {
+            const auto& linear = layer->linear(kind);
+            bytes += double(linear->storageBytes());
+            weights += double(linear->outFeatures()) * double(linear->inFeatures());
+        }
+    }
+    run.metrics["bytes"] = bytes;
+    if (weights > 0) run.metrics["bits_per_weight"] = 8.0 * bytes / weights;
     return run;
 }
 
@@ -51,9 +63,10 @@ void printSessionLine(const EvalArgs& args, const std::string& runId) {
 }
 
 // eval --baseline / --baseline-logits: the KL divergence of the model from the baseline.
-int printAgainstBaseline(const EvalArgs& args, const core::BaselineEvalResult& r, const core::Protocol& protocol) {
+int printAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, const core::BaselineEvalResult& r,
+                         const core::Protocol& protocol) {
     const auto& s = r.stats;
-    core::RunRecord run = evalRun(args, protocol);
+    core::RunRecord run = evalRun(args, model, protocol);
     auto& m = run.metrics;
     m["perplexity"] = s.perplexity;
     m["baseline_perplexity"] = s.baselinePerplexity;
@@ -140,7 +153,7 @@ int runAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, cons
         const auto file = core::LogitsFile::open(args.baselineLogits);
         // Its errors name the file ("<file>: made with ctx 256, this run uses 512").
         const auto r = core::evaluateAgainstBaseline(model, *file, stream, core::sha256Hex(text), options, context);
-        return printAgainstBaseline(args, r, protocolOf(r, savedBaselineDtype(*file)));
+        return printAgainstBaseline(args, model, r, protocolOf(r, savedBaselineDtype(*file)));
     }
     const auto baseline = core::loadModel(args.baseline);
     const auto& c = baseline->config();
@@ -149,7 +162,7 @@ int runAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, cons
     if (baselineStream != stream)
         throw core::Error(args.baseline + ": its tokenizer encodes " + args.text + " differently from " + args.model + "'s");
     const auto r = core::evaluateAgainstBaseline(model, *baseline, stream, options, context);
-    return printAgainstBaseline(args, r, protocolOf(r, core::checkpointDtype(args.baseline)));
+    return printAgainstBaseline(args, model, r, protocolOf(r, core::checkpointDtype(args.baseline)));
 }
 
 }  // namespace
@@ -197,7 +210,7 @@ int runEval(const EvalArgs& args) {
     });
     if (logitsOut) logitsOut->commit();
     const core::Protocol protocol = evalProtocol(args, text, r.ctx, r.windows, bos, std::nullopt);
-    core::RunRecord run = evalRun(args, protocol);
+    core::RunRecord run = evalRun(args, *model, protocol);
     run.metrics["perplexity"] = r.perplexity;
     run.metrics["loss"] = r.meanLoss;
     run.metrics["predictions"] = double(r.predictions);

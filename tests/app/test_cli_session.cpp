@@ -118,6 +118,7 @@ private slots:
         QCOMPARE(ev.metrics.at("predictions"), 2.0 * 127);
         QCOMPARE(ev.metrics.at("windows"), 2.0);
         QCOMPARE(ev.metrics.at("ctx"), 128.0);
+        QCOMPARE(ev.metrics.at("bits_per_weight"), 32.0);  // the bundled model is F32
         const core::EvalProtocol& evp = *ev.protocol->eval;
         QCOMPARE(evp.text, std::string("eval.txt"));
         QCOMPARE(evp.sha256, core::sha256FileHex(evalText));
