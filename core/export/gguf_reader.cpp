@@ -21,6 +21,9 @@ constexpr std::uint64_t kMaxKeyBytes = 65535;
 constexpr std::uint64_t kMaxTensorNameBytes = 64;
 constexpr std::uint32_t kMaxDims = 4;
 constexpr std::uint64_t kMaxArrayLength = std::uint64_t(1) << 24;  // vocabularies are < 2^18
+// All array elements of a file together (each costs ~56 bytes parsed): 2^26 is ~3.7 GB at most,
+// far above a real vocabulary with its scores, types and merges (~10^6).
+constexpr std::uint64_t kMaxArrayElementsPerFile = std::uint64_t(1) << 26;
 
 // A bounds-checked little-endian cursor over [base, base + size).
 class Cursor {
@@ -79,7 +82,7 @@ GgufValueType valueType(std::uint32_t raw, const std::string& where) {
     return GgufValueType(raw);
 }
 
-GgufValue readValue(Cursor& c, GgufValueType type, int depth, const std::string& where) {
+GgufValue readValue(Cursor& c, GgufValueType type, int depth, const std::string& where, std::uint64_t& elementBudget) {
     GgufValue v;
     v.type = type;
     switch (type) {
@@ -108,9 +111,11 @@ GgufValue readValue(Cursor& c, GgufValueType type, int depth, const std::string&
                 throw Error(where + " claims " + std::to_string(n) + " elements, more than the file can hold");
             if (n > kMaxArrayLength)
                 throw Error(where + " claims " + std::to_string(n) + " elements (at most " + std::to_string(kMaxArrayLength) + ")");
+            if (n > elementBudget) throw Error(where + ": the file's arrays hold more than " + std::to_string(kMaxArrayElementsPerFile) + " elements");
+            elementBudget -= n;
             std::vector<GgufValue> items;
             items.reserve(std::size_t(n));
-            for (std::uint64_t i = 0; i < n; ++i) items.push_back(readValue(c, v.arrayType, depth + 1, where));
+            for (std::uint64_t i = 0; i < n; ++i) items.push_back(readValue(c, v.arrayType, depth + 1, where, elementBudget));
             v.value = std::move(items);
             break;
         }
@@ -187,12 +192,13 @@ void GgufReader::parse() {
     if (tensorCount > c.left() / 33) throw Error("claims " + std::to_string(tensorCount) + " tensors, more than the file can hold");
 
     std::set<std::string> keys;
+    std::uint64_t elementBudget = kMaxArrayElementsPerFile;
     m_metadata.reserve(std::size_t(kvCount));
     for (std::uint64_t i = 0; i < kvCount; ++i) {
         std::string key = c.string(kMaxKeyBytes, "metadata key " + std::to_string(i));
         if (!keys.insert(key).second) throw Error("metadata key " + inQuotes(key) + " appears twice");
         const auto type = valueType(c.get<std::uint32_t>("metadata " + inQuotes(key)), "metadata " + inQuotes(key));
-        GgufValue v = readValue(c, type, 0, "metadata " + inQuotes(key));
+        GgufValue v = readValue(c, type, 0, "metadata " + inQuotes(key), elementBudget);
         m_metadata.emplace_back(std::move(key), std::move(v));
     }
     if (const GgufValue* a = find("general.alignment")) {
