@@ -12,6 +12,7 @@
 #include <QFileInfo>
 #include <QUndoStack>
 
+#include <filesystem>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -138,7 +139,32 @@ core::RunRecord toStored(const RunRecord& run) {
     if (run.benchPromptTokens > 0) m["bench_prompt_tokens"] = run.benchPromptTokens;
     if (run.benchGenTokens > 0) m["bench_gen_tokens"] = run.benchGenTokens;
     for (const auto& module : run.modules) r.moduleErrors[module.name] = module.relativeError;
+    r.protocol = run.protocol;
+    r.command = run.command;
+    r.modelPath = run.modelPath;
     return r;
+}
+
+/// A run quantbench-cli appended (docs/session-format.md): its protocol names its texts, and a
+/// run without a plan (eval, bench) is titled by its command and model folder.
+void applyCliRun(RunRecord& run, const core::RunRecord& r) {
+    run.protocol = r.protocol;
+    run.command = r.command;
+    run.modelPath = r.modelPath;
+    if (r.protocol && r.protocol->eval && run.evaluationText.empty()) {
+        run.evaluationText = r.protocol->eval->text;
+        run.evaluationSha256 = r.protocol->eval->sha256;
+    }
+    if (r.protocol && r.protocol->calibration && !run.hasCalibration()) {
+        const core::CalibrationProtocol& c = *r.protocol->calibration;
+        run.calibrationText = c.text;
+        run.calibrationSha256 = c.sha256;
+        run.calibrationWindows = c.windows;
+        run.calibrationCtx = c.ctx;
+        run.calibrationSeed = c.seed;
+    }
+    if (!r.command.empty() && r.planJson.empty())
+        run.scheme = r.command + " " + std::filesystem::path(r.modelPath).filename().string();
 }
 
 /// Fills run's texts and protocol from the workbench state's entry (absent in older sessions).
@@ -204,6 +230,7 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
         if (const auto it = names.find(r.id); it != names.end()) run.customName = it->second;
     }
     if (const auto it = state.runTexts.find(r.id); it != state.runTexts.end()) applyTexts(run, it->second);
+    applyCliRun(run, r);
     run.name = runTitle(run);
     return run;
 }

@@ -22,6 +22,7 @@
 #include "core/eval/perplexity.h"
 #include "core/model/llama_model.h"
 #include "core/quant/pipeline.h"
+#include "core/store/run_protocol.h"
 
 namespace qb::ui {
 
@@ -62,6 +63,14 @@ struct RunRecord {
     std::uint64_t calibrationSeed = 0;
     std::string evaluationText;
     std::string evaluationSha256;
+    /// How the figures were measured (issue 13), as a session stores it; kept through a reopen
+    /// and a save. Runs appended by quantbench-cli --session carry one; the workbench's own runs
+    /// and older sessions do not (empty).
+    std::optional<core::Protocol> protocol;
+    /// quantbench-cli runs: the command that made the run ("eval", "quantize", "bench") and the
+    /// model folder its figures are of; empty for the workbench's runs.
+    std::string command;
+    std::string modelPath;
     /// The quantized model, while the session is open (not stored in a session file). Empty for
     /// the baselines (the workspace holds the loaded model; the FP16 one is rebuilt when needed).
     std::shared_ptr<const core::LlamaModel> model;
