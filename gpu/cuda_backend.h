@@ -14,6 +14,7 @@
 //   rtn             the group grid on the device; codes, scales and zeros bit-identical to the CPU.
 //   rtnOutputEnergies  inspect's sensitivity forms (gpu/cuda_sensitivity.cpp): RTN on the
 //                   device per grid point, SGEMM D·G (or D·Xᵀ), double row sums.
+//   scaledRtnOutputEnergies  AWQ's scale search the same way, one residual per candidate s.
 // Every op uploads its operands, computes, downloads the result and synchronises: nothing is
 // cached between calls, so callers may change their matrices freely. Host buffers are pageable.
 //
@@ -82,6 +83,9 @@ public:
     [[nodiscard]] std::vector<double> rtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs,
                                                         bool inputsAreGram,
                                                         const std::vector<core::WeightGridSpec>& specs) const override;
+    [[nodiscard]] std::vector<double> scaledRtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs,
+                                                              bool inputsAreGram, const core::WeightGridSpec& spec,
+                                                              const std::vector<core::VectorF>& columnScales) const override;
 
 private:
     struct Impl;

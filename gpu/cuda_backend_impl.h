@@ -132,6 +132,8 @@ struct CudaBackend::Impl {
     // cuda_sensitivity.cpp
     std::vector<double> rtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs, bool inputsAreGram,
                                           const std::vector<core::WeightGridSpec>& specs);
+    std::vector<double> scaledRtnOutputEnergies(const core::ConstMatrixRef& W, const core::ConstMatrixRef& inputs, bool inputsAreGram,
+                                                const core::WeightGridSpec& spec, const std::vector<core::VectorF>& columnScales);
 };
 
 }  // namespace qb::gpu

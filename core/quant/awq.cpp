@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/backend/backend.h"
+#include "core/quant/quant_accelerator.h"
 #include "core/quant/rtn.h"
 #include "core/util/error.h"
 
@@ -98,22 +99,41 @@ AwqScaleSearch searchAwqScales(const ConstMatrixRef& X, const std::vector<const 
     for (const MatrixRM* W : weights) outTotal += W->rows();
 
     AwqScaleSearch result;
+    std::vector<VectorF> scales;  // s for each α = k / grid
+    for (int k = 0; k < grid; ++k) {
+        result.alphas.push_back(float(k) / float(grid));
+        scales.push_back(scalesForAlpha(sX, float(result.alphas.back())));
+    }
+    // Σ_W ‖X ΔWᵀ‖² per α: every form of a weight on the preferred device in one call (W and
+    // the inputs resident), else here one by one.
+    std::vector<double> errors(std::size_t(grid), 0.0);
+    bool onDevice = true;
+    for (const MatrixRM* W : weights) {
+        const auto e = scaledEnergiesPreferred(*W, G.size() ? ConstMatrixRef(G) : X, G.size() > 0, spec, scales, result.backend);
+        if (!e || e->size() != scales.size()) {
+            onDevice = false;
+            break;
+        }
+        for (int k = 0; k < grid; ++k) errors[std::size_t(k)] += (*e)[std::size_t(k)];
+    }
+    if (!onDevice) {
+        for (int k = 0; k < grid; ++k) {
+            double error = 0.0;
+            for (const MatrixRM* W : weights) {
+                const MatrixRM dW = *W - scaledFakeQuant(*W, scales[std::size_t(k)], spec);
+                error += outputError(dW, G.size() ? &G : nullptr, X);
+            }
+            errors[std::size_t(k)] = error;
+        }
+    }
     double bestError = std::numeric_limits<double>::infinity();
     for (int k = 0; k < grid; ++k) {
-        const float alpha = float(k) / float(grid);
-        const VectorF s = scalesForAlpha(sX, alpha);
-        double error = 0.0;
-        for (const MatrixRM* W : weights) {
-            const MatrixRM dW = *W - scaledFakeQuant(*W, s, spec);
-            error += outputError(dW, G.size() ? &G : nullptr, X);
-        }
-        error /= double(std::max<Index>(1, n * outTotal));
-        result.alphas.push_back(alpha);
+        const double error = errors[std::size_t(k)] / double(std::max<Index>(1, n * outTotal));
         result.errors.push_back(error);
         if (error < bestError) {  // strict, as llm-awq: ties keep the smaller α
             bestError = error;
-            result.alpha = alpha;
-            result.scales = s;
+            result.alpha = result.alphas[std::size_t(k)];
+            result.scales = scales[std::size_t(k)];
         }
     }
     return result;

@@ -17,6 +17,7 @@
 // forcing 0 into the min-max range. Folding 1/s into the preceding RMSNorm or linear is the
 // pipeline's job; the helpers below do the arithmetic.
 
+#include <string>
 #include <vector>
 
 #include "core/quant/quant_scheme.h"
@@ -33,6 +34,8 @@ struct AwqScaleSearch {
     /// Per α: Σ_linears ‖X Wᵀ − X Ŵ_sᵀ‖² / (n · Σ out) — the mean squared output error
     /// (llm-awq's `.pow(2).mean()` over the group's outputs).
     std::vector<double> errors;
+    /// Where the search's forms ran: "cpu", a device ("cuda:0"), or "cpu (cuda:0: <why not>)".
+    std::string backend = "cpu";
 };
 
 /// s_X: mean |X_tj| over the rows of X [n, in] → [in].

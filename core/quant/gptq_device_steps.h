@@ -91,6 +91,18 @@ QB_HD inline float rtnResidualAt(const float* W, const std::uint8_t* codes, cons
     return W[at] - gridValue(float(codes[at]), scales[g], float(zeros[g]));
 }
 
+/// AWQ's residual (paper eq. 4): D[r, c] = W[r, c] − Ŵs[r, c] / s[c], where Ŵs is the RTN of
+/// W·diag(s) (codes, scales, zeros as rtnResidualAt), and Ws[r, c] = W[r, c]·s[c] its input.
+QB_HD inline float awqScaledWeightAt(const float* W, const float* s, int n, int r, int c) {
+    return W[std::size_t(r) * std::size_t(n) + std::size_t(c)] * s[c];
+}
+QB_HD inline float awqResidualAt(const float* W, const float* s, const std::uint8_t* codes, const float* scales,
+                                 const std::int32_t* zeros, int n, int groupCols, int groups, int r, int c) {
+    const std::size_t at = std::size_t(r) * std::size_t(n) + std::size_t(c);
+    const std::size_t g = std::size_t(r) * std::size_t(groups) + std::size_t(c / groupCols);
+    return W[at] - gridValue(float(codes[at]), scales[g], float(zeros[g])) / s[c];
+}
+
 /// What the sweep of one block reads and writes (device pointers on the GPU).
 struct BlockArgs {
     float* Wt = nullptr;               ///< [n, out]

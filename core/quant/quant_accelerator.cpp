@@ -51,9 +51,13 @@ QuantizedWeight quantizeRtnPreferred(const ConstMatrixRef& W, const WeightGridSp
     return quantizeRtn(W, spec);
 }
 
-std::optional<std::vector<double>> outputEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
-                                                           bool inputsAreGram, const std::vector<WeightGridSpec>& specs,
-                                                           std::string& where) {
+namespace {
+
+// Runs compute on the preferred accelerator when the forms are worth a device and fit; see
+// outputEnergiesPreferred in the header.
+template <class Compute>
+std::optional<std::vector<double>> energiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs, std::string& where,
+                                                     Compute&& compute) {
     where = "cpu";
     std::shared_ptr<Backend> backend;
     const QuantAccelerator* acc = preferredAccelerator(backend);
@@ -65,13 +69,31 @@ std::optional<std::vector<double>> outputEnergiesPreferred(const ConstMatrixRef&
         return std::nullopt;
     }
     try {
-        std::vector<double> energies = acc->rtnOutputEnergies(W, inputs, inputsAreGram, specs);
+        std::vector<double> energies = compute(*acc);
         where = backend->name();
         return energies;
     } catch (const Error& e) {
         where = "cpu (" + backend->name() + ": " + e.what() + ")";
         return std::nullopt;
     }
+}
+
+}  // namespace
+
+std::optional<std::vector<double>> outputEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                           bool inputsAreGram, const std::vector<WeightGridSpec>& specs,
+                                                           std::string& where) {
+    return energiesPreferred(W, inputs, where, [&](const QuantAccelerator& acc) {
+        return acc.rtnOutputEnergies(W, inputs, inputsAreGram, specs);
+    });
+}
+
+std::optional<std::vector<double>> scaledEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                           bool inputsAreGram, const WeightGridSpec& spec,
+                                                           const std::vector<VectorF>& columnScales, std::string& where) {
+    return energiesPreferred(W, inputs, where, [&](const QuantAccelerator& acc) {
+        return acc.scaledRtnOutputEnergies(W, inputs, inputsAreGram, spec, columnScales);
+    });
 }
 
 }  // namespace qb::core

@@ -45,6 +45,12 @@ public:
     [[nodiscard]] virtual std::vector<double> rtnOutputEnergies(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
                                                                 bool inputsAreGram,
                                                                 const std::vector<WeightGridSpec>& specs) const = 0;
+    /// AWQ's scale search (core/quant/awq.cpp, paper eq. 4): ‖D Xᵀ‖²_F for
+    /// D = W − Q(W·diag(s))·diag(s)⁻¹ for each s of columnScales ([in] each), on the grid of
+    /// spec, with W and the inputs resident (inputs as for rtnOutputEnergies).
+    [[nodiscard]] virtual std::vector<double> scaledRtnOutputEnergies(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                                      bool inputsAreGram, const WeightGridSpec& spec,
+                                                                      const std::vector<VectorF>& columnScales) const = 0;
 };
 
 /// GPTQ on the preferred backend's accelerator when it has one and the layer fits; else,
@@ -69,5 +75,10 @@ inline constexpr Index kRtnDeviceMinWeights = Index(1) << 22;
                                                                          const std::vector<WeightGridSpec>& specs,
                                                                          std::string& where);
 inline constexpr double kOutputEnergyDeviceMinMacs = double(1 << 26);
+/// scaledRtnOutputEnergies likewise (nullopt: compute on the CPU; where says why).
+[[nodiscard]] std::optional<std::vector<double>> scaledEnergiesPreferred(const ConstMatrixRef& W, const ConstMatrixRef& inputs,
+                                                                         bool inputsAreGram, const WeightGridSpec& spec,
+                                                                         const std::vector<VectorF>& columnScales,
+                                                                         std::string& where);
 
 }  // namespace qb::core

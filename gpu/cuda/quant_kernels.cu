@@ -124,6 +124,23 @@ __global__ void rtnResidualKernel(const float* __restrict__ W, const std::uint8_
     D[size_t(r) * size_t(n) + size_t(c)] = step::rtnResidualAt(W, codes, scales, zeros, n, groupCols, groups, r, c);
 }
 
+__global__ void awqScaleColumnsKernel(const float* __restrict__ W, const float* __restrict__ s, float* __restrict__ Ws, int out,
+                                      int n) {
+    const int c = blockIdx.x * kTile + threadIdx.x;
+    const int r = blockIdx.y * kTileRows + threadIdx.y;
+    if (r >= out || c >= n) return;
+    Ws[size_t(r) * size_t(n) + size_t(c)] = step::awqScaledWeightAt(W, s, n, r, c);
+}
+
+__global__ void awqResidualKernel(const float* __restrict__ W, const float* __restrict__ s, const std::uint8_t* __restrict__ codes,
+                                  const float* __restrict__ scales, const std::int32_t* __restrict__ zeros, float* __restrict__ D,
+                                  int out, int n, int groupCols, int groups) {
+    const int c = blockIdx.x * kTile + threadIdx.x;
+    const int r = blockIdx.y * kTileRows + threadIdx.y;
+    if (r >= out || c >= n) return;
+    D[size_t(r) * size_t(n) + size_t(c)] = step::awqResidualAt(W, s, codes, scales, zeros, n, groupCols, groups, r, c);
+}
+
 __global__ void rowDotSumsKernel(const float* __restrict__ A, const float* __restrict__ B, int cols, double* sums) {
     __shared__ double shared[kNormThreads / 32];
     const size_t r = blockIdx.x;
@@ -223,6 +240,22 @@ cudaError_t rtnResidual(const float* W, const std::uint8_t* codes, const float* 
     if (groupCols <= 0 || tooTall(out)) return cudaErrorInvalidValue;
     const int groups = (n + groupCols - 1) / groupCols;
     rtnResidualKernel<<<tiles(n, out), dim3(kTile, kTileRows), 0, stream>>>(W, codes, scales, zeros, D, out, n, groupCols, groups);
+    return cudaGetLastError();
+}
+
+cudaError_t awqScaleColumns(const float* W, const float* s, float* Ws, int out, int n, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (tooTall(out)) return cudaErrorInvalidValue;
+    awqScaleColumnsKernel<<<tiles(n, out), dim3(kTile, kTileRows), 0, stream>>>(W, s, Ws, out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t awqResidual(const float* W, const float* s, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros,
+                        float* D, int out, int n, int groupCols, cudaStream_t stream) {
+    if (n <= 0 || out <= 0) return cudaSuccess;
+    if (groupCols <= 0 || tooTall(out)) return cudaErrorInvalidValue;
+    const int groups = (n + groupCols - 1) / groupCols;
+    awqResidualKernel<<<tiles(n, out), dim3(kTile, kTileRows), 0, stream>>>(W, s, codes, scales, zeros, D, out, n, groupCols, groups);
     return cudaGetLastError();
 }
 

@@ -60,6 +60,13 @@ cudaError_t gptqRowNorms(const float* W, const std::uint8_t* dead, const std::ui
 cudaError_t rtnResidual(const float* W, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, float* D,
                         int out, int n, int groupCols, cudaStream_t stream);
 
+/// Ws = W·diag(s) (gptq_device::awqScaledWeightAt), [out, n].
+cudaError_t awqScaleColumns(const float* W, const float* s, float* Ws, int out, int n, cudaStream_t stream);
+
+/// D = W − RTN(W·diag(s))·diag(s)⁻¹ (gptq_device::awqResidualAt), [out, n].
+cudaError_t awqResidual(const float* W, const float* s, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros,
+                        float* D, int out, int n, int groupCols, cudaStream_t stream);
+
 /// sums[r] = Σ_c A[r, c]·B[r, c] in double, one block of threads per row of [rows, cols].
 cudaError_t rowDotSums(const float* A, const float* B, int rows, int cols, double* sums, cudaStream_t stream);
 

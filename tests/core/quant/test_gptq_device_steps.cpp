@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "core/quant/awq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/gptq_device_steps.h"
 #include "core/quant/hessian_inverse.h"
@@ -309,6 +310,39 @@ private slots:
                          qPrintable(QString("%1: %2 vs %3").arg(QString::fromStdString(sensitivityLabel(bits, group))).arg(emulated).arg(expected)));
             }
         QCOMPARE(QString::fromStdString(cpu.backend), QString("cpu"));
+    }
+    void awqSearchEqualsTheCpus() {
+        // gpu/cuda_sensitivity.cpp's AWQ search on the host: Ws = W·diag(s), its RTN, the
+        // residual W − Ŵs/s and its energy through G, for each α; against searchAwqScales.
+        const int out = 40, n = 160, tokens = 400;
+        const MatrixRM X = randomMatrix(tokens, n, 15);
+        const MatrixRM W = randomMatrix(out, n, 16) * 0.02f;
+        const WeightGridSpec spec{4, 32, false};
+        const AwqScaleSearch cpu = searchAwqScales(X, {&W}, spec, 10);
+        QCOMPARE(QString::fromStdString(cpu.backend), QString("cpu"));
+        MatrixRMd Gd = (X.transpose() * X).cast<double>();
+        const MatrixRM G = Gd.cast<float>();
+        const VectorF sX = awqActivationScale(X);
+        const int g = 32, groups = n / g;
+        for (std::size_t k = 0; k < cpu.alphas.size(); ++k) {
+            VectorF s(n);  // llm-awq's scales for this α, as the search forms them
+            for (int j = 0; j < n; ++j) s[j] = std::max(std::pow(sX[j], float(cpu.alphas[k])), 1e-4f);
+            s /= std::sqrt(s.maxCoeff() * s.minCoeff());
+            MatrixRM Ws(out, n), D(out, n), T(out, n);
+            for (int r = 0; r < out; ++r)
+                for (int c = 0; c < n; ++c) Ws(r, c) = step::awqScaledWeightAt(W.data(), s.data(), n, r, c);
+            QuantizedWeight q = QuantizedWeight::allocate(out, n, spec);
+            for (int r = 0; r < out; ++r)
+                for (int kk = 0; kk < groups; ++kk)
+                    step::rtnGroup(Ws.data(), nullptr, n, g, groups, 15, false, q.scales.data(), q.zeros.data(), q.codes.data(), r, kk);
+            for (int r = 0; r < out; ++r)
+                for (int c = 0; c < n; ++c)
+                    D(r, c) = step::awqResidualAt(W.data(), s.data(), q.codes.data(), q.scales.data(), q.zeros.data(), n, g, groups, r, c);
+            gemmColumnMajor(step::referenceProductGemm(out, n), G.data(), D.data(), T.data());
+            const double emulated = (T.cast<double>().array() * D.cast<double>().array()).sum() / double(tokens * out);
+            QVERIFY2(std::abs(emulated - cpu.errors[k]) <= 1e-4 * cpu.errors[k],
+                     qPrintable(QString("alpha %1: %2 vs %3").arg(cpu.alphas[k]).arg(emulated).arg(cpu.errors[k])));
+        }
     }
     void pivotCheckRejectsWhatTheCpuRejects() {
         QVERIFY(!step::pivotFails(1.0, 1.0, 1e-12));

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/backend/backend.h"
+#include "core/quant/awq.h"
 #include "core/quant/gptq.h"
 #include "core/quant/quant_accelerator.h"
 #include "core/quant/rtn.h"
@@ -58,6 +59,14 @@ public:
         if (mode == Mode::Throw) throw Error("CUDA: cudaMalloc failed: out of memory");
         std::vector<double> e{4.0};  // reference 4, then 1, 2, 3, …: relative errors 0.25, 0.5, …
         for (std::size_t i = 0; i < specs.size(); ++i) e.push_back(double(i + 1));
+        return e;
+    }
+    std::vector<double> scaledRtnOutputEnergies(const ConstMatrixRef&, const ConstMatrixRef&, bool, const WeightGridSpec&,
+                                                const std::vector<VectorF>& columnScales) const override {
+        ++energyCalls;
+        if (mode == Mode::Throw) throw Error("CUDA: cudaMalloc failed: out of memory");
+        std::vector<double> e;  // a minimum at the third candidate
+        for (std::size_t i = 0; i < columnScales.size(); ++i) e.push_back(i == 2 ? 1.0 : 10.0);
         return e;
     }
     QuantizedWeight rtn(const ConstMatrixRef& W, const WeightGridSpec& spec) const override {
@@ -173,6 +182,27 @@ private slots:
         const QuantizedWeight q = quantizeRtn(W, {4, 128, false});
         const double expected = double((W - q.dequantize()).squaredNorm()) / double(W.squaredNorm());
         QVERIFY(std::abs(*t.entries[0].relativeError - expected) <= 1e-5 * expected);
+    }
+    void awqSearchRunsOnTheDevice() {
+        // 1100 tokens of 1024 channels: the search goes through G [1024, 1024]; 64 × 1024² = 2^26.
+        const MatrixRM X = randomMatrix(1100, 1024, 7);
+        const MatrixRM W = randomMatrix(64, 1024, 8) * 0.05f;
+        const AwqScaleSearch r = searchAwqScales(X, {&W}, {4, 128, false}, 20);
+        QCOMPARE(g_device->energyCalls, 1);
+        QCOMPARE(QString::fromStdString(r.backend), QString("scripted:0"));
+        QCOMPARE(r.alpha, double(2.0f / 20.0f));  // the scripted minimum at the third α
+        QCOMPARE(r.errors.size(), std::size_t(20));
+    }
+    void awqSearchFallsBackToTheCpu() {
+        g_device->mode = ScriptedDevice::Mode::Throw;
+        const MatrixRM X = randomMatrix(1100, 1024, 9);
+        const MatrixRM W = randomMatrix(64, 1024, 10) * 0.05f;
+        const AwqScaleSearch r = searchAwqScales(X, {&W}, {4, 128, false}, 4);
+        QCOMPARE(QString::fromStdString(r.backend), QString("cpu (scripted:0: CUDA: cudaMalloc failed: out of memory)"));
+        BackendRegistry::instance().setPreferred("cpu");
+        const AwqScaleSearch cpu = searchAwqScales(X, {&W}, {4, 128, false}, 4);
+        QVERIFY(r.errors == cpu.errors);
+        QCOMPARE(r.alpha, cpu.alpha);
     }
     void smallSensitivityFormsStayOnTheCpu() {
         const SensitivityTable t = computeSensitivity(m_W, MatrixRMd::Identity(64, 64), {});
