@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/cli/cmd_export.h"
 #include "app/cli/commands.h"
 #include "core/backend/backend.h"
 #include "core/quant/method_registry.h"
@@ -129,6 +130,29 @@ int main(int argc, char** argv) {
     tokenizeCmd->add_flag("--timing", tokenize.timing, "print load and encode time (MB/s) on stderr");
     addCommonFlags(tokenizeCmd, threads);
 
+    qb::cli::ExportArgs exportArgs;
+    auto* exportCmd = app.add_subcommand("export", "write a checkpoint as a GGUF file for llama.cpp, then reload and check it");
+    exportCmd->add_option("--model", exportArgs.model, "Hugging Face model folder (float or quantized)")->required();
+    exportCmd->add_option("--format", exportArgs.format, "output format (gguf)")->capture_default_str();
+    exportCmd->add_option("--type", exportArgs.type, "type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K")->capture_default_str();
+    exportCmd->add_option("--out", exportArgs.out, "the .gguf file to write")->required();
+    exportCmd->add_option("--name", exportArgs.name, "general.name (default: the model folder's name)");
+    exportCmd->add_option("--text", exportArgs.text, "UTF-8 text for the check's logit windows (default: seeded random ids)");
+    exportCmd->add_flag("--no-check", exportArgs.noCheck, "skip reloading and checking the file");
+    exportCmd->add_flag("--json", exportArgs.json, "print one JSON object");
+    addCommonFlags(exportCmd, threads);
+
+    qb::cli::CheckExportArgs checkExport;
+    auto* checkExportCmd = app.add_subcommand("check-export", "reload a GGUF file with the independent reader and compare it with its model");
+    checkExportCmd->add_option("file", checkExport.file, "the .gguf file")->required();
+    checkExportCmd->add_option("--model", checkExport.model, "the model folder it was exported from")->required();
+    checkExportCmd->add_option("--text", checkExport.text, "UTF-8 text for the logit windows (default: seeded random ids)");
+    checkExportCmd->add_option("--windows", checkExport.windows, "logit windows")->check(CLI::Range(1, 1024))->capture_default_str();
+    checkExportCmd->add_option("--ctx", checkExport.ctx, "tokens per window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    checkExportCmd->add_option("--dump", checkExport.dump, "also write every tensor as decoded to this safetensors file");
+    checkExportCmd->add_flag("--json", checkExport.json, "print one JSON object");
+    addCommonFlags(checkExportCmd, threads);
+
     qb::cli::SelftestArgs selftest;
     auto* selftestCmd = app.add_subcommand("selftest", "every CUDA op against the CPU, timed, then the bundled model GPTQ W4 g32 on both");
     selftestCmd->add_option("--device", selftest.device, "cuda:N (default: the first usable CUDA device)");
@@ -161,6 +185,8 @@ int main(int argc, char** argv) {
         if (*benchCmd) return qb::cli::runBench(bench);
         if (*tokenizeCmd) return qb::cli::runTokenize(tokenize);
         if (*selftestCmd) return qb::cli::runSelftest(selftest);
+        if (*exportCmd) return qb::cli::runExport(exportArgs);
+        if (*checkExportCmd) return qb::cli::runCheckExport(checkExport);
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
