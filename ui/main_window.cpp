@@ -22,6 +22,7 @@
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
 #include "ui/util/app_paths.h"
+#include "ui/util/device_choice.h"
 #include "ui/util/qt_convert.h"
 #include "ui/util/recent_files.h"
 #include "ui/views/help_dialogs.h"
@@ -210,6 +211,8 @@ void MainWindow::createMenus() {
     make(run, tr("&Inspect Outliers and Sensitivity"), QStringLiteral("actionInspect"), QKeySequence(Qt::Key_F6), [this] { m_controller->inspect(); });
     make(run, tr("&Evaluate Baseline Perplexity"), QStringLiteral("actionEvaluate"), QKeySequence(Qt::Key_F7), [this] { m_controller->evaluateBaseline(); });
     make(run, tr("&Benchmark Runs"), QStringLiteral("actionBenchmark"), QKeySequence(Qt::Key_F8), [this] { m_controller->benchmarkRuns(); });
+    run->addSeparator();
+    installDeviceChoice(run, statusBar());
     run->addSeparator();
     make(run, tr("&Cancel Job"), QStringLiteral("actionCancel"), QKeySequence(tr("Ctrl+.")), [this] { m_jobsView->cancelSelected(); });
 

@@ -24,6 +24,7 @@
 #include "qcustomplot.h"
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
+#include "core/backend/backend.h"
 #include "ui/main_window.h"
 #include "ui/models/model_tree_model.h"
 #include "ui/models/module_statistic.h"
@@ -681,6 +682,23 @@ private slots:
         // The ▼ marker (10 px) over channel 171 lies inside the axis rect.
         const double markerX = plot->xAxis->coordToPixel(kChannels - 1);
         QVERIFY(markerX + 5 < plot->axisRect()->right());
+    }
+
+    // --- the compute device ---------------------------------------------------------------
+
+    void theStatusBarNamesTheDeviceAndTheRunMenuChoosesIt() {
+        // Only the CPU here (no GPU in CI): one checked action, the label names it, and
+        // choosing it sets the registry's preferred backend.
+        auto* label = m_window->findChild<QLabel*>(QStringLiteral("deviceLabel"));
+        QVERIFY(label);
+        QCOMPARE(label->text(), QStringLiteral("Device: cpu"));
+        QVERIFY(!label->toolTip().isEmpty());
+        QAction* cpu = m_window->findChild<QAction*>(QStringLiteral("actionDevice_cpu"));
+        QVERIFY(cpu);
+        QVERIFY(cpu->isCheckable() && cpu->isChecked());
+        cpu->trigger();
+        QCOMPARE(QString::fromStdString(core::BackendRegistry::instance().preferred()->name()), QStringLiteral("cpu"));
+        QCOMPARE(label->text(), QStringLiteral("Device: cpu"));
     }
 
 private:
