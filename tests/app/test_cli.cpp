@@ -626,6 +626,35 @@ private slots:
         QCOMPARE(r.err, QByteArray("error: bench: --shape '128by512' is not ROWSxCOLS (each 1..1048576)\n"));
     }
 
+    // --- devices -------------------------------------------------------------------------
+    void anUnknownDeviceIsRefusedWithTheDevicesPresent() {
+        const CliRun r = runCli({"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                                 "--device", "cuda:7"});
+        QVERIFY(!r.crashed);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.startsWith("error: --device cuda:7: no such device (this machine has: cpu"), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY(r.out.isEmpty());
+    }
+    void theCpuDeviceGivesTheSameFiguresAsTheDefault() {
+        const QStringList args{"eval", "--model", path(test::bundledModelDir()), "--text", path(test::bundledText("eval.txt")),
+                               "--ctx", "64", "--max-windows", "2", "--json"};
+        const CliRun byDefault = runCli(args);
+        const CliRun onCpu = runCli(args + QStringList{"--device", "cpu"});
+        QCOMPARE(onCpu.exitCode, 0);
+        QCOMPARE(jsonOf(onCpu.out).value("perplexity").toDouble(), jsonOf(byDefault.out).value("perplexity").toDouble());
+    }
+    void selftestWithoutADeviceSaysSoInOneLine() {
+        // CI has no GPU: the self-test refuses in one line (which one depends on whether the
+        // CUDA backend was built) and exits 1, never a crash or a silent pass.
+        const CliRun r = runCli({"selftest", "--quick"});
+        QVERIFY(!r.crashed);
+        QCOMPARE(r.exitCode, 1);
+        const bool noDevice = r.err == "error: selftest: no usable CUDA device on this machine, nothing to test\n";
+        const bool noBackend = r.err == "error: selftest: this build has no CUDA backend (nvcc was not found when it was configured)\n";
+        QVERIFY2(noDevice || noBackend, r.err.constData());
+    }
+
 private:
     // One RTN quantize run shared by the tests that read its output.
     const CliRun& rtnQuantize() {
