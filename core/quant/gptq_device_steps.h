@@ -82,13 +82,17 @@ QB_HD inline void rtnGroup(const float* W, const std::uint8_t* dead, int n, int 
         codes[std::size_t(r) * std::size_t(n) + std::size_t(c)] = std::uint8_t(gridCode(w[c], p.scale, p.zero, float(maxq)));
 }
 
-/// D[r, c] = W[r, c] − Ŵ[r, c], Ŵ = scales[r, g]·(codes[r, c] − zeros[r, g]) with g = c / groupCols:
-/// the RTN residual whose output energy the sensitivity forms measure.
+/// Ŵ[r, c] = scales[r, g]·(codes[r, c] − zeros[r, g]) with g = c / groupCols (groups per row).
+QB_HD inline float dequantizedAt(const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, int n, int groupCols,
+                                 int groups, int r, int c) {
+    const std::size_t g = std::size_t(r) * std::size_t(groups) + std::size_t(c / groupCols);
+    return gridValue(float(codes[std::size_t(r) * std::size_t(n) + std::size_t(c)]), scales[g], float(zeros[g]));
+}
+
+/// D[r, c] = W[r, c] − Ŵ[r, c]: the RTN residual whose output energy the sensitivity forms measure.
 QB_HD inline float rtnResidualAt(const float* W, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros,
                                  int n, int groupCols, int groups, int r, int c) {
-    const std::size_t at = std::size_t(r) * std::size_t(n) + std::size_t(c);
-    const std::size_t g = std::size_t(r) * std::size_t(groups) + std::size_t(c / groupCols);
-    return W[at] - gridValue(float(codes[at]), scales[g], float(zeros[g]));
+    return W[std::size_t(r) * std::size_t(n) + std::size_t(c)] - dequantizedAt(codes, scales, zeros, n, groupCols, groups, r, c);
 }
 
 /// AWQ's residual (paper eq. 4): D[r, c] = W[r, c] − Ŵs[r, c] / s[c], where Ŵs is the RTN of
@@ -98,9 +102,7 @@ QB_HD inline float awqScaledWeightAt(const float* W, const float* s, int n, int 
 }
 QB_HD inline float awqResidualAt(const float* W, const float* s, const std::uint8_t* codes, const float* scales,
                                  const std::int32_t* zeros, int n, int groupCols, int groups, int r, int c) {
-    const std::size_t at = std::size_t(r) * std::size_t(n) + std::size_t(c);
-    const std::size_t g = std::size_t(r) * std::size_t(groups) + std::size_t(c / groupCols);
-    return W[at] - gridValue(float(codes[at]), scales[g], float(zeros[g])) / s[c];
+    return W[std::size_t(r) * std::size_t(n) + std::size_t(c)] - dequantizedAt(codes, scales, zeros, n, groupCols, groups, r, c) / s[c];
 }
 
 /// What the sweep of one block reads and writes (device pointers on the GPU).

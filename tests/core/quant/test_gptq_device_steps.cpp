@@ -14,19 +14,14 @@
 #include "core/quant/hessian_inverse.h"
 #include "core/quant/rtn.h"
 #include "core/stats/sensitivity.h"
+#include "support/test_support.h"
 
 using namespace qb::core;
 namespace step = qb::core::gptq_device;
 
 namespace {
 
-MatrixRM randomMatrix(Index rows, Index cols, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    MatrixRM m(rows, cols);
-    for (Index i = 0; i < m.size(); ++i) m.data()[i] = dist(rng);
-    return m;
-}
+using qb::test::randomMatrix;
 
 // A Hessian like a real one: correlated channels (a shared rank-8 part) with scales over two
 // decades, one dead input column.

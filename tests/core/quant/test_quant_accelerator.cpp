@@ -13,18 +13,13 @@
 #include "core/quant/rtn.h"
 #include "core/stats/sensitivity.h"
 #include "core/util/error.h"
+#include "support/test_support.h"
 
 using namespace qb::core;
 
 namespace {
 
-MatrixRM randomMatrix(Index rows, Index cols, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    MatrixRM m(rows, cols);
-    for (Index i = 0; i < m.size(); ++i) m.data()[i] = dist(rng);
-    return m;
-}
+using qb::test::randomMatrix;
 
 // A backend whose accelerator does what the test says: answer with a marker result, throw
 // a device error, or report that the layer does not fit.
