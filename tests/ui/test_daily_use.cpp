@@ -24,6 +24,7 @@
 #include "qcustomplot.h"
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
+#include "ui/models/job_table_model.h"
 #include "core/backend/backend.h"
 #include "ui/main_window.h"
 #include "ui/models/model_tree_model.h"
@@ -699,6 +700,13 @@ private slots:
         cpu->trigger();
         QCOMPARE(QString::fromStdString(core::BackendRegistry::instance().preferred()->name()), QStringLiteral("cpu"));
         QCOMPARE(label->text(), QStringLiteral("Device: cpu"));
+    }
+    void everyJobSaysWhichDeviceItRanOn() {
+        ui::JobTableModel table(m_controller->jobs());
+        openDemo();
+        QVERIFY(table.rowCount() >= 1);
+        QCOMPARE(table.headerData(ui::JobTableModel::Device, Qt::Horizontal, Qt::DisplayRole).toString(), QStringLiteral("Device"));
+        QCOMPARE(table.data(table.index(table.rowCount() - 1, ui::JobTableModel::Device)).toString(), QStringLiteral("cpu"));
     }
 
 private:

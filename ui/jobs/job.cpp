@@ -4,6 +4,8 @@
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include "core/backend/backend.h"
+
 namespace qb::ui {
 
 namespace {
@@ -86,6 +88,7 @@ double Job::etaSeconds() const {
 void Job::start(QThreadPool* pool) {
     if (m_state != JobState::Queued) return;
     m_state = JobState::Running;
+    m_device = QString::fromStdString(core::BackendRegistry::instance().preferred()->name());
     m_clock.start();
     emit stateChanged(m_state);
     auto future = QtConcurrent::run(pool, [work = m_work, ctx = m_ctx, sink = m_sink](QPromise<JobEvent>& promise) {

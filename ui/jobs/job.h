@@ -66,6 +66,9 @@ public:
     [[nodiscard]] bool isFinished() const;
     [[nodiscard]] double progress() const { return m_progress; }  ///< [0, 1]
     [[nodiscard]] const QString& stage() const { return m_stage; }
+    /// The compute device the job started on ("cpu", "cuda:0"): the backend registry's
+    /// preferred backend at start(); empty while queued.
+    [[nodiscard]] const QString& device() const { return m_device; }
     /// Seconds since the job started (0 while queued; frozen when finished).
     [[nodiscard]] double elapsedSeconds() const;
     /// Estimated seconds left from the progress rate; negative when unknown.
@@ -106,6 +109,7 @@ private:
     JobState m_state = JobState::Queued;
     double m_progress = 0.0;
     QString m_stage;
+    QString m_device;
     QString m_error;
     JobResult m_result;
     QElapsedTimer m_clock;

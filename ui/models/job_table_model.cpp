@@ -36,6 +36,7 @@ QVariant JobTableModel::headerData(int section, Qt::Orientation orientation, int
     switch (section) {
         case Title: return tr("Job");
         case State: return tr("State");
+        case Device: return tr("Device");
         case Progress: return tr("Progress");
         case Stage: return tr("Stage / message");
         case Elapsed: return tr("Elapsed");
@@ -52,6 +53,7 @@ QVariant JobTableModel::data(const QModelIndex& index, int role) const {
         switch (index.column()) {
             case Title: return QStringLiteral("%1 · %2").arg(jobKindName(job->kind()), job->title());
             case State: return jobStateName(job->state());
+            case Device: return job->device();
             case Progress: return QStringLiteral("%1 %").arg(job->progress() * 100.0, 0, 'f', 0);
             case Stage: return job->state() == JobState::Failed ? job->errorMessage() : job->stage();
             case Elapsed: return job->state() == JobState::Queued ? QString() : humanDuration(job->elapsedSeconds());

@@ -13,7 +13,7 @@ class JobQueue;
 class JobTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Title, State, Progress, Stage, Elapsed, Eta, ColumnCount };
+    enum Column { Title, State, Device, Progress, Stage, Elapsed, Eta, ColumnCount };
     static constexpr int FractionRole = Qt::UserRole + 1;
 
     explicit JobTableModel(JobQueue* queue, QObject* parent = nullptr);
