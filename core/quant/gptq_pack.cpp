@@ -54,8 +54,25 @@ GptqTensors gptqShapes(int bits, const std::optional<int>& groupSize, Index inFe
     return t;
 }
 
-GptqTensors packGptq(const QuantizedWeight& Q) {
+const char* gptqCheckpointFormatName(GptqZeroFormat f) { return f == GptqZeroFormat::V1 ? "gptq" : "gptq_v2"; }
+
+Index gptqZeroPointsBelowOne(const QuantizedWeight& Q) { return Index((Q.zeros.array() < 1).count()); }
+
+std::string gptqStandardLayoutProblem(int bits, const std::optional<int>& groupSize, Index inFeatures, Index outFeatures) {
+    if (bits != 2 && bits != 3 && bits != 4 && bits != 8) return std::to_string(bits) + "-bit codes have no GPTQ packing";
+    if (inFeatures % 32 != 0) return "in_features " + std::to_string(inFeatures) + " is not a multiple of 32";
+    if (outFeatures % 32 != 0) return "out_features " + std::to_string(outFeatures) + " is not a multiple of 32";
+    if (groupSize && inFeatures % *groupSize != 0)
+        return "in_features " + std::to_string(inFeatures) + " is not a multiple of the group size " + std::to_string(*groupSize);
+    return {};
+}
+
+GptqTensors packGptq(const QuantizedWeight& Q, GptqZeroFormat f) {
     Q.validate();
+    if (f == GptqZeroFormat::V1)
+        if (const Index n = gptqZeroPointsBelowOne(Q); n > 0)
+            throw Error("GPTQ v1 (checkpoint_format \"gptq\") stores zero − 1 and cannot hold a zero point of 0 (" + std::to_string(n) +
+                        " groups have one); use v2 (\"gptq_v2\")");
     GptqTensors t = gptqShapes(Q.bits, Q.groupSize, Q.cols, Q.rows);
     const int bits = Q.bits;
     const Index out = Q.rows;
@@ -74,15 +91,14 @@ GptqTensors packGptq(const QuantizedWeight& Q) {
         }
     }
 
-    // qzeros[g, b·bits + word]: (zero − 1) of output columns 32b..32b+31, v1 convention.
+    // qzeros[g, b·bits + word]: the zero points of output columns 32b..32b+31 (v1: zero − 1).
+    const std::int32_t offset = f == GptqZeroFormat::V1 ? 1 : 0;
     t.qzeros.assign(std::size_t(nGroups * t.qzerosShape[1]), 0);
     for (Index g = 0; g < nGroups; ++g) {
         for (Index b = 0; b < ceilDiv(out, 32); ++b) {
             std::fill(words.begin(), words.end(), 0u);
             for (int k = 0; k < 32 && b * 32 + k < out; ++k) {
-                const std::int32_t z = Q.zeros(b * 32 + k, g);
-                if (z == 0) ++t.wrappedZeros;
-                putValue(words.data(), k, bits, std::uint32_t(z - 1) & mask);
+                putValue(words.data(), k, bits, std::uint32_t(Q.zeros(b * 32 + k, g) - offset) & mask);
             }
             for (int w = 0; w < bits; ++w) t.qzeros[std::size_t(g * t.qzerosShape[1] + b * bits + w)] = std::int32_t(words[w]);
         }
@@ -98,7 +114,7 @@ GptqTensors packGptq(const QuantizedWeight& Q) {
 }
 
 QuantizedWeight unpackGptq(const GptqTensors& tensors, int bits, const std::optional<int>& groupSize, bool sym,
-                           Index inFeatures, Index outFeatures) {
+                           Index inFeatures, Index outFeatures, GptqZeroFormat f) {
     const GptqTensors shape = gptqShapes(bits, groupSize, inFeatures, outFeatures);
     checkSize("qweight", tensors.qweight.size(), shape.qweightShape);
     checkSize("qzeros", tensors.qzeros.size(), shape.qzerosShape);
@@ -112,6 +128,7 @@ QuantizedWeight unpackGptq(const GptqTensors& tensors, int bits, const std::opti
     const Index nGroups = Q.groups();
     const std::uint32_t mask = (1u << bits) - 1u;
     std::vector<std::uint32_t> words(static_cast<std::size_t>(bits));
+    const std::uint32_t offset = f == GptqZeroFormat::V1 ? 1u : 0u;
 
     for (Index o = 0; o < out; ++o) {
         std::uint8_t* q = Q.codes.row(o).data();
@@ -124,7 +141,7 @@ QuantizedWeight unpackGptq(const GptqTensors& tensors, int bits, const std::opti
         for (Index b = 0; b < ceilDiv(out, 32); ++b) {
             for (int w = 0; w < bits; ++w) words[w] = std::uint32_t(tensors.qzeros[std::size_t(g * shape.qzerosShape[1] + b * bits + w)]);
             for (int k = 0; k < 32 && b * 32 + k < out; ++k)
-                Q.zeros(b * 32 + k, g) = std::int32_t((getValue(words.data(), k, bits) + 1u) & mask);  // v1: stored zero − 1
+                Q.zeros(b * 32 + k, g) = std::int32_t((getValue(words.data(), k, bits) + offset) & mask);
         }
         for (Index o = 0; o < out; ++o) Q.scales(o, g) = f16ToFloat(tensors.scalesF16[std::size_t(g * out + o)]);
     }

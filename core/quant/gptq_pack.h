@@ -11,15 +11,20 @@
 // bit little-endian stream stored in `bits` consecutive int32 words: value k occupies bits
 // [k·bits, (k+1)·bits). For 2/4/8 bits this is "32/bits values per word, low bits first";
 // for 3 bits it is exactly AutoGPTQ's 3-bit pack (values 10 and 21 straddle words). qzeros
-// use the same stream along out_features. v1 stores zero − 1 (the loader adds 1 back);
-// a zero point of 0 (an asymmetric group with no negative weight) therefore wraps to
-// 2^bits − 1 — unpack() undoes this modulo 2^bits, but standard v1 loaders read 2^bits
-// (AutoGPTQ's own v1 packer has the same limitation); GptqTensors::wrappedZeros counts them.
+// use the same stream along out_features (GPTQModel's pack_block: the 32 rows as
+// [bits, 32/bits] words, row k at shift (k mod 32/bits)·bits; its 3-bit 10|1|10|1|10 split).
+//
+// Zero points, two conventions (GPTQModel, gptqmodel/utils/model.py):
+//   v1 (checkpoint_format "gptq": AutoGPTQ, transformers, vLLM) stores zero − 1; the loader
+//      adds 1 to each field (AutoGPTQ) or 0x11111111 to each 4-bit word (GPTQModel), so a
+//      zero point of 0 (an asymmetric group with no negative weight) has no v1 encoding:
+//      packGptq(…, V1) refuses it instead of wrapping it to 2^bits − 1.
+//   v2 (checkpoint_format "gptq_v2": GPTQModel) stores the zero point as is.
 //
 // in or out not a multiple of 32 (e.g. the 172-wide layers of the bundled model): the
-// stream is zero-padded to the next multiple of 32. For in % 32 == 0 and out % 32 == 0 the
-// tensors are byte-identical to the standard layout; for other sizes, standard loaders that
-// assume multiples of 32 cannot read them (quantbench's own loader can).
+// stream is zero-padded to the next multiple of 32. That is quantbench's own checkpoint
+// only; gptqStandardLayoutProblem() says which modules standard loaders can read, and the
+// GPTQ export (core/export/gptq_export.h) keeps the others in F16.
 
 #include <array>
 #include <cstdint>
@@ -40,19 +45,40 @@ struct GptqTensors {
     std::array<Index, 2> qzerosShape{0, 0};
     std::array<Index, 2> scalesShape{0, 0};
     Index gIdxSize = 0;
-    int wrappedZeros = 0;  ///< groups whose zero point 0 wrapped to 2^bits − 1 (see header)
 };
+
+/// How qzeros hold the zero points (see the header comment).
+enum class GptqZeroFormat {
+    V1,  ///< zero − 1 ("gptq")
+    V2,  ///< zero as is ("gptq_v2")
+};
+/// "gptq" or "gptq_v2": the checkpoint_format value of a convention.
+[[nodiscard]] const char* gptqCheckpointFormatName(GptqZeroFormat f);
+
+/// Groups (output column × group) whose zero point is 0: they have no v1 encoding.
+[[nodiscard]] Index gptqZeroPointsBelowOne(const QuantizedWeight& Q);
+
+/// Why a [out, in] linear with these bits and group size cannot be stored in the standard
+/// layout that AutoGPTQ, GPTQModel, transformers and vLLM read (empty when it can): in and
+/// out must be multiples of 32 (qweight [in/32·bits, out], qzeros [groups, out/32·bits],
+/// GPTQModel's pack_block), and in a multiple of the group size (GPTQModel's validation; the
+/// loaders' scales have in/group rows).
+[[nodiscard]] std::string gptqStandardLayoutProblem(int bits, const std::optional<int>& groupSize, Index inFeatures,
+                                                    Index outFeatures);
 
 /// The shapes a GPTQ checkpoint has for these sizes (used by both pack and unpack).
 [[nodiscard]] GptqTensors gptqShapes(int bits, const std::optional<int>& groupSize, Index inFeatures, Index outFeatures);
 
-/// Packs Q into the GPTQ v1 layout. Throws Error if bits is not 2, 3, 4 or 8 or Q is inconsistent.
-[[nodiscard]] GptqTensors packGptq(const QuantizedWeight& Q);
+/// Packs Q into the GPTQ layout with zero points in convention f. Throws Error if bits is not
+/// 2, 3, 4 or 8, Q is inconsistent, or f is V1 and a zero point is 0 (no v1 encoding).
+[[nodiscard]] GptqTensors packGptq(const QuantizedWeight& Q, GptqZeroFormat f = GptqZeroFormat::V1);
 
-/// Unpacks GPTQ v1 tensors of a linear with in/out features. groupSize empty means one
-/// group per row (checkpoint group_size −1); sym is carried into the result as metadata.
-/// Throws Error naming the tensor whose size is wrong, or a g_idx value that is no group.
+/// Unpacks GPTQ tensors of a linear with in/out features. groupSize empty means one group per
+/// row (checkpoint group_size −1); sym is carried into the result as metadata. V1 adds 1 modulo
+/// 2^bits, so quantbench checkpoints written before v2 existed (which wrapped a zero of 0 to
+/// 2^bits − 1) still read back as written. Throws Error naming the tensor whose size is
+/// wrong, or a g_idx value that is no group.
 [[nodiscard]] QuantizedWeight unpackGptq(const GptqTensors& tensors, int bits, const std::optional<int>& groupSize, bool sym,
-                                         Index inFeatures, Index outFeatures);
+                                         Index inFeatures, Index outFeatures, GptqZeroFormat f = GptqZeroFormat::V1);
 
 }  // namespace qb::core

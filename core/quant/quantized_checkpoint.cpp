@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -83,9 +84,9 @@ OrderedJson schemeEntry(const QuantScheme& s) {
 }
 
 // Appends the tensors of one linear module.
-void addLinear(const std::string& name, const Linear& linear, std::vector<TensorBlob>& out) {
+void addLinear(const std::string& name, const Linear& linear, GptqZeroFormat zeroFormat, std::vector<TensorBlob>& out) {
     if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear)) {
-        const GptqTensors t = packGptq(q->weight());
+        const GptqTensors t = packGptq(q->weight(), zeroFormat);
         out.push_back(rawBlob(name + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, t.qweight));
         out.push_back(rawBlob(name + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, t.qzeros));
         out.push_back(rawBlob(name + ".scales", DType::F16, {t.scalesShape[0], t.scalesShape[1]}, t.scalesF16));
@@ -156,6 +157,20 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
             return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
         }();
 
+        // v1 cannot hold a zero point of 0 (an asymmetric group without a negative weight): then the
+        // whole checkpoint uses v2, so every group decodes as it was evaluated. Modules that the
+        // standard layout cannot hold (widths not multiples of 32) stay padded here and are noted.
+        GptqZeroFormat zeroFormat = GptqZeroFormat::V1;
+        std::map<std::string, std::string> nonStandard;
+        for (int i = 0; i < c.numLayers; ++i)
+            for (ModuleKind k : kAllModuleKinds)
+                if (const auto* ql = dynamic_cast<const QuantizedLinear*>(m.layer(i)->linear(k).get())) {
+                    const QuantizedWeight w = ql->weight();
+                    if (gptqZeroPointsBelowOne(w) > 0) zeroFormat = GptqZeroFormat::V2;
+                    if (auto why = gptqStandardLayoutProblem(w.bits, w.groupSize, w.cols, w.rows); !why.empty())
+                        nonStandard[moduleName(i, k)] = std::move(why);
+                }
+
         // config.json: the source config plus quantization_config.
         OrderedJson config = readJsonFile(sourceDir / "config.json");
         const QuantScheme& d = plan.defaultScheme;
@@ -163,7 +178,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);
         OrderedJson q;
         q["quant_method"] = allGptqLayout ? "gptq" : "quantbench";
-        q["checkpoint_format"] = "gptq";
+        q["checkpoint_format"] = gptqCheckpointFormatName(zeroFormat);
         q["bits"] = d.grid.bits;
         q["group_size"] = d.grid.groupSize ? *d.grid.groupSize : -1;
         q["desc_act"] = d.method == QuantMethod::Gptq && d.gptq.actOrder;
@@ -172,7 +187,8 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         OrderedJson modules = OrderedJson::object();
         const OrderedJson defaultEntry = schemeEntry(d);
         for (const auto& r : result.modules) {
-            const OrderedJson e = schemeEntry(r.scheme);
+            OrderedJson e = schemeEntry(r.scheme);
+            if (const auto it = nonStandard.find(r.name); it != nonStandard.end()) e["standard_layout"] = it->second;
             modules[r.name] = e;
             const std::string re = "^" + escapeRegex(r.name) + "$";
             if (r.scheme.method == QuantMethod::Fp16 || !isWeightOnly(r.scheme.method))
@@ -188,7 +204,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         writeTextFile(tmp / "config.json", config.dump(2) + "\n");
         writeTextFile(tmp / "quantize_config.json",
                       OrderedJson{{"bits", q["bits"]}, {"group_size", q["group_size"]}, {"desc_act", q["desc_act"]}, {"sym", q["sym"]},
-                           {"checkpoint_format", "gptq"}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
+                           {"checkpoint_format", q["checkpoint_format"]}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
         ctx.throwIfStopped();
 
         // Tensors, streamed into model.safetensors: the header is declared first (one layer's
@@ -203,7 +219,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
             v.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
             if (L->qNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.q_norm.weight", L->qNorm, DType::F32));
             if (L->kNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.k_norm.weight", L->kNorm, DType::F32));
-            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), v);
+            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), zeroFormat, v);
             return v;
         };
         std::vector<TensorDecl> decls;
@@ -258,9 +274,15 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         report["linear_bytes"] = result.linearBytes;
         report["linear_weights"] = result.linearWeights;
         report["seconds"] = result.seconds;
-        for (const auto& r : result.modules)
-            report["modules"].push_back({{"name", r.name}, {"format", r.format}, {"relative_error", r.relativeError},
-                                         {"bytes", r.bytes}, {"bits_per_weight", r.bitsPerWeight}, {"seconds", r.seconds}});
+        report["checkpoint_format"] = gptqCheckpointFormatName(zeroFormat);
+        for (const auto& r : result.modules) {
+            OrderedJson e = {{"name", r.name}, {"format", r.format}, {"relative_error", r.relativeError},
+                             {"bytes", r.bytes}, {"bits_per_weight", r.bitsPerWeight}, {"seconds", r.seconds}};
+            // Read by export --format gptq|awq, which keeps such a module in F16 (as llama.cpp does).
+            if (const auto it = nonStandard.find(r.name); it != nonStandard.end())
+                e["export_note"] = "not in the standard GPTQ layout (" + it->second + "): padded here, F16 in a GPTQ export";
+            report["modules"].push_back(e);
+        }
         writeTextFile(tmp / "quantbench_report.json", report.dump(2) + "\n");
 
         if (fs::exists(outDir)) fs::remove(outDir);  // the empty folder checked above
@@ -354,6 +376,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
     const int g = q.value("group_size", 128);
     base.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
     base.sym = q.value("sym", false);
+    const GptqZeroFormat zeroFormat = q.value("checkpoint_format", std::string("gptq")) == "gptq_v2" ? GptqZeroFormat::V2 : GptqZeroFormat::V1;
     std::vector<std::pair<std::regex, OrderedJson>> dynamic;
     if (q.contains("dynamic") && q["dynamic"].is_object())
         for (auto it = q["dynamic"].begin(); it != q["dynamic"].end(); ++it) {
@@ -363,7 +386,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
         }
     OrderedJson modules = q.contains("quantbench") ? q["quantbench"].value("modules", OrderedJson::object()) : OrderedJson::object();
 
-    return [base, dynamic, modules](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
+    return [base, dynamic, modules, zeroFormat](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
         ModuleFormat f = base;
         if (modules.contains(name)) {
             const OrderedJson& e = modules[name];
@@ -391,7 +414,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
             else
                 t.g_idx = sequentialGroupIndex(in, f.groupSize);
             QuantizedWeight w = withErrorContext(ckpt.fileOf(name + ".qweight").string() + ": " + name,
-                                                 [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out); });
+                                                 [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out, zeroFormat); });
             return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method);
         }
         const TensorInfo* w = ckpt.find(name + ".weight");
