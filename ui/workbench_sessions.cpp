@@ -21,6 +21,7 @@
 #include "ui/jobs/job_queue.h"
 #include "ui/jobs/text_source.h"
 #include "ui/models/plan_document.h"
+#include "ui/models/session_runs.h"
 #include "ui/models/undo_history.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
@@ -354,6 +355,18 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
         });
     });
     return job;
+}
+
+}  // namespace qb::ui
+
+namespace qb::ui {
+
+std::vector<RunPtr> runsFromSession(const core::SessionData& data, const std::vector<std::string>& moduleOrder,
+                                    const std::string& precision) {
+    const WorkbenchState state = parseWorkbenchState(data.plans);
+    std::vector<RunPtr> runs;
+    for (const auto& r : data.runs) runs.push_back(std::make_shared<const RunRecord>(fromStored(r, moduleOrder, precision, state)));
+    return runs;
 }
 
 }  // namespace qb::ui
