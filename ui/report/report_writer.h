@@ -1,0 +1,34 @@
+#pragma once
+// Writing a report file (issue 13), shared by `quantbench-cli report` and the workbench's
+// File → Export report…: read the session, build core::Report, write it in the format of the
+// file's extension — .json/.csv/.md (core/report/report_text.h), .html (one self-contained
+// file: inline SVG plots, table of contents, sortable tables, light and dark) or .pdf (A4,
+// vector plots, page numbers, title block) — through a temp name renamed into place.
+// HTML and PDF need a QGuiApplication (offscreen is fine); GUI thread only for those.
+
+#include <filesystem>
+#include <string>
+
+#include <QByteArray>
+#include <QString>
+
+#include "core/report/report.h"
+
+namespace qb::ui {
+
+class ReportPlots;
+
+/// Reads sessionFile, builds its report with options and writes out. Throws core::Error with
+/// one line ("<file>: <problem>") for an unreadable session, an unknown extension, a run the
+/// session does not have or an unwritable file; nothing is written then.
+void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options);
+
+/// The author of the title block: QSettings "report/author", else the login name, else "".
+[[nodiscard]] QString defaultReportAuthor();
+
+/// The HTML document of report (UTF-8), its plots drawn by plots.
+[[nodiscard]] QByteArray reportToHtml(const core::Report& report, ReportPlots& plots);
+/// Writes the PDF of report to file (A4). Returns the page count; throws core::Error on failure.
+int writeReportPdf(const core::Report& report, ReportPlots& plots, const QString& file);
+
+}  // namespace qb::ui
