@@ -9,6 +9,9 @@
 
 #include "app/cli/cmd_export.h"
 #include "app/cli/commands.h"
+#ifdef QB_HAVE_REPORT
+#include "app/cli/cmd_report.h"
+#endif
 #include "core/backend/backend.h"
 #include "core/quant/method_registry.h"
 #include "core/util/error.h"
@@ -163,6 +166,18 @@ int main(int argc, char** argv) {
     selftestCmd->add_flag("--json", selftest.json, "print one JSON object");
     addCommonFlags(selftestCmd, threads);
 
+#ifdef QB_HAVE_REPORT
+    qb::cli::ReportArgs report;
+    auto* reportCmd = app.add_subcommand("report", "a session's report: HTML, PDF, Markdown, CSV or JSON (by --out's extension)");
+    reportCmd->add_option("--session", report.session, "the HDF5 session")->required();
+    reportCmd->add_option("--out", report.out, "FILE.html, .pdf, .md, .csv or .json")->required();
+    reportCmd->add_option("--runs", report.runs, "only these runs, e.g. 3,5 (baselines stay)");
+    reportCmd->add_option("--compare", report.compare, "the two runs 'what changed' compares, e.g. 3,5 (default: the last two with a plan)");
+    reportCmd->add_option("--author", report.author, "author in the title block (default: QSettings report/author, else the login name)");
+    reportCmd->add_flag("--quiet", report.quiet, "print nothing on success");
+    reportCmd->set_version_flag("--version", kVersion);
+#endif
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -187,6 +202,9 @@ int main(int argc, char** argv) {
         if (*selftestCmd) return qb::cli::runSelftest(selftest);
         if (*exportCmd) return qb::cli::runExport(exportArgs);
         if (*checkExportCmd) return qb::cli::runCheckExport(checkExport);
+#ifdef QB_HAVE_REPORT
+        if (*reportCmd) return qb::cli::runReport(report);
+#endif
     } catch (const qb::core::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
