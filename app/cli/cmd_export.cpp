@@ -9,6 +9,8 @@
 #include "app/cli/cli_support.h"
 #include "core/calib/calibration.h"
 #include "core/export/gguf_check.h"
+#include "core/export/hf_check.h"
+#include "core/export/hf_export.h"
 #include "core/export/gguf_reader.h"
 #include "core/export/gguf_writer.h"
 #include "core/io/safetensors_file.h"
@@ -99,10 +101,100 @@ void dumpDecoded(const core::GgufReader& file, const std::string& path) {
     core::writeSafetensors(path, blobs, {{"source", file.file().string()}});
 }
 
+nlohmann::ordered_json hfCheckJson(const core::HfCheckReport& r, const std::string& source) {
+    nlohmann::ordered_json j;
+    j["ok"] = r.ok();
+    j["format"] = r.format;
+    j["variant"] = r.variant;
+    j["quantized_modules"] = r.exactModules;
+    j["plain_modules"] = r.f16Modules;
+    double worst = 0.0;
+    for (const auto& t : r.tensors) {
+        j["tensors"].push_back({{"name", t.name}, {"storage", t.storage}, {"max_abs_dw", t.maxAbsDiff}, {"bound", t.bound}, {"ok", t.ok}});
+        worst = std::max(worst, t.maxAbsDiff);
+    }
+    j["max_abs_dw"] = worst;
+    if (r.logits)
+        j["logits"] = {{"source", source}, {"windows", r.logits->windows}, {"ctx", r.logits->ctx}, {"max_abs_dlogit", r.logits->maxAbsDiff},
+                       {"max_abs_logit", r.logits->maxAbsLogit}, {"top1_agreement", r.logits->top1Agreement}, {"min_top1", core::kHfMinTop1}};
+    j["problems"] = r.problems;
+    return j;
+}
+
+void printHfCheck(const core::HfCheckReport& r, const std::string& source, bool perTensor) {
+    double exactWorst = 0.0, f16Worst = 0.0;
+    for (const auto& t : r.tensors) {
+        if (perTensor) std::printf("  %-44s %-34s max|dW| %.3g (bound %.3g)\n", t.name.c_str(), t.storage.c_str(), t.maxAbsDiff, t.bound);
+        (t.bound == 0.0 ? exactWorst : f16Worst) = std::max(t.bound == 0.0 ? exactWorst : f16Worst, t.maxAbsDiff);
+    }
+    std::printf("weights         %zu tensors reloaded (%s %s): %d modules quantized, max |dW| %.3g (must be 0); %d plain, max |dW| %.3g (F16 rounding)\n",
+                r.tensors.size(), r.format.c_str(), r.variant.c_str(), r.exactModules, exactWorst, r.f16Modules, f16Worst);
+    if (r.logits)
+        std::printf("logits          %d windows x %d tokens (%s): max |dlogit| %.4g (max |logit| %.3g), top-1 agreement %.2f %% (floor %.0f %%)\n",
+                    r.logits->windows, r.logits->ctx, source.c_str(), r.logits->maxAbsDiff, r.logits->maxAbsLogit, 100.0 * r.logits->top1Agreement,
+                    100.0 * core::kHfMinTop1);
+    for (const auto& p : r.problems) std::printf("MISMATCH        %s\n", p.c_str());
+    std::printf("check           %s\n", r.ok() ? "passed" : "FAILED");
+}
+
+int runHfExport(const ExportArgs& args, core::HfExportFormat format) {
+    core::HfExportOptions options;
+    options.format = format;
+    if (args.checkpointFormat == "gptq") options.gptqZeros = core::GptqZeroFormat::V1;
+    else if (args.checkpointFormat == "gptq_v2") options.gptqZeros = core::GptqZeroFormat::V2;
+    else if (args.checkpointFormat != "auto")
+        throw core::Error("--checkpoint-format " + args.checkpointFormat + ": use auto, gptq (v1: zero − 1) or gptq_v2 (zero as is)");
+    if (format != core::HfExportFormat::Gptq && args.checkpointFormat != "auto")
+        throw core::Error("--checkpoint-format applies to --format gptq only");
+    const std::filesystem::path out = args.out;
+    core::checkQuantizedCheckpointOutput(out);
+    const auto model = core::loadModel(args.model);
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const StopOnSignal stopOnSignal(ctx);
+    const core::HfExportReport report = core::exportHf(*model, args.model, out, options, &ctx);
+
+    std::optional<core::HfCheckReport> check;
+    std::string source;
+    if (!args.noCheck) {
+        int checkCtx = std::min(128, std::max(2, model->config().maxPositions));
+        const auto tokens = checkTokens(*model, args.model, args.text, 4, checkCtx, source);
+        try {
+            check = core::checkHfExport(*core::openExportedFolder(out), *model, tokens, checkCtx, &ctx);
+        } catch (...) {
+            std::filesystem::remove_all(out);
+            throw;
+        }
+        if (!check->ok()) std::filesystem::remove_all(out);
+    }
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["folder"] = out.string();
+        j["format"] = core::hfExportFormatName(report.format);
+        j["variant"] = report.variant;
+        j["bytes"] = report.bytes;
+        j["seconds"] = report.seconds;
+        for (const auto& m : report.modules) j["modules"].push_back({{"name", m.name}, {"storage", m.storage}, {"note", m.note}});
+        j["kept_f16"] = report.keptF16();
+        j["warnings"] = report.warnings;
+        if (check) j["check"] = hfCheckJson(*check, source);
+        std::printf("%s\n", j.dump(2).c_str());
+    } else {
+        std::printf("folder          %s\n", out.string().c_str());
+        std::printf("format          %s (%s), %zu linear modules, %d quantized modules kept F16\n", core::hfExportFormatName(report.format).c_str(),
+                    report.variant.c_str(), report.modules.size(), report.keptF16());
+        std::printf("size            %s (%s bytes) in %.3f s\n", humanBytes(report.bytes).c_str(), withThousands(report.bytes).c_str(), report.seconds);
+        for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
+        if (check) printHfCheck(*check, source, false);
+    }
+    if (check && !check->ok()) throw core::Error(args.out + ": the reloaded folder does not match the model (removed); see the lines above");
+    return 0;
+}
+
 }  // namespace
 
 int runExport(const ExportArgs& args) {
-    if (args.format != "gguf") throw core::Error("--format " + args.format + ": only gguf is written so far");
+    if (const auto hf = core::parseHfExportFormat(args.format)) return runHfExport(args, *hf);
+    if (args.format != "gguf") throw core::Error("--format " + args.format + ": use gguf, gptq, awq or compressed-tensors");
     const auto type = core::parseGgmlType(args.type);
     if (!type) throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
     const std::filesystem::path out = args.out;
@@ -152,6 +244,21 @@ int runExport(const ExportArgs& args) {
 }
 
 int runCheckExport(const CheckExportArgs& args) {
+    if (std::filesystem::is_directory(args.file)) {
+        const auto reader = core::openExportedFolder(args.file);
+        const auto model = core::loadModel(args.model);
+        const auto ctx = terminalContext(args.quiet || args.json);
+        int checkCtx = std::max(2, args.ctx);
+        std::string source;
+        const auto tokens = checkTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
+        const core::HfCheckReport r = core::checkHfExport(*reader, *model, tokens, checkCtx, &ctx);
+        if (args.json) std::printf("%s\n", hfCheckJson(r, source).dump(2).c_str());
+        else {
+            std::printf("folder          %s (%s, %s)\n", args.file.c_str(), r.format.c_str(), r.variant.c_str());
+            printHfCheck(r, source, true);
+        }
+        return r.ok() ? 0 : 1;
+    }
     const auto file = core::GgufReader::open(args.file);
     const auto model = core::loadModel(args.model);
     const auto ctx = terminalContext(args.quiet || args.json);

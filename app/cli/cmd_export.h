@@ -1,6 +1,8 @@
 #pragma once
 // quantbench-cli export / check-export: a checkpoint (float or quantized) to a GGUF file for
-// llama.cpp, and the check of such a file against the model through the independent reader.
+// llama.cpp, or a quantized checkpoint to a Hugging Face folder in the GPTQ, AWQ GEMM or
+// compressed-tensors format; and the check of such a file or folder against the model through
+// the independent readers.
 
 #include <optional>
 #include <string>
@@ -9,21 +11,22 @@ namespace qb::cli {
 
 struct ExportArgs {
     std::string model;            ///< Hugging Face folder (float or a quantbench quantized checkpoint)
-    std::string format = "gguf";  ///< only "gguf" so far
-    std::string type = "F16";     ///< F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K
-    std::string out;              ///< the .gguf file (replaced when it exists)
+    std::string format = "gguf";  ///< "gguf", "gptq", "awq" or "compressed-tensors"
+    std::string type = "F16";     ///< GGUF only: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K
+    std::string checkpointFormat = "auto";  ///< GPTQ only: "auto", "gptq" (v1) or "gptq_v2"
+    std::string out;              ///< the .gguf file (replaced when it exists), or the folder (must not exist or be empty)
     std::string name;             ///< general.name; empty = the model folder's name
     std::string text;             ///< optional UTF-8 text for the logit windows of the check
     bool noCheck = false;         ///< skip the reload check
     bool json = false;
     bool quiet = false;
 };
-/// Writes the file, then reloads it with the independent reader and checks it as
-/// check-export does; a file that fails the check is removed and the exit code is 1.
+/// Writes the file or folder, then reloads it with the independent reader and checks it as
+/// check-export does; an output that fails the check is removed and the exit code is 1.
 int runExport(const ExportArgs& args);
 
 struct CheckExportArgs {
-    std::string file;   ///< the .gguf file
+    std::string file;   ///< the .gguf file, or an exported gptq / awq / compressed-tensors folder
     std::string model;  ///< the model it was exported from
     std::string text;   ///< optional UTF-8 text for the windows; none = fixed pseudo-random ids (seed 0)
     std::string dump;   ///< optional safetensors file: every tensor as the reader decodes it (F32, GGUF names and shapes)
@@ -32,8 +35,9 @@ struct CheckExportArgs {
     bool json = false;
     bool quiet = false;
 };
-/// Prints max |ΔW| per tensor against its type's bound, and max |Δlogit| and top-1 agreement
-/// of the dequantized file against the model. Exit code 1 on any mismatch.
+/// Prints max |ΔW| per tensor against its type's bound (a folder: exact for quantized modules,
+/// F16 rounding for plain ones), and max |Δlogit| and top-1 agreement of the dequantized file
+/// against the model. Exit code 1 on any mismatch.
 int runCheckExport(const CheckExportArgs& args);
 
 }  // namespace qb::cli

@@ -1,12 +1,14 @@
 // quantbench-cli export / check-export through their functions (runExport, runCheckExport):
-// exit codes, the file written and reloaded, a tampered file refused, bad arguments refused
-// with one line naming what is wrong.
+// exit codes, the file or folder written and reloaded, a tampered file refused, bad arguments
+// refused with one line naming what is wrong.
 #include <QtTest>
 
 #include <fstream>
 
 #include "app/cli/cmd_export.h"
 #include "core/export/gguf_reader.h"
+#include "core/quant/quantized_checkpoint.h"
+#include "hf_export_fixtures.h"
 #include "core/util/error.h"
 #include "support/test_support.h"
 
@@ -48,6 +50,45 @@ private slots:
         }
         c.json = false;
         QCOMPARE(cli::runCheckExport(c), 1);
+    }
+
+    // A quantized checkpoint to a GPTQ folder, checked on the way; check-export reads the folder.
+    void exportGptqFolderAndCheckIt() {
+        const auto dir = test::freshScratchDir("cmd-export-hf");
+        std::ofstream(dir / "plan.json") << R"({"default": {"method": "rtn", "bits": 4, "group_size": 32}})";
+        const auto model = test::bundledModelDir();
+        cli::ExportArgs a;
+        a.model = model.string();
+        a.format = "awq";
+        a.out = (dir / "awq").string();
+        a.quiet = true;
+        // A float model has nothing to pack: refused, nothing written.
+        QVERIFY_THROWS_EXCEPTION(core::Error, (void)cli::runExport(a));
+        QVERIFY(!std::filesystem::exists(dir / "awq"));
+        a.checkpointFormat = "gptq";
+        QVERIFY_THROWS_EXCEPTION(core::Error, (void)cli::runExport(a));  // --checkpoint-format is GPTQ's
+    }
+    void checkExportReadsAFolder() {
+        const auto dir = test::freshScratchDir("cmd-check-hf");
+        const std::string plan = R"({"default": {"method": "rtn", "bits": 4, "group_size": 32}})";
+        core::writeQuantizedCheckpoint(test::quantizeBundled(plan), core::QuantPlan::fromJsonText(plan, "plan"), test::bundledModelDir(), dir / "q");
+        cli::ExportArgs a;
+        a.model = (dir / "q").string();
+        a.format = "gptq";
+        a.out = (dir / "gptq").string();
+        a.quiet = true;
+        QCOMPARE(cli::runExport(a), 0);
+        QVERIFY(std::filesystem::exists(dir / "gptq" / "model.safetensors"));
+        cli::CheckExportArgs c;
+        c.file = a.out;
+        c.model = a.model;
+        c.windows = 2;
+        c.ctx = 32;
+        c.quiet = true;
+        c.json = true;
+        QCOMPARE(cli::runCheckExport(c), 0);
+        a.out = (dir / "gptq").string();  // exists and is not empty: refused before any work
+        QVERIFY_THROWS_EXCEPTION(core::Error, (void)cli::runExport(a));
     }
 
     void badArgumentsAreOneLineErrors() {

@@ -1,0 +1,55 @@
+#include "core/export/hf_export_util.h"
+
+#include <cstring>
+
+#include "core/kernels/fp16_linear.h"
+#include "core/quant/quantized_weight.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+std::vector<std::pair<std::string, const Linear*>> linearModules(const LlamaModel& model) {
+    std::vector<std::pair<std::string, const Linear*>> v;
+    for (int i = 0; i < model.config().numLayers; ++i) {
+        const auto L = model.layer(i);  // resident: the model's layers outlive this list
+        for (ModuleKind k : kAllModuleKinds) v.emplace_back(moduleName(i, k), L->linear(k).get());
+    }
+    return v;
+}
+
+void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName) {
+    if (dynamic_cast<const QuantizedLinear*>(&linear) || dynamic_cast<const Fp16Linear*>(&linear) || dynamic_cast<const DenseLinear*>(&linear))
+        return;
+    throw Error(formatName + " export: " + name + " is " + linear.format() + " (int8 weights with int8 activations), which " + formatName +
+                " has no layout for; quantize it with rtn, gptq or awq, keep it fp16, or export to compressed-tensors");
+}
+
+void keepF16(HfExportReport& report, const std::string& name, const std::string& was, const std::string& why, const std::string& formatName) {
+    report.modules.push_back({name, "F16", was + ": " + why});
+    report.warnings.push_back(name + " (" + was + ") stays F16: " + why + ", which the " + formatName + " packing cannot hold");
+}
+
+std::string escapeRegex(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        if (std::strchr(".^$|()[]{}*+?\\", ch)) out += '\\';
+        out += ch;
+    }
+    return out;
+}
+
+TensorBlob int32Blob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::int32_t>& data) {
+    TensorBlob b{std::move(name), DType::I32, std::move(shape), {}};
+    b.bytes.resize(data.size() * 4);
+    std::memcpy(b.bytes.data(), data.data(), b.bytes.size());
+    return b;
+}
+
+TensorBlob f16BitsBlob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::uint16_t>& data) {
+    TensorBlob b{std::move(name), DType::F16, std::move(shape), {}};
+    b.bytes.resize(data.size() * 2);
+    std::memcpy(b.bytes.data(), data.data(), b.bytes.size());
+    return b;
+}
+
+}  // namespace qb::core

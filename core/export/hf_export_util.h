@@ -1,0 +1,28 @@
+#pragma once
+// Helpers shared by the Hugging Face format writers (gptq_export.cpp, awq_export.cpp,
+// compressed_tensors_export.cpp). Not used by the readers in readers/, which stay independent.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/export/hf_export.h"
+
+namespace qb::core {
+
+/// Every linear module of model in forward order: (HF name, module). The model must outlive the result.
+[[nodiscard]] std::vector<std::pair<std::string, const Linear*>> linearModules(const LlamaModel& model);
+/// Throws Error naming the module when it holds int8 codes with int8 activations (W8A8,
+/// SmoothQuant, LLM.int8()), which formatName has no layout for.
+void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName);
+/// Records a quantized module written as F16 because formatName's packing cannot hold it.
+void keepF16(HfExportReport& report, const std::string& name, const std::string& was, const std::string& why, const std::string& formatName);
+/// s with the regex metacharacters escaped.
+[[nodiscard]] std::string escapeRegex(const std::string& s);
+/// An I32 tensor of the given shape.
+[[nodiscard]] TensorBlob int32Blob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::int32_t>& data);
+/// An F16 tensor from IEEE binary16 bit patterns.
+[[nodiscard]] TensorBlob f16BitsBlob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::uint16_t>& data);
+
+}  // namespace qb::core
