@@ -35,6 +35,8 @@ th { background: var(--head); position: sticky; top: 0; cursor: pointer; user-se
 th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
 figure { margin: 12px 0; background: var(--plot-bg); border-radius: 6px; padding: 6px; }
 figure svg { width: 100%; height: auto; display: block; }
+/* The plots were measured with DejaVu Sans (Qt's offscreen font); the same family keeps their labels in place. */
+figure svg text { font-family: "DejaVu Sans", Verdana, sans-serif; }
 )";
 
 // Click a header to sort by it (numbers by their exact value in data-v, text otherwise); click
@@ -97,7 +99,7 @@ QByteArray reportToHtml(const core::Report& report, ReportPlots& plots) {
         for (const auto& w : s.warnings) h += QStringLiteral("<div class=\"warn\">⚠ Different protocols — %1</div>").arg(esc(w));
         for (const auto& l : s.lines) h += QStringLiteral("<p>%1</p>").arg(esc(l));
         for (const auto& id : s.plots) {
-            const QSize size(1000, plots.preferredHeight(id, 1000));
+            const QSize size(760, plots.preferredHeight(id, 760));
             const QByteArray svg = plots.inlineSvg(id, size);
             if (!svg.isEmpty()) h += QStringLiteral("<figure>") + QString::fromUtf8(svg) + QStringLiteral("</figure>");
         }
