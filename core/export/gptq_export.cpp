@@ -73,7 +73,8 @@ HfFolderPlan planGptqExport(const LlamaModel& model, const HfExportOptions& opti
     }
     if (zf == GptqZeroFormat::V2)
         plan.report.warnings.push_back("checkpoint_format gptq_v2 (zero points stored as is): " + std::to_string(zeroPointsOfZero) +
-                                       " groups have a zero point of 0, which v1 cannot hold; GPTQModel loads v2, AutoGPTQ does not");
+                                       " groups have a zero point of 0, which v1 cannot hold; GPTQModel and vLLM with gptq_v2 support (vllm-project/vllm PR 26092) "
+                                       "load v2, AutoGPTQ and older vLLM would read it as v1");
     plan.report.variant = gptqCheckpointFormatName(zf);
 
     // The default scheme is the most common one; the others are GPTQModel "dynamic" overrides.
