@@ -21,6 +21,7 @@
 #include "ui/jobs/job_queue.h"
 #include "ui/models/plan_document.h"
 #include "ui/models/workspace.h"
+#include "ui/report/export_report_dialog.h"
 #include "ui/util/app_paths.h"
 #include "ui/util/device_choice.h"
 #include "ui/util/qt_convert.h"
@@ -190,6 +191,9 @@ void MainWindow::createMenus() {
     file->addSeparator();
     make(file, tr("&Save Session"), QStringLiteral("actionSaveSession"), QKeySequence::Save, [this] { saveSessionDialog(false); });
     make(file, tr("Save Session &As…"), QStringLiteral("actionSaveSessionAs"), QKeySequence(tr("Ctrl+Shift+S")), [this] { saveSessionDialog(true); });
+    make(file, tr("Export &Report…"), QStringLiteral("actionExportReport"), QKeySequence(tr("Ctrl+Shift+E")), [this, ws] {
+        showExportReportDialog(this, ws->sessionFile(), ws->isModified());
+    });
     file->addSeparator();
     make(file, tr("&Quit"), QStringLiteral("actionQuit"), QKeySequence::Quit, [this] { close(); });
 
