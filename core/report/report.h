@@ -53,7 +53,7 @@ struct ReportSection {
     std::vector<std::string> warnings;  ///< shown highlighted: "run 3 vs run 1: ctx 512 vs 128"
     std::vector<ReportTable> tables;
     /// Plots a graphical writer draws here: "perplexity", "pareto", "module_errors", "latency",
-    /// "prefill", "outlier_channels:<module>".
+    /// "prefill", "overview", "outlier_channels:<module>".
     std::vector<std::string> plots;
     /// Non-empty when the session has no data for this section: the one line saying so. Such a
     /// section has no tables and no plots.

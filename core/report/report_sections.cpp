@@ -284,6 +284,7 @@ ReportSection outlierSection(const ReportInput& in) {
         top.rows.push_back({double(i + 1), m.name, outlierRatio(*m.activation), textCell(channels), worstStatistic(m).text});
         if (i < 3) s.plots.push_back("outlier_channels:" + m.name);
     }
+    s.plots.insert(s.plots.begin(), "overview");
     s.lines.push_back("Outlier ratio: the largest input channel's max |x| over the median channel's. Channels are flagged by "
                       "the LLM.int8() rule (|x| ≥ 6) or the relative rule (≥ 20 × the median).");
     s.tables.push_back(std::move(top));

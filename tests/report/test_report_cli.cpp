@@ -303,10 +303,10 @@ private slots:
         QVERIFY(html.find("<nav id=\"contents\">") != std::string::npos);
         QVERIFY(html.find("prefers-color-scheme: dark") != std::string::npos);
         QVERIFY(html.find("table.sortable th") != std::string::npos);  // the sorting script
-        // One inline SVG per plot: perplexity, module errors, latency, prefill, Pareto, 3 outlier modules.
+        // One inline SVG per plot: the overview heatmap, 3 outlier modules, module errors, perplexity, latency, prefill, Pareto.
         std::size_t svgs = 0;
         for (std::size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++svgs;
-        QCOMPARE(int(svgs), 8);
+        QCOMPARE(int(svgs), 9);
         QVERIFY(html.find("Different protocols") != std::string::npos);
     }
 

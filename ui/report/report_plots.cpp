@@ -4,6 +4,7 @@
 #include <QRegularExpression>
 #include <QSvgGenerator>
 
+#include <algorithm>
 #include <map>
 
 #include <qcustomplot.h>
@@ -11,7 +12,9 @@
 #include "core/report/report.h"
 #include "ui/models/session_runs.h"
 #include "ui/plots/latency_plots.h"
+#include "ui/models/model_stats.h"
 #include "ui/plots/outlier_plots.h"
+#include "ui/plots/overview_plot.h"
 #include "ui/plots/results_plots.h"
 #include "ui/util/qt_convert.h"
 
@@ -53,6 +56,7 @@ struct ReportPlots::Impl {
     std::vector<std::string> ids;
     std::vector<RunPtr> runs;
     std::map<std::string, std::unique_ptr<QCustomPlot>> plots;
+    std::shared_ptr<const ModelStats> overviewStats;  // what the overview plot shows
 };
 
 ReportPlots::ReportPlots(const core::SessionData& session, const std::vector<std::string>& runIds)
@@ -83,6 +87,19 @@ QCustomPlot* ReportPlots::plot(const std::string& id) {
         const auto runs = withFp16Reference(m->runs, m->session, m->ids);
         p = id == "latency" ? createLatencyPlot() : createPrefillPlot();
         (id == "latency" ? fillLatency : fillPrefill)(p, runs);
+    } else if (id == "overview") {
+        // The Overview view's heatmap, coloured by the activation outlier ratio.
+        auto stats = std::make_shared<ModelStats>();
+        stats->modules = m->session.modules;
+        stats->reindex();
+        int layers = 0;
+        for (const auto& module : stats->modules) {
+            const QStringList parts = toQString(module.name).split(QLatin1Char('.'));
+            if (parts.size() > 2 && parts[1] == QLatin1String("layers")) layers = std::max(layers, parts[2].toInt() + 1);
+        }
+        m->overviewStats = stats;
+        p = createOverviewPlot(QString(), {}, {});
+        fillOverview(p, stats.get(), layers, ModuleStatistic::OutlierRatio);
     } else if (id.rfind(kOutlierPrefix, 0) == 0) {
         const std::string name = id.substr(kOutlierPrefix.size());
         for (const auto& module : m->session.modules)
@@ -99,6 +116,11 @@ QCustomPlot* ReportPlots::plot(const std::string& id) {
 int ReportPlots::preferredHeight(const std::string& id, int width) const {
     const int base = width * 9 / 20;
     if (id == "latency" || id == "prefill") return std::max(base / 2, 60 + 28 * int(m->runs.size() + 1));
+    if (id == "overview") {
+        int layers = 0;
+        for (const auto& module : m->session.modules) layers += module.name.find(".q_proj") != std::string::npos;
+        return std::clamp(80 + 26 * layers, base / 2, width * 5 / 4);
+    }
     return base;
 }
 
