@@ -115,7 +115,7 @@ void ExportReportDialog::updatePreview() {
     }
     try {
         m_preview->setMarkdown(toQString(core::reportToMarkdown(core::buildReport(*m_session, toPath(m_sessionFile), options))));
-    } catch (const core::Error& e) {
+    } catch (const std::exception& e) {  // no exception may leave a slot
         m_preview->setPlainText(QStringLiteral("error: ") + QString::fromUtf8(e.what()));
     }
 }
@@ -143,7 +143,7 @@ bool ExportReportDialog::exportTo(const QString& file) {
     timer.start();
     try {
         writeReport(toPath(m_sessionFile), toPath(file), options);
-    } catch (const core::Error& e) {
+    } catch (const std::exception& e) {  // core::Error, or anything else: no exception may leave a slot
         m_status->setText(QStringLiteral("error: ") + QString::fromUtf8(e.what()));
         return false;
     }
