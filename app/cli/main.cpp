@@ -136,7 +136,9 @@ int main(int argc, char** argv) {
     qb::cli::ExportArgs exportArgs;
     auto* exportCmd = app.add_subcommand("export", "write a checkpoint as a GGUF file for llama.cpp, then reload and check it");
     exportCmd->add_option("--model", exportArgs.model, "Hugging Face model folder (float or quantized)")->required();
-    exportCmd->add_option("--format", exportArgs.format, "output format (gguf)")->capture_default_str();
+    exportCmd->add_option("--format", exportArgs.format, "output format: gguf (a file), gptq, awq or compressed-tensors (a folder)")->capture_default_str();
+    exportCmd->add_option("--checkpoint-format", exportArgs.checkpointFormat,
+                          "GPTQ only: auto (v1 unless a group needs v2), gptq (v1) or gptq_v2")->capture_default_str();
     exportCmd->add_option("--type", exportArgs.type, "type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K")->capture_default_str();
     exportCmd->add_option("--out", exportArgs.out, "the .gguf file to write")->required();
     exportCmd->add_option("--name", exportArgs.name, "general.name (default: the model folder's name)");
