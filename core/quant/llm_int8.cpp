@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "core/backend/backend.h"
+#include "core/quant/scheme_size.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 
@@ -136,9 +137,9 @@ MatrixRM LlmInt8Linear::denseWeight() const {
 }
 
 std::size_t LlmInt8Linear::storageBytes() const {
-    const std::size_t out = std::size_t(outFeatures());
-    // int8 codes + F32 row scales + F16 weight columns with their int32 indices + F32 bias.
-    return out * std::size_t(inFeatures()) + out * 4 + m_fpColumns.size() * (out * 2 + 4) + (m_bias ? out * 4 : 0);
+    QuantScheme scheme;
+    scheme.method = QuantMethod::LlmInt8;
+    return std::size_t(schemeBytes(scheme, outFeatures(), inFeatures(), {bool(m_bias), Index(m_fpColumns.size())}));
 }
 
 std::string LlmInt8Linear::format() const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/quant/scheme_size.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -78,8 +79,9 @@ void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
 MatrixRM W8A8Linear::denseWeight() const { return m_weight.dequantized(); }
 
 std::size_t W8A8Linear::storageBytes() const {
-    const std::size_t out = std::size_t(outFeatures());
-    return out * std::size_t(inFeatures()) + out * 4 + (m_bias ? out * 4 : 0);
+    QuantScheme scheme;
+    scheme.method = QuantMethod::W8A8;
+    return std::size_t(schemeBytes(scheme, outFeatures(), inFeatures(), {bool(m_bias), 0}));
 }
 
 std::string W8A8Linear::format() const {

@@ -60,10 +60,6 @@ struct ReportSection {
     std::string skipped;
 };
 
-/// The storage bytes of a module [out, in] under a scheme — the plan view's size formula
-/// (ui::estimatedBytes). Passed in because the report must use that same formula.
-using SchemeBytesFn = std::function<std::uint64_t(const QuantScheme& scheme, Index out, Index in)>;
-
 struct ReportOptions {
     /// Run numbers to include (run_number, "run 3"); empty = every run. Baselines (number 0) are
     /// always kept: they are the references.
@@ -71,8 +67,6 @@ struct ReportOptions {
     /// The two runs "what changed" compares, by number; empty = the last two selected runs
     /// with a plan (or the last two runs).
     std::optional<std::pair<int, int>> compare;
-    /// Size formula for the plan tables; without it the plan tables have no size columns.
-    SchemeBytesFn schemeBytes;
     std::string generatedUtc;  ///< the report's date; empty = now
     std::string author;        ///< shown in the title block (PDF, HTML); may be empty
     /// Modules listed in the outlier and sensitivity rankings.

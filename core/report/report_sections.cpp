@@ -7,6 +7,7 @@
 #include "core/io/checkpoint.h"
 #include "core/model/decoder_layer.h"
 #include "core/quant/plan.h"
+#include "core/quant/scheme_size.h"
 #include "core/report/report_internal.h"
 #include "core/stats/module_stats.h"
 #include "core/util/error.h"
@@ -198,7 +199,7 @@ ReportSection planSection(const ReportInput& in) {
     s.id = "plan";
     s.title = "Plan";
     const std::vector<ModuleShape> shapes = moduleShapes(in.session);
-    const bool sized = bool(in.options.schemeBytes) && !shapes.empty();
+    const bool sized = !shapes.empty();  // sizes from core's one formula (schemeBytes), as the plan view's
     ReportTable sum = makeTable("plan_summary", "Plans: effective bits per weight and size",
                                 {{"run", "run", ""}, {"default_scheme", "default scheme", ""}, {"rules", "rules", ""},
                                  {"modules", "modules", ""}, {"bits_per_weight", "bits/weight (plan)", "bits"},
@@ -222,7 +223,7 @@ ReportSection planSection(const ReportInput& in) {
             const QuantScheme sc = plan.resolve(m.name);
             std::optional<double> b;
             if (sized) {
-                const std::uint64_t mb = in.options.schemeBytes(sc, m.out, m.in);
+                const std::uint64_t mb = schemeBytes(sc, m.out, m.in);
                 bytes += mb, weights += std::uint64_t(m.out) * std::uint64_t(m.in);
                 b = double(mb);
             }

@@ -12,6 +12,7 @@
 
 #include <fstream>
 
+#include "core/quant/scheme_size.h"
 #include "support/test_support.h"
 #include "ui/main_window.h"
 #include "ui/models/plan_document.h"
@@ -63,7 +64,7 @@ private slots:
         QCOMPARE(m_view->tableModel()->index(0, PlanTableModel::Method).data().toString(), QStringLiteral("rtn"));
         QCOMPARE(m_view->tableModel()->index(0, PlanTableModel::GroupSize).data().toString(), QStringLiteral("128"));
         // q_proj [64, 64], w4 g128: qweight 2·4·64·4 + qzeros 1·2·4·4 + scales 1·64·2 + g_idx 64·4 = 2048+32+128+256
-        QCOMPARE(ui::estimatedBytes(m_doc->row(0).scheme, 64, 64), std::uint64_t(2464));
+        QCOMPARE(core::schemeBytes(m_doc->row(0).scheme, 64, 64), std::uint64_t(2464));
         QVERIFY(m_doc->bitsPerWeight() > 4.0 && m_doc->bitsPerWeight() < 6.0);
         QVERIFY(m_view->totalsLabel()->text().contains(QString::number(m_doc->bitsPerWeight(), 'f', 2)));
     }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/quant/quantized_weight.h"
+#include "core/quant/scheme_size.h"
 #include "ui/models/plan_commands.h"
 #include "ui/util/qt_convert.h"
 
@@ -110,25 +111,6 @@ QString layersPhrase(const std::vector<int>& layers) {
 }  // namespace
 
 bool sameScheme(const core::QuantScheme& a, const core::QuantScheme& b) { return core::schemeToJson(a) == core::schemeToJson(b); }
-
-std::uint64_t estimatedBytes(const core::QuantScheme& s, core::Index out, core::Index in) {
-    const auto o = std::uint64_t(out), i = std::uint64_t(in);
-    switch (s.method) {
-        case core::QuantMethod::Fp16: return o * i * 2;
-        case core::QuantMethod::W8A8:
-        case core::QuantMethod::SmoothQuant:
-        case core::QuantMethod::LlmInt8: return o * i + o * 2;
-        case core::QuantMethod::Rtn:
-        case core::QuantMethod::Gptq:
-        case core::QuantMethod::Awq: break;
-    }
-    const auto ceilDiv = [](std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; };
-    const auto bits = std::uint64_t(s.grid.bits);
-    const auto groups = std::uint64_t(core::groupCount(in, s.grid.groupSize));
-    const std::uint64_t qweight = ceilDiv(i, 32) * bits * o * 4;
-    const std::uint64_t qzeros = groups * ceilDiv(o, 32) * bits * 4;
-    return qweight + qzeros + groups * o * 2 + i * 4;
-}
 
 PlanDocument::PlanDocument(QObject* parent) : QObject(parent), m_undo(new QUndoStack(this)) {}
 
@@ -274,7 +256,7 @@ std::uint64_t PlanDocument::weights() const {
 
 std::uint64_t PlanDocument::bytes() const {
     std::uint64_t n = 0;
-    for (const auto& r : m_rows) n += estimatedBytes(r.scheme, r.outFeatures, r.inFeatures);
+    for (const auto& r : m_rows) n += core::schemeBytes(r.scheme, r.outFeatures, r.inFeatures);
     return n;
 }
 

@@ -53,11 +53,6 @@ bool applyField(core::QuantScheme& scheme, PlanField field, const QVariant& valu
 [[nodiscard]] QString describeFieldValue(PlanField field, const QVariant& value);
 /// True when a and b are the same scheme in every key of the plan file.
 [[nodiscard]] bool sameScheme(const core::QuantScheme& a, const core::QuantScheme& b);
-/// Estimated storage bytes of a module [out, in] under scheme. Grid methods use the GPTQ
-/// checkpoint layout of QuantizedWeight::packedBytes (packed qweight, qzeros, F16 scales,
-/// g_idx); fp16 two bytes per weight; w8a8 / smoothquant / llm_int8 one byte per weight plus
-/// an F16 scale per output row (llm_int8's FP outlier columns are unknown before quantizing).
-[[nodiscard]] std::uint64_t estimatedBytes(const core::QuantScheme& scheme, core::Index out, core::Index in);
 
 class PlanDocument : public QObject {
     Q_OBJECT
@@ -95,7 +90,7 @@ public:
     void saveFile(const std::filesystem::path& file) const;
 
     [[nodiscard]] std::uint64_t weights() const;   ///< Σ out·in over the rows
-    [[nodiscard]] std::uint64_t bytes() const;     ///< Σ estimatedBytes over the rows
+    [[nodiscard]] std::uint64_t bytes() const;     ///< Σ core::schemeBytes over the rows (llm_int8 without its data-dependent FP columns)
     [[nodiscard]] double bitsPerWeight() const;    ///< 8·bytes / weights (0 when empty)
 
     /// Used by SetSchemesCommand only: sets the schemes without an undo entry.

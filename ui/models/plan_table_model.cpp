@@ -4,6 +4,7 @@
 #include <QColor>
 #include <QFont>
 
+#include "core/quant/scheme_size.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
 
@@ -87,7 +88,7 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
             case GroupSize: return applies ? groupSizeText(fieldValue(row.scheme, PlanField::GroupSize).toInt()) : QStringLiteral("—");
             case Sym:
             case ActOrder: return applies ? QVariant() : QVariant(QStringLiteral("—"));
-            case Bytes: return humanBytes(double(estimatedBytes(row.scheme, row.outFeatures, row.inFeatures)));
+            case Bytes: return humanBytes(double(core::schemeBytes(row.scheme, row.outFeatures, row.inFeatures)));
             case Sensitivity: {
                 const auto& stats = m_workspace->stats();
                 const auto* s = stats ? stats->find(row.name) : nullptr;

@@ -19,7 +19,6 @@
 #include "core/report/report_text.h"
 #include "core/store/session_store.h"
 #include "core/util/error.h"
-#include "ui/models/plan_document.h"
 #include "ui/report/report_writer.h"
 #include "ui/util/qt_convert.h"
 
@@ -107,7 +106,6 @@ void ExportReportDialog::updatePreview() {
     if (!m_session) return;
     core::ReportOptions options;
     options.runs = selectedRuns();
-    options.schemeBytes = estimatedBytes;
     options.author = m_author->text().toStdString();
     if (options.runs == std::vector<int>{0}) {
         m_preview->setPlainText(tr("Tick at least one run."));

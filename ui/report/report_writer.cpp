@@ -7,7 +7,6 @@
 #include "core/report/report_text.h"
 #include "core/store/session_store.h"
 #include "core/util/error.h"
-#include "ui/models/plan_document.h"
 #include "ui/report/report_plots.h"
 #include "ui/util/qt_convert.h"
 
@@ -29,8 +28,6 @@ void writeReport(const std::filesystem::path& sessionFile, const std::filesystem
     if (std::error_code ec; !std::filesystem::is_directory(folder, ec))
         throw core::Error(out.string() + ": the folder " + folder.string() + " does not exist");
     const core::SessionData session = core::SessionStore::read(sessionFile);
-    // The plan view's size formula, so the report's sizes equal the Plan view's.
-    if (!options.schemeBytes) options.schemeBytes = estimatedBytes;
     const core::Report report = core::buildReport(session, sessionFile, options);
     switch (format) {
         case core::ReportFormat::Json: return core::writeFileAtomically(out, core::reportToJson(report));
