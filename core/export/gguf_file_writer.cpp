@@ -95,27 +95,39 @@ void GgufFileWriter::addTensor(const std::string& name, std::vector<std::uint64_
     m_tensors.push_back({name, std::move(ne), type, bytes, std::move(produce)});
 }
 
+std::vector<std::uint8_t> GgufFileWriter::header(std::uint64_t& dataBytes) const {
+    std::vector<std::uint8_t> head;
+    put<std::uint32_t>(head, kGgufMagic);
+    put<std::uint32_t>(head, kGgufVersion);
+    put<std::uint64_t>(head, m_tensors.size());
+    put<std::uint64_t>(head, m_keys.size());
+    head.insert(head.end(), m_kv.begin(), m_kv.end());
+    std::uint64_t offset = 0;  // relative to the start of the tensor data
+    for (const auto& t : m_tensors) {
+        putString(head, t.name);
+        put<std::uint32_t>(head, std::uint32_t(t.ne.size()));
+        for (auto d : t.ne) put<std::uint64_t>(head, d);
+        put<std::uint32_t>(head, std::uint32_t(t.type));
+        put<std::uint64_t>(head, offset);
+        offset = alignUp(offset + t.bytes, m_alignment);
+    }
+    head.resize(alignUp(head.size(), m_alignment), 0);
+    dataBytes = offset;
+    return head;
+}
+
+std::uint64_t GgufFileWriter::fileBytes() const {
+    std::uint64_t data = 0;
+    return header(data).size() + data;
+}
+
 std::uint64_t GgufFileWriter::write(const std::filesystem::path& file, const RunContext* ctx) const {
     const std::filesystem::path tmp = file.string() + ".tmp";
     try {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw Error("cannot create " + tmp.filename().string());
-        std::vector<std::uint8_t> head;
-        put<std::uint32_t>(head, kGgufMagic);
-        put<std::uint32_t>(head, kGgufVersion);
-        put<std::uint64_t>(head, m_tensors.size());
-        put<std::uint64_t>(head, m_keys.size());
-        head.insert(head.end(), m_kv.begin(), m_kv.end());
-        std::uint64_t offset = 0;  // relative to the start of the tensor data
-        for (const auto& t : m_tensors) {
-            putString(head, t.name);
-            put<std::uint32_t>(head, std::uint32_t(t.ne.size()));
-            for (auto d : t.ne) put<std::uint64_t>(head, d);
-            put<std::uint32_t>(head, std::uint32_t(t.type));
-            put<std::uint64_t>(head, offset);
-            offset = alignUp(offset + t.bytes, m_alignment);
-        }
-        head.resize(alignUp(head.size(), m_alignment), 0);
+        std::uint64_t offset = 0;  // bytes of the tensor data, padding included
+        const std::vector<std::uint8_t> head = header(offset);
         out.write(reinterpret_cast<const char*>(head.data()), std::streamsize(head.size()));
         std::vector<std::uint8_t> data;
         for (std::size_t i = 0; i < m_tensors.size(); ++i) {

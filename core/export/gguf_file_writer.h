@@ -51,6 +51,10 @@ public:
     [[nodiscard]] std::size_t tensorCount() const { return m_tensors.size(); }
     [[nodiscard]] std::size_t keyCount() const { return m_keys.size(); }
 
+    /// The size write() will give the file, in bytes (header, padding and the announced tensor
+    /// bytes; no producer is called).
+    [[nodiscard]] std::uint64_t fileBytes() const;
+
     /// Writes the file (temp name, then rename). Calls ctx->progress per tensor and stops with
     /// Cancelled when asked (the temp file is removed). Throws Error "<file>: <problem>" when the
     /// file cannot be written or a producer delivers the wrong number of bytes.
@@ -66,6 +70,8 @@ private:
         TensorProducer produce;
     };
     void beginKey(const std::string& key, GgufValueType type);
+    // The bytes before the tensor data (aligned); dataBytes: the tensor data's, padding included.
+    [[nodiscard]] std::vector<std::uint8_t> header(std::uint64_t& dataBytes) const;
 
     std::uint32_t m_alignment;
     std::vector<std::string> m_keys;

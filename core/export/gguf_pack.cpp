@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "core/util/error.h"
@@ -320,6 +321,102 @@ void ggufPackRow(GgmlType type, const float* x, std::int64_t n, std::uint8_t* ou
         case GgmlType::Q6_K: packBlocks<BlockQ6K>(x, n, bs, out, packQ6K); return;
     }
     throw Error("cannot write tensor type " + ggmlTypeName(type));
+}
+
+}  // namespace qb::core
+
+namespace qb::core {
+
+namespace {
+
+// The block's levels for a grid group: q = code − zero + offset must lie in [0, maxQ]
+// (offset types), or q = code in [0, maxQ] with m = −scale·zero (min types).
+struct CodeLevels {
+    int maxQ = 0;
+    int offset = 0;   // added to code − zero; unused for the min types
+    bool withMin = false;
+    int bits = 0;     // the widest grid the type holds
+};
+
+std::optional<CodeLevels> codeLevels(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q8_0: return CodeLevels{255, 128, false, 8};  // stored as int8 q − 128
+        case GgmlType::Q4_0: return CodeLevels{15, 8, false, 4};
+        case GgmlType::Q5_0: return CodeLevels{31, 16, false, 5};
+        case GgmlType::Q4_1: return CodeLevels{15, 0, true, 4};
+        case GgmlType::Q5_1: return CodeLevels{31, 0, true, 5};
+        default: return std::nullopt;
+    }
+}
+
+// One block's levels q[32] and its d (and m) from the grid group.
+void blockFromCodes(const CodeLevels& L, const std::uint8_t* codes, float scale, std::int32_t zero, int* q, std::uint16_t& d,
+                    std::uint16_t* m) {
+    d = floatToF16(scale);
+    if (L.withMin) *m = floatToF16(-(scale * float(zero)));
+    for (int j = 0; j < kQK; ++j) {
+        q[j] = L.withMin ? int(codes[j]) : int(codes[j]) - zero + L.offset;
+        if (q[j] < 0 || q[j] > L.maxQ)
+            throw Error("code " + std::to_string(int(codes[j])) + " with zero point " + std::to_string(zero) +
+                        " lies outside the block's levels 0.." + std::to_string(L.maxQ));
+    }
+}
+
+}  // namespace
+
+bool ggufHoldsGrid(GgmlType type, int bits, bool sym) {
+    const auto L = codeLevels(type);
+    return L && bits <= L->bits && (sym || L->withMin);
+}
+
+void ggufPackCodesRow(GgmlType type, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, std::int64_t n,
+                      std::uint8_t* out) {
+    const auto L = codeLevels(type);
+    if (!L) throw Error("GGUF type " + ggmlTypeName(type) + " cannot hold grid codes");
+    if (n % kQK != 0) throw Error("a row of " + std::to_string(n) + " codes does not fill whole blocks of 32");
+    for (std::int64_t i = 0; i < n / kQK; ++i) {
+        const std::uint8_t* c = codes + i * kQK;
+        int q[kQK];
+        switch (type) {
+            case GgmlType::Q8_0: {
+                BlockQ8_0 b{};
+                blockFromCodes(*L, c, scales[i], zeros[i], q, b.d, nullptr);
+                for (int j = 0; j < kQK; ++j) b.qs[j] = std::int8_t(q[j] - 128);
+                std::memcpy(out + i * std::int64_t(sizeof b), &b, sizeof b);
+                break;
+            }
+            case GgmlType::Q4_0: {
+                BlockQ4_0 b{};
+                blockFromCodes(*L, c, scales[i], zeros[i], q, b.d, nullptr);
+                packNibbles(q, b.qs);
+                std::memcpy(out + i * std::int64_t(sizeof b), &b, sizeof b);
+                break;
+            }
+            case GgmlType::Q5_0: {
+                BlockQ5_0 b{};
+                blockFromCodes(*L, c, scales[i], zeros[i], q, b.d, nullptr);
+                packNibbles(q, b.qs);
+                packHighBits(q, b.qh);
+                std::memcpy(out + i * std::int64_t(sizeof b), &b, sizeof b);
+                break;
+            }
+            case GgmlType::Q4_1: {
+                BlockQ4_1 b{};
+                blockFromCodes(*L, c, scales[i], zeros[i], q, b.d, &b.m);
+                packNibbles(q, b.qs);
+                std::memcpy(out + i * std::int64_t(sizeof b), &b, sizeof b);
+                break;
+            }
+            default: {  // Q5_1
+                BlockQ5_1 b{};
+                blockFromCodes(*L, c, scales[i], zeros[i], q, b.d, &b.m);
+                packNibbles(q, b.qs);
+                packHighBits(q, b.qh);
+                std::memcpy(out + i * std::int64_t(sizeof b), &b, sizeof b);
+                break;
+            }
+        }
+    }
 }
 
 }  // namespace qb::core

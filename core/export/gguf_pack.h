@@ -33,4 +33,16 @@ namespace qb::core {
 /// (throws Error otherwise). Values must be finite.
 void ggufPackRow(GgmlType type, const float* x, std::int64_t n, std::uint8_t* out);
 
+/// Whether groups of 32 on a grid of `bits` (symmetric: zero point 2^(bits−1)) lie on type's
+/// block grid, so the codes can be placed without a second rounding:
+///   Q8_0 / Q5_0 / Q4_0  symmetric, bits ≤ 8 / 5 / 4: q = code − zero (+ 16 / + 8), d = scale (exact)
+///   Q5_1 / Q4_1         any grid, bits ≤ 5 / 4:      q = code, d = scale, m = F16(−scale·zero)
+/// (m is the one value rounded: |Δx| ≤ |scale·zero|·2⁻¹¹). Other types (F16, K formats) never.
+[[nodiscard]] bool ggufHoldsGrid(GgmlType type, int bits, bool sym);
+/// Packs one row of grid codes into out[0, ggufPackedRowBytes(type, n)) as ggufHoldsGrid
+/// describes. codes: [n] in [0, 2^bits); scales, zeros: one per block of 32 ([n/32]); scales
+/// must be F16-exact. Throws Error when type cannot hold the codes or n is not a multiple of 32.
+void ggufPackCodesRow(GgmlType type, const std::uint8_t* codes, const float* scales, const std::int32_t* zeros, std::int64_t n,
+                      std::uint8_t* out);
+
 }  // namespace qb::core

@@ -10,6 +10,7 @@
 #include "core/export/gguf_file_writer.h"
 #include "core/export/gguf_pack.h"
 #include "core/export/gguf_vocab.h"
+#include "core/quant/quantized_weight.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -52,7 +53,7 @@ void addMatrix(ExportPlan& plan, const std::string& name, Index rows, Index cols
     const std::size_t rowBytes = ggufPackedRowBytes(type, cols);
     const std::uint64_t bytes = std::uint64_t(rowBytes) * std::uint64_t(rows);
     if (!note.empty()) plan.report.warnings.push_back(name + ": " + note);
-    plan.report.tensors.push_back({name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes, note});
+    plan.report.tensors.push_back({name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes, note, {}, false});
     plan.writer.addTensor(name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes,
                           [rows, cols, type, rowBytes, source = std::move(source)](std::vector<std::uint8_t>& out) {
                               out.resize(std::size_t(rows) * rowBytes);
@@ -69,9 +70,45 @@ void addMatrix(ExportPlan& plan, const std::string& name, Index rows, Index cols
                           });
 }
 
+// File row r holds source row order[r]: identity, or ggufPermuteQk's order within each head.
+std::vector<Index> ggufRowOrder(Index rows, int heads) {
+    std::vector<Index> order(static_cast<std::size_t>(rows));
+    for (Index r = 0; r < rows; ++r) order[std::size_t(r)] = r;
+    if (heads <= 0) return order;
+    if (rows % (2 * heads) != 0)
+        throw Error("cannot reorder " + std::to_string(rows) + " q/k rows into " + std::to_string(heads) + " heads of pairs");
+    const Index d = rows / heads, half = d / 2;
+    for (Index h = 0; h < heads; ++h)
+        for (Index a = 0; a < 2; ++a)
+            for (Index b = 0; b < half; ++b) order[std::size_t(h * d + 2 * b + a)] = h * d + a * half + b;
+    return order;
+}
+
+// A quantized module placed code for code: rows in file order (rowOrder[r] = the checkpoint row
+// written as row r; q/k are reordered for llama.cpp's RoPE), each packed from its codes.
+void addPlacedMatrix(ExportPlan& plan, const std::string& name, GgmlType type, const std::string& source,
+                     std::function<QuantizedWeight()> load, std::function<std::vector<Index>(Index rows)> rowOrder, Index rows, Index cols) {
+    const std::size_t rowBytes = ggufPackedRowBytes(type, cols);
+    const std::uint64_t bytes = std::uint64_t(rowBytes) * std::uint64_t(rows);
+    GgufTensorReport t{name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes, "codes placed from " + source, source, true};
+    plan.report.tensors.push_back(t);
+    plan.writer.addTensor(name, t.ne, type, bytes, [=, load = std::move(load), rowOrder = std::move(rowOrder)](std::vector<std::uint8_t>& out) {
+        const QuantizedWeight w = load();
+        if (w.rows != rows || w.cols != cols) throw Error("'" + name + "' changed shape while it was written");
+        const std::vector<Index> order = rowOrder(rows);
+        out.resize(std::size_t(rows) * rowBytes);
+#pragma omp parallel for schedule(static)
+        for (Index r = 0; r < rows; ++r) {
+            const Index src = order[std::size_t(r)];
+            ggufPackCodesRow(type, w.codes.row(src).data(), w.scales.row(src).data(), w.zeros.row(src).data(), cols,
+                             out.data() + std::size_t(r) * rowBytes);
+        }
+    });
+}
+
 void addVector(ExportPlan& plan, const std::string& name, std::function<VectorF()> source, Index n) {
     const std::uint64_t bytes = std::uint64_t(n) * 4;
-    plan.report.tensors.push_back({name, {std::uint64_t(n)}, GgmlType::F32, bytes, {}});
+    plan.report.tensors.push_back({name, {std::uint64_t(n)}, GgmlType::F32, bytes, {}, {}, false});
     plan.writer.addTensor(name, {std::uint64_t(n)}, GgmlType::F32, bytes, [n, source = std::move(source)](std::vector<std::uint8_t>& out) {
         const VectorF v = source();
         if (v.size() != n) throw Error("a vector has " + std::to_string(v.size()) + " values, " + std::to_string(n) + " expected");
@@ -192,10 +229,26 @@ void addLayer(ExportPlan& plan, const ModelConfig& c, int i, bool permute, GgmlT
         const int heads = k == ModuleKind::Q ? c.numHeads : k == ModuleKind::K ? c.numKvHeads : 0;
         const bool perm = permute && heads > 0;
         const std::string base = blk + ggufLinearName(k);
-        addMatrix(plan, base + ".weight", shape.out[ki], shape.in[ki], type, matrixRows([cache, i, k, perm, heads] {
-                      MatrixRM W = cache->get(i)->linear(k)->denseWeight();
-                      return perm ? ggufPermuteQk(W, heads) : W;
-                  }));
+        const auto* q = dynamic_cast<const QuantizedLinear*>(cache->get(i)->linear(k).get());
+        std::string note;
+        const GgmlType fileType = ggufMatrixType(type, shape.in[ki], note);
+        if (q && note.empty() && ggufPlacesCodes(fileType, q->spec(), q->sequentialGroups())) {
+            addPlacedMatrix(plan, base + ".weight", fileType, q->format(),
+                            [cache, i, k] { return dynamic_cast<const QuantizedLinear&>(*cache->get(i)->linear(k)).weight(); },
+                            [perm, heads](Index rows) { return ggufRowOrder(rows, perm ? heads : 0); }, shape.out[ki], shape.in[ki]);
+        } else {
+            addMatrix(plan, base + ".weight", shape.out[ki], shape.in[ki], type, matrixRows([cache, i, k, perm, heads] {
+                          MatrixRM W = cache->get(i)->linear(k)->denseWeight();
+                          return perm ? ggufPermuteQk(W, heads) : W;
+                      }));
+            if (q) {
+                auto& t = plan.report.tensors.back();
+                t.source = q->format();
+                if (isQuantizedGgmlType(t.type))
+                    t.note = (t.note.empty() ? "" : t.note + "; ") + "re-quantized from " + t.source + " (" + ggmlTypeName(t.type) +
+                             " does not hold its grid): the check's max |dW| is the extra error";
+            }
+        }
         if (shape.bias[ki])
             addVector(plan, base + ".bias", [cache, i, k, perm, heads, base]() -> VectorF {
                 const auto& b = cache->get(i)->linear(k)->bias();
@@ -269,12 +322,13 @@ GgmlType ggufMatrixType(GgmlType wanted, std::int64_t cols, std::string& note) {
     return type;
 }
 
-GgufExportReport exportGguf(const LlamaModel& model, const std::filesystem::path& modelDir, const std::filesystem::path& file,
-                            const GgufExportOptions& options, const RunContext* ctx) {
-    const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// Every key and tensor of the file, the tensors' data still to be produced.
+std::unique_ptr<ExportPlan> buildGguf(const LlamaModel& model, const std::filesystem::path& modelDir, const GgufExportOptions& options) {
     const ModelConfig& c = model.config();
-    ExportPlan plan;
-    plan.report.file = file;
+    auto planPtr = std::make_unique<ExportPlan>();
+    ExportPlan& plan = *planPtr;
     plan.report.type = options.type;
     plan.report.architecture = ggufArchitectureName(c.architecture);
     const bool permute = plan.report.architecture == "llama";
@@ -301,9 +355,28 @@ GgufExportReport exportGguf(const LlamaModel& model, const std::filesystem::path
         addMatrix(plan, "output.weight", model.lmHead().outFeatures(), model.lmHead().inFeatures(), options.type,
                   matrixRows([&model] { return model.lmHead().denseWeight(); }));
 
-    plan.report.fileBytes = plan.writer.write(file, ctx);
-    plan.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return plan.report;
+    plan.report.fileBytes = plan.writer.fileBytes();
+    return planPtr;
+}
+
+}  // namespace
+
+bool ggufPlacesCodes(GgmlType type, const WeightGridSpec& spec, bool sequentialGroups) {
+    return spec.groupSize && *spec.groupSize == ggufPackBlockSize(type) && sequentialGroups && ggufHoldsGrid(type, spec.bits, spec.sym);
+}
+
+GgufExportReport planGgufExport(const LlamaModel& model, const std::filesystem::path& modelDir, const GgufExportOptions& options) {
+    return buildGguf(model, modelDir, options)->report;
+}
+
+GgufExportReport exportGguf(const LlamaModel& model, const std::filesystem::path& modelDir, const std::filesystem::path& file,
+                            const GgufExportOptions& options, const RunContext* ctx) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto plan = buildGguf(model, modelDir, options);
+    plan->report.file = file;
+    plan->report.fileBytes = plan->writer.write(file, ctx);
+    plan->report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return plan->report;
 }
 
 }  // namespace qb::core

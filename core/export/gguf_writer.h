@@ -22,6 +22,7 @@
 
 #include "core/export/gguf_types.h"
 #include "core/model/llama_model.h"
+#include "core/quant/quant_scheme.h"
 #include "core/util/run_context.h"
 
 namespace qb::core {
@@ -36,7 +37,9 @@ struct GgufTensorReport {
     std::vector<std::uint64_t> ne;  ///< innermost first
     GgmlType type = GgmlType::F32;
     std::uint64_t bytes = 0;
-    std::string note;               ///< why the type differs from the one asked for; empty otherwise
+    std::string note;               ///< why the type differs from the one asked for, or how a quantized module was placed; empty otherwise
+    std::string source;             ///< the checkpoint module's format ("gptq int4 g32"); empty for float tensors
+    bool codesPlaced = false;       ///< the checkpoint's codes were placed on the blocks (no second rounding)
 };
 
 struct GgufExportReport {
@@ -67,8 +70,19 @@ struct GgufExportReport {
 /// (empty note when it does not).
 [[nodiscard]] GgmlType ggufMatrixType(GgmlType wanted, std::int64_t cols, std::string& note);
 
-/// Writes model (its float weights; quantized linears are dequantized) with the tokenizer of
-/// modelDir to file (temp name, then rename). Progress and cancel through ctx, once per tensor.
+/// Whether a quantized module's codes go onto `type`'s blocks unchanged: groups of 32 in column
+/// order (no act-order) on a grid the type holds (ggufHoldsGrid). When false, the module is
+/// re-quantized from its dequantized weight and the check's max |ΔW| is the extra error.
+[[nodiscard]] bool ggufPlacesCodes(GgmlType type, const WeightGridSpec& spec, bool sequentialGroups);
+
+/// What exportGguf would write, without writing: every tensor's type, bytes and note (placed
+/// codes, re-quantized modules, F16 fallbacks), the warnings, and fileBytes the exact size of
+/// the file. Reads the tokenizer and every layer's module formats. Throws as exportGguf does.
+[[nodiscard]] GgufExportReport planGgufExport(const LlamaModel& model, const std::filesystem::path& modelDir, const GgufExportOptions& options);
+
+/// Writes model with the tokenizer of modelDir to file (temp name, then rename): float modules
+/// and re-quantized ones from their (dequantized) weights, quantized modules on a matching grid
+/// from their codes (ggufPlacesCodes). Progress and cancel through ctx, once per tensor.
 /// Throws Error "<file>: <problem>" (or "<modelDir>/<tokenizer file>: <problem>").
 GgufExportReport exportGguf(const LlamaModel& model, const std::filesystem::path& modelDir, const std::filesystem::path& file,
                             const GgufExportOptions& options, const RunContext* ctx = nullptr);

@@ -134,6 +134,14 @@ std::size_t QuantizedLinear::storageBytes() const {
     return m_weightBytes + (m_bias ? std::size_t(m_bias->size()) * 2 : 0);
 }
 
+bool QuantizedLinear::sequentialGroups() const {
+    const auto& g = m_packed.gIdx();
+    const Index width = groupWidth(m_packed.cols(), m_groupSize);
+    for (std::size_t c = 0; c < g.size(); ++c)
+        if (g[c] != std::int32_t(Index(c) / width)) return false;
+    return true;
+}
+
 std::string QuantizedLinear::format() const {
     std::string s = m_method.empty() ? "" : m_method + " ";
     s += "int" + std::to_string(m_packed.bits());

@@ -88,6 +88,10 @@ public:
     [[nodiscard]] QuantizedWeight weight() const;
     /// The packed weight the kernels read.
     [[nodiscard]] const kernels::PackedQuantWeight& packed() const { return m_packed; }
+    /// The grid (bits, group size, symmetry), without rebuilding the codes as weight() does.
+    [[nodiscard]] WeightGridSpec spec() const { return {m_packed.bits(), m_groupSize, m_sym}; }
+    /// True when every column's group is c / groupSize (no act-order permutation).
+    [[nodiscard]] bool sequentialGroups() const;
 
 private:
     kernels::PackedQuantWeight m_packed;  // Ŵ: [out, in] in the kernel layout
