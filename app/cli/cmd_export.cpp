@@ -8,6 +8,7 @@
 
 #include "app/cli/cli_support.h"
 #include "core/calib/calibration.h"
+#include "core/export/export_summary.h"
 #include "core/export/gguf_check.h"
 #include "core/export/hf_check.h"
 #include "core/export/hf_export.h"
@@ -137,18 +138,42 @@ void printHfCheck(const core::HfCheckReport& r, const std::string& source, bool 
     std::printf("check           %s\n", r.ok() ? "passed" : "FAILED");
 }
 
+std::optional<core::GptqZeroFormat> gptqZerosArg(const std::string& checkpointFormat) {
+    if (checkpointFormat == "gptq") return core::GptqZeroFormat::V1;
+    if (checkpointFormat == "gptq_v2") return core::GptqZeroFormat::V2;
+    return std::nullopt;
+}
+
+// The summary before the export; --json leaves it to the export's JSON (which lists the modules).
+void printSummary(const core::LlamaModel& model, const ExportArgs& args) {
+    core::ExportTarget target;
+    target.format = args.format;
+    if (args.format == "gguf") target.ggufType = *core::parseGgmlType(args.type);
+    target.gptqZeros = gptqZerosArg(args.checkpointFormat);
+    const core::ExportSummary summary = core::summarizeExport(model, args.model, target);
+    if (args.dryRun && args.json) {
+        nlohmann::ordered_json j;
+        j["format"] = summary.format;
+        j["variant"] = summary.variant;
+        for (const auto& r : summary.rows)
+            j["rows"].push_back({{"module", r.module}, {"source", r.source}, {"target", r.target}, {"how", r.how}, {"reason", r.reason}, {"bytes", r.bytes}});
+        j["expected_bytes"] = summary.expectedBytes;
+        j["exact_size"] = summary.exactSize;
+        j["warnings"] = summary.warnings;
+        std::printf("%s\n", j.dump(2).c_str());
+    } else if (!args.json) {
+        std::printf("%s", core::exportSummaryText(summary).c_str());
+    }
+}
+
 int runHfExport(const ExportArgs& args, core::HfExportFormat format) {
     core::HfExportOptions options;
     options.format = format;
-    if (args.checkpointFormat == "gptq") options.gptqZeros = core::GptqZeroFormat::V1;
-    else if (args.checkpointFormat == "gptq_v2") options.gptqZeros = core::GptqZeroFormat::V2;
-    else if (args.checkpointFormat != "auto")
-        throw core::Error("--checkpoint-format " + args.checkpointFormat + ": use auto, gptq (v1: zero − 1) or gptq_v2 (zero as is)");
-    if (format != core::HfExportFormat::Gptq && args.checkpointFormat != "auto")
-        throw core::Error("--checkpoint-format applies to --format gptq only");
+    options.gptqZeros = gptqZerosArg(args.checkpointFormat);
     const std::filesystem::path out = args.out;
-    core::checkQuantizedCheckpointOutput(out);
     const auto model = core::loadModel(args.model);
+    printSummary(*model, args);
+    if (args.dryRun) return 0;
     const auto ctx = terminalContext(args.quiet || args.json);
     const StopOnSignal stopOnSignal(ctx);
     const core::HfExportReport report = core::exportHf(*model, args.model, out, options, &ctx);
@@ -192,17 +217,36 @@ int runHfExport(const ExportArgs& args, core::HfExportFormat format) {
 
 }  // namespace
 
-int runExport(const ExportArgs& args) {
-    if (const auto hf = core::parseHfExportFormat(args.format)) return runHfExport(args, *hf);
-    if (args.format != "gguf") throw core::Error("--format " + args.format + ": use gguf, gptq, awq or compressed-tensors");
-    const auto type = core::parseGgmlType(args.type);
-    if (!type) throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
+void checkExportArgs(const ExportArgs& args) {
+    const auto hf = core::parseHfExportFormat(args.format);
+    if (!hf && args.format != "gguf") throw core::Error("--format " + args.format + ": use gguf, gptq, awq or compressed-tensors");
+    if (args.checkpointFormat != "auto" && args.checkpointFormat != "gptq" && args.checkpointFormat != "gptq_v2")
+        throw core::Error("--checkpoint-format " + args.checkpointFormat + ": use auto, gptq (v1: zero − 1) or gptq_v2 (zero as is)");
+    if (hf != core::HfExportFormat::Gptq && args.checkpointFormat != "auto")
+        throw core::Error("--checkpoint-format applies to --format gptq only");
+    if (!hf && !core::parseGgmlType(args.type))
+        throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
+    if (args.dryRun) return;  // nothing is written
+    if (args.out.empty()) throw core::Error("export: --out is required (unless --dry-run)");
     const std::filesystem::path out = args.out;
+    if (hf) {
+        core::checkQuantizedCheckpointOutput(out);
+        return;
+    }
     const auto parent = std::filesystem::absolute(out).parent_path();
     if (!std::filesystem::is_directory(parent)) throw core::Error(args.out + ": the folder " + parent.string() + " does not exist");
     if (std::filesystem::is_directory(out)) throw core::Error(args.out + ": is a folder, not a file name");
+}
+
+int runExport(const ExportArgs& args) {
+    checkExportArgs(args);
+    if (const auto hf = core::parseHfExportFormat(args.format)) return runHfExport(args, *hf);
+    const auto type = core::parseGgmlType(args.type);
+    const std::filesystem::path out = args.out;
 
     const auto model = core::loadModel(args.model);
+    printSummary(*model, args);
+    if (args.dryRun) return 0;
     const auto ctx = terminalContext(args.quiet || args.json);
     const StopOnSignal stopOnSignal(ctx);
     core::GgufExportOptions options;

@@ -18,11 +18,19 @@ struct ExportArgs {
     std::string name;             ///< general.name; empty = the model folder's name
     std::string text;             ///< optional UTF-8 text for the logit windows of the check
     bool noCheck = false;         ///< skip the reload check
+    bool dryRun = false;          ///< print the compatibility summary only; write nothing
     bool json = false;
     bool quiet = false;
 };
-/// Writes the file or folder, then reloads it with the independent reader and checks it as
-/// check-export does; an output that fails the check is removed and the exit code is 1.
+/// Checks what can be checked without the model: the format, --type, --checkpoint-format and
+/// the output path (its folder exists; a GGUF file name is not a folder; a Hugging Face folder
+/// does not exist or is empty). Throws Error naming the argument. quantize --export calls it
+/// before any work.
+void checkExportArgs(const ExportArgs& args);
+/// Prints the compatibility summary (core::summarizeExport), writes the file or folder, then
+/// reloads it with the independent reader and checks it as check-export does; an output that
+/// fails the check is removed and Error is thrown ("<out>: the reloaded … does not match").
+/// With dryRun only the summary is printed.
 int runExport(const ExportArgs& args);
 
 struct CheckExportArgs {

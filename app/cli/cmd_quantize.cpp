@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_support.h"
+#include "app/cli/cmd_export.h"
 #include "app/cli/commands.h"
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
@@ -78,6 +79,23 @@ core::RunRecord quantizeRun(const QuantizeArgs& args, const core::QuantizeResult
     return run;
 }
 
+// The export quantize --export runs on its checkpoint; nullopt without --export.
+std::optional<ExportArgs> exportArgsOf(const QuantizeArgs& args) {
+    if (args.exportFormat.empty()) return std::nullopt;
+    if (args.json) throw core::Error("quantize: --export prints the export's report; use it without --json (or run export --json afterwards)");
+    ExportArgs e;
+    e.model = args.out;
+    e.format = args.exportFormat;
+    e.type = args.exportType;
+    e.checkpointFormat = args.exportCheckpointFormat;
+    const std::string base = std::filesystem::path(args.out).lexically_normal().string();
+    const std::string trimmed = base.size() > 1 && base.back() == '/' ? base.substr(0, base.size() - 1) : base;
+    e.out = !args.exportOut.empty() ? args.exportOut : args.exportFormat == "gguf" ? trimmed + ".gguf" : trimmed + "-" + args.exportFormat;
+    e.text = args.evalText;
+    e.quiet = args.quiet;
+    return e;
+}
+
 }  // namespace
 
 int runQuantize(const QuantizeArgs& args) {
@@ -93,6 +111,8 @@ int runQuantize(const QuantizeArgs& args) {
     if (args.calib.empty()) throw core::Error("quantize: --calib FILE is required (unless --dry-run)");
     if (args.out.empty()) throw core::Error("quantize: --out DIR is required (unless --dry-run)");
     core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
+    const std::optional<ExportArgs> exportArgs = exportArgsOf(args);
+    if (exportArgs) checkExportArgs(*exportArgs);  // likewise for the export's format, type and path
     const SessionAppend session(args.session);
     session.check();  // likewise: an unreadable session is refused before anything is written
     const std::string evalText = args.evalText.empty() ? std::string() : core::readTextFile(args.evalText);
@@ -171,6 +191,10 @@ int runQuantize(const QuantizeArgs& args) {
     if (ppl) std::printf("perplexity      %.4f on %s (ctx %d, %d windows)\n", ppl->perplexity, args.evalText.c_str(), ppl->ctx, ppl->windows);
     std::printf("written         %s\n", args.out.c_str());
     if (!runId.empty()) std::printf("session         %s (%s)\n", args.session.c_str(), runId.c_str());
+    if (exportArgs) {
+        std::printf("\nexport          %s as %s\n", args.out.c_str(), exportArgs->format.c_str());
+        return runExport(*exportArgs);  // the same export and check as `quantbench-cli export`
+    }
     return 0;
 }
 

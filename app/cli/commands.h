@@ -46,10 +46,17 @@ struct QuantizeArgs {
     std::string evalText;  ///< optional: perplexity of the quantized model on this text
     int evalCtx = 512;
     std::string session;   ///< optional HDF5 session the run is appended to (created when missing)
+    std::string exportFormat;  ///< optional: also export the checkpoint (gguf, gptq, awq, compressed-tensors) through runExport
+    std::string exportOut;     ///< the export's file or folder; empty = "<out>.gguf" or "<out>-<format>"
+    std::string exportType = "F16";           ///< GGUF type of the export
+    std::string exportCheckpointFormat = "auto";  ///< GPTQ v1/v2 of the export
     bool dryRun = false;
     bool json = false;
     bool quiet = false;
 };
+/// Quantizes, writes the checkpoint, and with exportFormat exports it as `export` does
+/// (runExport, its check included): a failed check removes the export and throws Error; the
+/// checkpoint stays.
 int runQuantize(const QuantizeArgs& args);
 
 }  // namespace qb::cli

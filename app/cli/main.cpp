@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--eval", quant.evalText, "also print the perplexity of the quantized model on this text");
     quantCmd->add_option("--eval-ctx", quant.evalCtx, "window length for --eval")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     quantCmd->add_option("--session", quant.session, kSessionHelp);
+    quantCmd->add_option("--export", quant.exportFormat, "then export the checkpoint as export does, checked: gguf, gptq, awq or compressed-tensors");
+    quantCmd->add_option("--export-out", quant.exportOut, "the export's file or folder (default: OUT.gguf or OUT-FORMAT)");
+    quantCmd->add_option("--type", quant.exportType, "--export gguf: type of the weight matrices (as export --type)")->capture_default_str();
+    quantCmd->add_option("--checkpoint-format", quant.exportCheckpointFormat, "--export gptq: auto, gptq (v1) or gptq_v2")->capture_default_str();
     quantCmd->add_flag("--dry-run", quant.dryRun, "print the resolved scheme of every module and stop");
     quantCmd->add_flag("--json", quant.json, "print one JSON object");
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
@@ -140,7 +144,8 @@ int main(int argc, char** argv) {
     exportCmd->add_option("--checkpoint-format", exportArgs.checkpointFormat,
                           "GPTQ only: auto (v1 unless a group needs v2), gptq (v1) or gptq_v2")->capture_default_str();
     exportCmd->add_option("--type", exportArgs.type, "type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K")->capture_default_str();
-    exportCmd->add_option("--out", exportArgs.out, "the .gguf file to write")->required();
+    exportCmd->add_option("--out", exportArgs.out, "the .gguf file, or the folder, to write (required unless --dry-run)");
+    exportCmd->add_flag("--dry-run", exportArgs.dryRun, "print the compatibility summary (module -> type, kept F16 and why, expected size) and stop");
     exportCmd->add_option("--name", exportArgs.name, "general.name (default: the model folder's name)");
     exportCmd->add_option("--text", exportArgs.text, "UTF-8 text for the check's logit windows (default: seeded random ids)");
     exportCmd->add_flag("--no-check", exportArgs.noCheck, "skip reloading and checking the file");
