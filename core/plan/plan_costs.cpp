@@ -1,0 +1,235 @@
+#include "core/plan/plan_costs.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "core/eval/kl_divergence.h"
+#include "core/plan/rank_correlation.h"
+#include "core/quant/awq.h"
+#include "core/quant/gptq.h"
+#include "core/quant/group_capture.h"
+#include "core/quant/module_quantizer.h"
+#include "core/quant/rtn.h"
+#include "core/stats/sensitivity.h"
+#include "core/util/error.h"
+
+namespace qb::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Routes each group's first module name to its capture (one capture per module input).
+class InputTaps final : public ActivationTap {
+public:
+    void add(GroupCapture* c, const std::string& name) { m_captures[name] = c; }
+    [[nodiscard]] bool wants(const std::string& name) const override { return m_captures.count(name) != 0; }
+    void observe(const std::string& name, const ConstMatrixRef& X) override { m_captures.at(name)->observe(name, X); }
+
+private:
+    std::map<std::string, GroupCapture*> m_captures;
+};
+
+// The module whose input a module reads (q/k/v read q's, gate/up read gate's).
+ModuleKind inputOwner(ModuleKind k) {
+    switch (k) {
+        case ModuleKind::K:
+        case ModuleKind::V: return ModuleKind::Q;
+        case ModuleKind::Up: return ModuleKind::Gate;
+        default: return k;
+    }
+}
+
+// What every cost needs once: the FP hidden state at each layer input and the FP model's
+// logits at the scored positions (the ctx − 1 predicting rows of each window).
+struct Reference {
+    std::vector<MatrixRM> hidden;  // [layers + 1] × [n, hidden]: hidden[l] is layer l's input
+    std::vector<Index> scoredRows; // rows of [n] that predict a next token
+    std::vector<int> targets;      // the tokens they predict
+    MatrixRM logitsP;              // P: [scored, vocab]
+    Index T = 0;
+};
+
+MatrixRM scoredLogits(const LlamaModel& model, const MatrixRM& hiddenOut, const std::vector<Index>& rows) {
+    const MatrixRM all = model.logits(hiddenOut);  // [n, vocab]
+    MatrixRM out(Index(rows.size()), all.cols());
+    for (std::size_t i = 0; i < rows.size(); ++i) out.row(Index(i)) = all.row(rows[i]);
+    return out;
+}
+
+Reference makeReference(const LlamaModel& model, const CalibrationSet& calib) {
+    Reference ref;
+    ref.T = calib.ctx;
+    ref.hidden.push_back(model.embed(calib.tokens));
+    for (int l = 0; l < model.config().numLayers; ++l) {
+        MatrixRM h = ref.hidden.back();
+        model.runLayer(l, h, ref.T);
+        ref.hidden.push_back(std::move(h));
+    }
+    for (int w = 0; w < calib.windows; ++w)
+        for (Index t = 0; t + 1 < ref.T; ++t) {
+            const Index row = Index(w) * ref.T + t;
+            ref.scoredRows.push_back(row);
+            ref.targets.push_back(calib.tokens[std::size_t(row + 1)]);
+        }
+    ref.logitsP = scoredLogits(model, ref.hidden.back(), ref.scoredRows);
+    return ref;
+}
+
+// cost(m, c): kld_mean of the model with module k of layer l replaced by Ŵ [out, in].
+double replacementKld(const LlamaModel& model, const Reference& ref, int l, ModuleKind k, MatrixRM What) {
+    DecoderLayer L = *model.layer(l);
+    L.linear(k) = std::make_shared<DenseLinear>(std::move(What), L.linear(k)->bias());
+    MatrixRM h = ref.hidden[std::size_t(l)];
+    runDecoderLayer(model.config(), L, h, ref.T);
+    for (int j = l + 1; j < model.config().numLayers; ++j) model.runLayer(j, h, ref.T);
+    KldAccumulator kld;
+    kld.add(ref.logitsP, scoredLogits(model, h, ref.scoredRows), ref.targets);
+    return kld.statistics().kldMean;
+}
+
+// Ŵ_{m,c} of the header, from the module's FP input (X rows, H when GPTQ is in the space).
+MatrixRM candidateWeight(const QuantScheme& s, const MatrixRM& W, const GroupCapture& input, ModuleKind k, const RunContext& ctx) {
+    switch (s.method) {
+        case QuantMethod::Fp16: return roundToF16(W);
+        case QuantMethod::Rtn: return quantizeRtn(W, s.grid).dequantize();
+        case QuantMethod::Gptq: return quantizeGptq(W, input.hessian(), s.grid, s.gptq, ctx).weight.dequantize();
+        case QuantMethod::Awq: {
+            const ConstMatrixRef X = input.rows();                                     // [n, in]
+            const VectorF sc = searchAwqScales(X, {&W}, s.grid, s.awq.grid).scales;    // s [in]
+            MatrixRM Ws = W;                                                            // W·diag(s)
+            scaleWeightColumns(Ws, sc);
+            if (s.awq.clipSearch && k != ModuleKind::Q && k != ModuleKind::K) {
+                const MatrixRM Xs = X * sc.cwiseInverse().asDiagonal();              // X·diag(s)⁻¹
+                applyAwqClip(Ws, searchAwqClip(Xs, Ws, s.grid), s.grid);
+            }
+            return quantizeRtn(Ws, s.grid).dequantize() * sc.cwiseInverse().asDiagonal();  // Q(W·diag(s))·diag(s)⁻¹
+        }
+        default: throw Error("plan costs: " + methodName(s.method) + " is not a candidate method");
+    }
+}
+
+// The probe of the proxy: RTN at the lowest bits and the largest group of the space (per row
+// when the space has it); the first candidate when the space has no grid method.
+QuantScheme probeScheme(const CandidateSpace& space) {
+    QuantScheme p;
+    p.method = QuantMethod::Rtn;
+    p.grid.bits = *std::min_element(space.bits.begin(), space.bits.end());
+    p.grid.sym = space.sym;
+    p.grid.groupSize = space.groupSizes.front();
+    for (const auto& g : space.groupSizes)
+        if (!g || (p.grid.groupSize && *g > *p.grid.groupSize)) p.grid.groupSize = g;
+    return p;
+}
+
+// e(c) for every candidate: the relative output error of RTN on the candidate's grid.
+std::vector<double> rtnErrors(const std::vector<PlanCandidate>& cands, const MatrixRM& W, const MatrixRMd& G) {
+    std::vector<double> e;
+    std::map<std::string, double> byGrid;
+    for (const auto& c : cands) {
+        if (c.scheme.method == QuantMethod::Fp16) {
+            e.push_back(relativeOutputError(W, roundToF16(W), G));
+            continue;
+        }
+        QuantScheme r = c.scheme;
+        r.method = QuantMethod::Rtn;
+        const std::string key = r.label();
+        if (!byGrid.count(key)) byGrid[key] = relativeOutputError(W, quantizeRtn(W, r.grid).dequantize(), G);
+        e.push_back(byGrid[key]);
+    }
+    return e;
+}
+
+}  // namespace
+
+PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& calib, const PlanCostOptions& options,
+                               const RunContext& ctx) {
+    checkCandidateSpace(options.space);
+    if (options.space.methods.empty()) throw Error("plan costs: no grid method to plan with");
+    if (calib.windows < 1 || calib.ctx < 2 || calib.tokens.size() != std::size_t(calib.windows) * std::size_t(calib.ctx))
+        throw Error("plan costs: the calibration set is empty or inconsistent");
+    const auto start = Clock::now();
+    const ModelConfig& c = model.config();
+    const bool wantHessian = std::count(options.space.methods.begin(), options.space.methods.end(), QuantMethod::Gptq) > 0;
+    const QuantScheme probe = probeScheme(options.space);
+    PlanCostTable table;
+    table.windows = calib.windows;
+    table.ctx = calib.ctx;
+    const Reference ref = makeReference(model, calib);
+    table.positions = std::int64_t(ref.scoredRows.size());
+    table.secondsCapture += secondsSince(start);
+
+    for (int l = 0; l < c.numLayers; ++l) {
+        ctx.throwIfStopped();
+        // Phase 1: the FP input of each module input of layer l (rows for AWQ and the proxy, H for GPTQ).
+        auto t0 = Clock::now();
+        const auto layer = model.layer(l);
+        const Index n = ref.hidden[std::size_t(l)].rows();
+        std::map<ModuleKind, std::unique_ptr<GroupCapture>> inputs;
+        InputTaps taps;
+        for (ModuleKind owner : {ModuleKind::Q, ModuleKind::O, ModuleKind::Gate, ModuleKind::Down}) {
+            inputs[owner] = std::make_unique<GroupCapture>(moduleName(l, owner), layer->linear(owner)->inFeatures(), n, n, wantHessian);
+            taps.add(inputs[owner].get(), moduleName(l, owner));
+        }
+        MatrixRM h = ref.hidden[std::size_t(l)];
+        runDecoderLayer(c, *layer, h, ref.T, &taps);
+        for (auto& [owner, capture] : inputs) capture->finish();
+        table.secondsCapture += secondsSince(t0);
+
+        // Phase 2: per module, Ŵ for every candidate, its measured cost, and the proxy.
+        for (ModuleKind k : kAllModuleKinds) {
+            const GroupCapture& input = *inputs.at(inputOwner(k));
+            const MatrixRM W = layer->linear(k)->denseWeight();  // [out, in]
+            ModuleCosts m;
+            m.name = moduleName(l, k);
+            m.outFeatures = W.rows();
+            m.inFeatures = W.cols();
+            m.candidates = planCandidates(options.space, W.rows(), W.cols());
+            t0 = Clock::now();
+            const MatrixRMd G = input.rows().cast<double>().transpose() * input.rows().cast<double>();  // XᵀX [in, in]
+            const std::vector<double> e = rtnErrors(m.candidates, W, G);
+            m.probeRtnError = relativeOutputError(W, quantizeRtn(W, probe.grid).dequantize(), G);
+            table.secondsQuantize += secondsSince(t0);
+            for (const auto& cand : m.candidates) {
+                if (!options.measure) break;
+                ctx.throwIfStopped();
+                t0 = Clock::now();
+                MatrixRM What = withErrorContext(m.name, [&] { return candidateWeight(cand.scheme, W, input, k, ctx); });
+                table.secondsQuantize += secondsSince(t0);
+                t0 = Clock::now();
+                m.measured.push_back(replacementKld(model, ref, l, k, std::move(What)));
+                table.secondsForward += secondsSince(t0);
+                ++table.forwards;
+            }
+            // The probe's cost: measured already when the space holds it, else one forward.
+            t0 = Clock::now();
+            const auto it = std::find_if(m.candidates.begin(), m.candidates.end(),
+                                         [&](const PlanCandidate& pc) { return pc.scheme.label() == probe.label(); });
+            if (options.measure && it != m.candidates.end()) {
+                m.probeKld = m.measured[std::size_t(it - m.candidates.begin())];
+            } else {
+                m.probeKld = replacementKld(model, ref, l, k, quantizeRtn(W, probe.grid).dequantize());
+                ++table.forwards;
+            }
+            table.secondsForward += secondsSince(t0);
+            const double beta = m.probeRtnError > 0.0 ? m.probeKld / m.probeRtnError : 0.0;  // nats per unit of e
+            for (double ec : e) m.proxy.push_back(beta * ec);
+            table.modules.push_back(std::move(m));
+            ctx.progress(double(table.modules.size()) / double(c.numLayers * 7), "costs: " + table.modules.back().name);
+        }
+    }
+    if (options.measure) {
+        std::vector<double> proxy, measured;
+        for (const auto& m : table.modules) {
+            proxy.insert(proxy.end(), m.proxy.begin(), m.proxy.end());
+            measured.insert(measured.end(), m.measured.begin(), m.measured.end());
+        }
+        table.proxySpearman = spearmanRankCorrelation(proxy, measured);
+    }
+    table.secondsTotal = secondsSince(start);
+    return table;
+}
+
+}  // namespace qb::core

@@ -1,0 +1,81 @@
+#pragma once
+// The costs the plan autopilot optimises: for every linear module m and every candidate scheme
+// c (plan_candidates.h), the KL divergence of the model with ONLY m quantized by c from the FP
+// model, on a few calibration windows:
+//
+//   cost(m, c) = (1/N) Σ_t KL(P_t ‖ Q_t^{m,c})   nats   (core/eval KldAccumulator: kld_mean)
+//
+// where P is the FP model and Q^{m,c} the FP model with W_m replaced by its quantized-dequantized
+// weight Ŵ_{m,c}. The FP model's own KLD is 0, so this is the increase of KLD. Summing the costs
+// of a plan's modules assumes their effects add up (no interactions); a real sequential run
+// (quantize --plan) tells how far that holds.
+//
+// How Ŵ_{m,c} is made, on the module's FP calibration input X [n, in] (other modules FP):
+//   rtn   quantizeRtn(W).
+//   gptq  quantizeGptq(W, H) with H = 2/n·XᵀX: ONE H per module input (q/k/v share one, gate/up
+//         another), computed once and reused for every bit width and group size.
+//   awq   s from searchAwqScales(X, {W}) for this module alone (the pipeline searches a group's
+//         modules jointly), clip search on X·diag(s)⁻¹ (not for q/k, as llm-awq), then
+//         Ŵ = Q(W·diag(s))·diag(s)⁻¹ — the folded form the pipeline writes, unfolded.
+//   fp16  W rounded to F16.
+//
+// The proxy (no forward pass per candidate): the relative RTN output error of the candidate's
+// grid, e(c) = ‖(W − RTN_c(W)) Xᵀ‖² / ‖W Xᵀ‖² (core/stats relativeOutputError through G = XᵀX),
+// weighted by the module's measured sensitivity: one probe forward per module,
+//   proxy(m, c) = cost(m, probe) · e(c) / e(probe),   probe = RTN at the lowest bits and the
+//   largest group of the space. A gptq/awq candidate gets its grid's RTN error (that is what
+//   makes it cheap). Spearman's ρ between proxy and measured cost over all (m, c) says how well
+//   the proxy ranks.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calib/calibration.h"
+#include "core/model/llama_model.h"
+#include "core/plan/plan_candidates.h"
+#include "core/util/run_context.h"
+
+namespace qb::core {
+
+struct PlanCostOptions {
+    CandidateSpace space;
+    /// Measure every candidate by a forward pass. Off: proxy costs only (one forward per module).
+    bool measure = true;
+};
+
+struct ModuleCosts {
+    std::string name;   ///< "model.layers.0.self_attn.q_proj"
+    Index outFeatures = 0;
+    Index inFeatures = 0;
+    std::vector<PlanCandidate> candidates;
+    std::vector<double> measured;  ///< [candidates] cost(m, c), nats; empty when not measured
+    std::vector<double> proxy;     ///< [candidates] proxy(m, c), nats
+    double probeKld = 0.0;         ///< cost(m, probe)
+    double probeRtnError = 0.0;    ///< e(probe)
+};
+
+struct PlanCostTable {
+    std::vector<ModuleCosts> modules;  ///< forward order
+    int windows = 0;
+    int ctx = 0;
+    std::int64_t positions = 0;        ///< scored positions per KLD
+    std::size_t forwards = 0;          ///< partial forward passes run (one per measured cost)
+    /// ρ(proxy, measured) over every (module, candidate); empty when not measured.
+    std::optional<double> proxySpearman;
+    double secondsTotal = 0.0;
+    double secondsForward = 0.0;   ///< the partial forwards and KLD scoring
+    double secondsQuantize = 0.0;  ///< making Ŵ (GPTQ sweeps, AWQ searches, RTN) and the proxy errors
+    double secondsCapture = 0.0;   ///< FP hidden states, baseline logits, module inputs and Hessians
+    [[nodiscard]] bool measured() const { return !modules.empty() && !modules.front().measured.empty(); }
+};
+
+/// Measures the table above for every linear module of model on calibration. Progress per
+/// module; cancel polled per candidate (throws Cancelled). Memory: the FP hidden state at every
+/// layer input ([layers+1, n, hidden] floats), the baseline logits of the scored positions, and
+/// one layer's module inputs. Throws Error on an invalid space or an empty calibration set.
+[[nodiscard]] PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& calibration,
+                                             const PlanCostOptions& options, const RunContext& ctx = {});
+
+}  // namespace qb::core
