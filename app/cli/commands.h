@@ -121,3 +121,27 @@ struct SelftestArgs {
 int runSelftest(const SelftestArgs& args);
 
 }  // namespace qb::cli
+
+namespace qb::cli {
+
+struct PlanArgs {
+    std::string model;
+    std::string calib;
+    std::string out;
+    std::optional<double> targetBpw;
+    std::optional<std::uint64_t> targetBytes;
+    std::string methods = "gptq,awq,rtn";
+    std::string bits = "2-8";      ///< a range keeps what plans accept (2, 3, 4, 8)
+    std::string groups = "32,128";  ///< -1 = one group per row
+    bool noFp16 = false;
+    bool proxy = false;            ///< plan from the proxy costs (one forward per module)
+    int calibWindows = 8;
+    int calibCtx = 128;
+    std::uint64_t seed = 0;
+    bool json = false;
+    bool quiet = false;
+};
+/// plan --auto: per-module costs, the budgeted plan, the plan file (core/plan/autoplan.h).
+int runPlan(const PlanArgs& args);
+
+}  // namespace qb::cli

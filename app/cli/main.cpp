@@ -96,6 +96,27 @@ int main(int argc, char** argv) {
     addDeviceFlag(quantCmd, device);
     quantCmd->footer(qb::core::methodHelpText());
 
+    qb::cli::PlanArgs plan;
+    bool planAuto = false;
+    auto* planCmd = app.add_subcommand("plan", "choose each module's scheme under a size budget from measured costs (--auto) and write the plan file");
+    planCmd->add_flag("--auto", planAuto, "measure every candidate's KLD cost per module and solve the budgeted choice")->required();
+    planCmd->add_option("--model", plan.model, "Hugging Face model folder")->required();
+    planCmd->add_option("--calib", plan.calib, "calibration text the costs are measured on")->required();
+    planCmd->add_option("--out", plan.out, "plan JSON to write (as quantize --plan reads)")->required();
+    planCmd->add_option("--target-bpw", plan.targetBpw, "size budget in bits per weight of the linear modules");
+    planCmd->add_option("--target-bytes", plan.targetBytes, "size budget in bytes of the linear modules");
+    planCmd->add_option("--methods", plan.methods, "candidate methods (rtn, gptq, awq)")->capture_default_str();
+    planCmd->add_option("--bits", plan.bits, "candidate bit widths: a range (2-8) keeps 2, 3, 4, 8, the widths plans accept; or a list")->capture_default_str();
+    planCmd->add_option("--groups", plan.groups, "candidate group sizes (-1 = one group per row)")->capture_default_str();
+    planCmd->add_flag("--no-fp16", plan.noFp16, "do not offer keeping a module in F16");
+    planCmd->add_flag("--proxy", plan.proxy, "plan from the proxy costs (RTN output error x one measured probe per module)");
+    planCmd->add_option("--calib-windows", plan.calibWindows, "calibration windows")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    planCmd->add_option("--calib-ctx", plan.calibCtx, "tokens per calibration window")->check(CLI::Range(2, 1 << 20))->capture_default_str();
+    planCmd->add_option("--seed", plan.seed, "seed of the calibration window sampling")->capture_default_str();
+    planCmd->add_flag("--json", plan.json, "print one JSON object");
+    planCmd->add_flag("--quiet", plan.quiet, "no progress output");
+    addCommonFlags(planCmd, threads);
+
     qb::cli::InspectArgs inspect;
     auto* inspectCmd = app.add_subcommand("inspect", "per-module weight/activation outlier statistics and sensitivity, saved as an HDF5 session");
     inspectCmd->add_option("--model", inspect.model, "Hugging Face model folder")->required();
@@ -204,6 +225,7 @@ int main(int argc, char** argv) {
         if (*evalCmd) return qb::cli::runEval(eval);
         if (*quantCmd) return qb::cli::runQuantize(quant);
         if (*inspectCmd) return qb::cli::runInspect(inspect);
+        if (*planCmd) return qb::cli::runPlan(plan);
         if (*benchCmd) return qb::cli::runBench(bench);
         if (*tokenizeCmd) return qb::cli::runTokenize(tokenize);
         if (*selftestCmd) return qb::cli::runSelftest(selftest);

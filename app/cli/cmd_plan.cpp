@@ -1,0 +1,137 @@
+// quantbench-cli plan --auto: measures what each candidate scheme costs each module (KL
+// divergence from the FP model on calibration windows), solves the size-budgeted choice
+// (core/plan) and writes the plan file `quantize --plan` reads.
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_support.h"
+#include "app/cli/commands.h"
+#include "core/calib/calibration.h"
+#include "core/plan/autoplan.h"
+#include "core/quant/quantized_checkpoint.h"
+#include "core/text/tokenizer.h"
+#include "core/util/error.h"
+
+namespace qb::cli {
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+core::CandidateSpace candidateSpace(const PlanArgs& args, std::vector<int>& bitsLeftOut) {
+    core::CandidateSpace space;
+    space.methods.clear();
+    for (const auto& name : splitList(args.methods)) {
+        const auto m = core::methodFromName(name);
+        if (!m || (*m != core::QuantMethod::Rtn && *m != core::QuantMethod::Gptq && *m != core::QuantMethod::Awq))
+            throw core::Error("--methods " + args.methods + ": '" + name + "' is not a method the autopilot plans (rtn, gptq, awq)");
+        space.methods.push_back(*m);
+    }
+    const core::BitsSelection bits = core::parseBitsSelection(args.bits);
+    space.bits = bits.bits;
+    bitsLeftOut = bits.leftOut;
+    space.groupSizes.clear();
+    for (const auto& g : splitList(args.groups)) {
+        char* end = nullptr;
+        const long v = std::strtol(g.c_str(), &end, 10);
+        if (g.empty() || *end != '\0' || (v <= 0 && v != -1)) throw core::Error("--groups " + args.groups + ": '" + g + "' is not a group size (≥ 1, or -1 for one group per row)");
+        space.groupSizes.push_back(v == -1 ? std::nullopt : std::optional<int>(int(v)));
+    }
+    space.includeFp16 = !args.noFp16;
+    core::checkCandidateSpace(space);
+    return space;
+}
+
+void checkOutput(const std::string& out) {
+    const std::filesystem::path p(out);
+    const auto folder = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    if (std::error_code ec; !std::filesystem::is_directory(folder, ec)) throw core::Error(out + ": the folder " + folder.string() + " does not exist");
+    if (std::filesystem::is_directory(p)) throw core::Error(out + ": is a folder, not a plan file");
+}
+
+void printText(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r) {
+    std::printf("%-36s %-24s %10s %6s %12s\n", "module", "choice", "bytes", "bpw", "cost (nats)");
+    for (const auto& m : r.modules)
+        std::printf("%-36s %-24s %10llu %6.2f %12.3e\n", m.name.c_str(), m.scheme.label().c_str(), static_cast<unsigned long long>(m.bytes),
+                    8.0 * double(m.bytes) / double(m.outFeatures * m.inFeatures), m.predictedCost);
+    std::printf("\ntotal: %s bytes, %.3f bits per weight (budget %s bytes) over %s linear weights\n", withThousands(r.bytes).c_str(),
+                r.bitsPerWeight, withThousands(r.budgetBytes).c_str(), withThousands(r.weights).c_str());
+    std::printf("predicted cost: %.4e nats (sum of the modules' %s KLD increases; lower bound %.4e, %s)\n", r.predictedCost,
+                r.source == core::PlanCostSource::Proxy ? "proxy" : "measured", r.solver.lowerBound,
+                r.solver.exact ? "the DP is exact" : "the DP rounded sizes up");
+    if (costs.proxySpearman)
+        std::printf("proxy vs measured cost: Spearman rho = %.3f over %zu (module, candidate) pairs\n", *costs.proxySpearman,
+                    costs.forwards);
+    std::printf("costs: %d windows x %d tokens of %s, %zu forwards, %.1f s (forwards %.1f s, quantizing %.1f s, capture %.1f s); solve %.3f s\n",
+                costs.windows, costs.ctx, args.calib.c_str(), costs.forwards, costs.secondsTotal, costs.secondsForward,
+                costs.secondsQuantize, costs.secondsCapture, r.secondsSolve);
+    std::printf("plan written to %s\n", args.out.c_str());
+}
+
+nlohmann::ordered_json resultJson(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r) {
+    nlohmann::ordered_json j;
+    j["plan_file"] = args.out;
+    j["cost_source"] = r.source == core::PlanCostSource::Proxy ? "proxy" : "measured";
+    for (const auto& m : r.modules)
+        j["modules"].push_back({{"name", m.name}, {"scheme", nlohmann::json::parse(core::schemeToJson(m.scheme))}, {"label", m.scheme.label()},
+                                {"bytes", m.bytes}, {"predicted_cost", m.predictedCost}});
+    j["budget_bytes"] = r.budgetBytes;
+    j["bytes"] = r.bytes;
+    j["weights"] = r.weights;
+    j["bits_per_weight"] = r.bitsPerWeight;
+    j["predicted_cost"] = r.predictedCost;
+    j["lower_bound"] = r.solver.lowerBound;
+    j["solver_exact"] = r.solver.exact;
+    j["proxy_spearman"] = costs.proxySpearman ? nlohmann::json(*costs.proxySpearman) : nlohmann::json();
+    j["calibration"] = {{"file", args.calib}, {"windows", costs.windows}, {"ctx", costs.ctx}, {"seed", args.seed}};
+    j["forwards"] = costs.forwards;
+    j["seconds"] = {{"costs", costs.secondsTotal}, {"forwards", costs.secondsForward}, {"quantize", costs.secondsQuantize},
+                    {"capture", costs.secondsCapture}, {"solve", r.secondsSolve}};
+    return j;
+}
+
+}  // namespace
+
+int runPlan(const PlanArgs& args) {
+    if (bool(args.targetBpw) == bool(args.targetBytes)) throw core::Error("plan: give --target-bpw or --target-bytes (one of them)");
+    std::vector<int> bitsLeftOut;
+    core::PlanCostOptions options;
+    options.space = candidateSpace(args, bitsLeftOut);
+    options.measure = !args.proxy;
+    checkOutput(args.out);
+    if (!bitsLeftOut.empty() && !args.json)
+        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2, 3, 4, 8 (5-7 bits have no packed layout yet)\n",
+                     args.bits.c_str(), bitsLeftOut.size());
+
+    const auto ctx = terminalContext(args.quiet || args.json);
+    const StopOnSignal stopOnSignal(ctx);
+    const auto model = core::loadModel(args.model);
+    const auto& c = model->config();
+    const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
+    const auto calibration = core::sampleCalibration(core::encodeDocuments(*tokenizer, core::readTextFile(args.calib)),
+                                                     {args.calibWindows, args.calibCtx, args.seed});
+    if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
+
+    const core::PlanCostTable costs = core::measurePlanCosts(*model, calibration, options, ctx);
+    const core::AutoPlanResult r = core::solveAutoPlan(costs, {args.targetBpw, args.targetBytes},
+                                                       args.proxy ? core::PlanCostSource::Proxy : core::PlanCostSource::Measured);
+    r.plan.saveFile(args.out);  // atomic: a temporary name, then rename
+    if (args.json)
+        std::printf("%s\n", resultJson(args, costs, r).dump(2).c_str());
+    else
+        printText(args, costs, r);
+    return 0;
+}
+
+}  // namespace qb::cli
