@@ -69,17 +69,7 @@ int printAgainstBaseline(const EvalArgs& args, const core::LlamaModel& model, co
     core::RunRecord run = evalRun(args, model, protocol);
     auto& m = run.metrics;
     m["perplexity"] = s.perplexity;
-    m["baseline_perplexity"] = s.baselinePerplexity;
-    m["perplexity_delta_percent"] = s.perplexityDeltaPercent;
-    m["kld_mean"] = s.kldMean;
-    m["kld_median"] = s.kldMedian;
-    m["kld_p90"] = s.kldP90;
-    m["kld_p99"] = s.kldP99;
-    m["kld_max"] = s.kldMax;
-    m["top1_agreement_percent"] = s.top1AgreementPercent;
-    m["delta_p_rms_percent"] = s.deltaPRmsPercent;
-    m["worst_1pct_top1_percent"] = s.worstPercentTop1Percent;
-    m["worst_1pct_positions"] = double(s.worstPercentPositions);
+    m.merge(core::kldMetrics(s));
     m["predictions"] = double(s.positions);
     m["windows"] = r.windows;
     m["ctx"] = r.ctx;

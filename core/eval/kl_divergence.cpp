@@ -93,6 +93,7 @@ BaselineEvalResult compareWindows(const LlamaModel& model, const std::vector<int
     }
     BaselineEvalResult r;
     r.stats = acc.statistics();
+    r.tokenKld = acc.kld();
     r.windows = windows;
     r.ctx = int(T);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -216,6 +217,43 @@ BaselineEvalResult evaluateAgainstBaseline(const LlamaModel& model, const Logits
     };
     source.windowDone = [&](int w) { baseline.release(w); };
     return compareWindows(model, stream, options, windows, source, ctx);
+}
+
+std::map<std::string, double> kldMetrics(const KldStatistics& s) {
+    return {{"kld_mean", s.kldMean},
+            {"kld_median", s.kldMedian},
+            {"kld_p90", s.kldP90},
+            {"kld_p99", s.kldP99},
+            {"kld_max", s.kldMax},
+            {"top1_agreement_percent", s.top1AgreementPercent},
+            {"delta_p_rms_percent", s.deltaPRmsPercent},
+            {"worst_1pct_top1_percent", s.worstPercentTop1Percent},
+            {"worst_1pct_positions", double(s.worstPercentPositions)},
+            {"baseline_perplexity", s.baselinePerplexity},
+            {"perplexity_delta_percent", s.perplexityDeltaPercent}};
+}
+
+std::optional<KldStatistics> kldStatisticsFromMetrics(const std::map<std::string, double>& metrics) {
+    const auto get = [&](const char* key) {
+        const auto it = metrics.find(key);
+        return it == metrics.end() ? 0.0 : it->second;
+    };
+    if (!metrics.contains("kld_mean")) return std::nullopt;
+    KldStatistics s;
+    s.positions = std::int64_t(get("predictions"));
+    s.kldMean = get("kld_mean");
+    s.kldMedian = get("kld_median");
+    s.kldP90 = get("kld_p90");
+    s.kldP99 = get("kld_p99");
+    s.kldMax = get("kld_max");
+    s.top1AgreementPercent = get("top1_agreement_percent");
+    s.deltaPRmsPercent = get("delta_p_rms_percent");
+    s.worstPercentTop1Percent = get("worst_1pct_top1_percent");
+    s.worstPercentPositions = std::int64_t(get("worst_1pct_positions"));
+    s.perplexity = get("perplexity");
+    s.baselinePerplexity = get("baseline_perplexity");
+    s.perplexityDeltaPercent = get("perplexity_delta_percent");
+    return s;
 }
 
 }  // namespace qb::core

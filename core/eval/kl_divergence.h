@@ -12,8 +12,11 @@
 // Everything is computed in double with log-sum-exp, from float logits.
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/eval/logits_file.h"
@@ -76,10 +79,24 @@ private:
 
 struct BaselineEvalResult {
     KldStatistics stats;
+    /// KLD_t of every scored position in scoring order: window by window, ctx − 1 positions
+    /// each (position r of window w predicts stream[w·ctx + r + 1]); stats.positions values, nats.
+    std::vector<double> tokenKld;
     int windows = 0;
     int ctx = 0;
     double seconds = 0.0;  ///< wall time of the forward passes and scoring
 };
+
+/// The statistics under the metric names a session stores them by (docs/session-format.md):
+/// kld_mean, kld_median, kld_p90, kld_p99, kld_max, top1_agreement_percent,
+/// delta_p_rms_percent, worst_1pct_top1_percent, worst_1pct_positions, baseline_perplexity,
+/// perplexity_delta_percent. The model's own perplexity and the position count are left to the
+/// caller (they are the run's "perplexity" and "predictions"). One spelling for the CLI's
+/// `eval --baseline` and the workbench.
+[[nodiscard]] std::map<std::string, double> kldMetrics(const KldStatistics& stats);
+/// The statistics back from a run's metrics (kldMetrics' names, plus "perplexity" and
+/// "predictions" when present); empty when the run has no kld_mean.
+[[nodiscard]] std::optional<KldStatistics> kldStatisticsFromMetrics(const std::map<std::string, double>& metrics);
 
 /// Runs `model` and `baseline` over the same windows of `stream` (options.ctx, maxWindows,
 /// batchWindows as evaluatePerplexity; logitsSink is not called) and compares them at every

@@ -173,6 +173,7 @@ template std::vector<std::int32_t> readVector<std::int32_t>(const H5::Group&, co
 template std::vector<std::int64_t> readVector<std::int64_t>(const H5::Group&, const std::string&, std::optional<hsize_t>);
 template std::vector<std::uint64_t> readVector<std::uint64_t>(const H5::Group&, const std::string&, std::optional<hsize_t>);
 template std::vector<double> readVector<double>(const H5::Group&, const std::string&, std::optional<hsize_t>);
+template std::vector<float> readVector<float>(const H5::Group&, const std::string&, std::optional<hsize_t>);
 
 VectorD readVectorD(const H5::Group& group, const std::string& name, std::optional<hsize_t> expected) {
     const std::vector<double> v = readVector<double>(group, name, expected);

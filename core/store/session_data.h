@@ -60,6 +60,11 @@ struct RunRecord {
     /// The model the figures are of (an absolute folder): for a CLI run of eval or bench, the
     /// --model given (the session's model or a quantized checkpoint of it); empty otherwise.
     std::string modelPath;
+    /// KLD runs: KL(baseline‖model) at every scored position in scoring order (window by
+    /// window, ctx − 1 positions each; core/eval/kl_divergence.h), nats, and the token id each
+    /// position predicted (same length). Empty when the run kept none (CLI runs, older sessions).
+    std::vector<float> tokenKld;
+    std::vector<std::int32_t> tokenKldTargets;
 };
 
 struct SessionData {

@@ -167,6 +167,9 @@ PlanRecord readPlanObject(const H5::Group& plans, const std::string& name) {
 
 void writeRunObject(const H5::Group& runs, const RunRecord& run, std::int64_t order) {
     checkName("run", run.id);
+    if (run.tokenKld.size() != run.tokenKldTargets.size())
+        throw Error("run '" + run.id + "': " + std::to_string(run.tokenKld.size()) + " per-token KLD values but " +
+                    std::to_string(run.tokenKldTargets.size()) + " target tokens");
     const H5::Group g = runs.createGroup(run.id);
     writeAttribute(g, "order", order);
     writeAttribute(g, "plan_name", run.planName);
@@ -191,6 +194,10 @@ void writeRunObject(const H5::Group& runs, const RunRecord& run, std::int64_t or
     if (!run.command.empty()) writeAttribute(g, "command", run.command);
     if (!run.modelPath.empty()) writeAttribute(g, "model_path", run.modelPath);
     if (run.protocol) writeProtocol(g, *run.protocol);
+    if (!run.tokenKld.empty()) {
+        writeVector(g, "token_kld", run.tokenKld);
+        writeVector(g, "token_kld_targets", run.tokenKldTargets);
+    }
 }
 
 RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
@@ -210,6 +217,10 @@ RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
     if (g.attrExists("command")) run.command = readStringAttribute(g, "command");
     if (g.attrExists("model_path")) run.modelPath = readStringAttribute(g, "model_path");
     run.protocol = readProtocol(g);
+    if (g.nameExists("token_kld")) {  // optional: the workbench's KLD runs
+        run.tokenKld = readVector<float>(g, "token_kld");
+        run.tokenKldTargets = readVector<std::int32_t>(g, "token_kld_targets", run.tokenKld.size());
+    }
     return run;
 }
 
