@@ -48,7 +48,7 @@ Job* WorkbenchController::benchmarkRuns() {
             RunPtr run = figure.runId ? m_workspace->findRun(figure.runId) : nullptr;
             if (!run && figure.kind == RunKind::Fp16Baseline) run = m_workspace->fp16BaselineRun();  // evaluated meanwhile
             if (run) {
-                m_workspace->replaceRun(withMeasurement(*run, figure, result->settings));
+                m_workspace->replaceRun(withMeasurement(*run, figure, *result));
             } else if (figure.kind == RunKind::Fp16Baseline) {
                 // No FP16 baseline yet: the reference becomes one, its perplexity not measured.
                 RunRecord fp16;
@@ -59,7 +59,7 @@ Job* WorkbenchController::benchmarkRuns() {
                 fp16.bitsPerWeight = result->fp16BitsPerWeight;
                 std::vector<RunRecord> baselines;
                 if (const auto asLoaded = m_workspace->runOfKind(RunKind::Baseline)) baselines.push_back(*asLoaded);
-                baselines.push_back(withMeasurement(std::move(fp16), figure, result->settings));
+                baselines.push_back(withMeasurement(std::move(fp16), figure, *result));
                 m_workspace->setBaselines(std::move(baselines));
             }
         }

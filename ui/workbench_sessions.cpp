@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/eval/kl_divergence.h"
 #include "core/store/session_store.h"
 #include "ui/jobs/job_queue.h"
 #include "ui/jobs/text_source.h"
@@ -139,8 +140,11 @@ core::RunRecord toStored(const RunRecord& run) {
     if (run.prefillTokensPerSecond) m["prefill_tokens_per_second"] = *run.prefillTokensPerSecond;
     if (run.benchPromptTokens > 0) m["bench_prompt_tokens"] = run.benchPromptTokens;
     if (run.benchGenTokens > 0) m["bench_gen_tokens"] = run.benchGenTokens;
+    if (run.kld) m.merge(core::kldMetrics(*run.kld));  // the names quantbench-cli eval --baseline stores
     for (const auto& module : run.modules) r.moduleErrors[module.name] = module.relativeError;
     r.protocol = run.protocol;
+    r.tokenKld = run.tokenKld;
+    r.tokenKldTargets = run.tokenKldTargets;
     r.command = run.command;
     r.modelPath = run.modelPath;
     return r;
@@ -230,6 +234,9 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
         }
         if (const auto it = names.find(r.id); it != names.end()) run.customName = it->second;
     }
+    run.kld = core::kldStatisticsFromMetrics(r.metrics);
+    run.tokenKld = r.tokenKld;
+    run.tokenKldTargets = r.tokenKldTargets;
     if (const auto it = state.runTexts.find(r.id); it != state.runTexts.end()) applyTexts(run, it->second);
     applyCliRun(run, r);
     run.name = runTitle(run);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/kernels/model_bench.h"
+#include "core/store/run_protocol.h"
 #include "ui/jobs/core_jobs.h"
 
 namespace qb::ui {
@@ -12,6 +13,7 @@ JobWork benchmarkWork(std::shared_ptr<const LoadedModel> model, std::vector<Benc
         if (settings.genTokens < 2) throw core::Error("bench: at least 2 tokens must be generated to time a decode step");
         BenchmarkResult result;
         result.settings = settings;
+        result.environment = core::currentEnvironment();
         core::ModelBenchOptions options;
         options.promptTokens = settings.promptTokens;
         options.genTokens = settings.genTokens;
@@ -39,11 +41,17 @@ JobWork benchmarkWork(std::shared_ptr<const LoadedModel> model, std::vector<Benc
     });
 }
 
-RunRecord withMeasurement(RunRecord record, const BenchmarkFigure& figure, const BenchmarkSettings& settings) {
+RunRecord withMeasurement(RunRecord record, const BenchmarkFigure& figure, const BenchmarkResult& result) {
+    const BenchmarkSettings& settings = result.settings;
     record.decodeMsPerToken = figure.decodeMsPerToken;
     record.prefillTokensPerSecond = figure.prefillTokensPerSecond;
     record.benchPromptTokens = settings.promptTokens;
     record.benchGenTokens = settings.genTokens;
+    if (!record.protocol) {
+        record.protocol.emplace();
+        record.protocol->environment = result.environment;
+    }
+    record.protocol->bench = core::BenchProtocol{settings.promptTokens, settings.genTokens, settings.prefillRepeats};
     return record;
 }
 

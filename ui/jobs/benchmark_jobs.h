@@ -45,13 +45,16 @@ struct BenchmarkResult {
     BenchmarkSettings settings;
     std::uint64_t fp16LinearBytes = 0;  ///< the FP16 reference's decoder linears (for a new FP16 run)
     double fp16BitsPerWeight = 0.0;
+    core::EnvironmentProtocol environment;  ///< where the figures were measured (core::currentEnvironment on the job thread)
 };
 
 /// Result: BenchmarkResult. Measures every target in order.
 [[nodiscard]] JobWork benchmarkWork(std::shared_ptr<const LoadedModel> model, std::vector<BenchmarkTarget> targets,
                                     BenchmarkSettings settings);
 
-/// record with the figure's measurement (decode, prefill and the token counts) filled in.
-[[nodiscard]] RunRecord withMeasurement(RunRecord record, const BenchmarkFigure& figure, const BenchmarkSettings& settings);
+/// record with the figure's measurement (decode, prefill and the token counts) filled in, and
+/// the bench section of its protocol (the workload of result.settings; the environment too when
+/// the record has no protocol yet), as quantbench-cli bench stamps it.
+[[nodiscard]] RunRecord withMeasurement(RunRecord record, const BenchmarkFigure& figure, const BenchmarkResult& result);
 
 }  // namespace qb::ui

@@ -3,12 +3,14 @@
 #include <cctype>
 
 #include "core/calib/calibration.h"
+#include "core/eval/kl_divergence.h"
 #include "core/eval/perplexity.h"
 #include "core/kernels/model_bench.h"
 #include "core/quant/pipeline.h"
 #include "core/model/linear.h"
 #include "core/stats/inspect.h"
 #include "core/stats/weight_stats.h"
+#include "core/store/run_protocol.h"
 #include "core/store/session_provenance.h"
 #include "ui/jobs/text_source.h"
 
@@ -16,19 +18,62 @@ namespace qb::ui {
 
 namespace {
 
-/// Perplexity of model on the evaluation text; records the text's name and SHA-256 in run.
-core::PerplexityResult evaluate(const core::LlamaModel& model, const core::Tokenizer& tokenizer, const EvaluateSettings& settings,
-                                RunRecord& run, const core::RunContext& ctx) {
+/// The evaluation text read and tokenized once per job, with the windows it is scored on.
+struct EvaluationInput {
+    TextSource text;
+    std::vector<int> stream;
+    core::PerplexityOptions options;
+    bool bos = false;  ///< the tokenizer puts BOS before each document (the protocol's "per-document")
+};
+
+/// Reads and tokenizes the evaluation text.
+EvaluationInput readEvaluation(const core::Tokenizer& tokenizer, const EvaluateSettings& settings) {
     return core::withErrorContext(settings.textFile.string(), [&] {
-        const TextSource text = readTextSource(settings.textFile);
-        run.evaluationText = text.name;
-        run.evaluationSha256 = text.sha256;
-        const auto stream = core::encodeDocuments(tokenizer, text.text);
-        core::PerplexityOptions options;
-        options.ctx = settings.ctx;
-        options.maxWindows = settings.maxWindows;
-        return core::evaluatePerplexity(model, stream, options, ctx);
+        EvaluationInput in;
+        in.text = readTextSource(settings.textFile);
+        in.stream = core::encodeDocuments(tokenizer, in.text.text);
+        in.options.ctx = settings.ctx;
+        in.options.maxWindows = settings.maxWindows;
+        in.bos = tokenizer.addsBos() && tokenizer.bos().has_value();  // as quantbench-cli eval decides it
+        return in;
     });
+}
+
+/// Perplexity of model on the evaluation windows; records the text's name and SHA-256 in run.
+core::PerplexityResult evaluate(const core::LlamaModel& model, const EvaluationInput& in, const EvaluateSettings& settings,
+                                RunRecord& run, const core::RunContext& ctx) {
+    run.evaluationText = in.text.name;
+    run.evaluationSha256 = in.text.sha256;
+    return core::withErrorContext(settings.textFile.string(),
+                                  [&] { return core::evaluatePerplexity(model, in.stream, in.options, ctx); });
+}
+
+/// KL(FP16‖model) over the same windows through core's evaluateAgainstBaseline (what
+/// `quantbench-cli eval --baseline` runs): the statistics, and per token its KLD and the token
+/// it predicted.
+void compareWithFp16(RunRecord& run, const std::string& label, const core::LlamaModel& model, const core::LlamaModel& fp16,
+                     const EvaluationInput& in, const core::RunContext& ctx) {
+    const auto r = core::evaluateAgainstBaseline(model, fp16, in.stream, in.options, ctx);
+    run.kld = r.stats;
+    run.tokenKld.assign(r.tokenKld.begin(), r.tokenKld.end());
+    run.tokenKldTargets.clear();
+    run.tokenKldTargets.reserve(r.tokenKld.size());
+    for (int w = 0; w < r.windows; ++w)
+        for (int t = 1; t < r.ctx; ++t) run.tokenKldTargets.push_back(in.stream[std::size_t(w) * std::size_t(r.ctx) + std::size_t(t)]);
+    ctx.log(label + ": KL divergence from FP16 " + std::to_string(r.stats.kldMean) + " nats, top-1 agreement " +
+            std::to_string(r.stats.top1AgreementPercent) + " %");
+}
+
+/// The protocol quantbench-cli records for the same figures (core/store/run_protocol.h): the
+/// evaluation windows, the FP16 baseline of the KLD, the calibration, and this machine.
+void stampProtocol(RunRecord& run, const EvaluateSettings& settings, const EvaluationInput& in,
+                   std::optional<core::CalibrationProtocol> calibration) {
+    core::Protocol p;
+    p.eval = core::makeEvalProtocol(settings.textFile, in.text.text, run.perplexity->ctx, run.perplexity->windows, in.bos);
+    if (run.kld) p.baselineDtype = "F16";  // core::toFp16Model: every linear and lm_head stored as F16
+    p.calibration = std::move(calibration);
+    p.environment = core::currentEnvironment();
+    run.protocol = std::move(p);
 }
 
 /// Reads and samples the calibration text; logs what was read (name, SHA-256, protocol).
@@ -47,7 +92,7 @@ core::CalibrationSet sampleCalibrationText(const core::Tokenizer& tokenizer, con
 }
 
 /// A baseline run of model: footprint of its linears and its perplexity.
-RunRecord evaluateBaseline(const core::LlamaModel& model, const core::Tokenizer& tokenizer, RunKind kind, std::string precision,
+RunRecord evaluateBaseline(const core::LlamaModel& model, const EvaluationInput& in, RunKind kind, std::string precision,
                            const EvaluateSettings& settings, const core::RunContext& ctx) {
     RunRecord run;
     run.kind = kind;
@@ -56,7 +101,7 @@ RunRecord evaluateBaseline(const core::LlamaModel& model, const core::Tokenizer&
     const auto footprint = linearFootprint(model);
     run.linearBytes = footprint.bytes;
     run.bitsPerWeight = footprint.weights ? 8.0 * double(footprint.bytes) / double(footprint.weights) : 0.0;
-    run.perplexity = evaluate(model, tokenizer, settings, run, ctx);
+    run.perplexity = evaluate(model, in, settings, run, ctx);
     ctx.log(run.name + ": perplexity " + std::to_string(run.perplexity->perplexity) + " over " +
             std::to_string(run.perplexity->predictions) + " predictions on " + evaluationProtocol(run));
     return run;
@@ -90,10 +135,14 @@ JobWork loadModelWork(std::filesystem::path dir) {
 JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateSettings settings) {
     return makeJobWork([model = std::move(model), settings = std::move(settings)](const core::RunContext& ctx) {
         BaselineRuns runs;
-        runs.asLoaded = evaluateBaseline(*model->model, *model->tokenizer, RunKind::Baseline, loadedPrecision(*model), settings,
-                                         ctx.sub(0.0, 0.5));
-        const auto fp16 = core::toFp16Model(*model->model, ctx.sub(0.5, 0.52));
-        runs.fp16 = evaluateBaseline(*fp16, *model->tokenizer, RunKind::Fp16Baseline, "FP16", settings, ctx.sub(0.52, 1.0));
+        const EvaluationInput in = readEvaluation(*model->tokenizer, settings);
+        runs.asLoaded = evaluateBaseline(*model->model, in, RunKind::Baseline, loadedPrecision(*model), settings, ctx.sub(0.0, 0.33));
+        const auto fp16 = core::toFp16Model(*model->model, ctx.sub(0.33, 0.35));
+        runs.fp16 = evaluateBaseline(*fp16, in, RunKind::Fp16Baseline, "FP16", settings, ctx.sub(0.35, 0.67));
+        // The model as loaded against FP16 too (the FP16 run is the reference: no KLD of its own).
+        compareWithFp16(runs.asLoaded, runs.asLoaded.name, *model->model, *fp16, in, ctx.sub(0.67, 1.0));
+        stampProtocol(runs.asLoaded, settings, in, std::nullopt);
+        stampProtocol(runs.fp16, settings, in, std::nullopt);
         return runs;
     });
 }
@@ -121,10 +170,16 @@ JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan p
         run.calibrationSeed = calibration.seed;
         for (const auto& note : result.notes) ctx.log(note);
         ctx.progress(0.8, "evaluating the quantized model");
-        run.perplexity = evaluate(*result.model, *model->tokenizer, evaluation, run, ctx.sub(0.8, 1.0));
+        const EvaluationInput in = readEvaluation(*model->tokenizer, evaluation);
+        run.perplexity = evaluate(*result.model, in, evaluation, run, ctx.sub(0.8, 0.88));
         run.model = result.model;
         ctx.log("perplexity " + std::to_string(run.perplexity->perplexity) + " at " + std::to_string(run.bitsPerWeight) +
                 " bits per weight on " + evaluationProtocol(run));
+        // The FP16 reference is rebuilt here and dropped after the comparison, like the baseline job's.
+        const auto fp16 = core::toFp16Model(*model->model, ctx.sub(0.88, 0.9));
+        compareWithFp16(run, scheme, *result.model, *fp16, in, ctx.sub(0.9, 1.0));
+        stampProtocol(run, evaluation, in,
+                      core::makeCalibrationProtocol(calibration.textFile, text.text, calib.windows, calib.ctx, calibration.seed));
         return run;
     });
 }

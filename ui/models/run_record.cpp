@@ -23,4 +23,12 @@ std::string evaluationProtocol(const RunRecord& run) {
     return text;
 }
 
+std::vector<std::string> protocolDifferences(const RunRecord& a, const RunRecord& b) {
+    if (a.protocol && b.protocol) return core::compareProtocols(*a.protocol, *b.protocol);
+    std::vector<std::string> out;
+    for (const RunRecord* r : {&a, &b})
+        if (!r->protocol) out.push_back(r->name + " has no recorded protocol (a session written before protocols were kept)");
+    return out;
+}
+
 }  // namespace qb::ui

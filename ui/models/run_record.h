@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/eval/kl_divergence.h"
 #include "core/eval/perplexity.h"
 #include "core/model/llama_model.h"
 #include "core/quant/pipeline.h"
@@ -64,9 +65,17 @@ struct RunRecord {
     std::string evaluationText;
     std::string evaluationSha256;
     /// How the figures were measured (issue 13), as a session stores it; kept through a reopen
-    /// and a save. Runs appended by quantbench-cli --session carry one; the workbench's own runs
-    /// and older sessions do not (empty).
+    /// and a save. The workbench's runs and those appended by quantbench-cli --session carry
+    /// one; runs of older sessions do not (empty).
     std::optional<core::Protocol> protocol;
+    /// KL(FP16‖run) over the evaluation windows (core::evaluateAgainstBaseline against the FP16
+    /// baseline): the quantized runs and the model as loaded; empty for the FP16 baseline itself
+    /// and runs of older sessions.
+    std::optional<core::KldStatistics> kld;
+    /// KLD_t per scored position, window by window (perplexity->ctx − 1 each), nats, and the
+    /// token id each position predicted (same length); empty when not kept (CLI runs).
+    std::vector<float> tokenKld;
+    std::vector<std::int32_t> tokenKldTargets;
     /// quantbench-cli runs: the command that made the run ("eval", "quantize", "bench") and the
     /// model folder its figures are of; empty for the workbench's runs.
     std::string command;
@@ -78,6 +87,15 @@ struct RunRecord {
     [[nodiscard]] bool isBaseline() const { return kind != RunKind::Quantized; }
     [[nodiscard]] bool hasCalibration() const { return !calibrationText.empty(); }
     [[nodiscard]] bool measured() const { return decodeMsPerToken && prefillTokensPerSecond; }
+    /// Scored positions per window of tokenKld (ctx − 1); 0 when the run kept no per-token KLD.
+    [[nodiscard]] int tokenKldWindowLength() const {
+        return tokenKld.empty() || !perplexity || perplexity->ctx < 2 ? 0 : perplexity->ctx - 1;
+    }
+    /// Windows tokenKld covers.
+    [[nodiscard]] int tokenKldWindows() const {
+        const int n = tokenKldWindowLength();
+        return n == 0 ? 0 : int(tokenKld.size()) / n;
+    }
 };
 
 using RunPtr = std::shared_ptr<const RunRecord>;
@@ -101,5 +119,9 @@ namespace qb::ui {
 [[nodiscard]] std::string calibrationProtocol(const RunRecord& run);
 /// "eval.txt (sha256 …), ctx 512, 32 windows" — what the perplexity was measured on.
 [[nodiscard]] std::string evaluationProtocol(const RunRecord& run);
+/// Why the figures of a and b are not directly comparable, one line each: core::compareProtocols
+/// of their protocols (eval text, ctx, windows, …, environment), or a line naming the run that
+/// recorded none (older sessions). Empty when both protocols are recorded and agree.
+[[nodiscard]] std::vector<std::string> protocolDifferences(const RunRecord& a, const RunRecord& b);
 
 }  // namespace qb::ui

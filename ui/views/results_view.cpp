@@ -26,6 +26,7 @@
 #include "ui/plots/latency_plots.h"
 #include "ui/plots/plot_support.h"
 #include "ui/plots/results_plots.h"
+#include "ui/views/kld_panel.h"
 #include "ui/util/qt_convert.h"
 
 namespace qb::ui {
@@ -99,8 +100,10 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
     m_table->setMinimumHeight(compactRowHeight(m_table) * 8);  // the header and 7 runs
 
     auto* tabs = new QTabWidget(this);
+    m_kldPanel = new KldPanel(m_workspace, this);
     tabs->addTab(overview, tr("All runs"));
     tabs->addTab(buildCompare(), tr("Compare two runs"));
+    tabs->addTab(m_kldPanel, tr("Against FP16"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
     layout->addWidget(buildSettingsBar());
@@ -227,8 +230,15 @@ QWidget* ResultsView::buildCompare() {
     split->addWidget(m_compareTable);
     split->addWidget(m_compareError);
     split->setStretchFactor(1, 3);
+    m_protocolWarning = new QLabel(page);
+    m_protocolWarning->setObjectName(QStringLiteral("protocolWarning"));
+    m_protocolWarning->setWordWrap(true);
+    m_protocolWarning->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_protocolWarning->setStyleSheet(QStringLiteral("QLabel { color: %1; font-weight: bold; }").arg(warningColor().name()));
+    m_protocolWarning->hide();
     auto* layout = new QVBoxLayout(page);
     layout->addLayout(pick);
+    layout->addWidget(m_protocolWarning);
     layout->addWidget(split, 1);
     connect(m_compareA, &QComboBox::activated, this, [this] { m_comparePicked = true; });
     connect(m_compareB, &QComboBox::activated, this, [this] { m_comparePicked = true; });
@@ -250,6 +260,7 @@ void ResultsView::refresh() {
     fillLatency(m_latency, runs);
     fillPrefill(m_prefill, runs);
     fillPareto(m_pareto, runs);
+    m_kldPanel->refresh();
     // Select the newest quantized run so its per-module error shows.
     for (int row = m_table->rowCount() - 1; row >= 0; --row) {
         const auto run = m_workspace->findRun(m_table->item(row, Name)->data(Qt::UserRole).toInt());
@@ -394,6 +405,8 @@ void ResultsView::fillCompare() {
     };
     const std::vector<Metric> metrics = {
         {tr("perplexity"), [](const RunRecord& r) { return r.perplexity ? std::optional<double>(r.perplexity->perplexity) : std::nullopt; }, 4},
+        {tr("KLD from FP16 (mean, nats)"), [](const RunRecord& r) { return r.kld ? std::optional<double>(r.kld->kldMean) : std::nullopt; }, 5},
+        {tr("top-1 agreement with FP16 (%)"), [](const RunRecord& r) { return r.kld ? std::optional<double>(r.kld->top1AgreementPercent) : std::nullopt; }, 2},
         {tr("bits per weight"), [](const RunRecord& r) { return std::optional<double>(r.bitsPerWeight); }, 3},
         {tr("size (kB)"), [](const RunRecord& r) { return std::optional<double>(double(r.linearBytes) / 1000.0); }, 1},
         {tr("decode ms/token"), [](const RunRecord& r) { return r.decodeMsPerToken; }, 4},
@@ -411,6 +424,17 @@ void ResultsView::fillCompare() {
         m_compareTable->setItem(i, 3, cell(va && vb ? QString::number(*vb - *va, 'f', d) : QStringLiteral("—")));
     }
     fillModuleErrors(m_compareError, {a, b});
+    showProtocolWarning(a, b);
+}
+
+void ResultsView::showProtocolWarning(const RunPtr& a, const RunPtr& b) {
+    const auto differences = a && b && a != b ? protocolDifferences(*a, *b) : std::vector<std::string>{};
+    QStringList lines;
+    for (const auto& d : differences) lines << toQString(d);
+    m_protocolWarning->setText(lines.isEmpty() ? QString()
+                                               : tr("⚠ These figures were not measured the same way: %1").arg(lines.join(QStringLiteral("; "))));
+    m_protocolWarning->setToolTip(lines.join(QLatin1Char('\n')));
+    m_protocolWarning->setVisible(!lines.isEmpty());
 }
 
 }  // namespace qb::ui

@@ -1,9 +1,10 @@
 #pragma once
 // ResultsView — every run (plan + metrics) in a table; perplexity of each run against the
-// FP16 and as-loaded baselines as bars with Δ%; decode ms/token and prefill tokens/s against
+// FP16 and as-loaded baselines as bars with Δ%; KL divergence from FP16 and top-1 agreement
+// with it, and a per-token KLD strip (KldPanel); decode ms/token and prefill tokens/s against
 // FP16 ("not measured" until a benchmark ran); the Pareto scatter of bits per weight vs
 // perplexity with its frontier; per-module relative output error of the selected run; and two
-// runs side by side (metrics and per-module error). The run settings (evaluation context and
+// runs side by side (metrics and per-module error), under a warning when their protocols differ. The run settings (evaluation context and
 // windows, calibration windows) are edited here and used by the Evaluate and Quantize actions;
 // the Benchmark button asks for the latency of the runs not measured yet.
 
@@ -17,12 +18,14 @@
 
 class QComboBox;
 class QCustomPlot;
+class QLabel;
 class QSpinBox;
 class QTableWidget;
 class QToolButton;
 
 namespace qb::ui {
 
+class KldPanel;
 class Workspace;
 
 class ResultsView : public QWidget {
@@ -42,6 +45,11 @@ public:
     void compareRuns(int a, int b);
     [[nodiscard]] QComboBox* compareA() const { return m_compareA; }
     [[nodiscard]] QComboBox* compareB() const { return m_compareB; }
+    /// Above the Compare table: the differences of the two runs' protocols (protocolDifferences),
+    /// hidden when they compare cleanly.
+    [[nodiscard]] QLabel* protocolWarning() const { return m_protocolWarning; }
+    /// The "Against FP16" page: KLD and top-1 bars, the per-token KLD strip.
+    [[nodiscard]] KldPanel* kldPanel() const { return m_kldPanel; }
     /// The pair Compare shows until the user picks one: B the latest quantized run, A the
     /// baseline the Δ columns use (FP16, else as loaded), else the run before B; never A = B
     /// (A is 0 when there is one run only).
@@ -72,6 +80,7 @@ private:
     QToolButton* buildTextPicker(const QString& objectName, const QString& what, void (ResultsView::*chosen)(const QString&));
     void fillTable();
     void fillCompare();
+    void showProtocolWarning(const RunPtr& a, const RunPtr& b);
     [[nodiscard]] RunPtr selectedRun() const;
 
     Workspace* m_workspace;
@@ -89,6 +98,8 @@ private:
     QComboBox* m_compareB = nullptr;
     QTableWidget* m_compareTable = nullptr;
     QCustomPlot* m_compareError = nullptr;
+    QLabel* m_protocolWarning = nullptr;
+    KldPanel* m_kldPanel = nullptr;
     bool m_comparePicked = false;  ///< the user chose the Compare pair
 };
 
