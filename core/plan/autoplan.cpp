@@ -95,7 +95,8 @@ QuantPlan planFromModuleSchemes(const std::vector<std::string>& names, const std
     const auto defaults = nlohmann::json::parse(commonKey);
     for (std::size_t i = 0; i < names.size(); ++i) {
         nlohmann::ordered_json diff = nlohmann::ordered_json::object();
-        for (const auto& [k, v] : nlohmann::json::parse(schemeToJson(schemes[i])).items())
+        const auto mine = nlohmann::json::parse(schemeToJson(schemes[i]));  // named: items() must not outlive it
+        for (const auto& [k, v] : mine.items())
             if (defaults.at(k) != v) diff[k] = v;
         if (!diff.empty()) plan.rules.push_back({names[i], diff.dump()});
     }
