@@ -6,6 +6,8 @@
 //   results.png   runs against the FP16 and F32 baselines: perplexity with Δ%, Pareto, decode ms/token and
 //                 prefill tokens/s against FP16 (Benchmark job), per-module error
 //   compare.png   two runs side by side
+//   results-kld.png  KL divergence from FP16 and top-1 agreement of every run, and the per-token KLD
+//                 strip of the last run over window 2
 // With --dark (before OUT_DIR) the same pictures are taken with a dark palette, named *-dark.png,
 // to check that every view follows the desktop palette.
 
@@ -16,6 +18,7 @@
 #include <QApplication>
 #include <QDir>
 #include <QPalette>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTabWidget>
@@ -28,6 +31,7 @@
 #include "ui/models/workspace.h"
 #include "ui/ui_test_support.h"
 #include "ui/views/outliers_view.h"
+#include "ui/views/kld_panel.h"
 #include "ui/views/overview_view.h"
 #include "ui/views/plan_view.h"
 #include "ui/views/results_view.h"
@@ -191,6 +195,13 @@ int main(int argc, char** argv) {
         return nullptr;
     });
     script.add(shoot(QStringLiteral("compare.png")));
+    script.add([&]() -> ui::Job* {
+        auto* panel = window.resultsView()->kldPanel();
+        window.resultsView()->findChild<QTabWidget*>()->setCurrentWidget(panel);
+        panel->stripWindow()->setValue(2);
+        return nullptr;
+    });
+    script.add(shoot(QStringLiteral("results-kld.png")));
     script.start();
     return QApplication::exec();
 }
