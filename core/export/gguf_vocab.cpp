@@ -10,24 +10,13 @@
 #include "core/export/gguf_types.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 namespace qb::core {
 
 namespace {
 
 using Json = nlohmann::json;
-
-Json readJson(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(file.string() + ": cannot read");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return Json::parse(ss.str());
-    } catch (const Json::exception& e) {
-        throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-    }
-}
 
 std::int32_t typeCode(GgufTokenType t) { return std::int32_t(t); }
 
@@ -49,7 +38,7 @@ void padTo(GgufVocab& v, int vocabSize, float padScore) {
 void applyAddedTokensDecoder(const std::filesystem::path& dir, GgufVocab& v, int vocabSize) {
     const auto file = dir / "tokenizer_config.json";
     if (!std::filesystem::exists(file)) return;
-    const Json cfg = readJson(file);
+    const Json cfg = readJsonFile(file);
     const auto it = cfg.find("added_tokens_decoder");
     if (it == cfg.end() || !it->is_object()) return;
     for (const auto& [key, entry] : it->items()) {
@@ -138,7 +127,7 @@ std::string preTokenizerName(const Json& pre, std::vector<std::string>& warnings
 
 GgufVocab fromTokenizerJson(const std::filesystem::path& dir, int vocabSize) {
     const auto file = dir / "tokenizer.json";
-    const Json j = readJson(file);
+    const Json j = readJsonFile(file);
     const Json& model = j.contains("model") ? j["model"] : Json();
     if (!model.is_object() || model.value("type", "BPE") != "BPE" || !model.contains("vocab") || !model["vocab"].is_object())
         throw Error(file.string() + ": GGUF export needs a BPE model with a vocab");

@@ -29,15 +29,6 @@ void keepF16(HfExportReport& report, const std::string& name, const std::string&
     report.warnings.push_back(name + " (" + was + ") stays F16: " + why + ", which the " + formatName + " packing cannot hold");
 }
 
-std::string escapeRegex(const std::string& s) {
-    std::string out;
-    for (char ch : s) {
-        if (std::strchr(".^$|()[]{}*+?\\", ch)) out += '\\';
-        out += ch;
-    }
-    return out;
-}
-
 TensorBlob int32Blob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::int32_t>& data) {
     TensorBlob b{std::move(name), DType::I32, std::move(shape), {}};
     b.bytes.resize(data.size() * 4);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/export/hf_export.h"
+#include "core/util/json_file.h"  // escapeRegex
 
 namespace qb::core {
 
@@ -18,8 +19,6 @@ namespace qb::core {
 void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName);
 /// Records a quantized module written as F16 because formatName's packing cannot hold it.
 void keepF16(HfExportReport& report, const std::string& name, const std::string& was, const std::string& why, const std::string& formatName);
-/// s with the regex metacharacters escaped.
-[[nodiscard]] std::string escapeRegex(const std::string& s);
 /// An I32 tensor of the given shape.
 [[nodiscard]] TensorBlob int32Blob(std::string name, std::vector<std::int64_t> shape, const std::vector<std::int32_t>& data);
 /// An F16 tensor from IEEE binary16 bit patterns.

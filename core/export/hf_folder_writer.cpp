@@ -14,6 +14,7 @@
 #include "core/quant/quantized_checkpoint.h"
 #include "core/quant/quantized_weight.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 namespace qb::core {
 
@@ -50,22 +51,6 @@ std::vector<TensorBlob> f16ModuleTensors(const std::string& name, const Linear& 
 }
 
 namespace {
-
-OrderedJson readJson(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw Error(file.string() + ": cannot read");
-    try {
-        return OrderedJson::parse(in);
-    } catch (const OrderedJson::exception& e) {
-        throw Error(file.string() + ": malformed JSON: " + e.what());
-    }
-}
-
-void writeText(const fs::path& file, const std::string& text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(file.string() + ": write failed");
-}
 
 TensorBlob f32Vector(const std::string& name, const VectorF& v) { return makeFloatBlob(name, {v.size()}, v.data(), DType::F32); }
 
@@ -140,11 +125,11 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
             const TensorInfo* t = Checkpoint::open(modelDir)->find("model.embed_tokens.weight");
             return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
         }();
-        OrderedJson config = readJson(modelDir / "config.json");
+        OrderedJson config = readOrderedJsonFile(modelDir / "config.json");
         config["torch_dtype"] = "float16";  // GPTQ/AWQ scales are F16; the kernels run in F16
         config["quantization_config"] = OrderedJson::parse(plan.quantizationConfigJson);
-        writeText(tmp / "config.json", config.dump(2) + "\n");
-        if (!plan.extraFileName.empty()) writeText(tmp / plan.extraFileName, plan.extraFileJson + "\n");
+        writeTextFile(tmp / "config.json", config.dump(2) + "\n");
+        if (!plan.extraFileName.empty()) writeTextFile(tmp / plan.extraFileName, plan.extraFileJson + "\n");
         writeTensors(model, embedType, plan, tmp / "model.safetensors", ctx);
         for (const char* f : {"tokenizer.model", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.json"})
             if (fs::exists(modelDir / f)) fs::copy_file(modelDir / f, tmp / f, fs::copy_options::overwrite_existing);
@@ -154,7 +139,7 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
         r["source"] = modelDir.string();
         for (const auto& m : report.modules) r["modules"].push_back({{"name", m.name}, {"storage", m.storage}, {"note", m.note}});
         r["warnings"] = report.warnings;
-        writeText(tmp / "quantbench_export.json", r.dump(2) + "\n");
+        writeTextFile(tmp / "quantbench_export.json", r.dump(2) + "\n");
         if (ctx) ctx->throwIfStopped();
         if (fs::exists(outDir)) fs::remove(outDir);  // the empty folder checked above
         fs::rename(tmp, outDir);

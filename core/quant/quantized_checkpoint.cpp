@@ -21,6 +21,7 @@
 #include "core/quant/quantized_weight.h"
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 namespace qb::core {
 
@@ -30,15 +31,6 @@ using OrderedJson = nlohmann::ordered_json;
 namespace {
 
 bool isWeightOnly(QuantMethod m) { return m == QuantMethod::Rtn || m == QuantMethod::Gptq || m == QuantMethod::Awq; }
-
-std::string escapeRegex(const std::string& s) {
-    std::string out;
-    for (char ch : s) {
-        if (std::strchr(".^$|()[]{}*+?\\", ch)) out += '\\';
-        out += ch;
-    }
-    return out;
-}
 
 template <class T>
 TensorBlob rawBlob(std::string name, DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& data) {
@@ -112,22 +104,6 @@ void addLinear(const std::string& name, const Linear& linear, GptqZeroFormat zer
     }
 }
 
-OrderedJson readJsonFile(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw Error(file.string() + ": cannot read");
-    try {
-        return OrderedJson::parse(in);
-    } catch (const OrderedJson::exception& e) {
-        throw Error(file.string() + ": malformed JSON: " + e.what());
-    }
-}
-
-void writeTextFile(const fs::path& file, const std::string& text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(file.string() + ": write failed");
-}
-
 }  // namespace
 
 void checkQuantizedCheckpointOutput(const fs::path& outDir) {
@@ -172,7 +148,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
                 }
 
         // config.json: the source config plus quantization_config.
-        OrderedJson config = readJsonFile(sourceDir / "config.json");
+        OrderedJson config = readOrderedJsonFile(sourceDir / "config.json");
         const QuantScheme& d = plan.defaultScheme;
         bool allGptqLayout = true;
         for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);

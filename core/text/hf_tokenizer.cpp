@@ -8,22 +8,11 @@
 #include "core/text/byte_level.h"
 #include "core/text/utf8.h"
 #include "core/util/error.h"
+#include "core/util/json_file.h"
 
 namespace qb::core::text {
 
 namespace {
-
-nlohmann::json readJson(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(file.string() + ": cannot read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(file.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-    }
-}
 
 const nlohmann::json& field(const nlohmann::json& doc, const char* key) {
     static const nlohmann::json kNull;
@@ -68,7 +57,7 @@ std::string sentencePieceBytes(const std::string& piece) {
 std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::filesystem::path& dir) {
     const auto file = dir / "tokenizer.json";
     const std::string name = file.string();
-    const nlohmann::json doc = readJson(file);
+    const nlohmann::json doc = readJsonFile(file);
     if (!doc.is_object()) throw Error(name + ": not a tokenizer.json (no top-level object)");
     if (!doc.contains("model") || !doc["model"].is_object()) throw Error(name + ": no \"model\" object");
 
@@ -90,7 +79,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::filesystem::path& dir)
     }
 
     const auto configFile = dir / "tokenizer_config.json";
-    const nlohmann::json config = std::filesystem::exists(configFile) ? readJson(configFile) : nlohmann::json();
+    const nlohmann::json config = std::filesystem::exists(configFile) ? readJsonFile(configFile) : nlohmann::json();
     const HfTokenizer& self = *t;
     t->m_policy = readSpecialTokenPolicy(field(doc, "post_processor"), name, config, configFile.string(),
                                          [&self](const std::string& token) -> std::optional<int> {

@@ -1,0 +1,23 @@
+#pragma once
+// Reading JSON documents and writing small text files with the project's error lines
+// ("FILE: cannot read", "FILE: not valid JSON (…)", "FILE: write failed"). Core-only: the
+// header includes nlohmann/json, which qbcore links privately.
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace qb::core {
+
+/// The JSON document in file; throws Error naming the file when it cannot be read or parsed.
+[[nodiscard]] nlohmann::json readJsonFile(const std::filesystem::path& file);
+/// The same, keeping the document's key order (for files written back with edits, e.g. config.json).
+[[nodiscard]] nlohmann::ordered_json readOrderedJsonFile(const std::filesystem::path& file);
+/// Writes text to file (truncating); throws Error naming the file when the write fails.
+void writeTextFile(const std::filesystem::path& file, const std::string& text);
+/// s with the regex metacharacters . ^ $ | ( ) [ ] { } * + ? \ escaped (module names in
+/// GPTQModel's "dynamic" and compressed-tensors' "ignore" patterns).
+[[nodiscard]] std::string escapeRegex(const std::string& s);
+
+}  // namespace qb::core
