@@ -18,6 +18,36 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The folder a shard may resolve into: the model folder itself or, for a Hugging Face hub
+// snapshot (…/models--org--name/snapshots/<revision>/, whose files are links to ../../blobs/),
+// the repository folder that holds those blobs.
+fs::path containmentRoot(const fs::path& dir) {
+    const fs::path canon = fs::canonical(dir);
+    const fs::path parent = canon.parent_path();
+    if (parent.filename() == "snapshots" && parent.parent_path().filename().string().rfind("models--", 0) == 0) return parent.parent_path();
+    return canon;
+}
+
+// A shard that is a link leading outside the model folder is refused: a downloaded folder
+// must not make quantbench read (or a later export copy) files elsewhere on the machine.
+void refuseEscapingLink(const fs::path& shard, const fs::path& root) {
+    const fs::path target = fs::canonical(shard);
+    const fs::path rel = target.lexically_relative(root);
+    if (rel.empty() || *rel.begin() == "..")
+        throw Error(shard.string() + ": a link to " + target.string() + ", outside the model folder; copy the file into the folder");
+}
+
+// Pickle checkpoints (pytorch_model.bin, *.pt, *.pth) are never opened: unpickling can run code.
+void refusePickles(const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string ext = e.path().extension().string();
+        if (ext == ".bin" || ext == ".pt" || ext == ".pth" || ext == ".ckpt")
+            throw Error(e.path().string() + ": a PyTorch pickle checkpoint, which quantbench never loads (unpickling can run code); "
+                        "convert the folder to safetensors (transformers: save_pretrained(..., safe_serialization=True))");
+    }
+}
+
 std::vector<fs::path> shardPaths(const fs::path& dir) {
     const fs::path single = dir / "model.safetensors";
     const fs::path index = dir / "model.safetensors.index.json";
@@ -36,19 +66,25 @@ std::vector<fs::path> shardPaths(const fs::path& dir) {
         for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
             if (!it.value().is_string()) throw Error(index.string() + ": weight_map entry '" + it.key() + "' is not a file name");
             const std::string shard = it.value().get<std::string>();
-            if (shard.find('/') != std::string::npos || shard == "..")
+            if (shard.empty() || shard == "." || shard == ".." || shard.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
                 throw Error(index.string() + ": shard name '" + shard + "' must be a plain file name");
             names.insert(shard);
         }
         std::vector<fs::path> paths;
+        const fs::path root = containmentRoot(dir);
         for (const auto& n : names) {
             if (!fs::exists(dir / n)) throw Error(index.string() + ": names shard '" + n + "', which is missing");
+            refuseEscapingLink(dir / n, root);
             paths.push_back(dir / n);
         }
         if (paths.empty()) throw Error(index.string() + ": weight_map is empty");
         return paths;
     }
-    if (fs::exists(single)) return {single};
+    if (fs::exists(single)) {
+        refuseEscapingLink(single, containmentRoot(dir));
+        return {single};
+    }
+    refusePickles(dir);
     throw Error(dir.string() + ": no model.safetensors (nor model.safetensors.index.json) in the folder");
 }
 
