@@ -45,7 +45,9 @@ PositionScore scorePosition(const float* p, const float* q, Index V, int target)
         kld += std::exp(logP) * (logP - logQ);
     }
     PositionScore s;
-    s.kld = kld;
+    // KL ≥ 0 (Gibbs); for logits equal up to float rounding the sum can land a few ulps below
+    // zero, which would print as "-0.000000".
+    s.kld = std::max(kld, 0.0);
     s.deltaP = std::exp(double(q[topP]) - lseQ) - std::exp(double(p[topP]) - lseP);
     s.sameTop = topP == topQ;
     s.nll = lseQ - double(q[target]);
