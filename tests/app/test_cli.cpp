@@ -20,6 +20,7 @@
 
 #include "checkpoint_fixtures.h"
 #include "core/io/safetensors_file.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 
 using namespace qb;
@@ -27,24 +28,9 @@ using qb::test::Defect;
 
 namespace {
 
-struct CliRun {
-    int exitCode = -1;
-    bool crashed = true;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliRun runCli(const QStringList& args, int timeoutMs = 60000) {
-    QProcess p;
-    p.start(QStringLiteral(QB_CLI_PATH), args);
-    CliRun r;
-    if (!p.waitForStarted() || !p.waitForFinished(timeoutMs)) return r;
-    r.crashed = p.exitStatus() != QProcess::NormalExit;
-    r.exitCode = p.exitCode();
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using test::CliRun;
+using test::runCli;
+using test::readBytes;
 
 QString path(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
 

@@ -14,6 +14,7 @@
 
 #include "core/store/session_store.h"
 #include "core/util/sha256.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 
 using namespace qb;
@@ -21,31 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliRun runCli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(QB_CLI_PATH), args);
-    CliRun r;
-    if (!p.waitForStarted() || !p.waitForFinished(120000) || p.exitStatus() != QProcess::NormalExit) return r;
-    r.exitCode = p.exitCode();
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using test::CliRun;
+using test::runCli;
+using test::readBytes;
 
 QString path(const fs::path& p) { return QString::fromStdString(p.string()); }
 
 QJsonObject jsonOf(const QByteArray& out) { return QJsonDocument::fromJson(out).object(); }
-
-std::string readBytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// The first documents of the bundled eval text (about 15 windows of 128 tokens), so that
 /// quantize --eval stays fast.

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/store/session_store.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 
 using namespace qb;
@@ -23,29 +24,11 @@ using nlohmann::json;
 
 namespace {
 
-struct CliRun {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CliRun runCli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(QB_CLI_PATH), args);
-    CliRun r;
-    if (!p.waitForStarted() || !p.waitForFinished(120000) || p.exitStatus() != QProcess::NormalExit) return r;
-    r.exitCode = p.exitCode();
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using test::CliRun;
+using test::runCli;
+using test::readBytes;
 
 QString qpath(const fs::path& p) { return QString::fromStdString(p.string()); }
-
-std::string readBytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// The rows of table id of a parsed JSON report, or an empty array.
 json tableRows(const json& report, const std::string& id) {
