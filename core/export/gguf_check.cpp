@@ -186,8 +186,13 @@ const char* linearName(ModuleKind k) {
     return names[std::size_t(k)];
 }
 
-// The file's layer i, each tensor compared with the model's on the way; nullptr when a tensor is unusable.
-std::shared_ptr<DecoderLayer> fileLayer(Checker& ck, const ModelConfig& c, const DecoderLayer& ref, int i, bool permuted) {
+// The file's layer i, each tensor compared with the model's on the way; nullptr when a tensor is
+// unusable. refDense: the model's layer with every linear a DenseLinear of its denseWeight(), so
+// the two forwards differ only in their weights (a 16-bit or quantized linear's own product sums
+// in another order, which is not the file's doing).
+std::shared_ptr<DecoderLayer> fileLayer(Checker& ck, const ModelConfig& c, const DecoderLayer& ref, int i, bool permuted,
+                                        DecoderLayer& refDense) {
+    refDense = ref;
     auto layer = std::make_shared<DecoderLayer>();
     layer->index = i;
     const std::string blk = "blk." + std::to_string(i) + ".";
@@ -205,7 +210,9 @@ std::shared_ptr<DecoderLayer> fileLayer(Checker& ck, const ModelConfig& c, const
     for (ModuleKind k : kAllModuleKinds) {
         const int heads = !permuted ? 0 : k == ModuleKind::Q ? c.numHeads : k == ModuleKind::K ? c.numKvHeads : 0;
         const std::string base = blk + linearName(k);
-        auto W = ck.weight(base + ".weight", ref.linear(k)->denseWeight(), heads);
+        MatrixRM Wref = ref.linear(k)->denseWeight();
+        auto W = ck.weight(base + ".weight", Wref, heads);
+        refDense.linear(k) = std::make_shared<DenseLinear>(std::move(Wref), ref.linear(k)->bias());
         std::optional<VectorF> bias;
         if (const auto& rb = ref.linear(k)->bias()) {
             bias = ck.bias(base + ".bias", *rb, heads);
@@ -316,10 +323,11 @@ GgufCheckReport checkGgufExport(const GgufReader& file, const LlamaModel& model,
     const bool logits = !tokens.empty() && ctx > 0;
     const int windows = logits ? int(tokens.size()) / ctx : 0;
 
-    const MatrixRM embRef = model.embedding().dense();
+    MatrixRM embRef = model.embedding().dense();  // released once compared; the head is read at the end
     GgmlType embType{};
     const auto emb = ck.matrix("token_embd.weight", embRef.rows(), embRef.cols(), &embType);
     if (emb) ck.compare("token_embd.weight", embType, *emb, embRef);
+    embRef = MatrixRM();
     MatrixRM hRef, hFile;
     if (logits && emb) {
         hRef = model.embed(tokens);
@@ -332,25 +340,29 @@ GgufCheckReport checkGgufExport(const GgufReader& file, const LlamaModel& model,
             run->throwIfStopped();
             run->progress(double(i) / mc.numLayers, "layer " + std::to_string(i));
         }
-        const auto ref = model.layer(i);
-        const auto layer = fileLayer(ck, c, *ref, i, permuted);
+        DecoderLayer refDense;
+        const auto layer = fileLayer(ck, c, *model.layer(i), i, permuted, refDense);
         usable = usable && layer;
         if (logits && usable) {
-            model.runLayer(i, hRef, ctx);
+            runDecoderLayer(mc, refDense, hRef, ctx);
             runDecoderLayer(c, *layer, hFile, ctx);
         }
     }
     const auto norm = ck.vector("output_norm.weight", model.finalNorm());
+    // The head on both sides through the same DenseLinear product (the model's own head may be a
+    // 16-bit EmbeddingHead whose BLAS product rounds differently from Eigen's).
+    MatrixRM headRef = model.lmHead().denseWeight();
     std::optional<MatrixRM> out;
     if (mc.tieWordEmbeddings) out = emb;
-    else out = ck.weight("output.weight", model.lmHead().denseWeight(), 0);
+    else out = ck.weight("output.weight", headRef, 0);
     ck.reportUnexpected();
     if (logits && usable && norm && out) {
-        MatrixRM y;
-        rmsNorm(hFile, *norm, c.rmsNormEps, y);
-        MatrixRM got;
-        DenseLinear(std::move(*out)).forward(y, got);
-        compareLogits(report, model.logits(hRef), got, windows, ctx);
+        MatrixRM yRef, yFile, want, got;
+        rmsNorm(hRef, model.finalNorm(), mc.rmsNormEps, yRef);
+        DenseLinear(std::move(headRef)).forward(yRef, want);
+        rmsNorm(hFile, *norm, c.rmsNormEps, yFile);
+        DenseLinear(std::move(*out)).forward(yFile, got);
+        compareLogits(report, want, got, windows, ctx);
     }
     return report;
 }
