@@ -47,12 +47,13 @@ struct ExportPlan {
     GgufExportReport report;
 };
 
-void addMatrix(ExportPlan& plan, const std::string& name, Index rows, Index cols, GgmlType wanted, RowSource source) {
-    std::string note;
-    const GgmlType type = ggufMatrixType(wanted, cols, note);
+// A float matrix packed as `type` (ggufMatrixType's or ggufOutputType's choice). note: why the
+// type differs from the one asked for; a warning too when warn (a fallback, not a policy).
+void addMatrix(ExportPlan& plan, const std::string& name, Index rows, Index cols, GgmlType type, const std::string& note, bool warn,
+               RowSource source) {
     const std::size_t rowBytes = ggufPackedRowBytes(type, cols);
     const std::uint64_t bytes = std::uint64_t(rowBytes) * std::uint64_t(rows);
-    if (!note.empty()) plan.report.warnings.push_back(name + ": " + note);
+    if (warn && !note.empty()) plan.report.warnings.push_back(name + ": " + note);
     plan.report.tensors.push_back({name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes, note, {}, false});
     plan.writer.addTensor(name, {std::uint64_t(cols), std::uint64_t(rows)}, type, bytes,
                           [rows, cols, type, rowBytes, source = std::move(source)](std::vector<std::uint8_t>& out) {
@@ -237,7 +238,7 @@ void addLayer(ExportPlan& plan, const ModelConfig& c, int i, bool permute, GgmlT
                             [cache, i, k] { return dynamic_cast<const QuantizedLinear&>(*cache->get(i)->linear(k)).weight(); },
                             [perm, heads](Index rows) { return ggufRowOrder(rows, perm ? heads : 0); }, shape.out[ki], shape.in[ki]);
         } else {
-            addMatrix(plan, base + ".weight", shape.out[ki], shape.in[ki], type, matrixRows([cache, i, k, perm, heads] {
+            addMatrix(plan, base + ".weight", shape.out[ki], shape.in[ki], fileType, note, true, matrixRows([cache, i, k, perm, heads] {
                           MatrixRM W = cache->get(i)->linear(k)->denseWeight();
                           return perm ? ggufPermuteQk(W, heads) : W;
                       }));
@@ -322,6 +323,23 @@ GgmlType ggufMatrixType(GgmlType wanted, std::int64_t cols, std::string& note) {
     return type;
 }
 
+GgmlType ggufOutputType(GgmlType wanted, std::int64_t cols, std::string& note) {
+    note.clear();
+    if (!isQuantizedGgmlType(wanted)) return wanted;
+    const bool fillsK = cols % ggufPackBlockSize(GgmlType::Q6_K) == 0;
+    const GgmlType type = wanted == GgmlType::Q8_0 || !fillsK ? GgmlType::Q8_0 : GgmlType::Q6_K;
+    if (type != wanted)
+        note = "the output head: " + ggmlTypeName(type) + " as llama-quantize keeps it" +
+               (fillsK ? std::string() : " (" + std::to_string(cols) + " columns do not fill Q6_K blocks of 256)");
+    if (cols % ggufPackBlockSize(type) != 0) {
+        std::string fallback;
+        const GgmlType f = ggufMatrixType(type, cols, fallback);
+        note = "the output head: " + fallback;
+        return f;
+    }
+    return type;
+}
+
 namespace {
 
 // Every key and tensor of the file, the tensors' data still to be produced.
@@ -339,8 +357,17 @@ std::unique_ptr<ExportPlan> buildGguf(const LlamaModel& model, const std::filesy
     if (name.empty()) name = std::filesystem::absolute(modelDir).lexically_normal().parent_path().filename().string();
     addMetadata(plan, c, plan.report.architecture, name, options.type, vocab, vocabSize);
 
+    // The output head (output.weight, or token_embd.weight when tied to it) takes llama-quantize's
+    // type unless options.outputType says otherwise: every logit passes through it.
+    const auto headType = [&options](Index cols, std::string& note, bool& warn) {
+        warn = bool(options.outputType);
+        return options.outputType ? ggufMatrixType(*options.outputType, cols, note) : ggufOutputType(options.type, cols, note);
+    };
     const EmbeddingTable& emb = model.embedding();
-    addMatrix(plan, "token_embd.weight", emb.rows(), emb.cols(), options.type,
+    std::string embNote;
+    bool embWarn = true;
+    const GgmlType embType = c.tieWordEmbeddings ? headType(emb.cols(), embNote, embWarn) : ggufMatrixType(options.type, emb.cols(), embNote);
+    addMatrix(plan, "token_embd.weight", emb.rows(), emb.cols(), embType, embNote, embWarn,
               [&emb](Index r0, Index count, float* out) { emb.rows(r0, count, out); });
     if (c.ropeScaling.type == RopeScalingType::Llama3) {
         if (!permute) plan.report.warnings.push_back("llama3 rope scaling: llama.cpp reads rope_freqs for the llama architecture only");
@@ -351,9 +378,13 @@ std::unique_ptr<ExportPlan> buildGguf(const LlamaModel& model, const std::filesy
     const LayerShape shape = layerShape(c, *cache->get(0));
     for (int i = 0; i < c.numLayers; ++i) addLayer(plan, c, i, permute, options.type, shape, cache);
     addVector(plan, "output_norm.weight", [&model] { return model.finalNorm(); }, c.hiddenSize);
-    if (!c.tieWordEmbeddings)
-        addMatrix(plan, "output.weight", model.lmHead().outFeatures(), model.lmHead().inFeatures(), options.type,
+    if (!c.tieWordEmbeddings) {
+        std::string note;
+        bool warn = false;
+        const GgmlType type = headType(model.lmHead().inFeatures(), note, warn);
+        addMatrix(plan, "output.weight", model.lmHead().outFeatures(), model.lmHead().inFeatures(), type, note, warn,
                   matrixRows([&model] { return model.lmHead().denseWeight(); }));
+    }
 
     plan.report.fileBytes = plan.writer.fileBytes();
     return planPtr;

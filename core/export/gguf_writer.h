@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ namespace qb::core {
 struct GgufExportOptions {
     GgmlType type = GgmlType::F16;  ///< the type of the weight matrices
     std::string name;               ///< general.name; empty = the model folder's name
+    /// The output head's type (output.weight, or token_embd.weight when the head is tied to
+    /// it), as llama-quantize's --output-tensor-type; empty = ggufOutputType(type).
+    std::optional<GgmlType> outputType;
 };
 
 struct GgufTensorReport {
@@ -69,6 +73,13 @@ struct GgufExportReport {
 /// The GGUF type a [rows, cols] weight gets when `wanted` is asked for, and why it differs
 /// (empty note when it does not).
 [[nodiscard]] GgmlType ggufMatrixType(GgmlType wanted, std::int64_t cols, std::string& note);
+
+/// The type llama-quantize gives the output head (output.weight, or token_embd.weight when the
+/// head is tied to it) when `wanted` is asked for the other matrices: wanted for F32/F16/BF16
+/// and Q8_0; otherwise Q6_K, or Q8_0 when cols does not fill blocks of 256 (every logit passes
+/// through this matrix; a 4-bit head alone moves a small model's logits by whole units). note
+/// says why the type differs from wanted (empty when it does not).
+[[nodiscard]] GgmlType ggufOutputType(GgmlType wanted, std::int64_t cols, std::string& note);
 
 /// Whether a quantized module's codes go onto `type`'s blocks unchanged: groups of 32 in column
 /// order (no act-order) on a grid the type holds (ggufHoldsGrid). When false, the module is

@@ -181,17 +181,22 @@ private slots:
         const auto dir = test::bundledModelDir();
         const auto model = loadModel(dir);
         const auto file = test::freshScratchDir("gguf-bundled-" + core::ggmlTypeName(t)) / "m.gguf";
-        const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}});
+        const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}, .outputType = {}});
         QCOMPARE(report.fileBytes, std::uint64_t(std::filesystem::file_size(file)));
         QVERIFY(!std::filesystem::exists(file.string() + ".tmp"));
         const auto r = core::GgufReader::open(file);
         QCOMPARE(r->tensors().size(), std::size_t(1 + 5 * 9 + 1));  // token_embd, 5 × (2 norms + 7), output_norm; tied head
         // Legacy blocks take the 64-wide rows; the 172-wide ffn_down rows stay F16. K types (256) fall
-        // back to Q5_0 / Q8_0 for 64-wide rows, as llama-quantize does.
+        // back to Q5_0 / Q8_0 for 64-wide rows, as llama-quantize does. token_embd is the tied
+        // output head: Q8_0 in every quantized type (64 columns do not fill Q6_K), as llama-quantize.
         const GgmlType rows64 = t == GgmlType::Q4_K ? GgmlType::Q5_0 : t == GgmlType::Q6_K ? GgmlType::Q8_0 : t;
         const GgmlType rows172 = core::isQuantizedGgmlType(t) ? GgmlType::F16 : t;
+        const GgmlType head = core::isQuantizedGgmlType(t) ? GgmlType::Q8_0 : t;
         for (const auto& info : r->tensors()) {
-            const GgmlType want = info.ne.size() == 1 ? GgmlType::F32 : info.name.find("ffn_down") != std::string::npos ? rows172 : rows64;
+            const GgmlType want = info.ne.size() == 1                               ? GgmlType::F32
+                                  : info.name == "token_embd.weight"                 ? head
+                                  : info.name.find("ffn_down") != std::string::npos ? rows172
+                                                                                     : rows64;
             QVERIFY2(info.type == want, info.name.c_str());
         }
         QCOMPARE(uintKey(*r, "general.file_type"), std::uint64_t(core::ggufFileType(t)));
@@ -208,7 +213,7 @@ private slots:
         const auto dir = test::bundledModelDir();
         const auto model = loadModel(dir);
         const auto file = test::freshScratchDir("gguf-meta") / "m.gguf";
-        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q8_0, .name = "stories"});
+        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q8_0, .name = "stories", .outputType = {}});
         const auto r = core::GgufReader::open(file);
         QCOMPARE(r->version(), 3u);
         QCOMPARE(r->metadata()[0].first, std::string("general.architecture"));
@@ -280,7 +285,7 @@ private slots:
         const auto model = loadModel(dir);
         const auto& c = model->config();
         const auto file = dir / "m.gguf";
-        const auto report = core::exportGguf(*model, dir, file, {.type = GgmlType::F32, .name = {}});
+        const auto report = core::exportGguf(*model, dir, file, {.type = GgmlType::F32, .name = {}, .outputType = {}});
         const auto r = core::GgufReader::open(file);
         const std::string a = arch.toStdString();
         QCOMPARE(stringKey(*r, "general.architecture"), a);
@@ -328,7 +333,7 @@ private slots:
         const auto dir = test::familyModelWithTokenizer("qwen2_bias");
         const auto model = loadModel(dir);
         const auto file = dir / "q8.gguf";
-        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q8_0, .name = {}});
+        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q8_0, .name = {}, .outputType = {}});
         const auto r = core::GgufReader::open(file);
         QCOMPARE(r->findTensor("blk.0.ffn_down.weight")->type, GgmlType::Q8_0);
         QCOMPARE(r->findTensor("blk.0.attn_q.bias")->type, GgmlType::F32);
@@ -349,10 +354,14 @@ private slots:
         const auto dir = wideLlamaWithBiases();
         const auto model = loadModel(dir);
         const auto file = dir / "wide.gguf";
-        const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}});
+        const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}, .outputType = {}});
         QVERIFY(report.warnings.empty());
         const auto r = core::GgufReader::open(file);
-        for (const auto& info : r->tensors()) QVERIFY2(info.type == (info.ne.size() == 1 ? GgmlType::F32 : t), info.name.c_str());
+        // The untied head takes Q6_K (llama-quantize's output type); token_embd the type asked.
+        for (const auto& info : r->tensors()) {
+            const GgmlType want = info.ne.size() == 1 ? GgmlType::F32 : info.name == "output.weight" && t != GgmlType::F32 ? GgmlType::Q6_K : t;
+            QVERIFY2(info.type == want, info.name.c_str());
+        }
         const auto check = core::checkGgufExport(*r, *model, randomTokens(512, 2 * 32, 3), 32);
         QVERIFY2(check.ok(), check.problems.empty() ? "" : check.problems.front().c_str());
         QCOMPARE(check.tensors.size(), std::size_t(1 + 2 * 12 + 2));
@@ -381,7 +390,7 @@ private slots:
         const auto dir = test::bundledModelDir();
         const auto model = loadModel(dir);
         const auto file = test::freshScratchDir("gguf-corrupt") / "m.gguf";
-        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q4_0, .name = {}});
+        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::Q4_0, .name = {}, .outputType = {}});
         std::uint64_t at = 0;
         {
             const auto r = core::GgufReader::open(file);
@@ -402,7 +411,7 @@ private slots:
         const auto dir = test::bundledModelDir();
         const auto model = loadModel(dir);
         const auto file = test::freshScratchDir("gguf-unpermuted") / "m.gguf";
-        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::F32, .name = {}});
+        (void)core::exportGguf(*model, dir, file, {.type = GgmlType::F32, .name = {}, .outputType = {}});
         std::uint64_t at = 0;
         {
             const auto r = core::GgufReader::open(file);
@@ -434,6 +443,43 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(core::Cancelled, (void)core::exportGguf(*model, dir, out, {}, &ctx));
         QVERIFY(!std::filesystem::exists(out));
         QVERIFY(!std::filesystem::exists(out.string() + ".tmp"));
+    }
+
+    // llama-quantize's output type (llama_tensor_get_type: Q6_K, Q8_0 when ne[0] % 256 != 0 or
+    // when Q8_0 is asked; float files untouched).
+    void outputHeadTypeFollowsLlamaQuantize_data() {
+        QTest::addColumn<int>("wanted");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<int>("want");
+        QTest::addColumn<bool>("noted");
+        QTest::newRow("Q4_1 256") << int(GgmlType::Q4_1) << 256 << int(GgmlType::Q6_K) << true;
+        QTest::newRow("Q4_1 64") << int(GgmlType::Q4_1) << 64 << int(GgmlType::Q8_0) << true;
+        QTest::newRow("Q4_K 2048") << int(GgmlType::Q4_K) << 2048 << int(GgmlType::Q6_K) << true;
+        QTest::newRow("Q6_K 2048") << int(GgmlType::Q6_K) << 2048 << int(GgmlType::Q6_K) << false;
+        QTest::newRow("Q8_0 2048") << int(GgmlType::Q8_0) << 2048 << int(GgmlType::Q8_0) << false;
+        QTest::newRow("F16 64") << int(GgmlType::F16) << 64 << int(GgmlType::F16) << false;
+        QTest::newRow("Q4_0 100") << int(GgmlType::Q4_0) << 100 << int(GgmlType::F16) << true;
+    }
+    void outputHeadTypeFollowsLlamaQuantize() {
+        QFETCH(int, wanted);
+        QFETCH(int, cols);
+        QFETCH(int, want);
+        QFETCH(bool, noted);
+        std::string note;
+        QCOMPARE(int(core::ggufOutputType(GgmlType(wanted), cols, note)), want);
+        QCOMPARE(!note.empty(), noted);
+    }
+
+    void outputTypeOptionSetsTheTiedHead() {
+        // --output-tensor-type: the tied token_embd takes the type asked (here F16), the layers Q4_0.
+        const auto dir = test::bundledModelDir();
+        const auto model = loadModel(dir);
+        const auto file = test::freshScratchDir("gguf-output-type") / "m.gguf";
+        const auto report = core::exportGguf(*model, dir, file, {.type = GgmlType::Q4_0, .name = {}, .outputType = GgmlType::F16});
+        QVERIFY(report.warnings.size() == 5);  // the five 172-wide ffn_down only
+        const auto r = core::GgufReader::open(file);
+        QCOMPARE(r->findTensor("token_embd.weight")->type, GgmlType::F16);
+        QCOMPARE(r->findTensor("blk.0.attn_q.weight")->type, GgmlType::Q4_0);
     }
 
     void typeNamesParse() {

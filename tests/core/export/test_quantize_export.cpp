@@ -9,10 +9,13 @@
 #include "app/cli/cmd_export.h"
 #include "app/cli/commands.h"
 #include "core/export/export_summary.h"
+#include "core/export/gguf_check.h"
 #include "core/export/gguf_pack.h"
 #include "core/export/gguf_reader.h"
 #include "core/export/gguf_writer.h"
 #include "core/quant/quantized_checkpoint.h"
+#include "core/quant/quantized_weight.h"
+#include "core/text/tokenizer.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 #include "hf_export_fixtures.h"
@@ -34,6 +37,31 @@ core::Index sourceRow(core::Index r, core::Index d) {
     const core::Index h = r / d, i = r % d, b = i / 2, a = i % 2;
     return h * d + a * (d / 2) + b;
 }
+
+// windows × ctx ids of the bundled eval text.
+std::vector<int> evalTokens(int windows, int ctx) {
+    auto ids = core::encodeDocuments(*core::Tokenizer::load(test::bundledModelDir()), core::readTextFile(test::bundledText("eval.txt")));
+    ids.resize(std::size_t(windows * ctx));
+    return ids;
+}
+
+// max |Δlogit| / max |ΔW| of a GGUF file against the model it came from, checked on `tokens`.
+struct LogitSensitivity {
+    double maxDw = 0.0, maxDlogit = 0.0, top1 = 0.0;
+    [[nodiscard]] double perWeight() const { return maxDlogit / maxDw; }
+};
+LogitSensitivity sensitivity(const core::GgufCheckReport& c) {
+    LogitSensitivity s;
+    for (const auto& t : c.tensors) s.maxDw = std::max(s.maxDw, t.maxAbsDiff);
+    s.maxDlogit = c.logits ? c.logits->maxAbsDiff : 0.0;
+    s.top1 = c.logits ? c.logits->top1Agreement : 0.0;
+    return s;
+}
+
+// How much more than the F16 file's logits a placed file's may move per unit of max |ΔW|.
+// Measured on the bundled RTN int4 g32 checkpoint over 4 x 64 eval tokens: F16 32.5, BF16 30,
+// Q8_0 43, Q4_1 with placed codes 49 (1.5x F16); a factor 3 leaves room for other compilers' sums.
+constexpr double kPerWeightOverF16 = 3.0;
 
 }  // namespace
 
@@ -70,6 +98,66 @@ private slots:
         bool placed = false;
         for (const auto& tr : report.tensors) placed = placed || (tr.name == "blk.0.attn_q.weight" && tr.codesPlaced);
         QVERIFY(placed);
+    }
+
+    // The RTN int4 g32 checkpoint as Q4_1: each placed tensor within its F16-rounded m
+    // (|scale·zero|·2⁻¹¹), the tied head on Q8_0 as llama-quantize keeps it, and logits on eval
+    // text that move in proportion to the weights: top-1 ≥ 99 %, and max |Δlogit| per unit of
+    // max |ΔW| within kPerWeightOverF16 of the F16 file of the same checkpoint. The head at Q4_1,
+    // as the export wrote it before (max |ΔW| 0.063, max |Δlogit| 1.8, top-1 86 %), fails.
+    void ggufQ4_1FollowsTheCheckpointsLogits_data() {
+        QTest::addColumn<bool>("fourBitHead");
+        QTest::newRow("default head") << false;
+        QTest::newRow("head at Q4_1") << true;
+    }
+    void ggufQ4_1FollowsTheCheckpointsLogits() {
+        QFETCH(bool, fourBitHead);
+        const auto result = test::quantizeBundled(kRtn4g32);
+        const auto& model = *result.model;
+        const auto file = test::freshScratchDir("q-export-logits") / "q.gguf";
+        core::GgufExportOptions o;
+        o.type = core::GgmlType::Q4_1;
+        if (fourBitHead) o.outputType = core::GgmlType::Q4_1;
+        (void)core::exportGguf(model, test::bundledModelDir(), file, o);
+        const auto tokens = evalTokens(4, 64);
+        const auto reader = core::GgufReader::open(file);
+        const auto check = core::checkGgufExport(*reader, model, tokens, 64);
+        QVERIFY2(check.ok(), check.problems.empty() ? "" : check.problems.front().c_str());
+        QCOMPARE(reader->findTensor("token_embd.weight")->type, fourBitHead ? core::GgmlType::Q4_1 : core::GgmlType::Q8_0);
+
+        bool within = true;
+        for (const auto& t : check.tensors) {
+            const auto* info = reader->findTensor(t.name);
+            if (info->type != core::GgmlType::Q4_1 || t.name == "token_embd.weight") continue;
+            // blk.<i>.<name>.weight → the checkpoint module; its m rounding bounds |ΔW|.
+            const int layer = std::stoi(t.name.substr(4));
+            static const char* kNames[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};  // ModuleKind order
+            core::ModuleKind kind{};
+            for (core::ModuleKind k : core::kAllModuleKinds)
+                if (t.name.find(std::string(".") + kNames[std::size_t(k)] + ".") != std::string::npos) kind = k;
+            const auto w = dynamic_cast<const core::QuantizedLinear&>(*model.layer(layer)->linear(kind)).weight();
+            double mMax = 0.0;
+            for (core::Index r = 0; r < w.rows; ++r)
+                for (core::Index g = 0; g < w.groups(); ++g) mMax = std::max(mMax, std::fabs(double(w.scales(r, g)) * w.zeros(r, g)));
+            const double bound = mMax / 2048.0 + 1e-6;  // F16 rounding of m, plus float rounding of d·q + m
+            if (t.maxAbsDiff > bound) {
+                within = false;
+                qWarning("%s: max |dW| %g above the m rounding bound %g", t.name.c_str(), t.maxAbsDiff, bound);
+            }
+        }
+        QVERIFY(within);
+
+        const auto f16File = file.parent_path() / "f16.gguf";
+        core::GgufExportOptions f16;
+        f16.type = core::GgmlType::F16;
+        (void)core::exportGguf(model, test::bundledModelDir(), f16File, f16);
+        const LogitSensitivity ref = sensitivity(core::checkGgufExport(*core::GgufReader::open(f16File), model, tokens, 64));
+        const LogitSensitivity got = sensitivity(check);
+        QVERIFY(ref.maxDw > 0.0 && ref.maxDlogit > 0.0);
+        const bool follows = got.top1 >= 0.99 && got.perWeight() <= kPerWeightOverF16 * ref.perWeight();
+        const QString numbers = QString("max |dW| %1, max |dlogit| %2, top-1 %3; F16 file: max |dW| %4, max |dlogit| %5")
+                                    .arg(got.maxDw).arg(got.maxDlogit).arg(got.top1).arg(ref.maxDw).arg(ref.maxDlogit);
+        QVERIFY2(follows != fourBitHead, qPrintable(numbers));
     }
 
     // Symmetric grids: 4-bit on Q4_0 (q = code, the block's −8 is the zero point 8) and 8-bit on
