@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_support.h"
-#include "core/calib/calibration.h"
+#include "core/export/export_run.h"
 #include "core/export/export_summary.h"
 #include "core/export/gguf_check.h"
 #include "core/export/hf_check.h"
@@ -16,36 +15,11 @@
 #include "core/export/gguf_writer.h"
 #include "core/io/safetensors_file.h"
 #include "core/quant/quantized_checkpoint.h"
-#include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
 namespace qb::cli {
 
 namespace {
-
-// windows × ctx ids: from the text when given (its first windows), else fixed pseudo-random ids.
-std::vector<int> checkTokens(const core::LlamaModel& model, const std::string& modelDir, const std::string& textFile, int windows,
-                             int& ctx, std::string& source) {
-    const int vocab = int(model.embedding().rows());
-    std::vector<int> ids;
-    if (!textFile.empty()) {
-        const auto& c = model.config();
-        ids = core::encodeDocuments(*core::Tokenizer::load(modelDir, c.bosTokenId, c.eosTokenId), core::readTextFile(textFile));
-        ctx = std::min<int>(ctx, int(ids.size()));
-        const int n = std::min<int>(windows, int(ids.size()) / std::max(1, ctx));
-        ids.resize(std::size_t(n) * std::size_t(ctx));
-        source = textFile;
-    } else {
-        std::mt19937_64 rng(0);
-        std::uniform_int_distribution<int> pick(0, vocab - 1);
-        ids.resize(std::size_t(windows) * std::size_t(ctx));
-        for (int& id : ids) id = pick(rng);
-        source = "pseudo-random ids (seed 0)";
-    }
-    for (int id : ids)
-        if (id < 0 || id >= vocab) throw core::Error(textFile + ": token id " + std::to_string(id) + " is outside the model's vocabulary");
-    return ids;
-}
 
 nlohmann::ordered_json checkJson(const core::GgufCheckReport& r, const std::string& source) {
     nlohmann::ordered_json j;
@@ -166,34 +140,24 @@ void printSummary(const core::LlamaModel& model, const ExportArgs& args) {
     }
 }
 
-int runHfExport(const ExportArgs& args, core::HfExportFormat format) {
-    core::HfExportOptions options;
-    options.format = format;
-    options.gptqZeros = gptqZerosArg(args.checkpointFormat);
-    const std::filesystem::path out = args.out;
-    const auto model = core::loadModel(args.model);
-    printSummary(*model, args);
-    if (args.dryRun) return 0;
-    const auto ctx = terminalContext(args.quiet || args.json);
-    const StopOnSignal stopOnSignal(ctx);
-    const core::HfExportReport report = core::exportHf(*model, args.model, out, options, &ctx);
+// The export options the arguments describe (checkExportArgs has accepted them).
+core::ExportRunOptions runOptions(const ExportArgs& args) {
+    core::ExportRunOptions o;
+    o.target.format = args.format;
+    if (args.format == "gguf") o.target.ggufType = *core::parseGgmlType(args.type);
+    o.target.gptqZeros = gptqZerosArg(args.checkpointFormat);
+    o.out = args.out;
+    o.name = args.name;
+    o.checkText = args.text;
+    o.check = !args.noCheck;
+    return o;
+}
 
-    std::optional<core::HfCheckReport> check;
-    std::string source;
-    if (!args.noCheck) {
-        int checkCtx = std::min(128, std::max(2, model->config().maxPositions));
-        const auto tokens = checkTokens(*model, args.model, args.text, 4, checkCtx, source);
-        try {
-            check = core::checkHfExport(*core::openExportedFolder(out), *model, tokens, checkCtx, &ctx);
-        } catch (...) {
-            std::filesystem::remove_all(out);
-            throw;
-        }
-        if (!check->ok()) std::filesystem::remove_all(out);
-    }
+void printHfResult(const core::ExportRunResult& r, const ExportArgs& args) {
+    const core::HfExportReport& report = *r.hf;
     if (args.json) {
         nlohmann::ordered_json j;
-        j["folder"] = out.string();
+        j["folder"] = args.out;
         j["format"] = core::hfExportFormatName(report.format);
         j["variant"] = report.variant;
         j["bytes"] = report.bytes;
@@ -201,18 +165,41 @@ int runHfExport(const ExportArgs& args, core::HfExportFormat format) {
         for (const auto& m : report.modules) j["modules"].push_back({{"name", m.name}, {"storage", m.storage}, {"note", m.note}});
         j["kept_f16"] = report.keptF16();
         j["warnings"] = report.warnings;
-        if (check) j["check"] = hfCheckJson(*check, source);
+        if (r.hfCheck) j["check"] = hfCheckJson(*r.hfCheck, r.checkSource);
         std::printf("%s\n", j.dump(2).c_str());
-    } else {
-        std::printf("folder          %s\n", out.string().c_str());
-        std::printf("format          %s (%s), %zu linear modules, %d quantized modules kept F16\n", core::hfExportFormatName(report.format).c_str(),
-                    report.variant.c_str(), report.modules.size(), report.keptF16());
-        std::printf("size            %s (%s bytes) in %.3f s\n", humanBytes(report.bytes).c_str(), withThousands(report.bytes).c_str(), report.seconds);
-        for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
-        if (check) printHfCheck(*check, source, false);
+        return;
     }
-    if (check && !check->ok()) throw core::Error(args.out + ": the reloaded folder does not match the model (removed); see the lines above");
-    return 0;
+    std::printf("folder          %s\n", args.out.c_str());
+    std::printf("format          %s (%s), %zu linear modules, %d quantized modules kept F16\n", core::hfExportFormatName(report.format).c_str(),
+                report.variant.c_str(), report.modules.size(), report.keptF16());
+    std::printf("size            %s (%s bytes) in %.3f s\n", humanBytes(report.bytes).c_str(), withThousands(report.bytes).c_str(), report.seconds);
+    for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
+    if (r.hfCheck) printHfCheck(*r.hfCheck, r.checkSource, false);
+}
+
+void printGgufResult(const core::ExportRunResult& r, const ExportArgs& args) {
+    const core::GgufExportReport& report = *r.gguf;
+    if (args.json) {
+        nlohmann::ordered_json j;
+        j["file"] = args.out;
+        j["architecture"] = report.architecture;
+        j["type"] = core::ggmlTypeName(report.type);
+        j["bytes"] = report.fileBytes;
+        j["seconds"] = report.seconds;
+        for (const auto& t : report.tensors)
+            j["tensors"].push_back({{"name", t.name}, {"type", core::ggmlTypeName(t.type)}, {"shape", t.ne}, {"bytes", t.bytes}, {"note", t.note}});
+        j["warnings"] = report.warnings;
+        if (r.ggufCheck) j["check"] = checkJson(*r.ggufCheck, r.checkSource);
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
+    std::printf("file            %s\n", args.out.c_str());
+    std::printf("architecture    %s, tensors %s (%zu tensors)\n", report.architecture.c_str(), core::ggmlTypeName(report.type).c_str(),
+                report.tensors.size());
+    std::printf("size            %s (%s bytes) in %.2f s\n", humanBytes(report.fileBytes).c_str(), withThousands(report.fileBytes).c_str(),
+                report.seconds);
+    for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
+    if (r.ggufCheck) printCheck(*r.ggufCheck, r.checkSource, false);
 }
 
 }  // namespace
@@ -228,62 +215,20 @@ void checkExportArgs(const ExportArgs& args) {
         throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
     if (args.dryRun) return;  // nothing is written
     if (args.out.empty()) throw core::Error("export: --out is required (unless --dry-run)");
-    const std::filesystem::path out = args.out;
-    if (hf) {
-        core::checkQuantizedCheckpointOutput(out);
-        return;
-    }
-    const auto parent = std::filesystem::absolute(out).parent_path();
-    if (!std::filesystem::is_directory(parent)) throw core::Error(args.out + ": the folder " + parent.string() + " does not exist");
-    if (std::filesystem::is_directory(out)) throw core::Error(args.out + ": is a folder, not a file name");
+    core::checkExportOutput(args.format, args.out);
 }
 
 int runExport(const ExportArgs& args) {
     checkExportArgs(args);
-    if (const auto hf = core::parseHfExportFormat(args.format)) return runHfExport(args, *hf);
-    const auto type = core::parseGgmlType(args.type);
-    const std::filesystem::path out = args.out;
-
     const auto model = core::loadModel(args.model);
     printSummary(*model, args);
     if (args.dryRun) return 0;
     const auto ctx = terminalContext(args.quiet || args.json);
     const StopOnSignal stopOnSignal(ctx);
-    core::GgufExportOptions options;
-    options.type = *type;
-    options.name = args.name;
-    const core::GgufExportReport report = core::exportGguf(*model, args.model, out, options, &ctx);
-
-    std::optional<core::GgufCheckReport> check;
-    std::string source;
-    if (!args.noCheck) {
-        int checkCtx = std::min(128, std::max(2, model->config().maxPositions));
-        const auto tokens = checkTokens(*model, args.model, args.text, 4, checkCtx, source);
-        check = core::checkGgufExport(*core::GgufReader::open(out), *model, tokens, checkCtx, &ctx);
-        if (!check->ok()) std::filesystem::remove(out);
-    }
-    if (args.json) {
-        nlohmann::ordered_json j;
-        j["file"] = out.string();
-        j["architecture"] = report.architecture;
-        j["type"] = core::ggmlTypeName(report.type);
-        j["bytes"] = report.fileBytes;
-        j["seconds"] = report.seconds;
-        for (const auto& t : report.tensors)
-            j["tensors"].push_back({{"name", t.name}, {"type", core::ggmlTypeName(t.type)}, {"shape", t.ne}, {"bytes", t.bytes}, {"note", t.note}});
-        j["warnings"] = report.warnings;
-        if (check) j["check"] = checkJson(*check, source);
-        std::printf("%s\n", j.dump(2).c_str());
-    } else {
-        std::printf("file            %s\n", out.string().c_str());
-        std::printf("architecture    %s, tensors %s (%zu tensors)\n", report.architecture.c_str(), core::ggmlTypeName(report.type).c_str(),
-                    report.tensors.size());
-        std::printf("size            %s (%s bytes) in %.2f s\n", humanBytes(report.fileBytes).c_str(), withThousands(report.fileBytes).c_str(),
-                    report.seconds);
-        for (const auto& w : report.warnings) std::printf("warning         %s\n", w.c_str());
-        if (check) printCheck(*check, source, false);
-    }
-    if (check && !check->ok()) throw core::Error(args.out + ": the reloaded file does not match the model (removed); see the lines above");
+    const core::ExportRunResult result = core::exportAndCheck(*model, args.model, runOptions(args), &ctx);
+    if (result.hf) printHfResult(result, args);
+    else printGgufResult(result, args);
+    if (!result.ok()) throw core::Error(result.failure);
     return 0;
 }
 
@@ -294,7 +239,7 @@ int runCheckExport(const CheckExportArgs& args) {
         const auto ctx = terminalContext(args.quiet || args.json);
         int checkCtx = std::max(2, args.ctx);
         std::string source;
-        const auto tokens = checkTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
+        const auto tokens = core::exportCheckTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
         const core::HfCheckReport r = core::checkHfExport(*reader, *model, tokens, checkCtx, &ctx);
         if (args.json) std::printf("%s\n", hfCheckJson(r, source).dump(2).c_str());
         else {
@@ -308,7 +253,7 @@ int runCheckExport(const CheckExportArgs& args) {
     const auto ctx = terminalContext(args.quiet || args.json);
     int checkCtx = std::max(2, args.ctx);
     std::string source;
-    const auto tokens = checkTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
+    const auto tokens = core::exportCheckTokens(*model, args.model, args.text, std::max(1, args.windows), checkCtx, source);
     const core::GgufCheckReport r = core::checkGgufExport(*file, *model, tokens, checkCtx, &ctx);
     if (!args.dump.empty()) dumpDecoded(*file, args.dump);
     if (args.json) std::printf("%s\n", checkJson(r, source).dump(2).c_str());

@@ -27,9 +27,10 @@ struct ExportArgs {
 /// does not exist or is empty). Throws Error naming the argument. quantize --export calls it
 /// before any work.
 void checkExportArgs(const ExportArgs& args);
-/// Prints the compatibility summary (core::summarizeExport), writes the file or folder, then
-/// reloads it with the independent reader and checks it as check-export does; an output that
-/// fails the check is removed and Error is thrown ("<out>: the reloaded … does not match").
+/// Prints the compatibility summary (core::summarizeExport), then writes, reloads and checks
+/// the output through core::exportAndCheck (the workbench's export dialog calls it too) and
+/// prints its report; an output that fails the check is removed and Error is thrown with
+/// exportAndCheck's failure line ("<out>: the reloaded … does not match the model (removed): …").
 /// With dryRun only the summary is printed.
 int runExport(const ExportArgs& args);
 
