@@ -17,6 +17,7 @@
 #include <QTimer>
 #include <QUndoStack>
 
+#include "ui/export/export_model_dialog.h"
 #include "ui/jobs/job.h"
 #include "ui/jobs/job_queue.h"
 #include "ui/models/plan_document.h"
@@ -194,6 +195,7 @@ void MainWindow::createMenus() {
     make(file, tr("Export &Report…"), QStringLiteral("actionExportReport"), QKeySequence(tr("Ctrl+Shift+E")), [this, ws] {
         showExportReportDialog(this, ws->sessionFile(), ws->isModified());
     });
+    make(file, tr("Export &Quantized Model…"), QStringLiteral("actionExportModel"), {}, [this, ws] { showExportModelDialog(this, *ws); });
     file->addSeparator();
     make(file, tr("&Quit"), QStringLiteral("actionQuit"), QKeySequence::Quit, [this] { close(); });
 
