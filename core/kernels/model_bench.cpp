@@ -110,7 +110,7 @@ void writeAll(int fd, const void* data, std::size_t n) {
 std::shared_ptr<LlamaModel> loadModelForBench(const std::filesystem::path& dir, BenchPrecision precision) {
     const auto ckpt = Checkpoint::open(dir);
     const ModelConfig& c = ckpt->config();
-    LinearFactory stored = quantizedLinearFactory(c);
+    LinearFactory stored = quantizedLinearFactory(c, (dir / "config.json").string());
     if (!stored) stored = makeDenseLinear;
     LinearFactory factory = stored;
     if (precision == BenchPrecision::Fp16)

@@ -342,43 +342,140 @@ LinearPtr loadFp16Linear(const Checkpoint& ckpt, const std::string& name, Index 
     return std::make_shared<Fp16Linear>(W.data(), out, in, loadBias(ckpt, name, out));
 }
 
+// The quantization_config of a quantized config.json, read once with every value's type and
+// size checked: the file comes from outside, and a wrong type is an Error naming the key, never
+// a JSON library exception ("config.json: quantization_config.dynamic['+:.*down_proj'].group_size
+// is object, not an integer").
+struct DynamicOverride {
+    std::optional<int> bits;
+    std::optional<std::optional<int>> groupSize;  ///< set: the entry names group_size (≤ 0: none)
+    std::optional<bool> sym;
+};
+
+struct QuantizationMetadata {
+    ModuleFormat base;
+    GptqZeroFormat zeroFormat = GptqZeroFormat::V1;
+    /// GPTQModel "dynamic": "+:<regex>" overrides the keys it names; "-:<regex>" (nullopt) marks
+    /// modules kept in FP, which their tensors show anyway.
+    std::vector<std::pair<std::regex, std::optional<DynamicOverride>>> dynamic;
+    std::map<std::string, ModuleFormat> modules;  ///< quantization_config.quantbench.modules
+};
+
+constexpr std::size_t kMaxDynamicPatternLength = 1024;  // module-name regexes are short; a longer one is refused
+
+const OrderedJson* fieldOf(const OrderedJson& o, const char* key, OrderedJson::value_t type, const char* typeName,
+                           const std::string& where) {
+    const auto it = o.find(key);
+    if (it == o.end()) return nullptr;
+    const bool ok = type == OrderedJson::value_t::number_integer ? it->is_number_integer()
+                    : type == OrderedJson::value_t::number_float ? it->is_number()
+                                                                  : it->type() == type;
+    if (!ok) throw Error(where + "." + key + " is " + it->type_name() + ", not " + typeName);
+    return &*it;
+}
+
+int intField(const OrderedJson& o, const char* key, int fallback, const std::string& where) {
+    const OrderedJson* v = fieldOf(o, key, OrderedJson::value_t::number_integer, "an integer", where);
+    if (!v) return fallback;
+    const long long x = v->is_number_unsigned() ? (v->get<unsigned long long>() > (1ull << 31) ? (1ll << 32) : v->get<long long>())
+                                                : v->get<long long>();
+    if (x < -(1ll << 31) || x >= (1ll << 31)) throw Error(where + "." + key + " is " + std::to_string(x) + ", outside the int range");
+    return int(x);
+}
+
+ModuleFormat withKeys(ModuleFormat f, const OrderedJson& e, const std::string& where, bool allKeys) {
+    if (!e.is_object()) throw Error(where + " is " + e.type_name() + ", not an object");
+    if (allKeys)
+        if (const OrderedJson* m = fieldOf(e, "method", OrderedJson::value_t::string, "a string", where)) f.method = m->get<std::string>();
+    f.bits = intField(e, "bits", f.bits, where);
+    if (e.contains("group_size")) {
+        const int g = intField(e, "group_size", 0, where);
+        f.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
+    }
+    if (const OrderedJson* v = fieldOf(e, "sym", OrderedJson::value_t::boolean, "true or false", where)) f.sym = v->get<bool>();
+    if (allKeys) {
+        f.actBits = intField(e, "act_bits", f.actBits, where);
+        if (const OrderedJson* v = fieldOf(e, "threshold", OrderedJson::value_t::number_float, "a number", where))
+            f.threshold = v->get<double>();
+    }
+    return f;
+}
+
+DynamicOverride dynamicOverride(const OrderedJson& e, const std::string& where) {
+    DynamicOverride o;
+    if (e.contains("bits")) o.bits = intField(e, "bits", 0, where);
+    if (e.contains("group_size")) {
+        const int g = intField(e, "group_size", 0, where);
+        o.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
+    }
+    if (const OrderedJson* v = fieldOf(e, "sym", OrderedJson::value_t::boolean, "true or false", where)) o.sym = v->get<bool>();
+    return o;
+}
+
+QuantizationMetadata parseQuantizationMetadata(const std::string& json) {
+    const std::string where = "quantization_config";
+    OrderedJson q;
+    try {
+        q = OrderedJson::parse(json);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(where + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!q.is_object()) throw Error(where + " is " + std::string(q.type_name()) + ", not an object");
+    QuantizationMetadata m;
+    m.base = withKeys(ModuleFormat{}, q, where, false);  // defaults: 4 bits, groups of 128, asymmetric
+    if (const OrderedJson* f = fieldOf(q, "checkpoint_format", OrderedJson::value_t::string, "a string", where))
+        m.zeroFormat = f->get<std::string>() == "gptq_v2" ? GptqZeroFormat::V2 : GptqZeroFormat::V1;
+    if (const auto it = q.find("dynamic"); it != q.end() && it->is_object())
+        for (auto d = it->begin(); d != it->end(); ++d) {
+            const std::string& key = d.key();
+            if (key.size() <= 2 || (key[0] != '+' && key[0] != '-') || key[1] != ':') continue;
+            const std::string at = where + ".dynamic['" + key.substr(0, 64) + (key.size() > 64 ? "…" : "") + "']";
+            if (key.size() - 2 > kMaxDynamicPatternLength)
+                throw Error(at + ": the pattern is over " + std::to_string(kMaxDynamicPatternLength) + " characters");
+            std::regex re;
+            try {
+                re = std::regex(key.substr(2));
+            } catch (const std::regex_error& e) {
+                throw Error(at + ": not a valid regular expression (" + e.what() + ")");
+            }
+            if (key[0] == '-')
+                m.dynamic.push_back({std::move(re), std::nullopt});
+            else if (d->is_object())
+                m.dynamic.push_back({std::move(re), dynamicOverride(*d, at)});
+        }
+    if (const OrderedJson* qb = fieldOf(q, "quantbench", OrderedJson::value_t::object, "an object", where))
+        if (const OrderedJson* mods = fieldOf(*qb, "modules", OrderedJson::value_t::object, "an object", where + ".quantbench"))
+            for (auto e = mods->begin(); e != mods->end(); ++e)
+                m.modules[e.key()] = withKeys(m.base, e.value(), where + ".quantbench.modules['" + e.key().substr(0, 128) + "']", true);
+    return m;
+}
+
 }  // namespace
 
-LinearFactory quantizedLinearFactory(const ModelConfig& config) {
+LinearFactory quantizedLinearFactory(const ModelConfig& config, const std::string& origin) {
     if (config.quantizationConfigJson.empty()) return {};
-    const OrderedJson q = OrderedJson::parse(config.quantizationConfigJson);
-    ModuleFormat base;
-    base.bits = q.value("bits", 4);
-    const int g = q.value("group_size", 128);
-    base.groupSize = g > 0 ? std::optional<int>(g) : std::nullopt;
-    base.sym = q.value("sym", false);
-    const GptqZeroFormat zeroFormat = q.value("checkpoint_format", std::string("gptq")) == "gptq_v2" ? GptqZeroFormat::V2 : GptqZeroFormat::V1;
-    std::vector<std::pair<std::regex, OrderedJson>> dynamic;
-    if (q.contains("dynamic") && q["dynamic"].is_object())
-        for (auto it = q["dynamic"].begin(); it != q["dynamic"].end(); ++it) {
-            const std::string key = it.key();
-            if (key.size() > 2 && (key[0] == '+' || key[0] == '-') && key[1] == ':')
-                dynamic.push_back({std::regex(key.substr(2)), key[0] == '-' ? OrderedJson(nullptr) : it.value()});
-        }
-    OrderedJson modules = q.contains("quantbench") ? q["quantbench"].value("modules", OrderedJson::object()) : OrderedJson::object();
+    const auto meta = std::make_shared<const QuantizationMetadata>(
+        withErrorContext(origin, [&] { return parseQuantizationMetadata(config.quantizationConfigJson); }));
 
-    return [base, dynamic, modules, zeroFormat](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
-        ModuleFormat f = base;
-        if (modules.contains(name)) {
-            const OrderedJson& e = modules[name];
-            f.method = e.value("method", f.method);
-            f.bits = e.value("bits", f.bits);
-            if (e.contains("group_size")) f.groupSize = e["group_size"].get<int>() > 0 ? std::optional<int>(e["group_size"].get<int>()) : std::nullopt;
-            f.sym = e.value("sym", f.sym);
-            f.actBits = e.value("act_bits", f.actBits);
-            f.threshold = e.value("threshold", f.threshold);
+    return [meta](const Checkpoint& ckpt, const std::string& name, Index out, Index in) -> LinearPtr {
+        ModuleFormat f = meta->base;
+        if (const auto it = meta->modules.find(name); it != meta->modules.end()) {
+            f = it->second;
         } else {
-            for (const auto& [re, o] : dynamic)
-                if (std::regex_search(name, re) && o.is_object()) {
-                    f.bits = o.value("bits", f.bits);
-                    if (o.contains("group_size")) f.groupSize = o["group_size"].get<int>() > 0 ? std::optional<int>(o["group_size"].get<int>()) : std::nullopt;
-                    f.sym = o.value("sym", f.sym);
+            for (const auto& [re, o] : meta->dynamic) {
+                bool hit = false;
+                try {
+                    hit = std::regex_search(name, re);
+                } catch (const std::regex_error& e) {  // error_complexity / error_stack on a pathological pattern
+                    throw Error(ckpt.dir().string() + "/config.json: quantization_config.dynamic: a pattern is too complex to match '" +
+                                name + "' (" + e.what() + ")");
                 }
+                if (hit && o) {
+                    f.bits = o->bits.value_or(f.bits);
+                    if (o->groupSize) f.groupSize = *o->groupSize;
+                    f.sym = o->sym.value_or(f.sym);
+                }
+            }
         }
         if (ckpt.find(name + ".qweight")) {
             GptqTensors t = gptqShapes(f.bits, f.groupSize, in, out);
@@ -390,7 +487,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
             else
                 t.g_idx = sequentialGroupIndex(in, f.groupSize);
             QuantizedWeight w = withErrorContext(ckpt.fileOf(name + ".qweight").string() + ": " + name,
-                                                 [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out, zeroFormat); });
+                                                 [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out, meta->zeroFormat); });
             return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method);
         }
         const TensorInfo* w = ckpt.find(name + ".weight");
@@ -402,7 +499,7 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config) {
 
 std::shared_ptr<LlamaModel> loadModel(const fs::path& dir, ModelLoadOptions options) {
     auto ckpt = Checkpoint::open(dir);
-    if (!options.linearFactory) options.linearFactory = quantizedLinearFactory(ckpt->config());
+    if (!options.linearFactory) options.linearFactory = quantizedLinearFactory(ckpt->config(), (dir / "config.json").string());
     return LlamaModel::load(ckpt, options);
 }
 

@@ -35,8 +35,10 @@ void checkQuantizedCheckpointOutput(const std::filesystem::path& outDir);
 /// A LinearFactory that reads GPTQ-layout modules (QuantizedLinear), int8 modules (W8A8Linear,
 /// LlmInt8Linear: int8 codes and scales, no float copy), F16 modules (Fp16Linear, kept in
 /// F16) and F32 ones (DenseLinear), using the quantization_config of checkpoint's config.json.
-/// Empty for a checkpoint without one (LlamaModel then loads float modules).
-[[nodiscard]] LinearFactory quantizedLinearFactory(const ModelConfig& config);
+/// Empty for a checkpoint without one (LlamaModel then loads float modules). The metadata is
+/// read here, with every value's type checked: a malformed quantization_config throws Error
+/// "<origin>: quantization_config.<key> …" (origin names the config.json).
+[[nodiscard]] LinearFactory quantizedLinearFactory(const ModelConfig& config, const std::string& origin = "config.json");
 
 /// Opens and loads any checkpoint quantbench writes or reads (float or quantized).
 [[nodiscard]] std::shared_ptr<LlamaModel> loadModel(const std::filesystem::path& dir, ModelLoadOptions options = {});
