@@ -45,9 +45,7 @@ std::uint64_t blobBytes(const std::vector<TensorBlob>& blobs) {
 // source's dtype, the norms in F32; and the tokenizer files it copies.
 std::uint64_t hfFixedBytes(const LlamaModel& model, const std::filesystem::path& modelDir) {
     const ModelConfig& c = model.config();
-    const auto source = Checkpoint::open(modelDir);  // e points into it: keep it open
-    const TensorInfo* e = source->find("model.embed_tokens.weight");
-    const std::uint64_t elem = e && (e->dtype == DType::F16 || e->dtype == DType::BF16) ? 2 : 4;
+    const std::uint64_t elem = sourceEmbeddingDtype(modelDir) == DType::F32 ? 4 : 2;
     const std::uint64_t table = std::uint64_t(c.vocabSize) * std::uint64_t(c.hiddenSize) * elem;
     std::uint64_t n = table * (c.tieWordEmbeddings ? 1 : 2) + std::uint64_t(c.hiddenSize) * 4;
     const auto L = model.layer(0);

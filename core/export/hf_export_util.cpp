@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/io/checkpoint.h"
 #include "core/kernels/fp16_linear.h"
 #include "core/quant/quantized_weight.h"
 #include "core/util/error.h"
@@ -22,6 +23,12 @@ void refuseInt8Module(const std::string& name, const Linear& linear, const std::
         return;
     throw Error(formatName + " export: " + name + " is " + linear.format() + " (int8 weights with int8 activations), which " + formatName +
                 " has no layout for; quantize it with rtn, gptq or awq, keep it fp16, or export to compressed-tensors");
+}
+
+DType sourceEmbeddingDtype(const std::filesystem::path& modelDir) {
+    const auto source = Checkpoint::open(modelDir);  // t points into it: it stays open while t is read
+    const TensorInfo* t = source->find("model.embed_tokens.weight");
+    return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
 }
 
 void keepF16(HfExportReport& report, const std::string& name, const std::string& was, const std::string& why, const std::string& formatName) {

@@ -3,6 +3,7 @@
 // compressed_tensors_export.cpp). Not used by the readers in readers/, which stay independent.
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ namespace qb::core {
 /// Throws Error naming the module when it holds int8 codes with int8 activations (W8A8,
 /// SmoothQuant, LLM.int8()), which formatName has no layout for.
 void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName);
+/// The dtype the source folder stores model.embed_tokens.weight in when it is F16 or BF16,
+/// else F32: the exports keep the embedding (and an untied head) in it.
+[[nodiscard]] DType sourceEmbeddingDtype(const std::filesystem::path& modelDir);
 /// Records a quantized module written as F16 because formatName's packing cannot hold it.
 void keepF16(HfExportReport& report, const std::string& name, const std::string& was, const std::string& why, const std::string& formatName);
 /// An I32 tensor of the given shape.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/export/hf_export.h"
+#include "core/export/hf_export_util.h"
 #include "core/io/checkpoint.h"
 #include "core/kernels/fp16_linear.h"
 #include "core/io/safetensors_stream_writer.h"
@@ -121,10 +122,7 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
     if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");
     HfExportReport report = plan.report;
     try {
-        const DType embedType = [&] {
-            const TensorInfo* t = Checkpoint::open(modelDir)->find("model.embed_tokens.weight");
-            return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
-        }();
+        const DType embedType = sourceEmbeddingDtype(modelDir);
         OrderedJson config = readOrderedJsonFile(modelDir / "config.json");
         config["torch_dtype"] = "float16";  // GPTQ/AWQ scales are F16; the kernels run in F16
         config["quantization_config"] = OrderedJson::parse(plan.quantizationConfigJson);
