@@ -7,6 +7,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/store/hdf5_heap_check.h"
 #include "core/store/hdf5_io.h"
 #include "core/store/module_stats_io.h"
 #include "core/store/protocol_io.h"
@@ -55,6 +56,7 @@ H5::H5File openSession(const fs::path& path, unsigned flags) {
         isHdf5 = false;
     }
     if (!isHdf5) throw Error("not an HDF5 file, so not a quantbench session");
+    checkHdf5GlobalHeaps(path);  // libhdf5 1.10 trusts these sizes (a crash, not an error)
     H5::H5File file;
     try {
         file.openFile(path.string(), flags);
