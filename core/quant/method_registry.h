@@ -24,7 +24,7 @@ struct MethodInfo {
 [[nodiscard]] const std::vector<MethodInfo>& methodRegistry();
 /// The entry of m (always present).
 [[nodiscard]] const MethodInfo& methodInfo(QuantMethod m);
-/// "fp16, rtn, gptq, awq, w8a8, smoothquant, llm_int8"
+/// "fp16, rtn, gptq, awq, w8a8, smoothquant, llm_int8, omniquant"
 [[nodiscard]] std::string methodNameList();
 /// A multi-line table of methods and their keys, for --help.
 [[nodiscard]] std::string methodHelpText();

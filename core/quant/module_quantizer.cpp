@@ -56,6 +56,10 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
         case QuantMethod::SmoothQuant:
             out.linear = std::make_shared<W8A8Linear>(W, bias, scheme.smooth.actBits, method);
             break;
+        case QuantMethod::OmniQuant:
+            // The clipping is trained on the whole decoder layer, not one module: the pipeline
+            // runs omniquant::trainLayerLwc and never sends these modules here.
+            throw Error(name + ": omniquant is trained per decoder layer by the pipeline, not module by module");
         case QuantMethod::LlmInt8: {
             // The outlier features seen in calibration keep FP16 weights (paper §3.2: they are
             // systematic, so the same dimensions carry them at run time).
@@ -66,6 +70,12 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             break;
         }
     }
+    return out;
+}
+
+ModuleQuantization learnedGridModule(const QuantizedWeight& weight, const std::optional<VectorF>& bias, const QuantScheme& scheme) {
+    ModuleQuantization out;
+    out.linear = std::make_shared<QuantizedLinear>(weight, roundBias(bias), methodName(scheme.method));
     return out;
 }
 

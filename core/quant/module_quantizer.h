@@ -9,6 +9,7 @@
 #include "core/model/linear.h"
 #include "core/quant/group_capture.h"
 #include "core/quant/quant_scheme.h"
+#include "core/quant/quantized_weight.h"
 #include "core/util/run_context.h"
 
 namespace qb::core {
@@ -25,6 +26,11 @@ struct ModuleQuantization {
 [[nodiscard]] ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& scheme, const MatrixRM& W,
                                                 const std::optional<VectorF>& bias, const GroupCapture& input, bool clip,
                                                 const RunContext& ctx);
+
+/// A module whose grid was learned on the whole layer (OmniQuant's LWC): its QuantizedLinear,
+/// the bias rounded to F16 as every grid method stores it.
+[[nodiscard]] ModuleQuantization learnedGridModule(const QuantizedWeight& weight, const std::optional<VectorF>& bias,
+                                                   const QuantScheme& scheme);
 
 /// ‖X Wᵀ − linear(X)‖² / ‖X Wᵀ‖² (bias excluded from both) on X [n, in]; 0 when XWᵀ = 0.
 [[nodiscard]] double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Linear& linear);

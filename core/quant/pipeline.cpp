@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 
 #include "core/quant/awq.h"
 #include "core/quant/group_capture.h"
 #include "core/quant/module_quantizer.h"
+#include "core/quant/omniquant/lwc_trainer.h"
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
 
@@ -122,6 +124,45 @@ std::map<std::size_t, double> applyScaleTransforms(const ModelConfig& c, Decoder
     return alphas;
 }
 
+// Runs layer on every window of hidden [n, d] in place, in batches of whole windows.
+void runLayerOn(const ModelConfig& c, const DecoderLayer& layer, MatrixRM& hidden, Index T, Index batchRows) {
+    for (Index b = 0; b < hidden.rows(); b += batchRows) {
+        const Index rows = std::min(batchRows, hidden.rows() - b);
+        MatrixRM h = hidden.middleRows(b, rows);
+        runDecoderLayer(c, layer, h, T);
+        hidden.middleRows(b, rows) = h;
+    }
+}
+
+bool planUses(const QuantPlan& plan, const ModelConfig& c, QuantMethod m) {
+    const auto names = linearModuleNames(c);
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return plan.resolve(n).method == m; });
+}
+
+// OmniQuant's LWC for the modules of layer L whose scheme is omniquant, trained on the block
+// (the others keep their float weights meanwhile and are quantized by their own method after).
+// fpHidden: the FP model's input of this layer; on return its output (the next layer's input).
+omniquant::LwcLayerResult trainOmniQuant(const ModelConfig& c, const DecoderLayer& fpLayer, const DecoderLayer& L,
+                                         const std::array<QuantScheme, 7>& schemes, const MatrixRM& hidden, MatrixRM& fpHidden,
+                                         Index T, Index batchRows, const RunContext& ctx) {
+    runLayerOn(c, fpLayer, fpHidden, T, batchRows);  // F(W, X_fp): the targets
+    std::array<std::optional<WeightGridSpec>, 7> grids;
+    const QuantScheme* first = nullptr;
+    for (ModuleKind k : kAllModuleKinds)
+        if (schemes[std::size_t(k)].method == QuantMethod::OmniQuant) {
+            grids[std::size_t(k)] = schemes[std::size_t(k)].grid;
+            if (!first) first = &schemes[std::size_t(k)];
+        }
+    // One optimisation per layer: its epochs and learning rate are those of the layer's first omniquant module.
+    return omniquant::trainLayerLwc(c, L, grids, hidden, fpHidden, T, first->omniquant, ctx);
+}
+
+std::string lossText(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
 }  // namespace
 
 std::vector<std::string> linearModuleNames(const ModelConfig& config) {
@@ -147,6 +188,9 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
     MatrixRM hidden = model.embed(calibration.tokens);  // [windows·T, hidden]: layer i's input
     std::vector<std::shared_ptr<const DecoderLayer>> layers;
     const double stepsPerLayer = double(kGroups.size() + 1);
+    // OmniQuant's targets come from the full-precision model: its hidden states run alongside.
+    const bool omni = planUses(plan, c, QuantMethod::OmniQuant);
+    MatrixRM fpHidden = omni ? hidden : MatrixRM();
 
     for (int i = 0; i < c.numLayers; ++i) {
         ctx.throwIfStopped();
@@ -157,6 +201,22 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
         for (ModuleKind k : kAllModuleKinds) schemes[std::size_t(k)] = plan.resolve(moduleName(i, k));
 
         const auto alphas = applyScaleTransforms(c, L, schemes, hidden, T, batchRows, options);
+
+        // OmniQuant: the layer's clipping is trained first; it takes most of the layer's progress share.
+        const bool omniLayer = std::any_of(schemes.begin(), schemes.end(), [](const QuantScheme& s) { return s.method == QuantMethod::OmniQuant; });
+        const double trainShare = omniLayer ? 0.9 : 0.0;
+        omniquant::LwcLayerResult lwc;
+        if (omniLayer) {
+            lwc = trainOmniQuant(c, *model.layer(i), L, schemes, hidden, fpHidden, T, batchRows,
+                                 ctx.sub(i / double(c.numLayers), (i + trainShare) / double(c.numLayers)));
+            const std::string losses = lwc.epochLoss.empty() ? "no training (epochs 0)"
+                                                             : "loss " + lossText(lwc.epochLoss.front()) + " → " + lossText(lwc.epochLoss.back()) +
+                                                                   " over " + std::to_string(lwc.epochLoss.size()) + " epochs";
+            ctx.log(layerName + ": omniquant LWC " + losses + ", " + lossText(lwc.seconds) + " s");
+        } else if (omni) {
+            runLayerOn(c, *model.layer(i), fpHidden, T, batchRows);
+        }
+        const int trainedModules = int(std::count_if(lwc.weights.begin(), lwc.weights.end(), [](const auto& w) { return w.has_value(); }));
 
         // The groups in forward order; each group's input comes from the layer with the groups
         // before it already quantized (GPTQ's true-sequential order). The staged forward keeps
@@ -202,10 +262,15 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 const MatrixRM W = denseOf(L, k);
                 const bool clip = k != ModuleKind::Q && k != ModuleKind::K;  // llm-awq does not clip q/k
                 auto mq = withErrorContext(name, [&] {
+                    if (scheme.method == QuantMethod::OmniQuant) return learnedGridModule(*lwc.weights[std::size_t(k)], L.linear(k)->bias(), scheme);
                     return quantizeModule(name, scheme, W, L.linear(k)->bias(), capture, clip, ctx);
                 });
                 ModuleReport rep;
                 rep.seconds = secondsSince(t0);
+                if (scheme.method == QuantMethod::OmniQuant) {  // the layer's training, shared by its trained modules
+                    rep.seconds += lwc.seconds / trainedModules;
+                    rep.lwcEpochLoss = lwc.epochLoss;
+                }
                 rep.name = name;
                 rep.scheme = scheme;
                 rep.format = mq.linear->format();
@@ -222,7 +287,8 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 result.modules.push_back(std::move(rep));
                 L.linear(k) = std::move(mq.linear);
             }
-            ctx.progress((i + (g + 1) / stepsPerLayer) / c.numLayers, layerName + ": " + moduleSuffix(group.front()));
+            ctx.progress((i + trainShare + (1.0 - trainShare) * (g + 1) / stepsPerLayer) / c.numLayers,
+                         layerName + ": " + moduleSuffix(group.front()));
         }
         for (Index b = 0; b < hidden.rows(); b += batchRows) {  // next layer's input: h + down_proj(·)
             const Index rows = std::min(batchRows, hidden.rows() - b);

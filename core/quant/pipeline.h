@@ -11,6 +11,9 @@
 //               their shapes match, as llm-awq), then clipping search (not for q/k);
 //   SmoothQuant s_j = max|X_j|^α / max|W_j|^(1−α) folded into the preceding RMSNorm
 //               (q/k/v and gate/up, as the reference smooths them); W8A8 after;
+//   OmniQuant   before the groups: the layer's learnable weight clipping is trained on the
+//               whole block (omniquant/lwc_trainer.h) against the FP model's layer output, whose
+//               hidden states the driver carries alongside; the groups then take the learned grids;
 //   W8A8, LLM.int8(), RTN, fp16 need no statistics beyond the error measurement.
 // Peak memory: one layer's weights plus the calibration activations of one group input.
 
@@ -40,6 +43,7 @@ struct ModuleReport {
     std::optional<double> outlierColumnFraction;  ///< LLM.int8(): input columns kept in FP
     std::optional<double> awqAlpha;               ///< AWQ: the chosen α of the module's group
     std::optional<double> gptqDamping;            ///< GPTQ: λ actually used
+    std::vector<double> lwcEpochLoss;             ///< OmniQuant: the layer's block MSE per epoch (shared by its modules)
 };
 
 struct QuantizeResult {

@@ -50,9 +50,12 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   block_size    ≥ 1            GPTQ lazy batches
 //   grid          ≥ 1            AWQ's α grid
 //   alpha         0..1           SmoothQuant's migration strength
+//   epochs        0..1000        OmniQuant's passes over the calibration windows (0: RTN with the initial clipping)
+//   lr_lwc        > 0, finite    OmniQuant's AdamW learning rate
 constexpr int kMaxGroupSize = 1 << 20;
 constexpr int kMaxBlockSize = 1 << 16;
 constexpr int kMaxAwqGrid = 1000;
+constexpr int kMaxEpochs = 1000;
 
 int getBits(const json& v, const std::string& origin) {
     if (!v.is_number_integer()) throw Error(origin + ": \"bits\" must be an integer, not " + v.dump());
@@ -111,6 +114,13 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             s.smooth.actBits = int(getInt(v, k, origin, 2, 8));
         } else if (k == "threshold") {
             s.llmInt8.threshold = getPositive(v, k, origin);
+        } else if (k == "epochs") {
+            s.omniquant.epochs = int(getInt(v, k, origin, 0, kMaxEpochs));
+        } else if (k == "lr_lwc") {
+            s.omniquant.lrLwc = getPositive(v, k, origin);
+        } else if (k == "let" || k == "lr_let" || k == "aug_loss") {
+            throw Error(origin + ": \"" + k + "\" is not implemented: omniquant learns the weight clipping (LWC) only; " +
+                        "the learnable equivalent transformation (LET) and the augmented loss are not written yet");
         } else {
             throw Error(origin + ": unknown key \"" + k + "\"");
         }
@@ -181,6 +191,8 @@ std::string schemeToJson(const QuantScheme& s) {
     j["alpha"] = s.smooth.alpha;
     j["act_bits"] = s.smooth.actBits;
     j["threshold"] = s.llmInt8.threshold;
+    j["epochs"] = s.omniquant.epochs;
+    j["lr_lwc"] = s.omniquant.lrLwc;
     return j.dump();
 }
 

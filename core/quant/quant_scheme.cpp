@@ -1,22 +1,12 @@
 #include "core/quant/quant_scheme.h"
 
-#include <array>
+#include "core/quant/method_registry.h"
+
 #include <cstdio>
-#include <utility>
 
 namespace qb::core {
 
 namespace {
-
-constexpr std::array<std::pair<QuantMethod, const char*>, 7> kMethodNames = {{
-    {QuantMethod::Fp16, "fp16"},
-    {QuantMethod::Rtn, "rtn"},
-    {QuantMethod::Gptq, "gptq"},
-    {QuantMethod::Awq, "awq"},
-    {QuantMethod::W8A8, "w8a8"},
-    {QuantMethod::SmoothQuant, "smoothquant"},
-    {QuantMethod::LlmInt8, "llm_int8"},
-}};
 
 // Shortest decimal text of a small option value: 0.5 → "0.5", 6 → "6".
 std::string number(double v) {
@@ -36,15 +26,16 @@ std::string gridLabel(const WeightGridSpec& grid) {
 
 }  // namespace
 
+// The names live once, in the method registry.
 std::string methodName(QuantMethod m) {
-    for (const auto& [method, name] : kMethodNames)
-        if (method == m) return name;
+    for (const auto& e : methodRegistry())
+        if (e.method == m) return e.name;
     return "unknown";
 }
 
 std::optional<QuantMethod> methodFromName(const std::string& name) {
-    for (const auto& [method, text] : kMethodNames)
-        if (name == text) return method;
+    for (const auto& e : methodRegistry())
+        if (e.name == name) return e.method;
     return std::nullopt;
 }
 
@@ -64,6 +55,8 @@ std::string QuantScheme::label() const {
         return "smoothquant alpha=" + number(smooth.alpha) + (smooth.actBits != 8 ? " a" + std::to_string(smooth.actBits) : "");
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
+    case QuantMethod::OmniQuant:
+        return "omniquant " + gridLabel(grid) + " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc);
     }
     return methodName(method);
 }

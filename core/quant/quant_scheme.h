@@ -16,9 +16,10 @@ enum class QuantMethod {
     W8A8,         ///< per-output-channel int8 weights, per-token dynamic int8 activations
     SmoothQuant,  ///< Xiao et al. 2023: W8A8 after migrating activation scale into the weights
     LlmInt8,      ///< Dettmers et al. 2022: vector-wise int8 with FP outlier columns
+    OmniQuant,    ///< Shao et al. 2024: learnable weight clipping trained per decoder layer
 };
 
-/// "fp16", "rtn", "gptq", "awq", "w8a8", "smoothquant", "llm_int8"
+/// "fp16", "rtn", "gptq", "awq", "w8a8", "smoothquant", "llm_int8", "omniquant"
 [[nodiscard]] std::string methodName(QuantMethod m);
 /// Parses a method name; nullopt when unknown.
 [[nodiscard]] std::optional<QuantMethod> methodFromName(const std::string& name);
@@ -58,6 +59,14 @@ struct LlmInt8Options {
     double threshold = 6.0;  ///< input columns with any |x| ≥ threshold stay in floating point
 };
 
+/// OmniQuant's learnable weight clipping (LWC) training. lrLwc = 5e-3 is the paper's value
+/// (Shao et al. 2024, §4.1); the official main.py defaults --lwc_lr to 1e-2, which its
+/// scripts do not override. LET (learnable equivalent transformation) is not implemented.
+struct OmniQuantOptions {
+    int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
+    double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b
+};
+
 struct QuantScheme {
     QuantMethod method = QuantMethod::Rtn;
     WeightGridSpec grid;
@@ -65,6 +74,7 @@ struct QuantScheme {
     AwqOptions awq;
     SmoothQuantOptions smooth;
     LlmInt8Options llmInt8;
+    OmniQuantOptions omniquant;
 
     /// "gptq w4 g128 asym act-order", "w8a8", "fp16" — for tables and logs.
     [[nodiscard]] std::string label() const;

@@ -18,6 +18,7 @@
 #include "core/model/embedding_head.h"
 #include "core/quant/gptq_pack.h"
 #include "core/quant/llm_int8.h"
+#include "core/quant/method_registry.h"
 #include "core/quant/quantized_weight.h"
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
@@ -30,7 +31,7 @@ using OrderedJson = nlohmann::ordered_json;
 
 namespace {
 
-bool isWeightOnly(QuantMethod m) { return m == QuantMethod::Rtn || m == QuantMethod::Gptq || m == QuantMethod::Awq; }
+bool isWeightOnly(QuantMethod m) { return methodInfo(m).weightOnly; }
 
 template <class T>
 TensorBlob rawBlob(std::string name, DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& data) {

@@ -37,6 +37,7 @@ SchemeStorage schemeStorage(const QuantScheme& scheme, Index out, Index in, cons
         case QuantMethod::Rtn:
         case QuantMethod::Gptq:
         case QuantMethod::Awq:
+        case QuantMethod::OmniQuant:
             s = gridStorage(scheme.grid, out, in);
             s.bias = facts.hasBias ? u(out) * 2 : 0;
             break;

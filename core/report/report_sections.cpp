@@ -6,6 +6,7 @@
 
 #include "core/io/checkpoint.h"
 #include "core/model/decoder_layer.h"
+#include "core/quant/method_registry.h"
 #include "core/quant/plan.h"
 #include "core/quant/scheme_size.h"
 #include "core/report/report_internal.h"
@@ -43,9 +44,7 @@ int schemeBits(const QuantScheme& s) {
     }
 }
 
-bool isGrid(const QuantScheme& s) {
-    return s.method == QuantMethod::Rtn || s.method == QuantMethod::Gptq || s.method == QuantMethod::Awq;
-}
+bool isGrid(const QuantScheme& s) { return methodInfo(s.method).weightOnly; }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <QUndoStack>
 #include <nlohmann/json.hpp>
 
+#include "core/quant/method_registry.h"
 #include "core/quant/quantized_weight.h"
 #include "core/quant/scheme_size.h"
 #include "ui/models/plan_commands.h"
@@ -20,9 +21,7 @@ core::QuantScheme defaultPlanScheme() {
     return s;
 }
 
-bool isGridMethod(core::QuantMethod m) {
-    return m == core::QuantMethod::Rtn || m == core::QuantMethod::Gptq || m == core::QuantMethod::Awq;
-}
+bool isGridMethod(core::QuantMethod m) { return core::methodInfo(m).weightOnly; }
 
 bool fieldApplies(const core::QuantScheme& scheme, PlanField field) {
     switch (field) {

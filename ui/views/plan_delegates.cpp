@@ -1,10 +1,9 @@
 #include "ui/views/plan_delegates.h"
 
 #include <QComboBox>
-#include <QCoreApplication>
 #include <QSpinBox>
 
-#include "core/quant/quant_scheme.h"
+#include "core/quant/method_registry.h"
 #include "ui/models/plan_table_model.h"
 #include "ui/util/qt_convert.h"
 #include "ui/views/weight_bits_spin_box.h"
@@ -12,23 +11,11 @@
 namespace qb::ui {
 
 void fillMethodCombo(QComboBox* combo) {
-    struct Entry {
-        core::QuantMethod method;
-        const char* help;
-    };
-    static const Entry kMethods[] = {
-        {core::QuantMethod::Fp16, QT_TRANSLATE_NOOP("PlanView", "keep the module in floating point (16 bits)")},
-        {core::QuantMethod::Rtn, QT_TRANSLATE_NOOP("PlanView", "round-to-nearest min-max per group; no calibration")},
-        {core::QuantMethod::Gptq, QT_TRANSLATE_NOOP("PlanView", "GPTQ (Frantar et al. 2023): error-compensating column sweep with the Hessian")},
-        {core::QuantMethod::Awq, QT_TRANSLATE_NOOP("PlanView", "AWQ (Lin et al. 2023): activation-aware per-channel scaling, then clipping")},
-        {core::QuantMethod::W8A8, QT_TRANSLATE_NOOP("PlanView", "int8 weights per output channel, int8 activations per token")},
-        {core::QuantMethod::SmoothQuant, QT_TRANSLATE_NOOP("PlanView", "SmoothQuant (Xiao et al. 2023): migrate activation scale into weights, then W8A8")},
-        {core::QuantMethod::LlmInt8, QT_TRANSLATE_NOOP("PlanView", "LLM.int8() (Dettmers et al. 2022): int8 with FP outlier columns (|x| ≥ 6)")},
-    };
-    for (const auto& e : kMethods) {
-        const QString name = toQString(core::methodName(e.method));
+    // Core's method registry is the one list of methods (the CLI's help reads it too).
+    for (const auto& e : core::methodRegistry()) {
+        const QString name = toQString(e.name);
         combo->addItem(name, name);
-        combo->setItemData(combo->count() - 1, QCoreApplication::translate("PlanView", e.help), Qt::ToolTipRole);
+        combo->setItemData(combo->count() - 1, toQString(e.title + ": " + e.help), Qt::ToolTipRole);
     }
 }
 

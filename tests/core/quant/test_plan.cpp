@@ -32,7 +32,7 @@ private slots:
     // ---- errors: one line, naming the file and the rule ----------------------------------
     void unknownMethod() {
         QCOMPARE(errorOf(R"({"default": {"method": "gptq4"}})"),
-                 QString::fromUtf8("plan.json: default: unknown method 'gptq4' (known: fp16, rtn, gptq, awq, w8a8, smoothquant, llm_int8)"));
+                 QString::fromUtf8("plan.json: default: unknown method 'gptq4' (known: fp16, rtn, gptq, awq, w8a8, smoothquant, llm_int8, omniquant)"));
     }
     void unknownKey() {
         QCOMPARE(errorOf(R"({"rules": [{"match": "*", "bitz": 4}]})"), QString::fromUtf8("plan.json: rule 1: unknown key \"bitz\""));

@@ -1,0 +1,128 @@
+// omniquant as a plan method on the bundled model: plan keys, zero epochs reproduce RTN with
+// the initial clipping in every module, a short training beats RTN end to end, the
+// quantized checkpoint reloads to the same model, cancel and progress.
+#include <QtTest>
+
+#include <cmath>
+
+#include "core/calib/calibration.h"
+#include "core/eval/perplexity.h"
+#include "core/quant/method_registry.h"
+#include "core/quant/pipeline.h"
+#include "core/quant/quant_grid.h"
+#include "core/quant/quantized_checkpoint.h"
+#include "core/quant/quantized_weight.h"
+#include "core/text/tokenizer.h"
+#include "support/outlier_model.h"
+#include "support/test_support.h"
+
+using namespace qb::core;
+
+namespace {
+
+QuantPlan planOf(const std::string& json) { return QuantPlan::fromJsonText(json, "test plan"); }
+
+QString errorOf(const std::string& json) {
+    try {
+        (void)planOf(json);
+    } catch (const Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+}  // namespace
+
+class TestOmniQuantPipeline : public QObject {
+    Q_OBJECT
+
+    std::shared_ptr<const LlamaModel> m_model;
+    std::vector<int> m_eval;
+    CalibrationSet m_calib;
+
+    double perplexity(const LlamaModel& model) const {
+        PerplexityOptions o;
+        o.ctx = 256;
+        o.maxWindows = 16;
+        return evaluatePerplexity(model, m_eval, o).perplexity;
+    }
+
+private slots:
+    void initTestCase() {
+        m_model = qb::test::bundledModel();
+        const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
+        m_eval = encodeDocuments(*tok, readTextFile(qb::test::bundledText("eval.txt")));
+        const auto stream = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
+        m_calib = sampleCalibration(stream, {.windows = 16, .ctx = 256, .seed = 0});
+    }
+
+    void planKeys() {
+        const QuantPlan p = planOf(R"({"default": {"method": "omniquant", "bits": 3, "group_size": 32, "epochs": 7, "lr_lwc": 0.01}})");
+        QCOMPARE(p.defaultScheme.method, QuantMethod::OmniQuant);
+        QCOMPARE(p.defaultScheme.omniquant.epochs, 7);
+        QCOMPARE(p.defaultScheme.omniquant.lrLwc, 0.01);
+        QCOMPARE(planOf(p.toJsonText()).defaultScheme.omniquant.epochs, 7);  // round trip
+        QCOMPARE(OmniQuantOptions{}.epochs, 20);
+        QCOMPARE(OmniQuantOptions{}.lrLwc, 5e-3);
+        QVERIFY(methodInfo(QuantMethod::OmniQuant).weightOnly);
+        QVERIFY(methodHelpText().find("omniquant") != std::string::npos);
+        QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "epochs": -1}})"), QString("test plan: default: \"epochs\" is -1, outside 0–1000"));
+        QVERIFY(errorOf(R"({"default": {"method": "omniquant", "lr_lwc": 0}})").contains("lr_lwc"));
+        for (const char* key : {"let", "lr_let", "aug_loss"}) {
+            const QString e = errorOf(std::string("{\"default\": {\"method\": \"omniquant\", \"") + key + "\": 1}}");
+            QVERIFY2(e.contains("not implemented") && e.contains(key), qPrintable(e));
+        }
+    }
+
+    // Zero epochs: every module is RTN on [σ(4)·min, σ(4)·max] of each group, codes and scales equal.
+    void zeroEpochsAreRtnWithTheInitialClipping() {
+        const auto r = quantizeModel(*m_model, planOf(R"({"default": {"method": "omniquant", "bits": 3, "group_size": 32, "epochs": 0}})"),
+                                     m_calib);
+        const float s4 = 1.0f / (1.0f + std::exp(-4.0f));
+        const QuantGrid grid(3, false);
+        for (int i = 0; i < m_model->config().numLayers; ++i)
+            for (ModuleKind k : kAllModuleKinds) {
+                const MatrixRM W = m_model->layer(i)->linear(k)->denseWeight();
+                const auto* q = dynamic_cast<const QuantizedLinear*>(r.model->layer(i)->linear(k).get());
+                QVERIFY(q);
+                const QuantizedWeight Q = q->weight();
+                for (Index row = 0; row < W.rows(); ++row)
+                    for (Index g = 0; g < Q.groups(); ++g) {
+                        const auto seg = W.row(row).segment(g * 32, std::min<Index>(32, W.cols() - g * 32));
+                        const GroupParams p = grid.paramsForRange(s4 * seg.minCoeff(), s4 * seg.maxCoeff());
+                        QCOMPARE(Q.scales(row, g), p.scale);
+                        QCOMPARE(Q.zeros(row, g), std::int32_t(p.zero));
+                        for (Index c = 0; c < seg.size(); ++c) QCOMPARE(Q.codes(row, g * 32 + c), grid.code(seg[c], p));
+                    }
+            }
+        for (const auto& m : r.modules) QCOMPARE(m.format.rfind("omniquant", 0), std::size_t(0));
+    }
+
+    // A short training (16 windows × 256, 3 epochs) beats RTN at W3 g32; the checkpoint reloads exactly.
+    void trainingBeatsRtnAndReloads() {
+        std::vector<std::string> stages;
+        RunContext ctx([&](double, std::string_view stage) { stages.emplace_back(stage); }, {});
+        const std::string plan = R"({"default": {"method": "omniquant", "bits": 3, "group_size": 32, "epochs": 3}})";
+        const auto r = quantizeModel(*m_model, planOf(plan), m_calib, ctx);
+        const auto rtn = quantizeModel(*m_model, planOf(R"({"default": {"method": "rtn", "bits": 3, "group_size": 32}})"), m_calib);
+        const double pOmni = perplexity(*r.model), pRtn = perplexity(*rtn.model), pFp = perplexity(*m_model);
+        qInfo("W3 g32 perplexity (16 windows of 256): FP %.4f, RTN %.4f, OmniQuant LWC (3 epochs) %.4f", pFp, pRtn, pOmni);
+        QVERIFY(pOmni < pRtn);
+        QVERIFY(std::any_of(stages.begin(), stages.end(), [](const std::string& s) { return s.rfind("layer 4: LWC epoch 3/3, loss ", 0) == 0; }));
+        for (const auto& m : r.modules) QCOMPARE(int(m.lwcEpochLoss.size()), 3);
+
+        const auto dir = qb::test::freshScratchDir("omniquant-checkpoint");
+        std::filesystem::remove_all(dir);
+        writeQuantizedCheckpoint(r, planOf(plan), qb::test::bundledModelDir(), dir);
+        QCOMPARE(perplexity(*loadModel(dir)), pOmni);
+    }
+
+    void cancelStopsTheRun() {
+        RunContext ctx;
+        ctx = RunContext([&](double, std::string_view stage) { if (stage.find("LWC epoch 1/") != std::string_view::npos) ctx.requestStop(); }, {});
+        QVERIFY_THROWS_EXCEPTION(Cancelled, (void)quantizeModel(*m_model, planOf(R"({"default": {"method": "omniquant", "bits": 4}})"), m_calib, ctx));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestOmniQuantPipeline)
+#include "test_omniquant_pipeline.moc"
