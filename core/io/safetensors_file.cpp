@@ -16,6 +16,7 @@
 
 #include "core/util/error.h"
 #include "core/util/half.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -238,7 +239,7 @@ void writeSafetensors(const std::filesystem::path& path, const std::vector<Tenso
     }
     std::string text = header.dump();
     while ((8 + text.size()) % 8 != 0) text.push_back(' ');  // data section 8-byte aligned
-    const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path tmp = atomicTempPath(path);
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw fileError(path, "cannot write (" + std::string(std::strerror(errno)) + ")");

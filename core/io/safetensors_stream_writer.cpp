@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/error.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -31,7 +32,7 @@ SafetensorsStreamWriter::SafetensorsStreamWriter(std::filesystem::path path, std
     const auto folder = m_path.has_parent_path() ? m_path.parent_path() : std::filesystem::path(".");
     if (!std::filesystem::is_directory(folder))
         throw Error(m_path.string() + ": folder " + folder.string() + " does not exist");
-    m_tmp = m_path.string() + ".tmp-" + std::to_string(::getpid());
+    m_tmp = atomicTempPath(m_path);
     m_file = std::fopen(m_tmp.c_str(), "wb");
     if (!m_file) throw Error(m_path.string() + ": cannot write (" + std::strerror(errno) + ")");
     const std::uint64_t len = text.size();

@@ -23,6 +23,7 @@
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -122,7 +123,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
     if (!result.model) throw Error("export: no quantized model");
     checkQuantizedCheckpointOutput(outDir);
     std::error_code ec;
-    const fs::path tmp = outDir.string() + ".tmp-" + std::to_string(::getpid());
+    const fs::path tmp = atomicTempPath(outDir);
     fs::remove_all(tmp, ec);
     if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");
     try {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/error.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -158,7 +159,7 @@ std::string reportToMarkdown(const Report& report) {
 }
 
 void writeFileAtomically(const std::filesystem::path& path, const std::string& bytes) {
-    const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path tmp = atomicTempPath(path);
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
         if (!f) throw Error(path.string() + ": cannot write (folder missing or not writable)");

@@ -12,6 +12,7 @@
 #include "core/store/module_stats_io.h"
 #include "core/store/protocol_io.h"
 #include "core/util/error.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -83,7 +84,7 @@ public:
     explicit TempFile(const fs::path& target) : m_target(target) {
         const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
         if (!fs::is_directory(folder)) throw Error("folder " + folder.string() + " does not exist");
-        m_temp = folder / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+        m_temp = atomicTempPath(folder / target.filename());
     }
     ~TempFile() {
         std::error_code ec;
