@@ -31,6 +31,7 @@
 #include "ui/views/jobs_view.h"
 #include "ui/views/log_view.h"
 #include "ui/views/model_view.h"
+#include "ui/views/optimize_bar.h"
 #include "ui/views/outliers_view.h"
 #include "ui/views/overview_view.h"
 #include "ui/views/plan_view.h"
@@ -80,6 +81,9 @@ MainWindow::MainWindow(WorkbenchController* controller, QWidget* parent) : QMain
     connect(m_controller, &WorkbenchController::logged, m_logView, &LogView::appendLine);
     connect(m_controller->jobs(), &JobQueue::logged, m_logView, &LogView::appendLine);
     connect(m_planView, &PlanView::errorOccurred, this, &MainWindow::showError);
+    connect(m_planView->optimizeBar(), &OptimizeBar::optimizeRequested, this,
+            [this](const AutoPlanRequest& request) { m_planView->optimizeBar()->watch(m_controller->optimizePlan(request)); });
+    connect(m_controller, &WorkbenchController::planOptimized, m_planView->optimizeBar(), &OptimizeBar::showSummary);
     connect(m_resultsView, &ResultsView::evaluateRequested, m_controller, &WorkbenchController::evaluateBaseline);
     connect(m_resultsView, &ResultsView::quantizeRequested, this, &MainWindow::quantize);
     connect(m_resultsView, &ResultsView::benchmarkRequested, m_controller, &WorkbenchController::benchmarkRuns);

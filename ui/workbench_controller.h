@@ -10,6 +10,7 @@
 #include <QObject>
 #include <QString>
 
+#include "ui/jobs/autoplan_jobs.h"
 #include "ui/jobs/benchmark_jobs.h"
 #include "ui/jobs/core_jobs.h"
 
@@ -22,6 +23,13 @@ class Workspace;
 
 /// "gptq w4 g128 + 2 rules": a plan in short (its default scheme and how many rules differ).
 [[nodiscard]] std::string planLabel(const core::QuantPlan& plan);
+
+/// "3.50 bits per weight", "0.100 MB": an autopilot target in the words of the undo history.
+[[nodiscard]] QString autoPlanTargetText(const core::AutoPlanTarget& target);
+/// The one line the log, the status bar and the plan view show after Optimize: bytes and bits per
+/// weight against the budget, the predicted cost with the solver's lower bound, the proxy's
+/// Spearman ρ, how many of rows modules changed, and what the costs were measured on.
+[[nodiscard]] QString autoPlanSummary(const AutoPlanOutcome& outcome, int changedRows, int rows);
 
 class WorkbenchController : public QObject {
     Q_OBJECT
@@ -73,6 +81,12 @@ public:
     /// the same plan JSON and the same calibration protocol (text as chosen, windows, ctx,
     /// seed); nullptr when there is none. MainWindow asks before quantizing it again.
     [[nodiscard]] RunPtr duplicateRun() const;
+    /// Queues a Plan job: the autopilot's costs for request's candidates on request.windows ×
+    /// request.ctx windows of the calibration text, solved for request.target. On success the
+    /// plan document takes the chosen schemes as one undo step that marks the changed rows, the
+    /// workspace takes the predicted frontier, and planOptimized gives the summary. nullptr
+    /// without a model. A model opened meanwhile drops the result.
+    Job* optimizePlan(const AutoPlanRequest& request);
     /// Queues a job computing the weight statistics of the open model (no calibration); applied
     /// when the workspace still has no statistics then (Inspect or a session's win). Submitted
     /// by itself whenever a model folder opens without statistics.
@@ -102,6 +116,8 @@ signals:
     void logged(const QString& line);
     /// The calibration or evaluation text changed (a choice, or another model opened).
     void textsChanged();
+    /// Optimize filled the plan: autoPlanSummary's line.
+    void planOptimized(const QString& summary);
 
 private:
     Job* submitLoad(const QString& dir, std::function<void()> afterLoad);

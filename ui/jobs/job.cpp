@@ -20,6 +20,7 @@ QString jobKindName(JobKind kind) {
         case JobKind::Quantize: return QStringLiteral("Quantize");
         case JobKind::Benchmark: return QStringLiteral("Benchmark");
         case JobKind::Session: return QStringLiteral("Session");
+        case JobKind::Plan: return QStringLiteral("Plan");
     }
     return {};
 }

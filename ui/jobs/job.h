@@ -24,7 +24,7 @@ class QThreadPool;
 
 namespace qb::ui {
 
-enum class JobKind { Load, Inspect, Evaluate, Quantize, Benchmark, Session };
+enum class JobKind { Load, Inspect, Evaluate, Quantize, Benchmark, Session, Plan };
 enum class JobState { Queued, Running, Succeeded, Failed, Cancelled };
 
 [[nodiscard]] QString jobKindName(JobKind kind);

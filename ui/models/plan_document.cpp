@@ -130,6 +130,7 @@ void PlanDocument::resetModules(const std::vector<ModuleInfo>& modules) {
     m_undo->clear();
     m_rows.clear();
     m_common.reset();
+    clearMarks();
     for (const auto& m : modules) m_rows.push_back({m.name, m.layer, m.kind, m.outFeatures, m.inFeatures, defaultPlanScheme()});
     emit modulesReset();
     emit totalsChanged();
@@ -171,6 +172,22 @@ void PlanDocument::replaceSchemes(const std::vector<core::QuantScheme>& schemes,
     m_undo->push(new SetSchemesCommand(this, text, std::move(changes)));
 }
 
+QList<int> PlanDocument::replaceSchemesMarked(const std::vector<core::QuantScheme>& schemes, const QString& text) {
+    QList<int> changed;
+    for (std::size_t i = 0; i < std::min(schemes.size(), m_rows.size()); ++i)
+        if (!sameScheme(schemes[i], m_rows[i].scheme)) changed.append(int(i));
+    replaceSchemes(schemes, text);  // its redo clears the old marks
+    m_marked = changed;
+    emit markedRowsChanged();
+    return changed;
+}
+
+void PlanDocument::clearMarks() {
+    if (m_marked.isEmpty()) return;
+    m_marked.clear();
+    emit markedRowsChanged();
+}
+
 QString PlanDocument::describeRows(const QList<int>& rows) const {
     if (rows.size() == rowCount() && rowCount() > 1) return tr("all %1 modules").arg(rowCount());
     std::vector<std::pair<std::string, std::vector<int>>> kinds;  // suffix -> layers, first-seen order
@@ -194,6 +211,7 @@ QString PlanDocument::describeRows(const QList<int>& rows) const {
 void PlanDocument::setSchemesDirect(const std::vector<std::pair<int, core::QuantScheme>>& changes) {
     if (changes.empty()) return;
     m_common.reset();
+    clearMarks();
     int first = rowCount(), last = -1;
     for (const auto& [row, scheme] : changes) {
         m_rows[std::size_t(row)].scheme = scheme;

@@ -76,6 +76,12 @@ public:
     int setFieldForRows(const QList<int>& rows, PlanField field, const QVariant& value);
     /// Undoable, one step: replaces every row's scheme (presets, loading a plan file).
     void replaceSchemes(const std::vector<core::QuantScheme>& schemes, const QString& text);
+    /// Undoable, one step: replaceSchemes, then marks the rows that changed (what the autopilot
+    /// chose differently) until the next change of any row (an edit, an undo or a redo) or a
+    /// reset. Returns the rows marked, ascending.
+    QList<int> replaceSchemesMarked(const std::vector<core::QuantScheme>& schemes, const QString& text);
+    /// The rows marked by replaceSchemesMarked; empty after any later change.
+    [[nodiscard]] const QList<int>& markedRows() const { return m_marked; }
 
     /// The most common scheme of the rows (a tie goes to the one that reached the count first);
     /// defaultPlanScheme() when empty. Cached.
@@ -105,10 +111,14 @@ signals:
     void rowsChanged(int first, int last);
     void modulesReset();
     void totalsChanged();
+    void markedRowsChanged();
 
 private:
+    void clearMarks();
+
     std::vector<PlanRow> m_rows;
     QUndoStack* m_undo = nullptr;
+    QList<int> m_marked;
     mutable std::optional<core::QuantScheme> m_common;  // cache of commonScheme(), reset on every change
 };
 

@@ -10,6 +10,8 @@
 
 namespace qb::ui {
 
+QColor autopilotMarkColor() { return QColor(255, 226, 150); }
+
 QString groupSizeText(int groupSize) { return groupSize < 0 ? QObject::tr("per row") : QString::number(groupSize); }
 
 PlanTableModel::PlanTableModel(Workspace* workspace, QObject* parent)
@@ -20,6 +22,9 @@ PlanTableModel::PlanTableModel(Workspace* workspace, QObject* parent)
     });
     connect(m_document, &PlanDocument::rowsChanged, this,
             [this](int first, int last) { emit dataChanged(index(first, 0), index(last, ColumnCount - 1)); });
+    connect(m_document, &PlanDocument::markedRowsChanged, this, [this] {
+        if (rowCount() > 0) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+    });
     connect(m_workspace, &Workspace::statsChanged, this, [this] {
         if (rowCount() > 0) emit dataChanged(index(0, Sensitivity), index(rowCount() - 1, Sensitivity));
     });
@@ -103,7 +108,10 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
         f.setBold(true);
         return f;
     }
-    if (role == Qt::ToolTipRole) return toQString(row.scheme.label());
+    const bool marked = m_document->markedRows().contains(index.row());
+    if (role == Qt::BackgroundRole && marked) return QBrush(autopilotMarkColor());
+    if (role == Qt::ToolTipRole)
+        return marked ? tr("%1 — changed by Optimize (marked until the next edit)").arg(toQString(row.scheme.label())) : toQString(row.scheme.label());
     if (role == Qt::TextAlignmentRole && index.column() >= Bits && index.column() != Sym && index.column() != ActOrder)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     return {};

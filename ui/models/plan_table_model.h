@@ -2,9 +2,11 @@
 // PlanTableModel — the Plan view's table over a PlanDocument: module, shape, method, bits,
 // group size, sym, act-order, estimated bytes, and the module's RTN 4-bit sensitivity when the
 // workspace holds statistics. setData() goes through PlanDocument::setField (undoable).
-// Fields that do not apply to a row's method show "—" and are not editable.
+// Fields that do not apply to a row's method show "—" and are not editable. Rows the autopilot
+// changed (PlanDocument::markedRows) have autopilotMarkColor() as background until the next edit.
 
 #include <QAbstractTableModel>
+#include <QColor>
 
 #include "ui/models/plan_document.h"
 
@@ -34,6 +36,8 @@ private:
     PlanDocument* m_document;
 };
 
+/// The background of the rows Optimize changed (a light amber, readable with dark text).
+[[nodiscard]] QColor autopilotMarkColor();
 /// "per row" or the group size.
 [[nodiscard]] QString groupSizeText(int groupSize);
 

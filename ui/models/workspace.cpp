@@ -23,6 +23,7 @@ void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
     m_model = std::move(model);
     m_stats.reset();
     m_runs.clear();
+    m_autoPlanFrontier.reset();
     m_nextRunId = 1;
     m_currentModule.clear();
     m_plan->resetModules(m_model ? m_model->modules : std::vector<ModuleInfo>{});
@@ -31,8 +32,14 @@ void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
     emit modelChanged();
     emit statsChanged();
     emit runsChanged();
+    emit autoPlanFrontierChanged();
     emit currentModuleChanged(m_currentModule);
     emitModifiedIfChanged();
+}
+
+void Workspace::setAutoPlanFrontier(std::shared_ptr<const AutoPlanFrontier> frontier) {
+    m_autoPlanFrontier = std::move(frontier);
+    emit autoPlanFrontierChanged();
 }
 
 void Workspace::clear() { setModel(nullptr); }

@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QString>
 
+#include "ui/models/autoplan_frontier.h"
 #include "ui/models/loaded_model.h"
 #include "ui/models/model_stats.h"
 #include "ui/models/module_statistic.h"
@@ -58,6 +59,11 @@ public:
     [[nodiscard]] RunPtr runOfKind(RunKind kind) const;
     [[nodiscard]] RunPtr findRun(int id) const;
 
+    /// The plan autopilot's predicted frontier and uniform plans from its last Optimize on this
+    /// model (nullptr when none): derived data for the Pareto plot, not saved in the session.
+    [[nodiscard]] const std::shared_ptr<const AutoPlanFrontier>& autoPlanFrontier() const { return m_autoPlanFrontier; }
+    void setAutoPlanFrontier(std::shared_ptr<const AutoPlanFrontier> frontier);
+
     [[nodiscard]] const QString& currentModule() const { return m_currentModule; }
     void setCurrentModule(const QString& name);
 
@@ -92,6 +98,7 @@ signals:
     void modelChanged();
     void statsChanged();
     void runsChanged();
+    void autoPlanFrontierChanged();
     void currentModuleChanged(const QString& name);
     void statisticChanged(ModuleStatistic statistic);
     void openViewChanged(const QString& view);
@@ -102,6 +109,7 @@ private:
     std::shared_ptr<const LoadedModel> m_model;
     std::shared_ptr<const ModelStats> m_stats;
     std::vector<RunPtr> m_runs;
+    std::shared_ptr<const AutoPlanFrontier> m_autoPlanFrontier;
     QString m_currentModule;
     ModuleStatistic m_statistic = ModuleStatistic::Worst;
     QString m_openView;

@@ -203,18 +203,53 @@ QCustomPlot* createParetoPlot() {
     return plot;
 }
 
-void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all) {
+namespace {
+
+/// The autopilot's predicted frontier and the uniform plans' predicted costs on the right axis
+/// (log scale; a cost ≤ 0, e.g. a plan of only fp16 modules, has no place on it and is left out).
+/// Widens [xMin, xMax] to the points drawn.
+void addAutoPlanPredictions(QCustomPlot* plot, const AutoPlanFrontier& f, double& xMin, double& xMax) {
+    auto* uniform = plot->addGraph(plot->xAxis, plot->yAxis2);
+    uniform->setName(QObject::tr("uniform plans: predicted Σ ΔKLD (right axis)"));
+    uniform->setLineStyle(QCPGraph::lsNone);
+    uniform->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, seriesColor(3), 7));
+    auto* pilot = plot->addGraph(plot->xAxis, plot->yAxis2);
+    pilot->setName(QObject::tr("autopilot frontier: predicted Σ ΔKLD (right axis)"));
+    pilot->setPen(QPen(seriesColor(2), 2));
+    pilot->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(2), 5));
+    double yMin = 1e300, yMax = 0;
+    const auto add = [&](QCPGraph* g, double x, double y) {
+        if (!(y > 0)) return;
+        g->addData(x, y);
+        xMin = std::min(xMin, x), xMax = std::max(xMax, x), yMin = std::min(yMin, y), yMax = std::max(yMax, y);
+    };
+    for (const auto& u : f.uniform) add(uniform, u.bitsPerWeight, u.predictedCost);
+    for (const auto& p : f.autopilot) add(pilot, p.bitsPerWeight, p.predictedCost);
+    plot->yAxis2->setVisible(true);
+    plot->yAxis2->setLabel(QObject::tr("predicted ΔKLD, nats (Σ single-module costs, %1×%2 calib. windows)").arg(f.windows).arg(f.ctx));
+    plot->yAxis2->setScaleType(QCPAxis::stLogarithmic);
+    plot->yAxis2->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    if (yMax > 0) plot->yAxis2->setRange(yMin / 2, yMax * 2);
+}
+
+}  // namespace
+
+void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all, const AutoPlanFrontier* autoPlan) {
     const RunPtr baseline = perplexityReference(all);
     reset(plot);
+    plot->yAxis2->setVisible(false);
     const auto runs = withPerplexity(all);
-    if (runs.empty()) {
+    const bool predictions = autoPlan && (!autoPlan->autopilot.empty() || !autoPlan->uniform.empty());
+    if (runs.empty() && !predictions) {
         setPlotMessage(plot, QObject::tr("No run evaluated yet."));
         plot->replot();
         return;
     }
-    setPlotMessage(plot, {});
+    setPlotMessage(plot, runs.empty() ? QObject::tr("No run evaluated yet: only the autopilot's predictions.") : QString());
+    setPlotTitle(plot, predictions ? QObject::tr("Pareto: size vs perplexity (runs, measured) · autopilot (predicted)")
+                                   : QObject::tr("Pareto: size vs perplexity"));
     auto* points = plot->addGraph();
-    points->setName(QObject::tr("runs"));
+    points->setName(predictions ? QObject::tr("runs: measured perplexity (left axis)") : QObject::tr("runs"));
     points->setLineStyle(QCPGraph::lsNone);
     points->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(0), 9));
     double xMin = 1e9, xMax = 0, yMin = 1e9, yMax = 0;
@@ -270,6 +305,8 @@ void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all) {
         line->point2->setCoords(1, baseline->perplexity->perplexity);
         line->setPen(QPen(seriesColor(6), 1.2, Qt::DashLine));
     }
+    if (predictions) addAutoPlanPredictions(plot, *autoPlan, xMin, xMax);
+    if (runs.empty()) yMin = 1, yMax = 1;
     const double dy = std::max(yMax * 0.02, (yMax - yMin) * 0.15);
     plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
     auto ticker = QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog);

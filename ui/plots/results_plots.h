@@ -2,7 +2,9 @@
 // The plots of the Results view, filled from the workspace's runs:
 //   perplexity of every run as bars (the two baselines in grey), with Δ% against the FP16
 //   baseline written on each bar (against the model as loaded in the read-out and the table);
-//   Pareto scatter of bits per weight vs perplexity with the frontier;
+//   Pareto scatter of bits per weight vs perplexity with the frontier, and, when the plan
+//   autopilot has run, its predicted frontier and the uniform plans' predicted costs on a
+//   second axis (predictions from the measured single-module costs, not runs);
 //   per-module relative output error of one run (or of two runs side by side).
 // The latency plots are in latency_plots.h.
 
@@ -11,6 +13,7 @@
 
 #include <QString>
 
+#include "ui/models/autoplan_frontier.h"
 #include "ui/models/run_record.h"
 
 class QCustomPlot;
@@ -22,8 +25,9 @@ namespace qb::ui {
 [[nodiscard]] QCustomPlot* createModuleErrorPlot(const QString& objectName);
 
 void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& runs);
-/// The Pareto scatter; the dashed line is the perplexity of perplexityReference(runs).
-void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& runs);
+/// The Pareto scatter; the dashed line is the perplexity of perplexityReference(runs). With
+/// autoPlan, also its frontier and uniform plans as predicted Σ ΔKLD on the right (log) axis.
+void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& runs, const AutoPlanFrontier* autoPlan = nullptr);
 /// Bars of runs[i]->modules' relative error, grouped per module (one colour per run).
 void fillModuleErrors(QCustomPlot* plot, const std::vector<RunPtr>& runs);
 

@@ -19,6 +19,7 @@
 #include "ui/models/plan_table_model.h"
 #include "ui/models/workspace.h"
 #include "ui/util/qt_convert.h"
+#include "ui/views/optimize_bar.h"
 #include "ui/views/plan_delegates.h"
 #include "ui/views/weight_bits_spin_box.h"
 
@@ -67,6 +68,8 @@ PlanView::PlanView(Workspace* workspace, QWidget* parent)
     layout->setContentsMargins(6, 6, 6, 6);
     layout->addWidget(buildToolbar());
     layout->addWidget(buildBulkBar());
+    m_optimizeBar = new OptimizeBar(m_document, this);
+    layout->addWidget(m_optimizeBar);
     layout->addWidget(splitter, 1);
     layout->addWidget(m_totals);
 

@@ -2,8 +2,8 @@
 // PlanView — the plan editor: one row per linear module (method, bits, group size, sym,
 // act-order, estimated bytes) edited in place with delegates; multi-select and "Set selected"
 // for bulk edits; presets and "protect the N most sensitive modules"; load/save of the CLI's
-// plan JSON; the undo history; live bits per weight and size. Every edit is an undo command
-// of the workspace's PlanDocument.
+// plan JSON; the undo history; live bits per weight and size; "Optimize to …" (OptimizeBar, the
+// plan autopilot). Every edit is an undo command of the workspace's PlanDocument.
 
 #include <QVariant>
 #include <QWidget>
@@ -20,6 +20,7 @@ class QTableView;
 
 namespace qb::ui {
 
+class OptimizeBar;
 class PlanTableModel;
 class Workspace;
 
@@ -43,6 +44,8 @@ public:
 
     [[nodiscard]] QComboBox* presetCombo() const { return m_preset; }
     [[nodiscard]] QSpinBox* bulkBits() const { return m_bulkBits; }
+    /// The autopilot's bar; MainWindow connects its optimizeRequested to the controller.
+    [[nodiscard]] OptimizeBar* optimizeBar() const { return m_optimizeBar; }
 
 signals:
     void errorOccurred(const QString& title, const QString& message);
@@ -70,6 +73,7 @@ private:
     QComboBox* m_bulkGroup = nullptr;
     QCheckBox* m_bulkSym = nullptr;
     QCheckBox* m_bulkActOrder = nullptr;
+    OptimizeBar* m_optimizeBar = nullptr;
 };
 
 }  // namespace qb::ui

@@ -110,6 +110,8 @@ ResultsView::ResultsView(Workspace* workspace, EvaluateSettings* evaluation, Cal
     layout->addWidget(tabs, 1);
 
     connect(m_workspace, &Workspace::runsChanged, this, &ResultsView::refresh);
+    connect(m_workspace, &Workspace::autoPlanFrontierChanged, this,
+            [this] { fillPareto(m_pareto, m_workspace->runs(), m_workspace->autoPlanFrontier().get()); });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] { fillModuleErrors(m_moduleError, {selectedRun()}); });
     connect(m_table, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
         // Queued: the rename rebuilds the table, which must not happen inside the editor's commit.
@@ -259,7 +261,7 @@ void ResultsView::refresh() {
     fillPerplexity(m_perplexity, runs);
     fillLatency(m_latency, runs);
     fillPrefill(m_prefill, runs);
-    fillPareto(m_pareto, runs);
+    fillPareto(m_pareto, runs, m_workspace->autoPlanFrontier().get());
     m_kldPanel->refresh();
     // Select the newest quantized run so its per-module error shows.
     for (int row = m_table->rowCount() - 1; row >= 0; --row) {
