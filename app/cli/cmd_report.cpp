@@ -42,6 +42,9 @@ int runReport(const ReportArgs& args) {
     const auto start = std::chrono::steady_clock::now();
     core::ReportOptions options;
     if (!args.runs.empty()) options.runs = parseRunList(args.runs, "--runs");
+    std::optional<core::PaperSize> paper;
+    if (!args.paper.empty() && !(paper = core::parsePaperSize(args.paper)))
+        throw core::Error("--paper " + args.paper + ": use a4 or letter");
     if (!args.compare.empty()) {
         const auto pair = parseRunList(args.compare, "--compare");
         if (pair.size() != 2) throw core::Error("--compare: give two run numbers, e.g. 3,5");
@@ -60,6 +63,7 @@ int runReport(const ReportArgs& args) {
     char* argv[] = {name, nullptr};
     QApplication app(argc, argv);
     options.author = args.author.empty() ? ui::defaultReportAuthor().toStdString() : args.author;
+    options.paper = paper ? *paper : ui::defaultReportPaper();
     ui::writeReport(args.session, args.out, options);
     if (!args.quiet) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

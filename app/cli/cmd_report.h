@@ -13,6 +13,7 @@ struct ReportArgs {
     std::string runs;     ///< "3,5": only these runs (the baselines stay); empty = every run
     std::string compare;  ///< "3,5": the two runs "what changed" compares; empty = the last two with a plan
     std::string author;   ///< the title block's author; empty = QSettings report/author, else the login name
+    std::string paper;    ///< "a4" or "letter" for a PDF; empty = QSettings report/paper, else by the locale
     bool quiet = false;
 };
 /// Writes the report; 0 on success. Throws core::Error (one line) for a bad session, option or

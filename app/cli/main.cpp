@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
     reportCmd->add_option("--runs", report.runs, "only these runs, e.g. 3,5 (baselines stay)");
     reportCmd->add_option("--compare", report.compare, "the two runs 'what changed' compares, e.g. 3,5 (default: the last two with a plan)");
     reportCmd->add_option("--author", report.author, "author in the title block (default: QSettings report/author, else the login name)");
+    reportCmd->add_option("--paper", report.paper, "a4 or letter, for a PDF (default: QSettings report/paper, else by the locale)");
     reportCmd->add_flag("--quiet", report.quiet, "print nothing on success");
     reportCmd->set_version_flag("--version", kVersion);
 #endif

@@ -3,6 +3,7 @@
 #include "core/report/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -179,5 +180,15 @@ std::string readableCellText(const ReportCell& cell) {
     if (const auto* s = std::get_if<std::string>(&cell)) return *s;
     return "—";
 }
+
+std::optional<PaperSize> parsePaperSize(const std::string& name) {
+    std::string lower;
+    for (char ch : name) lower += char(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower == "a4") return PaperSize::A4;
+    if (lower == "letter") return PaperSize::Letter;
+    return std::nullopt;
+}
+
+const char* paperSizeName(PaperSize paper) { return paper == PaperSize::Letter ? "letter" : "a4"; }
 
 }  // namespace qb::core

@@ -60,6 +60,12 @@ struct ReportSection {
     std::string skipped;
 };
 
+/// The PDF's paper: ISO A4 (210 × 297 mm) or US Letter (8.5 × 11 in).
+enum class PaperSize { A4, Letter };
+/// "a4" / "letter" (any case) → the size; nullopt for anything else.
+[[nodiscard]] std::optional<PaperSize> parsePaperSize(const std::string& name);
+[[nodiscard]] const char* paperSizeName(PaperSize paper);  ///< "a4", "letter"
+
 struct ReportOptions {
     /// Run numbers to include (run_number, "run 3"); empty = every run. Baselines (number 0) are
     /// always kept: they are the references.
@@ -71,6 +77,7 @@ struct ReportOptions {
     std::string author;        ///< shown in the title block (PDF, HTML); may be empty
     /// Modules listed in the outlier and sensitivity rankings.
     int topModules = 10;
+    PaperSize paper = PaperSize::A4;  ///< the PDF's page size (the other formats ignore it)
 };
 
 /// A run as the report names it.

@@ -319,6 +319,33 @@ private slots:
         QVERIFY(text.contains(QStringLiteral("bits per weight (linear modules")));
     }
 
+    void pdfPaperIsA4OrLetter_data() {
+        QTest::addColumn<QString>("paper");
+        QTest::addColumn<QString>("pageSize");  // pdfinfo's "Page size:" line, in points
+        QTest::newRow("a4") << "a4" << "595 x 842 pts (A4)";
+        QTest::newRow("letter") << "Letter" << "612 x 792 pts (letter)";
+    }
+    void pdfPaperIsA4OrLetter() {
+        QFETCH(QString, paper);
+        QFETCH(QString, pageSize);
+        if (QStandardPaths::findExecutable(QStringLiteral("pdfinfo")).isEmpty())
+            QSKIP("pdfinfo is not installed (poppler-utils): the page size is not checked");
+        const fs::path out = m_dir / ("paper-" + paper.toStdString() + ".pdf");
+        QCOMPARE(runCli({"report", "--session", qpath(m_session), "--out", qpath(out), "--paper", paper}).exitCode, 0);
+        QProcess p;
+        p.start(QStringLiteral("pdfinfo"), {qpath(out)});
+        QVERIFY(p.waitForFinished(30000));
+        const QString info = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY2(info.contains(QRegularExpression(QStringLiteral("Page size:\\s+") + QRegularExpression::escape(pageSize))), qPrintable(info));
+    }
+    void anUnknownPaperIsOneErrorLineAndWritesNothing() {
+        const fs::path out = m_dir / "paper-legal.pdf";
+        const CliRun r = runCli({"report", "--session", qpath(m_session), "--out", qpath(out), "--paper", "legal"});
+        QCOMPARE(r.exitCode, 1);
+        QCOMPARE(QString::fromUtf8(r.err).trimmed(), QStringLiteral("error: --paper legal: use a4 or letter"));
+        QVERIFY(!fs::exists(out));
+    }
+
     void markdownIsAShortSummary() {
         const fs::path out = m_dir / "report.md";
         QCOMPARE(runCli({"report", "--session", qpath(m_session), "--out", qpath(out)}).exitCode, 0);

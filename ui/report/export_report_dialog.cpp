@@ -1,5 +1,6 @@
 #include "ui/report/export_report_dialog.h"
 
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QElapsedTimer>
 #include <QFileDialog>
@@ -45,6 +46,13 @@ ExportReportDialog::ExportReportDialog(const QString& sessionFile, bool unsavedC
     m_author = new QLineEdit(defaultReportAuthor(), left);
     m_author->setObjectName(QStringLiteral("reportAuthor"));
     form->addRow(tr("Author:"), m_author);
+    m_paper = new QComboBox(left);
+    m_paper->setObjectName(QStringLiteral("reportPaper"));
+    m_paper->addItem(tr("A4"), QString::fromLatin1(core::paperSizeName(core::PaperSize::A4)));
+    m_paper->addItem(tr("Letter"), QString::fromLatin1(core::paperSizeName(core::PaperSize::Letter)));
+    m_paper->setCurrentIndex(defaultReportPaper() == core::PaperSize::Letter ? 1 : 0);
+    m_paper->setToolTip(tr("The PDF's page size"));
+    form->addRow(tr("Paper (PDF):"), m_paper);
     auto* out = new QHBoxLayout;
     const QString base = QFileInfo(sessionFile).absolutePath() + QLatin1Char('/') + QFileInfo(sessionFile).completeBaseName();
     m_output = new QLineEdit(base + QStringLiteral("-report.html"), left);
@@ -136,7 +144,9 @@ bool ExportReportDialog::exportTo(const QString& file) {
         return false;
     }
     options.author = m_author->text().toStdString();
+    options.paper = core::parsePaperSize(m_paper->currentData().toString().toStdString()).value_or(core::PaperSize::A4);
     QSettings().setValue(QStringLiteral("report/author"), m_author->text());
+    QSettings().setValue(QStringLiteral("report/paper"), m_paper->currentData().toString());
     QElapsedTimer timer;
     timer.start();
     try {

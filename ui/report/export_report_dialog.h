@@ -13,6 +13,7 @@
 #include "core/store/session_data.h"
 
 class QLabel;
+class QComboBox;
 class QLineEdit;
 class QListWidget;
 class QTextBrowser;
@@ -42,6 +43,7 @@ private:
     std::shared_ptr<const core::SessionData> m_session;
     QListWidget* m_runs = nullptr;
     QLineEdit* m_author = nullptr;
+    QComboBox* m_paper = nullptr;
     QLineEdit* m_output = nullptr;
     QTextBrowser* m_preview = nullptr;
     QLabel* m_status = nullptr;

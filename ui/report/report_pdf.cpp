@@ -1,4 +1,4 @@
-// The PDF report: A4 portrait, a title block (title, model, date, author, session), each section
+// The PDF report: A4 or Letter portrait (the layout follows the page's paint rectangle), a title block (title, model, date, author, session), each section
 // with its lines, warnings, vector plots (QCustomPlot::toPainter on the PDF painter) and
 // tables, and "page N of M" at the foot of every page. Laid out twice: once to count the pages,
 // once to paint them.
@@ -22,7 +22,7 @@ namespace qb::ui {
 namespace {
 
 constexpr int kDpi = 96;
-constexpr double kTablePt = 7.0;  // page units are 1/96 inch: A4 is about 794 × 1123 with 8 mm margins less
+constexpr double kTablePt = 7.0;  // page units are 1/96 inch: A4 is about 794 × 1123, Letter 816 × 1056, less the margins
 
 class PdfLayout {
 public:
@@ -225,10 +225,10 @@ private:
 
 }  // namespace
 
-int writeReportPdf(const core::Report& report, ReportPlots& plots, const QString& file) {
+int writeReportPdf(const core::Report& report, ReportPlots& plots, const QString& file, core::PaperSize paper) {
     QPdfWriter writer(file);
     writer.setResolution(kDpi);
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize::A4), QPageLayout::Portrait, QMarginsF(12, 12, 12, 10), QPageLayout::Millimeter));
+    writer.setPageLayout(QPageLayout(QPageSize(paper == core::PaperSize::Letter ? QPageSize::Letter : QPageSize::A4), QPageLayout::Portrait, QMarginsF(12, 12, 12, 10), QPageLayout::Millimeter));
     writer.setTitle(toQString(report.title));
     writer.setCreator(QStringLiteral("quantbench ") + toQString(report.quantbenchVersion));
     const int pages = PdfLayout(writer, nullptr, plots, 0).run(report);

@@ -1,5 +1,6 @@
 #include "ui/report/report_writer.h"
 
+#include <QLocale>
 #include <QSettings>
 
 #include <unistd.h>
@@ -20,6 +21,11 @@ QString defaultReportAuthor() {
         if (!name.isEmpty()) return name;
     }
     return {};
+}
+
+core::PaperSize defaultReportPaper() {
+    if (const auto stored = core::parsePaperSize(QSettings().value(QStringLiteral("report/paper")).toString().toStdString())) return *stored;
+    return QLocale::system().measurementSystem() == QLocale::ImperialUSSystem ? core::PaperSize::Letter : core::PaperSize::A4;
 }
 
 void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options) {
@@ -45,7 +51,7 @@ void writeReport(const std::filesystem::path& sessionFile, const std::filesystem
     }
     const std::filesystem::path tmp = out.string() + ".tmp-" + std::to_string(::getpid());
     try {
-        writeReportPdf(report, plots, toQString(tmp.string()));
+        writeReportPdf(report, plots, toQString(tmp.string()), options.paper);
     } catch (...) {
         std::error_code ec;
         std::filesystem::remove(tmp, ec);
