@@ -51,7 +51,7 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   grid          ≥ 1            AWQ's α grid
 //   alpha         0..1           SmoothQuant's migration strength
 //   epochs        0..1000        OmniQuant's passes over the calibration windows (0: RTN with the initial clipping)
-//   lr_lwc        > 0, finite    OmniQuant's AdamW learning rate
+//   lr_lwc        > 0, finite    OmniQuant's AdamW learning rate (aug_loss: true/false)
 constexpr int kMaxGroupSize = 1 << 20;
 constexpr int kMaxBlockSize = 1 << 16;
 constexpr int kMaxAwqGrid = 1000;
@@ -118,9 +118,11 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             s.omniquant.epochs = int(getInt(v, k, origin, 0, kMaxEpochs));
         } else if (k == "lr_lwc") {
             s.omniquant.lrLwc = getPositive(v, k, origin);
-        } else if (k == "let" || k == "lr_let" || k == "aug_loss") {
+        } else if (k == "aug_loss") {
+            s.omniquant.augLoss = getBool(v, k, origin);
+        } else if (k == "let" || k == "lr_let") {
             throw Error(origin + ": \"" + k + "\" is not implemented: omniquant learns the weight clipping (LWC) only; " +
-                        "the learnable equivalent transformation (LET) and the augmented loss are not written yet");
+                        "the learnable equivalent transformation (LET) is not written yet");
         } else {
             throw Error(origin + ": unknown key \"" + k + "\"");
         }
@@ -193,6 +195,7 @@ std::string schemeToJson(const QuantScheme& s) {
     j["threshold"] = s.llmInt8.threshold;
     j["epochs"] = s.omniquant.epochs;
     j["lr_lwc"] = s.omniquant.lrLwc;
+    j["aug_loss"] = s.omniquant.augLoss;
     return j.dump();
 }
 

@@ -11,7 +11,7 @@
 // character. Scheme keys: method, bits (2, 3, 4 or 8), group_size (≥ 1, or −1 = one group per
 // output row; a trailing partial group is fine), sym, act_order, damp_percent (0–1),
 // block_size (≥ 1), static_groups, grid (1–1000), clip_search, alpha (0–1), act_bits (2–8),
-// threshold (> 0), epochs (0–1000), lr_lwc (> 0). The ranges are what the quantizers accept, so a plan that parses does not
+// threshold (> 0), epochs (0–1000), lr_lwc (> 0), aug_loss. The ranges are what the quantizers accept, so a plan that parses does not
 // fail mid-run. Unknown keys, out-of-range values and malformed JSON are errors, one line
 // each, naming the origin (the file) and the rule: `plan.json: rule 2: "bits" is 9, not one
 // of 2, 3, 4, 8`.

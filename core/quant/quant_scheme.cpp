@@ -56,7 +56,8 @@ std::string QuantScheme::label() const {
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
     case QuantMethod::OmniQuant:
-        return "omniquant " + gridLabel(grid) + " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc);
+        return "omniquant " + gridLabel(grid) +  " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc) +
+               (omniquant.augLoss ? " aug-loss" : "");
     }
     return methodName(method);
 }

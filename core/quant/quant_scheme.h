@@ -62,9 +62,11 @@ struct LlmInt8Options {
 /// OmniQuant's learnable weight clipping (LWC) training. lrLwc = 5e-3 is the paper's value
 /// (Shao et al. 2024, §4.1); the official main.py defaults --lwc_lr to 1e-2, which its
 /// scripts do not override. LET (learnable equivalent transformation) is not implemented.
+/// augLoss is the official code's --aug_loss (off by default there and here).
 struct OmniQuantOptions {
     int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
     double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b
+    bool augLoss = false; ///< add the MSE to the FP layer's output on the quantized inputs (official --aug_loss)
 };
 
 struct QuantScheme {

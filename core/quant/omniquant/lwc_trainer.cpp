@@ -55,6 +55,17 @@ LwcLayerResult trainLayerLwc(const ModelConfig& c, const DecoderLayer& layer,
     }
     if (modules.empty()) throw Error("omniquant: no module of layer " + std::to_string(layer.index) + " is trained");
 
+    // --aug_loss: the float layer's own output on the quantized inputs, F(W, X_q).
+    MatrixRM augTargets;
+    if (options.augLoss) {
+        augTargets = quantInputs;
+        for (Index w = 0; w < windows; ++w) {
+            MatrixRM h = augTargets.middleRows(w * T, T);
+            runDecoderLayer(c, layer, h, T);
+            augTargets.middleRows(w * T, T) = h;
+        }
+    }
+
     LwcLayerResult result;
     BlockCache<float> cache;
     MatrixS<float> da, db;
@@ -69,7 +80,12 @@ LwcLayerResult trainLayerLwc(const ModelConfig& c, const DecoderLayer& layer,
             // L = mean((F(Ŵ, X_q) − F(W, X_fp))²), ∂L/∂y = 2·(y − y_fp) / (T·D)
             const MatrixS<float> diff = Y - fpTargets.middleRows(w * T, T);
             lossSum += double(diff.squaredNorm()) / double(diff.size());
-            const MatrixS<float> dy = diff * (2.0f / float(diff.size()));
+            MatrixS<float> dy = diff * (2.0f / float(diff.size()));
+            if (options.augLoss) {  // + mean((F(Ŵ, X_q) − F(W, X_q))²)
+                const MatrixS<float> diffAug = Y - augTargets.middleRows(w * T, T);
+                lossSum += double(diffAug.squaredNorm()) / double(diffAug.size());
+                dy += diffAug * (2.0f / float(diffAug.size()));
+            }
             const BlockGradients<float> g = blockBackward(shape, weights, cache, dy, trained, false);
             for (auto& m : modules) {
                 lwcBackward(m.weight, m.rounding, g.dW[std::size_t(m.kind)], da, db);

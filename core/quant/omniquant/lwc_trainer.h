@@ -6,7 +6,8 @@
 //
 // F is the decoder block (block_forward.h), X_fp the full-precision model's input of this
 // layer and F(W, X_fp) its full-precision output (the targets), X_q the input the already
-// quantized layers produce, Q the LWC fake quantization (lwc.h). One calibration window per
+// quantized layers produce, Q the LWC fake quantization (lwc.h). With augLoss (the official
+// --aug_loss) the loss adds ‖F(W, X_q) − F(Q(W), X_q)‖², the FP layer on the same inputs. One calibration window per
 // step, the windows in order, `epochs` passes; AdamW without weight decay (adamw.h). After
 // training the clipping is folded and each trained module quantized (lwcQuantize).
 //

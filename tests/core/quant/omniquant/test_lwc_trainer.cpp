@@ -3,6 +3,7 @@
 // clipping (and below plain RTN).
 #include <QtTest>
 
+#include "core/backend/backend.h"
 #include "core/calib/calibration.h"
 #include "core/quant/omniquant/block_forward.h"
 #include "core/quant/omniquant/lwc.h"
@@ -44,6 +45,9 @@ class TestLwcTrainer : public QObject {
 
 private slots:
     void initTestCase() {
+        // One thread: on a loaded 2-core CI machine a training step's two OpenMP threads mostly
+        // wait for each other (BENCHMARKS.md, OmniQuant), which made this suite several times slower.
+        setThreadCount(1);
         m_model = qb::test::bundledModel();
         const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
         const auto stream = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
@@ -88,6 +92,20 @@ private slots:
         QVERIFY(trained.epochLoss.back() < trained.epochLoss.front());
         QVERIFY(eTrained < 0.9 * eInit);
         QVERIFY(eTrained < 0.9 * eRtn);
+    }
+
+    // aug_loss adds the MSE to F(W, X_q); here X_q = X_fp, so that term equals the first and the
+    // loss doubles (AdamW is invariant to the gradient's scale up to ε, so the steps agree).
+    void augLossAddsTheSameInputTerm() {
+        std::array<std::optional<WeightGridSpec>, 7> grids;
+        grids.fill(WeightGridSpec{3, 32, false});
+        OmniQuantOptions o;
+        o.epochs = 1;
+        const auto plain = omniquant::trainLayerLwc(m_model->config(), *m_model->layer(1), grids, m_x, m_target, kT, o, {});
+        o.augLoss = true;
+        const auto aug = omniquant::trainLayerLwc(m_model->config(), *m_model->layer(1), grids, m_x, m_target, kT, o, {});
+        qInfo("epoch loss %.6g, with aug_loss %.6g", plain.epochLoss[0], aug.epochLoss[0]);
+        QVERIFY(std::abs(aug.epochLoss[0] / (2.0 * plain.epochLoss[0]) - 1.0) < 1e-3);  // targets from batches of another size
     }
 
     void cancelStopsTheTraining() {
