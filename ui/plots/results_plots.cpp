@@ -306,7 +306,9 @@ void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all, const AutoPla
         line->setPen(QPen(seriesColor(6), 1.2, Qt::DashLine));
     }
     if (predictions) addAutoPlanPredictions(plot, *autoPlan, xMin, xMax);
-    if (runs.empty()) yMin = 1, yMax = 1;
+    if (runs.empty()) yMin = 1, yMax = 1;  // no perplexity to show: the left axis stays blank
+    plot->yAxis->setTickLabels(!runs.empty());
+    plot->yAxis->setLabel(runs.empty() ? QString() : QObject::tr("perplexity"));
     const double dy = std::max(yMax * 0.02, (yMax - yMin) * 0.15);
     plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
     auto ticker = QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog);
