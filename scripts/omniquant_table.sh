@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # OmniQuant LWC against RTN and GPTQ (issue 15): perplexity on eval.txt at context 512,
 # calibration calib.txt WINDOWS x 512 (the issue's protocol: 128), seed 0, LWC with the
-# defaults (20 epochs, AdamW lr 5e-3, a = b = 4). Prints a Markdown table and the LWC seconds
-# of every decoder layer (from the quantize log).
+# defaults (20 epochs, AdamW lr 5e-3, a = b = 4). Prints a Markdown table and the seconds of
+# every decoder layer.
 #   scripts/omniquant_table.sh [BUILD_DIR] [OUT_DIR] [WINDOWS] [THREADS]
 # THREADS (default 1): on a 2-core machine shared with other jobs, two OpenMP threads per
 # training step spend most of their time waiting for each other at barriers.
@@ -34,7 +34,7 @@ ppl() {  # method, grid keys, tag -> perplexity; the quantize log goes to $out/<
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.4f %.1f" % (r["perplexity"], r["seconds"]))' "$out/$3.run.json"
 }
 
-echo "| scheme | OmniQuant LWC | reference | deviation | GPTQ | RTN | LWC seconds (whole model) |"
+echo "| scheme | OmniQuant LWC | reference | deviation | GPTQ | RTN | OmniQuant quantize seconds |"
 echo "|---|---|---|---|---|---|---|"
 i=0
 for s in "${schemes[@]}"; do
@@ -47,7 +47,13 @@ for s in "${schemes[@]}"; do
   echo "| $name | $omni | $ref | $dev | $gptq | $rtn | $secs |"
 done
 echo
-echo "LWC seconds per decoder layer:"
+echo "seconds per decoder layer (LWC training and folding, from the modules of quantize --json):"
 for j in $(seq 1 $i); do
-  echo "  ${schemes[$((j-1))]%%|*}: $(grep -o 'layer [0-9]*: omniquant LWC.*' "$out/omni$j.log" | sed 's/.*, \([0-9.]*\) s$/\1/' | tr '\n' ' ')"
+  python3 - "$out/omni$j.run.json" "${schemes[$((j-1))]%%|*}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); per = {}
+for m in r["modules"]:
+    layer = int(m["name"].split(".")[2]); per[layer] = per.get(layer, 0.0) + m["seconds"]
+print("  %s: %s" % (sys.argv[2], " ".join("%.1f" % per[k] for k in sorted(per))))
+PY
 done
