@@ -21,19 +21,29 @@ std::uint64_t le(const unsigned char* p, int n) {
     return v;
 }
 
-// The objects of the collection at [begin, begin + size): each must lie inside it.
+// The objects of the collection at [begin, begin + size), walked as libhdf5 1.10 walks them
+// (H5HG__cache_heap_deserialize): an object takes 16 + its size rounded up to 8 bytes; the free
+// space (index 0) takes its size, header included. Each must lie inside the collection, and the
+// free space must cover at least its header — libhdf5 loops forever on one of size 0.
 void checkCollection(const unsigned char* base, std::uint64_t begin, std::uint64_t size) {
     constexpr std::uint64_t kHeader = 16, kObjectHeader = 16;
     std::uint64_t at = begin + kHeader;
     const std::uint64_t end = begin + size;
-    while (at + kObjectHeader <= end) {
+    while (at + kObjectHeader <= end) {  // a shorter tail is free space without a header
         const std::uint64_t index = le(base + at, 2);
         const std::uint64_t objectSize = le(base + at + 8, 8);
-        if (index == 0) return;  // the free space: the rest of the collection
-        const std::uint64_t room = end - at - kObjectHeader;
-        if (objectSize > room)
+        const std::uint64_t room = end - at;
+        if (index == 0) {
+            if (objectSize < kObjectHeader || objectSize > room)
+                throw Error("damaged HDF5 file: the free space of the global heap collection at byte " + std::to_string(begin) +
+                            " claims " + std::to_string(objectSize) + " bytes, " + std::to_string(room) + " remain");
+            at += objectSize;
+            continue;
+        }
+        if (objectSize > room - kObjectHeader)
             throw Error("damaged HDF5 file: global heap object " + std::to_string(index) + " at byte " + std::to_string(at) +
-                        " claims " + std::to_string(objectSize) + " bytes, " + std::to_string(room) + " remain in its collection");
+                        " claims " + std::to_string(objectSize) + " bytes, " + std::to_string(room - kObjectHeader) +
+                        " remain in its collection");
         at += kObjectHeader + ((objectSize + 7) / 8) * 8;
     }
 }

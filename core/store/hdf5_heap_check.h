@@ -6,8 +6,9 @@
 // of index(2) refcount(2) reserved(4) size(8) data padded to 8 bytes; index 0 is the free
 // space). Debian 12's libhdf5 1.10.8 copies an object by its stored size without bounds
 // (H5HG_read), so a session with one corrupted size byte crashed quantbench (found by
-// tests/fuzz/fuzz_session_store). This walks every collection first and refuses the file when
-// a collection leaves the file or an object runs past its collection.
+// tests/fuzz/fuzz_session_store), and a free-space entry of size 0 made it loop forever. This
+// walks every collection first and refuses the file when a collection leaves the file, an object
+// runs past its collection or the free space is shorter than its own header.
 
 #include <filesystem>
 
