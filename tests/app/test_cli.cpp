@@ -465,6 +465,27 @@ private slots:
         QCOMPARE(QString::fromUtf8(r.err), "error: " + path(dir / "plan.json") + ": default: \"act_bits\" is 16, outside 2–8\n");
         QVERIFY(!std::filesystem::exists(dir / "out"));
     }
+    // The issue's plan as written (20 epochs of LWC on 4 windows of 128 tokens): one line per
+    // module, the per-layer log line with the loss; LET is refused as a plan error.
+    void quantizeWithAnOmniQuantPlan() {
+        const auto dir = test::freshScratchDir("cli-omniquant");
+        writeFile(dir / "plan.json", R"({"default": {"method": "omniquant", "bits": 4, "group_size": 32}})");
+        QStringList calib = smallCalibration();
+        calib.last() = "1";  // one thread: the training steps are short (BENCHMARKS.md, OmniQuant)
+        const CliRun r = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"),
+                                            "--out", path(dir / "out")} + calib);
+        QCOMPARE(r.exitCode, 0);
+        const QRegularExpression row(R"(^model\.layers\.4\.mlp\.down_proj +omniquant +4 +32 +\d\.\d{3}e-\d\d +\d+\.\d{3} +\d+$)");
+        QVERIFY2(linesStartingWith(r.out, "model.layers.4.mlp.down_proj ").value(0).contains(row), r.out.constData());
+        QVERIFY2(r.err.contains("layer 4: omniquant LWC loss ") && r.err.contains(" over 20 epochs, "), r.err.constData());
+        QVERIFY(std::filesystem::exists(dir / "out" / "model.safetensors"));
+
+        writeFile(dir / "let.json", R"({"default": {"method": "omniquant", "let": true}})");
+        const CliRun let = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "let.json"),
+                                              "--out", path(dir / "out-let")} + calib);
+        QCOMPARE(let.exitCode, 1);
+        QVERIFY2(let.err.contains("\"let\" is not implemented"), let.err.constData());
+    }
     void existingOutputIsRefusedBeforeAnyWork() {
         // --calib names no file: reaching the calibration would fail with another message.
         const auto dir = test::freshScratchDir("cli-existing-out");
