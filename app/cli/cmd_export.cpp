@@ -206,7 +206,7 @@ void printGgufResult(const core::ExportRunResult& r, const ExportArgs& args) {
 
 void checkExportArgs(const ExportArgs& args) {
     const auto hf = core::parseHfExportFormat(args.format);
-    if (!hf && args.format != "gguf") throw core::Error("--format " + args.format + ": use gguf, gptq, awq or compressed-tensors");
+    if (!hf && args.format != "gguf") throw core::Error("--format " + args.format + ": use " + core::exportFormatList());
     if (args.checkpointFormat != "auto" && args.checkpointFormat != "gptq" && args.checkpointFormat != "gptq_v2")
         throw core::Error("--checkpoint-format " + args.checkpointFormat + ": use auto, gptq (v1: zero − 1) or gptq_v2 (zero as is)");
     if (hf != core::HfExportFormat::Gptq && args.checkpointFormat != "auto")

@@ -13,6 +13,7 @@
 #include "app/cli/cmd_report.h"
 #endif
 #include "core/backend/backend.h"
+#include "core/export/export_summary.h"
 #include "core/quant/method_registry.h"
 #include "core/util/error.h"
 #ifdef QB_HAVE_APP_COMMON
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--eval", quant.evalText, "also print the perplexity of the quantized model on this text");
     quantCmd->add_option("--eval-ctx", quant.evalCtx, "window length for --eval")->check(CLI::Range(2, 1 << 20))->capture_default_str();
     quantCmd->add_option("--session", quant.session, kSessionHelp);
-    quantCmd->add_option("--export", quant.exportFormat, "then export the checkpoint as export does, checked: gguf, gptq, awq or compressed-tensors");
+    quantCmd->add_option("--export", quant.exportFormat, "then export the checkpoint as export does, checked: " + qb::core::exportFormatList());
     quantCmd->add_option("--export-out", quant.exportOut, "the export's file or folder (default: OUT.gguf or OUT-FORMAT)");
     quantCmd->add_option("--type", quant.exportType, "--export gguf: type of the weight matrices (as export --type)")->capture_default_str();
     quantCmd->add_option("--checkpoint-format", quant.exportCheckpointFormat, "--export gptq: auto, gptq (v1) or gptq_v2")->capture_default_str();
@@ -161,7 +162,7 @@ int main(int argc, char** argv) {
     qb::cli::ExportArgs exportArgs;
     auto* exportCmd = app.add_subcommand("export", "write a checkpoint as a GGUF file for llama.cpp, then reload and check it");
     exportCmd->add_option("--model", exportArgs.model, "Hugging Face model folder (float or quantized)")->required();
-    exportCmd->add_option("--format", exportArgs.format, "output format: gguf (a file), gptq, awq or compressed-tensors (a folder)")->capture_default_str();
+    exportCmd->add_option("--format", exportArgs.format, "output format: gguf (a file), gptq, awq, compressed-tensors, or f16/bf16 (dequantized) (a folder)")->capture_default_str();
     exportCmd->add_option("--checkpoint-format", exportArgs.checkpointFormat,
                           "GPTQ only: auto (v1 unless a group needs v2), gptq (v1) or gptq_v2")->capture_default_str();
     exportCmd->add_option("--type", exportArgs.type, "type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K")->capture_default_str();

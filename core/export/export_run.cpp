@@ -68,7 +68,7 @@ ExportRunResult exportAndCheck(const LlamaModel& model, const std::filesystem::p
     const RunContext writing = run.sub(0.0, 0.5), checking = run.sub(0.5, 1.0);
     ExportRunResult result;
     const auto hf = parseHfExportFormat(options.target.format);
-    if (!hf && options.target.format != "gguf") throw Error("format " + options.target.format + ": use gguf, gptq, awq or compressed-tensors");
+    if (!hf && options.target.format != "gguf") throw Error("format " + options.target.format + ": use " + exportFormatList());
     if (hf) {
         HfExportOptions o;
         o.format = *hf;

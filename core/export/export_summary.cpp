@@ -61,9 +61,7 @@ ExportSummary summarizeHf(const LlamaModel& model, const std::filesystem::path& 
     HfExportOptions options;
     options.format = format;
     options.gptqZeros = zeros;
-    const HfFolderPlan plan = format == HfExportFormat::Gptq  ? planGptqExport(model, options)
-                              : format == HfExportFormat::Awq ? planAwqExport(model)
-                                                              : planCompressedTensorsExport(model);
+    const HfFolderPlan plan = planHfExport(model, options);
     ExportSummary s;
     s.format = hfExportFormatName(format);
     s.variant = plan.report.variant;
@@ -77,7 +75,8 @@ ExportSummary summarizeHf(const LlamaModel& model, const std::filesystem::path& 
         const std::uint64_t bytes = blobBytes(plan.moduleTensors(name, *linear));
         const std::string f = linear->format();
         const bool quantized = f != "f32" && f != "f16" && f != "bf16";
-        const std::string how = !m.note.empty() ? "kept F16" : quantized ? "packed" : "converted";
+        const bool dequantizing = format == HfExportFormat::Float16 || format == HfExportFormat::BFloat16;
+        const std::string how = !m.note.empty() ? "kept F16" : !quantized ? "converted" : dequantizing ? "dequantized" : "packed";
         s.rows.push_back({name, linear->format(), m.storage, how, m.note, bytes});
         s.expectedBytes += bytes;
     }
@@ -87,8 +86,15 @@ ExportSummary summarizeHf(const LlamaModel& model, const std::filesystem::path& 
 }  // namespace
 
 const std::vector<std::string>& exportFormatNames() {
-    static const std::vector<std::string> names{"gguf", "gptq", "awq", "compressed-tensors"};
+    static const std::vector<std::string> names{"gguf", "gptq", "awq", "compressed-tensors", "f16", "bf16"};
     return names;
+}
+
+std::string exportFormatList() {
+    const auto& names = exportFormatNames();
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    return out;
 }
 
 int ExportSummary::keptF16() const {
@@ -110,7 +116,7 @@ int ExportSummary::requantized() const {
 ExportSummary summarizeExport(const LlamaModel& model, const std::filesystem::path& modelDir, const ExportTarget& target) {
     if (target.format == "gguf") return summarizeGguf(model, modelDir, target.ggufType);
     const auto hf = parseHfExportFormat(target.format);
-    if (!hf) throw Error("format " + target.format + ": use gguf, gptq, awq or compressed-tensors");
+    if (!hf) throw Error("format " + target.format + ": use " + exportFormatList());
     return summarizeHf(model, modelDir, *hf, target.gptqZeros);
 }
 

@@ -20,6 +20,8 @@ namespace qb::core {
 /// The export formats quantbench writes, in the order menus list them: "gguf" (a file), then
 /// the Hugging Face folders "gptq", "awq", "compressed-tensors".
 [[nodiscard]] const std::vector<std::string>& exportFormatNames();
+/// The names for a message: "gguf, gptq, awq, compressed-tensors, f16 or bf16".
+[[nodiscard]] std::string exportFormatList();
 
 struct ExportTarget {
     std::string format = "gguf";             ///< one of exportFormatNames()

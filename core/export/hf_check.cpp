@@ -13,6 +13,7 @@ namespace {
 
 constexpr double kF16Relative = 1.0 / 2048.0;  // half an F16 ulp, relative
 constexpr double kF16Subnormal = 3.0e-8;       // half the smallest F16 subnormal step (2^-25)
+constexpr double kBf16Relative = 1.0 / 256.0;   // half a BF16 ulp (8 significant bits), relative
 
 class Comparer {
 public:
@@ -27,7 +28,7 @@ public:
             double worst = 0.0;  // max over values of |Δ| − bound
             for (Index i = 0; i < ref.size(); ++i) {
                 const double x = ref.data()[i], d = std::fabs(double(got.data()[i]) - x);
-                const double bound = exact ? 0.0 : std::fabs(x) * kF16Relative + kF16Subnormal;
+                const double bound = exact ? 0.0 : std::fabs(x) * (storage == "BF16" ? kBf16Relative : kF16Relative) + kF16Subnormal;
                 c.maxAbsDiff = std::max(c.maxAbsDiff, d);
                 c.bound = std::max(c.bound, bound);
                 worst = std::max(worst, d - bound);
@@ -36,7 +37,7 @@ public:
             c.ok = worst <= 0.0;
             if (!c.ok)
                 m_r.problems.push_back(name + " (" + storage + "): max |dW| " + std::to_string(c.maxAbsDiff) + " where " +
-                                       (exact ? std::string("the quantized values must decode exactly") : "F16 rounding allows " + std::to_string(c.bound)));
+                                       (exact ? std::string("the quantized values must decode exactly") : storage + " rounding allows " + std::to_string(c.bound)));
         }
         m_r.tensors.push_back(c);
     }

@@ -3,6 +3,8 @@
 //   gptq               transformers / AutoGPTQ / GPTQModel / vLLM (checkpoint_format "gptq" or "gptq_v2")
 //   awq                AutoAWQ's GEMM layout (quant_method "awq", version "gemm"), transformers, vLLM
 //   compressed-tensors vLLM's native format as llm-compressor writes it ("pack-quantized")
+//   f16, bf16          dequantized: every module's weight as F16/BF16, no quantization_config,
+//                      for any engine that reads float checkpoints (float_export.cpp)
 // Each format lives in its own file (gptq_export.cpp, awq_export.cpp,
 // compressed_tensors_export.cpp) and only decides, per linear module, which tensors it becomes
 // and what quantization_config says; writeHfFolder() writes every folder the same way:
@@ -29,9 +31,9 @@
 
 namespace qb::core {
 
-enum class HfExportFormat { Gptq, Awq, CompressedTensors };
+enum class HfExportFormat { Gptq, Awq, CompressedTensors, Float16, BFloat16 };
 
-/// "gptq", "awq", "compressed-tensors".
+/// "gptq", "awq", "compressed-tensors", "f16", "bf16".
 [[nodiscard]] std::string hfExportFormatName(HfExportFormat f);
 /// Parses a format name (the spellings above); nullopt when unknown.
 [[nodiscard]] std::optional<HfExportFormat> parseHfExportFormat(const std::string& name);
@@ -63,7 +65,8 @@ struct HfExportReport {
 
 /// What a format writes: the quantization_config, and per module its tensors.
 struct HfFolderPlan {
-    std::string quantizationConfigJson;  ///< the config.json "quantization_config" object
+    std::string quantizationConfigJson;  ///< the config.json "quantization_config" object; empty = none
+    std::string torchDtype = "float16";  ///< config.json's torch_dtype
     std::string extraFileName;           ///< e.g. "quantize_config.json"; empty = none
     std::string extraFileJson;
     /// The tensors of one linear module (weight-like ones and the bias), names included.
@@ -78,6 +81,10 @@ struct HfFolderPlan {
 /// The compressed-tensors plan (compressed_tensors_export.cpp). Throws Error naming the module it refuses.
 [[nodiscard]] HfFolderPlan planCompressedTensorsExport(const LlamaModel& model);
 
+/// The dequantized plan (float_export.cpp): every module's dense weight as dtype (F16 or BF16).
+[[nodiscard]] HfFolderPlan planFloatExport(const LlamaModel& model, DType dtype);
+/// The plan of options.format (one of the planXxxExport above), its report's format set.
+[[nodiscard]] HfFolderPlan planHfExport(const LlamaModel& model, const HfExportOptions& options);
 /// F16 `weight` (and F16 `bias`) of a module kept in floating point: its dense weight rounded to F16.
 [[nodiscard]] std::vector<TensorBlob> f16ModuleTensors(const std::string& name, const Linear& linear);
 
@@ -88,8 +95,8 @@ struct HfFolderPlan {
 HfExportReport writeHfFolder(const LlamaModel& model, const std::filesystem::path& modelDir, const std::filesystem::path& outDir,
                              const HfFolderPlan& plan, const RunContext* ctx = nullptr);
 
-/// planXxxExport + writeHfFolder for options.format. Throws Error when the model has no
-/// quantized module, or as the plan and the writer do.
+/// planHfExport + writeHfFolder. Throws Error when the model has no quantized module (for the
+/// quantized formats), or as the plan and the writer do.
 HfExportReport exportHf(const LlamaModel& model, const std::filesystem::path& modelDir, const std::filesystem::path& outDir,
                         const HfExportOptions& options, const RunContext* ctx = nullptr);
 

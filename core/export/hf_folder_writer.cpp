@@ -27,12 +27,15 @@ std::string hfExportFormatName(HfExportFormat f) {
         case HfExportFormat::Gptq: return "gptq";
         case HfExportFormat::Awq: return "awq";
         case HfExportFormat::CompressedTensors: return "compressed-tensors";
+        case HfExportFormat::Float16: return "f16";
+        case HfExportFormat::BFloat16: return "bf16";
     }
     return {};
 }
 
 std::optional<HfExportFormat> parseHfExportFormat(const std::string& name) {
-    for (HfExportFormat f : {HfExportFormat::Gptq, HfExportFormat::Awq, HfExportFormat::CompressedTensors})
+    for (HfExportFormat f : {HfExportFormat::Gptq, HfExportFormat::Awq, HfExportFormat::CompressedTensors, HfExportFormat::Float16,
+                             HfExportFormat::BFloat16})
         if (name == hfExportFormatName(f)) return f;
     return std::nullopt;
 }
@@ -124,8 +127,9 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
     try {
         const DType embedType = sourceEmbeddingDtype(modelDir);
         OrderedJson config = readOrderedJsonFile(modelDir / "config.json");
-        config["torch_dtype"] = "float16";  // GPTQ/AWQ scales are F16; the kernels run in F16
-        config["quantization_config"] = OrderedJson::parse(plan.quantizationConfigJson);
+        config["torch_dtype"] = plan.torchDtype;  // GPTQ/AWQ scales are F16; the kernels run in F16
+        if (plan.quantizationConfigJson.empty()) config.erase("quantization_config");
+        else config["quantization_config"] = OrderedJson::parse(plan.quantizationConfigJson);
         writeTextFile(tmp / "config.json", config.dump(2) + "\n");
         if (!plan.extraFileName.empty()) writeTextFile(tmp / plan.extraFileName, plan.extraFileJson + "\n");
         writeTensors(model, embedType, plan, tmp / "model.safetensors", ctx);
@@ -152,6 +156,19 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
     return report;
 }
 
+HfFolderPlan planHfExport(const LlamaModel& model, const HfExportOptions& options) {
+    HfFolderPlan plan;
+    switch (options.format) {
+        case HfExportFormat::Gptq: plan = planGptqExport(model, options); break;
+        case HfExportFormat::Awq: plan = planAwqExport(model); break;
+        case HfExportFormat::CompressedTensors: plan = planCompressedTensorsExport(model); break;
+        case HfExportFormat::Float16: plan = planFloatExport(model, DType::F16); break;
+        case HfExportFormat::BFloat16: plan = planFloatExport(model, DType::BF16); break;
+    }
+    plan.report.format = options.format;
+    return plan;
+}
+
 HfExportReport exportHf(const LlamaModel& model, const fs::path& modelDir, const fs::path& outDir, const HfExportOptions& options,
                         const RunContext* ctx) {
     bool quantized = false;
@@ -160,13 +177,11 @@ HfExportReport exportHf(const LlamaModel& model, const fs::path& modelDir, const
             const Linear* l = model.layer(i)->linear(k).get();
             quantized = quantized || (!dynamic_cast<const Fp16Linear*>(l) && !dynamic_cast<const DenseLinear*>(l));
         }
-    if (!quantized) throw Error(modelDir.string() + ": no module is quantized; quantize it first (quantbench-cli quantize)");
+    const bool floatFormat = options.format == HfExportFormat::Float16 || options.format == HfExportFormat::BFloat16;
+    if (!quantized && !floatFormat) throw Error(modelDir.string() + ": no module is quantized; quantize it first (quantbench-cli quantize)");
     checkQuantizedCheckpointOutput(outDir);  // before any packing
     const auto start = std::chrono::steady_clock::now();
-    HfFolderPlan plan = options.format == HfExportFormat::Gptq   ? planGptqExport(model, options)
-                        : options.format == HfExportFormat::Awq ? planAwqExport(model)
-                                                                 : planCompressedTensorsExport(model);
-    plan.report.format = options.format;
+    const HfFolderPlan plan = planHfExport(model, options);
     HfExportReport r = writeHfFolder(model, modelDir, outDir, plan, ctx);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;

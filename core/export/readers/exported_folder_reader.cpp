@@ -20,6 +20,23 @@ DecodedLinear readPlainLinear(const HfFolder& folder, const std::string& name, I
     return d;
 }
 
+namespace {
+
+// A folder without quantization_config: every module is `<name>.weight` in a float dtype.
+class FloatFolderReader final : public ExportedFolderReader {
+public:
+    explicit FloatFolderReader(std::shared_ptr<const HfFolder> folder) : ExportedFolderReader(std::move(folder)) {}
+    std::string format() const override { return "float"; }
+    std::string variant() const override { return folder().dtypeOf("model.layers.0.self_attn.q_proj.weight"); }
+    DecodedLinear linear(const std::string& name, Index out, Index in) const override { return readPlainLinear(folder(), name, out, in); }
+};
+
+}  // namespace
+
+std::unique_ptr<ExportedFolderReader> makeFloatReader(std::shared_ptr<const HfFolder> folder) {
+    return std::make_unique<FloatFolderReader>(std::move(folder));
+}
+
 std::unique_ptr<ExportedFolderReader> openExportedFolder(const std::filesystem::path& dir) {
     auto folder = HfFolder::open(dir);
     const auto q = nlohmann::json::parse(folder->quantizationConfigJson().empty() ? "{}" : folder->quantizationConfigJson());
@@ -27,8 +44,9 @@ std::unique_ptr<ExportedFolderReader> openExportedFolder(const std::filesystem::
     if (method == "gptq") return makeGptqReader(folder);
     if (method == "awq") return makeAwqReader(folder);
     if (method == "compressed-tensors") return makeCompressedTensorsReader(folder);
+    if (folder->quantizationConfigJson().empty()) return makeFloatReader(folder);
     throw Error((dir / "config.json").string() + ": quantization_config.quant_method is '" + method +
-                "'; check-export reads gptq, awq and compressed-tensors folders (and .gguf files)");
+                "'; check-export reads gptq, awq and compressed-tensors folders, float folders (and .gguf files)");
 }
 
 }  // namespace qb::core

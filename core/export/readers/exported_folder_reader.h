@@ -35,9 +35,12 @@ protected:
 [[nodiscard]] std::unique_ptr<ExportedFolderReader> makeGptqReader(std::shared_ptr<const HfFolder> folder);
 [[nodiscard]] std::unique_ptr<ExportedFolderReader> makeAwqReader(std::shared_ptr<const HfFolder> folder);
 [[nodiscard]] std::unique_ptr<ExportedFolderReader> makeCompressedTensorsReader(std::shared_ptr<const HfFolder> folder);
+/// A float folder (no quantization_config): every module a plain `<name>.weight`.
+[[nodiscard]] std::unique_ptr<ExportedFolderReader> makeFloatReader(std::shared_ptr<const HfFolder> folder);
 
 /// Opens dir and picks the reader from quantization_config.quant_method ("gptq", "awq",
-/// "compressed-tensors"). Throws Error when the folder has none of these.
+/// "compressed-tensors"), or the float reader when there is no quantization_config. Throws
+/// Error for any other quant_method.
 [[nodiscard]] std::unique_ptr<ExportedFolderReader> openExportedFolder(const std::filesystem::path& dir);
 
 /// A module stored unquantized: `<name>.weight` [out, in] and an optional `<name>.bias`, any float dtype.

@@ -270,7 +270,7 @@ private slots:
         QTest::addColumn<QString>("format");
         QTest::addColumn<QString>("type");
         QTest::addColumn<QString>("message");
-        QTest::newRow("format") << "onnx" << "F16" << "--format onnx: use gguf, gptq, awq or compressed-tensors";
+        QTest::newRow("format") << "onnx" << "F16" << "--format onnx: use gguf, gptq, awq, compressed-tensors, f16 or bf16";
         QTest::newRow("type") << "gguf" << "Q3_K" << "--type Q3_K: not a GGUF type";
     }
     void quantizeExportBadArgumentsAreRefusedFirst() {
