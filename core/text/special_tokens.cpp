@@ -11,12 +11,21 @@ namespace {
 int templateTokenId(const nlohmann::json& item, const nlohmann::json& processor, const std::string& file) {
     const std::string name = requireString(item["SpecialToken"], "id", file, "post_processor TemplateProcessing item");
     const auto specials = processor.find("special_tokens");
-    if (specials == processor.end() || !specials->contains(name))
+    if (specials == processor.end() || !specials->is_object() || !specials->contains(name))
         throw Error(file + ": post_processor TemplateProcessing uses '" + name + "' that is not in its special_tokens");
-    const auto& ids = (*specials)[name]["ids"];
-    if (!ids.is_array() || ids.empty() || !ids[0].is_number_integer())
+    // find(), never a const operator[] on a key that may be missing (undefined behaviour in
+    // nlohmann::json: a fuzzed tokenizer.json whose special token had no "ids" crashed here).
+    const nlohmann::json& entry = specials->at(name);
+    const auto ids = entry.is_object() ? entry.find("ids") : entry.end();
+    if (!entry.is_object() || ids == entry.end() || !ids->is_array() || ids->empty() || !ids->front().is_number_integer())
         throw Error(file + ": post_processor TemplateProcessing special token '" + name + "' has no ids");
-    return ids[0].get<int>();
+    const long long id = ids->front().is_number_unsigned() && ids->front().get<unsigned long long>() > (1ull << 31)
+                             ? -1
+                             : ids->front().get<long long>();
+    if (id < 0 || id >= (1ll << 31))
+        throw Error(file + ": post_processor TemplateProcessing special token '" + name + "' has id " + ids->front().dump() +
+                    ", not a token id");
+    return int(id);
 }
 
 void readPostProcessor(const nlohmann::json& spec, const std::string& file, SpecialTokenPolicy& policy) {
