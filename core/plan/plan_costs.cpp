@@ -21,17 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Routes each group's first module name to its capture (one capture per module input).
-class InputTaps final : public ActivationTap {
-public:
-    void add(GroupCapture* c, const std::string& name) { m_captures[name] = c; }
-    [[nodiscard]] bool wants(const std::string& name) const override { return m_captures.count(name) != 0; }
-    void observe(const std::string& name, const ConstMatrixRef& X) override { m_captures.at(name)->observe(name, X); }
-
-private:
-    std::map<std::string, GroupCapture*> m_captures;
-};
-
 // The module whose input a module reads (q/k/v read q's, gate/up read gate's).
 ModuleKind inputOwner(ModuleKind k) {
     switch (k) {
@@ -168,7 +157,7 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
         const auto layer = model.layer(l);
         const Index n = ref.hidden[std::size_t(l)].rows();
         std::map<ModuleKind, std::unique_ptr<GroupCapture>> inputs;
-        InputTaps taps;
+        GroupCaptures taps;
         for (ModuleKind owner : {ModuleKind::Q, ModuleKind::O, ModuleKind::Gate, ModuleKind::Down}) {
             inputs[owner] = std::make_unique<GroupCapture>(moduleName(l, owner), layer->linear(owner)->inFeatures(), n, n, wantHessian);
             taps.add(inputs[owner].get(), moduleName(l, owner));

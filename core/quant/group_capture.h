@@ -5,6 +5,7 @@
 //   rows of X themselves (AWQ's search, the error measurement), subsampled with a fixed
 //   stride once more than maxRows would be kept.
 
+#include <map>
 #include <string>
 
 #include "core/model/activation_tap.h"
@@ -41,6 +42,18 @@ private:
     MatrixRM m_rows;
     MatrixRMd m_H;
     VectorF m_absMax;
+};
+
+/// Routes each module name to the capture of its group, so one forward fills several groups
+/// (the pipeline's Phase A, the autopilot's cost measurement). The captures must outlive it.
+class GroupCaptures final : public ActivationTap {
+public:
+    void add(GroupCapture* capture, const std::string& moduleName) { m_captures[moduleName] = capture; }
+    [[nodiscard]] bool wants(const std::string& name) const override { return m_captures.count(name) != 0; }
+    void observe(const std::string& name, const ConstMatrixRef& X) override { m_captures.at(name)->observe(name, X); }
+
+private:
+    std::map<std::string, GroupCapture*> m_captures;
 };
 
 }  // namespace qb::core

@@ -25,17 +25,6 @@ const std::vector<std::vector<ModuleKind>> kGroups = {{ModuleKind::Q, ModuleKind
                                                       {ModuleKind::Gate, ModuleKind::Up},
                                                       {ModuleKind::Down}};
 
-// Routes each module name to the capture of its group (Phase A captures several groups at once).
-class MultiTap final : public ActivationTap {
-public:
-    void add(GroupCapture* c, const std::string& name) { m_captures[name] = c; }
-    [[nodiscard]] bool wants(const std::string& name) const override { return m_captures.count(name) != 0; }
-    void observe(const std::string& name, const ConstMatrixRef& X) override { m_captures.at(name)->observe(name, X); }
-
-private:
-    std::map<std::string, GroupCapture*> m_captures;
-};
-
 // Offers every linear input of layer L on hidden [n, d] to tap, in batches of whole windows.
 void observeLayer(const ModelConfig& c, const DecoderLayer& L, const MatrixRM& hidden, Index T, Index batchRows,
                   ActivationTap* tap) {
@@ -70,7 +59,7 @@ std::map<std::size_t, double> applyScaleTransforms(const ModelConfig& c, Decoder
                                                    const MatrixRM& hidden, Index T, Index batchRows, const QuantizeOptions& options) {
     std::map<std::size_t, double> alphas;
     std::vector<std::unique_ptr<GroupCapture>> captures(kGroups.size());
-    MultiTap tap;
+    GroupCaptures tap;
     bool any = false;
     for (std::size_t g = 0; g < kGroups.size(); ++g) {
         if (!groupHas(schemes, kGroups[g], QuantMethod::Awq) && !groupHas(schemes, kGroups[g], QuantMethod::SmoothQuant)) continue;
