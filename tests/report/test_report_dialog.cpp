@@ -6,6 +6,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
+#include <QComboBox>
 #include <QtTest>
 
 #include <filesystem>
@@ -74,6 +75,14 @@ private slots:
         QVERIFY(json.find("run 3") == std::string::npos);  // unticked
         QCOMPARE(QSettings().value(QStringLiteral("report/author")).toString(), QStringLiteral("Grace"));
         QCOMPARE(ui::defaultReportAuthor(), QStringLiteral("Grace"));
+
+        // The paper follows the dialog's choice and is remembered as QSettings report/paper.
+        auto* paper = dialog.findChild<QComboBox*>(QStringLiteral("reportPaper"));
+        QVERIFY(paper);
+        paper->setCurrentIndex(paper->findText(QStringLiteral("Letter")));
+        QVERIFY(dialog.exportTo(QString::fromStdString((dir / "r.pdf").string())));
+        QCOMPARE(QSettings().value(QStringLiteral("report/paper")).toString(), QStringLiteral("letter"));
+        QVERIFY(ui::defaultReportPaper() == core::PaperSize::Letter);
 
         QVERIFY(dialog.exportTo(QString::fromStdString((dir / "r.html").string())));
         QVERIFY(readBytes(dir / "r.html").find("<svg") != std::string::npos);
