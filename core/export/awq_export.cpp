@@ -47,7 +47,7 @@ HfFolderPlan planAwqExport(const LlamaModel& model) {
     nlohmann::ordered_json notConverted = nlohmann::ordered_json::array();
     for (const auto& [name, linear] : linearModules(model)) {
         refuseInt8Module(name, *linear, "AWQ");
-        const auto* q = dynamic_cast<const QuantizedLinear*>(linear);
+        const auto* q = dynamic_cast<const QuantizedLinear*>(linear.get());
         if (!q) {
             plan.report.modules.push_back({name, "F16", {}});
             notConverted.push_back(name);

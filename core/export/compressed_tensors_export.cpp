@@ -105,12 +105,12 @@ HfFolderPlan planCompressedTensorsExport(const LlamaModel& model) {
     OrderedJson ignore = OrderedJson::array();
     for (const auto& [name, linear] : linearModules(model)) {
         CtScheme s;
-        if (const auto* w8 = dynamic_cast<const W8A8Linear*>(linear)) {
+        if (const auto* w8 = dynamic_cast<const W8A8Linear*>(linear.get())) {
             if (w8->actBits() != 8)
                 throw Error("compressed-tensors export: " + name + " quantizes activations to " + std::to_string(w8->actBits()) + " bits; int-quantized holds 8");
             s = {8, 0, true, false, true};
             plan.report.modules.push_back({name, "int-quantized w8a8", {}});
-        } else if (const auto* q = dynamic_cast<const QuantizedLinear*>(linear)) {
+        } else if (const auto* q = dynamic_cast<const QuantizedLinear*>(linear.get())) {
             const QuantizedWeight w = q->weight();
             if (w.bits != 4 && w.bits != 8)
                 throw Error("compressed-tensors export: " + name + " is " + q->format() + "; vLLM's pack-quantized kernels take 4- or 8-bit codes (W4A16, W8A16)");

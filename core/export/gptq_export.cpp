@@ -44,7 +44,7 @@ HfFolderPlan planGptqExport(const LlamaModel& model, const HfExportOptions& opti
     std::string firstZeroModule;
     for (const auto& [name, linear] : linearModules(model)) {
         refuseInt8Module(name, *linear, "GPTQ");
-        const auto* q = dynamic_cast<const QuantizedLinear*>(linear);
+        const auto* q = dynamic_cast<const QuantizedLinear*>(linear.get());
         if (!q) {
             plan.report.modules.push_back({name, "F16", {}});
             continue;

@@ -9,11 +9,12 @@
 
 namespace qb::core {
 
-std::vector<std::pair<std::string, const Linear*>> linearModules(const LlamaModel& model) {
-    std::vector<std::pair<std::string, const Linear*>> v;
+std::vector<std::pair<std::string, std::shared_ptr<const Linear>>> linearModules(const LlamaModel& model) {
+    std::vector<std::pair<std::string, std::shared_ptr<const Linear>>> v;
     for (int i = 0; i < model.config().numLayers; ++i) {
-        const auto L = model.layer(i);  // resident: the model's layers outlive this list
-        for (ModuleKind k : kAllModuleKinds) v.emplace_back(moduleName(i, k), L->linear(k).get());
+        // A streamed model drops a layer once nothing holds it: the list shares each module.
+        const auto L = model.layer(i);
+        for (ModuleKind k : kAllModuleKinds) v.emplace_back(moduleName(i, k), L->linear(k));
     }
     return v;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,8 +14,9 @@
 
 namespace qb::core {
 
-/// Every linear module of model in forward order: (HF name, module). The model must outlive the result.
-[[nodiscard]] std::vector<std::pair<std::string, const Linear*>> linearModules(const LlamaModel& model);
+/// Every linear module of model in forward order: (HF name, module), each module shared so that
+/// it outlives a streamed model's layer (which is dropped once nothing holds it).
+[[nodiscard]] std::vector<std::pair<std::string, std::shared_ptr<const Linear>>> linearModules(const LlamaModel& model);
 /// Throws Error naming the module when it holds int8 codes with int8 activations (W8A8,
 /// SmoothQuant, LLM.int8()), which formatName has no layout for.
 void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName);

@@ -18,6 +18,8 @@
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors_file.h"
 #include "core/model/llama_model.h"
+#include "core/quant/plan.h"
+#include "core/quant/quantized_checkpoint.h"
 #include "core/util/error.h"
 #include "hf_export_fixtures.h"
 #include "support/test_support.h"
@@ -135,6 +137,27 @@ private slots:
         QVERIFY(exportHf(*fp, test::bundledModelDir(), test::freshScratchDir("float-fp") / "out", o).modules.size() == 35);
         o.format = HfExportFormat::Awq;
         QVERIFY_THROWS_EXCEPTION(Error, (void)exportHf(*fp, test::bundledModelDir(), test::freshScratchDir("float-fp-awq") / "out", o));
+    }
+
+    // A streamed model (a large checkpoint's default) drops each layer once nothing holds it; the
+    // export plans must keep the modules they list (a 1B checkpoint's GPTQ export crashed).
+    void aStreamedQuantizedCheckpointExportsInEveryLayout() {
+        const auto dir = test::freshScratchDir("float-streamed");
+        const std::string plan = R"({"default": {"method": "rtn", "bits": 4, "group_size": 32}})";
+        writeQuantizedCheckpoint(test::quantizeBundled(plan), QuantPlan::fromJsonText(plan, "plan"), test::bundledModelDir(), dir / "q");
+        ModelLoadOptions streamed;
+        streamed.resident = false;
+        const auto model = loadModel(dir / "q", streamed);
+        QVERIFY(!model->resident());
+        for (HfExportFormat f : {HfExportFormat::Gptq, HfExportFormat::Awq, HfExportFormat::CompressedTensors, HfExportFormat::Float16}) {
+            HfExportOptions o;
+            o.format = f;
+            const auto out = dir / hfExportFormatName(f);
+            const auto r = exportHf(*model, dir / "q", out, o);
+            QCOMPARE(int(r.modules.size()), 35);
+            const auto check = checkHfExport(*openExportedFolder(out), *model, someTokens(2 * 64), 64);
+            QVERIFY2(check.ok(), check.problems.empty() ? "" : check.problems[0].c_str());
+        }
     }
 
     void theFormatListNamesTheFloatFormats() {
