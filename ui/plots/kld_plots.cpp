@@ -12,12 +12,6 @@ namespace qb::ui {
 
 namespace {
 
-void reset(QCustomPlot* plot) {
-    plot->clearPlottables();
-    plot->clearItems();
-    plot->legend->setVisible(false);
-}
-
 /// The read-out stored for bar i at fill time (property "barReadouts"), for the mouse at pos.
 QString barReadout(QCustomPlot* p, const QPointF& pos) {
     if (!p->axisRect()->rect().contains(pos.toPoint())) return {};
@@ -105,8 +99,8 @@ std::vector<RunPtr> runsWithKld(const std::vector<RunPtr>& runs) {
 }
 
 void fillKld(QCustomPlot* kld, QCustomPlot* top1, const std::vector<RunPtr>& all) {
-    reset(kld);
-    reset(top1);
+    clearPlotContent(kld);
+    clearPlotContent(top1);
     const auto runs = runsWithKld(all);
     const QString none = QObject::tr("No KL divergence yet.\nEvaluate the baseline (F7) or quantize with the plan (F5):\n"
                                      "each run is compared with the FP16 baseline.");
@@ -148,7 +142,7 @@ QCustomPlot* createTokenKldStrip() {
 }
 
 void fillTokenKldStrip(QCustomPlot* plot, const RunPtr& run, int window, const TokenTextFn& tokenText) {
-    reset(plot);
+    clearPlotContent(plot);
     plot->setProperty("barReadouts", QStringList());
     const int n = run ? run->tokenKldWindowLength() : 0;
     if (n == 0 || window < 0 || window >= run->tokenKldWindows()) {

@@ -197,4 +197,10 @@ QString compactNumber(double v) {
     return QString::number(v, 'g', 3);
 }
 
+void clearPlotContent(QCustomPlot* plot) {
+    plot->clearPlottables();
+    plot->clearItems();
+    plot->legend->setVisible(false);
+}
+
 }  // namespace qb::ui

@@ -45,6 +45,8 @@ void applyPalette(QCustomPlot* plot);
 
 /// Shows text centred in the plot's axis rect (e.g. "Run Inspect (F6) to compute…"); empty removes it.
 void setPlotMessage(QCustomPlot* plot, const QString& text);
+/// Removes plot's graphs, bars and items and hides its legend, before it is filled again.
+void clearPlotContent(QCustomPlot* plot);
 
 /// Sets the plot title (a QCPTextElement in the top layout row, created on first use).
 void setPlotTitle(QCustomPlot* plot, const QString& title);

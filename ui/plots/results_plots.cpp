@@ -11,12 +11,6 @@ namespace qb::ui {
 
 namespace {
 
-void reset(QCustomPlot* plot) {
-    plot->clearPlottables();
-    plot->clearItems();
-    plot->legend->setVisible(false);
-}
-
 QSharedPointer<QCPAxisTickerText> textTicker(const QVector<double>& ticks, const QVector<QString>& labels) {
     auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
     ticker->setTicks(ticks, labels);
@@ -123,7 +117,7 @@ QString barLabel(const RunRecord& run, const RunPtr& fp16, const RunPtr& asLoade
 }  // namespace
 
 void fillPerplexity(QCustomPlot* plot, const std::vector<RunPtr>& all) {
-    reset(plot);
+    clearPlotContent(plot);
     const auto runs = withPerplexity(all);
     if (runs.empty()) {
         setPlotMessage(plot, QObject::tr("No run evaluated yet.\nEvaluate the baseline (F7) or quantize with the plan (F5)."));
@@ -236,7 +230,7 @@ void addAutoPlanPredictions(QCustomPlot* plot, const AutoPlanFrontier& f, double
 
 void fillPareto(QCustomPlot* plot, const std::vector<RunPtr>& all, const AutoPlanFrontier* autoPlan) {
     const RunPtr baseline = perplexityReference(all);
-    reset(plot);
+    clearPlotContent(plot);
     plot->yAxis2->setVisible(false);
     const auto runs = withPerplexity(all);
     const bool predictions = autoPlan && (!autoPlan->autopilot.empty() || !autoPlan->uniform.empty());
@@ -356,7 +350,7 @@ QCustomPlot* createModuleErrorPlot(const QString& objectName) {
 }
 
 void fillModuleErrors(QCustomPlot* plot, const std::vector<RunPtr>& runs) {
-    reset(plot);
+    clearPlotContent(plot);
     std::vector<RunPtr> withModules;
     for (const auto& r : runs)
         if (r && !r->modules.empty()) withModules.push_back(r);
