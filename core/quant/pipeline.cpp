@@ -146,6 +146,19 @@ omniquant::LwcLayerResult trainOmniQuant(const ModelConfig& c, const DecoderLaye
     return omniquant::trainLayerLwc(c, L, grids, hidden, fpHidden, T, first->omniquant, ctx);
 }
 
+// A journal's restored state must fit this model and calibration set; a state that does not
+// (its fingerprint should have refused it) is an error, never a silently wrong checkpoint.
+void checkPartial(const PartialQuantization& p, const ModelConfig& c, const CalibrationSet& calibration, bool omni) {
+    const Index n = Index(calibration.windows) * Index(calibration.ctx);
+    const auto fits = [&](const MatrixRM& h) { return h.rows() == n && h.cols() == Index(c.hiddenSize); };
+    if (p.layers.empty() || int(p.layers.size()) > c.numLayers || p.modules.size() != p.layers.size() * kAllModuleKinds.size() ||
+        !fits(p.hidden) || (omni && !fits(p.fpHidden)))
+        throw Error("quantize: the resumed state does not fit this model and calibration set");
+    for (std::size_t i = 0; i < p.layers.size(); ++i)
+        if (!p.layers[i] || p.layers[i]->index != int(i))
+            throw Error("quantize: the resumed state does not hold layer " + std::to_string(i));
+}
+
 std::string lossText(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.4g", v);
@@ -174,15 +187,33 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
 
     const Index T = calibration.ctx;
     const Index batchRows = std::max<Index>(1, 8192 / T) * T;
-    MatrixRM hidden = model.embed(calibration.tokens);  // [windows·T, hidden]: layer i's input
     std::vector<std::shared_ptr<const DecoderLayer>> layers;
     const double stepsPerLayer = double(kGroups.size() + 1);
     // OmniQuant's targets come from the full-precision model: its hidden states run alongside.
     const bool omni = planUses(plan, c, QuantMethod::OmniQuant);
-    MatrixRM fpHidden = omni ? hidden : MatrixRM();
+    MatrixRM hidden;    // [windows·T, hidden]: layer i's input
+    MatrixRM fpHidden;  // the same through the float model (OmniQuant)
+    double priorSeconds = 0.0;
+    if (auto partial = options.journal ? options.journal->restore(model, plan) : std::nullopt) {
+        checkPartial(*partial, c, calibration, omni);
+        layers = std::move(partial->layers);
+        result.modules = std::move(partial->modules);
+        result.linearWeights = partial->linearWeights;
+        result.linearBytes = partial->linearBytes;
+        priorSeconds = partial->seconds;
+        hidden = std::move(partial->hidden);
+        fpHidden = std::move(partial->fpHidden);
+        ctx.log("resuming after layer " + std::to_string(layers.size() - 1) + " (" + std::to_string(layers.size()) + " of " +
+                std::to_string(c.numLayers) + " layers were done)");
+    } else {
+        hidden = model.embed(calibration.tokens);
+        if (omni) fpHidden = hidden;
+    }
 
-    for (int i = 0; i < c.numLayers; ++i) {
+    for (int i = int(layers.size()); i < c.numLayers; ++i) {
         ctx.throwIfStopped();
+        const auto layerStart = Clock::now();
+        const std::size_t firstModule = result.modules.size();
         const std::string layerName = "layer " + std::to_string(i);
         ctx.progress(i / double(c.numLayers), layerName + ": calibration");
         DecoderLayer L = *model.layer(i);
@@ -286,12 +317,16 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             hidden.middleRows(b, rows) = h;
         }
         layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));
+        if (options.journal) {
+            const std::vector<ModuleReport> done(result.modules.begin() + std::ptrdiff_t(firstModule), result.modules.end());
+            options.journal->layerDone(*layers.back(), done, secondsSince(layerStart), hidden, fpHidden);
+        }
     }
 
     result.model = LlamaModel::fromParts(c, model.embeddingPtr(), std::move(layers), model.finalNorm(),
                                          c.tieWordEmbeddings ? nullptr : model.lmHeadPtr());
     result.bitsPerWeight = result.linearWeights ? 8.0 * double(result.linearBytes) / double(result.linearWeights) : 0.0;
-    result.seconds = secondsSince(start);
+    result.seconds = priorSeconds + secondsSince(start);
     ctx.progress(1.0, "done");
     return result;
 }

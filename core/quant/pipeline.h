@@ -56,10 +56,39 @@ struct QuantizeResult {
     std::vector<std::string> notes;     ///< e.g. calibration shortened, plan rule warnings
 };
 
+/// A run after its first layers.size() decoder layers: everything the driver needs to go on
+/// with layer layers.size() exactly as if it had never stopped.
+struct PartialQuantization {
+    std::vector<std::shared_ptr<const DecoderLayer>> layers;  ///< layers 0..k−1, quantized
+    std::vector<ModuleReport> modules;                        ///< their modules, in forward order
+    std::uint64_t linearWeights = 0;
+    std::uint64_t linearBytes = 0;
+    double seconds = 0.0;  ///< wall time the run spent on these layers
+    MatrixRM hidden;       ///< [windows·T, hidden]: layer k's calibration input
+    MatrixRM fpHidden;     ///< the same through the float model (OmniQuant plans; else empty)
+};
+
+/// Durable per-layer state of a run (core/quant/resume_state.h writes it to disk). The
+/// driver asks restore() once before layer 0 and calls layerDone() after every layer; a
+/// journal that throws stops the run with its error.
+class LayerJournal {
+public:
+    virtual ~LayerJournal() = default;
+    /// The layers an interrupted run finished (checked against model's shapes by the driver),
+    /// or nullopt to start at layer 0. plan resolves the modules' schemes.
+    [[nodiscard]] virtual std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan) = 0;
+    /// Layer layer.index is quantized: its modules' reports, the wall seconds it took, and the
+    /// next layer's input hidden (fpHidden: empty unless the plan uses OmniQuant). Durable on return.
+    virtual void layerDone(const DecoderLayer& layer, const std::vector<ModuleReport>& modules, double seconds,
+                           const MatrixRM& hidden, const MatrixRM& fpHidden) = 0;
+};
+
 struct QuantizeOptions {
     /// Calibration rows per group input kept for the error measurement and AWQ's search;
     /// more rows are subsampled with a fixed stride. GPTQ's Hessian always sees every row.
     Index maxRowsKept = 1 << 17;
+    /// Optional (not owned): resumes from its state and records every finished layer.
+    LayerJournal* journal = nullptr;
 };
 
 /// Quantizes a copy of `model` (the input is not modified) with `plan` on `calibration`.
