@@ -111,7 +111,7 @@ int runPlan(const PlanArgs& args) {
     options.measure = !args.proxy;
     checkOutput(args.out);
     if (!bitsLeftOut.empty() && !args.json)
-        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2, 3, 4, 8 (5-7 bits have no packed layout yet)\n",
+        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2–8\n",
                      args.bits.c_str(), bitsLeftOut.size());
 
     const auto ctx = terminalContext(args.quiet || args.json);

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     planCmd->add_option("--target-bpw", plan.targetBpw, "size budget in bits per weight of the linear modules");
     planCmd->add_option("--target-bytes", plan.targetBytes, "size budget in bytes of the linear modules");
     planCmd->add_option("--methods", plan.methods, "candidate methods (rtn, gptq, awq)")->capture_default_str();
-    planCmd->add_option("--bits", plan.bits, "candidate bit widths: a range (2-8) keeps 2, 3, 4, 8, the widths plans accept; or a list")->capture_default_str();
+    planCmd->add_option("--bits", plan.bits, "candidate bit widths: a range (2-8; widths outside 2–8 are left out) or a list")->capture_default_str();
     planCmd->add_option("--groups", plan.groups, "candidate group sizes (-1 = one group per row)")->capture_default_str();
     planCmd->add_flag("--no-fp16", plan.noFp16, "do not offer keeping a module in F16");
     planCmd->add_flag("--proxy", plan.proxy, "plan from the proxy costs (RTN output error x one measured probe per module)");

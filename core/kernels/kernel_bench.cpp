@@ -71,6 +71,9 @@ std::string benchFormatName(BenchFormat f) {
         case BenchFormat::Fp32: return "fp32";
         case BenchFormat::Fp16: return "fp16";
         case BenchFormat::Int8: return "int8";
+        case BenchFormat::Int7G128: return "int7_g128";
+        case BenchFormat::Int6G128: return "int6_g128";
+        case BenchFormat::Int5G128: return "int5_g128";
         case BenchFormat::Int4G128: return "int4_g128";
         case BenchFormat::Int3G128: return "int3_g128";
         case BenchFormat::Int2G64: return "int2_g64";
@@ -80,7 +83,7 @@ std::string benchFormatName(BenchFormat f) {
 }
 
 const std::vector<BenchFormat>& allBenchFormats() {
-    static const std::vector<BenchFormat> all{BenchFormat::Fp32,     BenchFormat::Fp16,    BenchFormat::Int8, BenchFormat::Int4G128,
+    static const std::vector<BenchFormat> all{BenchFormat::Fp32,     BenchFormat::Fp16,    BenchFormat::Int8, BenchFormat::Int7G128, BenchFormat::Int6G128, BenchFormat::Int5G128, BenchFormat::Int4G128,
                                               BenchFormat::Int3G128, BenchFormat::Int2G64, BenchFormat::W8A8};
     return all;
 }
@@ -90,6 +93,9 @@ BenchMatvec::BenchMatvec(BenchFormat format, Index rows, Index cols, unsigned se
         case BenchFormat::Fp32: m_f32 = PackedF32Weight(randomFloats(rows, cols, seed)); break;
         case BenchFormat::Fp16: m_f16 = PackedF16Weight(randomFloats(rows, cols, seed)); break;
         case BenchFormat::Int8: m_quant = randomQuant(8, std::nullopt, rows, cols, seed); break;
+        case BenchFormat::Int7G128: m_quant = randomQuant(7, 128, rows, cols, seed); break;
+        case BenchFormat::Int6G128: m_quant = randomQuant(6, 128, rows, cols, seed); break;
+        case BenchFormat::Int5G128: m_quant = randomQuant(5, 128, rows, cols, seed); break;
         case BenchFormat::Int4G128: m_quant = randomQuant(4, 128, rows, cols, seed); break;
         case BenchFormat::Int3G128: m_quant = randomQuant(3, 128, rows, cols, seed); break;
         case BenchFormat::Int2G64: m_quant = randomQuant(2, 64, rows, cols, seed); break;

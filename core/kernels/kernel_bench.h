@@ -20,9 +20,9 @@
 
 namespace qb::core::kernels {
 
-enum class BenchFormat { Fp32, Fp16, Int8, Int4G128, Int3G128, Int2G64, W8A8 };
+enum class BenchFormat { Fp32, Fp16, Int8, Int7G128, Int6G128, Int5G128, Int4G128, Int3G128, Int2G64, W8A8 };
 
-/// "fp32", "fp16", "int8" (8-bit weight-only, one group per row), "int4_g128", "int3_g128",
+/// "fp32", "fp16", "int8" (8-bit weight-only, one group per row), "int7_g128" … "int3_g128",
 /// "int2_g64", "w8a8" (int8 weights per row, the activation quantized per call, int8 × int8).
 [[nodiscard]] std::string benchFormatName(BenchFormat f);
 [[nodiscard]] const std::vector<BenchFormat>& allBenchFormats();

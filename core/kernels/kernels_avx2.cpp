@@ -137,6 +137,23 @@ inline void block3(const std::uint32_t* bw, const float* c, __m256 (&a)[8]) {
     QB_TERM(a[1], _mm256_srli_epi32(v2, 29), c + 33);
 }
 
+// 5, 6 and 7 bits: the generic piece order of packed_layout.h (streamPieces), unrolled at
+// compile time into the same and/shift, cvt, fma per piece as the hand-written blocks.
+template <int Bits>
+inline void blockStream(const std::uint32_t* bw, const float* c, __m256 (&a)[8]) {
+    static constexpr StreamPieces<Bits> P = streamPieces<Bits>();
+    __m256i v[Bits];
+#pragma GCC unroll 8
+    for (int w = 0; w < Bits; ++w) v[w] = load8(bw + w * kTileRows);
+#pragma GCC unroll 40
+    for (int t = 0; t < termsPerBlock(Bits); ++t) {
+        const StreamPiece& p = P.piece[t];
+        const __m256i field = p.shifted ? _mm256_srl_epi32(v[p.word], _mm_cvtsi32_si128(p.off))
+                                        : _mm256_and_si256(v[p.word], mask(((1u << p.width) - 1u) << p.off));
+        QB_TERM(a[t % 8], field, c + t);
+    }
+}
+
 #undef QB_TERM
 
 inline void storeTile(__m256 v, float* y, I64 t, I64 rows) {
@@ -190,6 +207,9 @@ void quantGemv_avx2(const QuantTiles& W, const float* xs, const float* xsum, flo
         case 2: quantGemvTiles<2, block2>(W, xs, xsum, y, t0, t1); break;
         case 3: quantGemvTiles<3, block3>(W, xs, xsum, y, t0, t1); break;
         case 4: quantGemvTiles<4, block4>(W, xs, xsum, y, t0, t1); break;
+        case 5: quantGemvTiles<5, blockStream<5>>(W, xs, xsum, y, t0, t1); break;
+        case 6: quantGemvTiles<6, blockStream<6>>(W, xs, xsum, y, t0, t1); break;
+        case 7: quantGemvTiles<7, blockStream<7>>(W, xs, xsum, y, t0, t1); break;
         case 8: quantGemvTiles<8, block8>(W, xs, xsum, y, t0, t1); break;
         default: break;  // rejected when the weight was packed
     }

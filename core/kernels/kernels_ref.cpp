@@ -60,6 +60,24 @@ constexpr TermTables makeTables() {
 
 constexpr TermTables kTables = makeTables();
 
+// 5, 6 and 7 bits: the generic stream order of packed_layout.h.
+template <int Bits>
+struct GenericTerms {
+    ActivationTerm term[termsPerBlock(Bits)];
+};
+
+template <int Bits>
+constexpr GenericTerms<Bits> makeGenericTerms() {
+    constexpr StreamPieces<Bits> P = streamPieces<Bits>();
+    GenericTerms<Bits> T{};
+    for (int t = 0; t < termsPerBlock(Bits); ++t) T.term[t] = {P.piece[t].input, P.piece[t].exp2};
+    return T;
+}
+
+constexpr GenericTerms<5> kTerms5 = makeGenericTerms<5>();
+constexpr GenericTerms<6> kTerms6 = makeGenericTerms<6>();
+constexpr GenericTerms<7> kTerms7 = makeGenericTerms<7>();
+
 }  // namespace
 
 const ActivationTerm* activationTerms(int bits) {
@@ -67,6 +85,9 @@ const ActivationTerm* activationTerms(int bits) {
         case 2: return kTables.t2;
         case 3: return kTables.t3;
         case 4: return kTables.t4;
+        case 5: return kTerms5.term;
+        case 6: return kTerms6.term;
+        case 7: return kTerms7.term;
         case 8: return kTables.t8;
         default: return nullptr;
     }

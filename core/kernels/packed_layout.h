@@ -3,11 +3,11 @@
 // AVX2 translation unit (compiled with -mavx2 -mfma -mf16c) shares no inline template code
 // with the portable one.
 //
-// Low-bit weights (int2/3/4/8, per-group F16 scales and zero points, act-order g_idx):
+// Low-bit weights (int2..int8, per-group F16 scales and zero points, act-order g_idx):
 // a repacking of the GPTQ checkpoint layout (gptq_pack.h) made once at load time. The GPTQ
 // tensor qweight [ceil(in/32)·bits, out] holds, for every output column o and every run of
 // 32 input rows, a 32·bits-bit little-endian stream in `bits` int32 words (value k at bits
-// [k·bits, (k+1)·bits); 3 bits is AutoGPTQ's packing). We keep those words bit for bit and
+// [k·bits, (k+1)·bits); 3 bits is AutoGPTQ's packing, 5–7 bits the same stream). We keep those words bit for bit and
 // only move them:
 //
 //   * inputs are reordered so that every group is one contiguous run ("segment"), each run
@@ -54,6 +54,9 @@ struct PackedBlock {
 static_assert(sizeof(PackedBlock<2>) == 64, "int2 block: 32 inputs × 8 rows × 2 bits");
 static_assert(sizeof(PackedBlock<3>) == 96, "int3 block: 32 inputs × 8 rows × 3 bits");
 static_assert(sizeof(PackedBlock<4>) == 128, "int4 block: 32 inputs × 8 rows × 4 bits");
+static_assert(sizeof(PackedBlock<5>) == 160, "int5 block: 32 inputs × 8 rows × 5 bits");
+static_assert(sizeof(PackedBlock<6>) == 192, "int6 block: 32 inputs × 8 rows × 6 bits");
+static_assert(sizeof(PackedBlock<7>) == 224, "int7 block: 32 inputs × 8 rows × 7 bits");
 static_assert(sizeof(PackedBlock<8>) == 256, "int8 block: 32 inputs × 8 rows × 8 bits");
 
 /// A run of packed blocks that all belong to one group.
@@ -110,10 +113,57 @@ struct ActivationTerm {
     std::int8_t exp2;    ///< coefficient = x[input] · 2^exp2
 };
 
-inline constexpr int termsPerBlock(int bits) { return bits == 3 ? 34 : 32; }
+/// 32 terms, plus one for every value that straddles a word boundary of the stream (a boundary
+/// 32j that is not a multiple of bits): 34 for 3 bits, 36 for 5 and 6, 38 for 7.
+inline constexpr int termsPerBlock(int bits) {
+    int n = 32;
+    for (int j = 1; j < bits; ++j) n += (32 * j) % bits != 0 ? 1 : 0;
+    return n;
+}
+inline constexpr int kMaxTermsPerBlock = 38;
+static_assert(termsPerBlock(3) == 34 && termsPerBlock(5) == 36 && termsPerBlock(6) == 36 && termsPerBlock(7) == kMaxTermsPerBlock);
 
-/// The term table of bits (2, 3, 4 or 8); nullptr otherwise.
+/// The term table of bits (2..8); nullptr otherwise.
 const ActivationTerm* activationTerms(int bits);
+
+// 5, 6 and 7 bits use one generic term order, the stream read word by word: every piece of a
+// value inside word `word` is the field of `width` bits at `off`. A field that reaches bit 31
+// is shifted down (v >> off: the int32 conversion would read bit 31 as a sign), the others are
+// masked in place (v & (2^width − 1) << off). The piece holds bits [lowBit, lowBit + width) of
+// value `input`, so its coefficient is x·2^(lowBit − off), or x·2^lowBit when shifted.
+struct StreamPiece {
+    std::uint8_t word = 0;
+    std::uint8_t off = 0;
+    std::uint8_t width = 0;
+    std::uint8_t input = 0;
+    std::int8_t exp2 = 0;
+    bool shifted = false;
+};
+
+template <int Bits>
+struct StreamPieces {
+    StreamPiece piece[termsPerBlock(Bits)];
+};
+
+template <int Bits>
+constexpr StreamPieces<Bits> streamPieces() {
+    StreamPieces<Bits> P{};
+    int t = 0;
+    for (int w = 0; w < Bits; ++w)
+        for (int k = 0; k < kBlockCols; ++k) {
+            const int lo = k * Bits > 32 * w ? k * Bits : 32 * w;
+            const int hi = (k + 1) * Bits < 32 * (w + 1) ? (k + 1) * Bits : 32 * (w + 1);
+            if (lo >= hi) continue;
+            StreamPiece& p = P.piece[t++];
+            p.word = std::uint8_t(w);
+            p.off = std::uint8_t(lo - 32 * w);
+            p.width = std::uint8_t(hi - lo);
+            p.input = std::uint8_t(k);
+            p.shifted = p.off + p.width == 32;
+            p.exp2 = std::int8_t(p.shifted ? lo - k * Bits : lo - k * Bits - p.off);
+        }
+    return P;
+}
 
 // ---- activation of the VNNI low-bit kernels (KernelPath::Vnni, bits 2, 4 and 8) -------------
 // vpdpbusd multiplies 4 unsigned bytes by 4 signed bytes and adds the sum to an int32 lane. The

@@ -31,8 +31,7 @@ std::uint32_t getStreamValue(const std::uint32_t* words, int bits, int k) {
 }
 
 void validate(const QuantSource& s) {
-    if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 8)
-        throw Error("packed weight: bits must be 2, 3, 4 or 8, got " + std::to_string(s.bits));
+    if (s.bits < 2 || s.bits > 8) throw Error("packed weight: bits must be in 2..8, got " + std::to_string(s.bits));
     if (s.rows < 0 || s.cols < 0 || s.groups < 1) throw Error("packed weight: bad shape");
     const std::uint32_t maxq = (1u << s.bits) - 1u;
     for (Index c = 0; c < s.cols; ++c)
@@ -111,7 +110,7 @@ const GemvScratch& prepareActivation(const PackedQuantWeight& W, const QuantTile
     if (usesAvx2(path)) {
         const int T = termsPerBlock(v.bits);
         const ActivationTerm* terms = activationTerms(v.bits);
-        float factor[34];
+        float factor[kMaxTermsPerBlock];
         for (int t = 0; t < T; ++t) factor[t] = std::ldexp(1.0f, terms[t].exp2);
         s.xs.resize(std::size_t(v.blocks * T));
         for (Index b = 0; b < v.blocks; ++b) {

@@ -26,7 +26,7 @@ namespace qb::core::kernels {
 
 /// The unpacked form a quantizer produces (not owned; shapes as in QuantizedWeight).
 struct QuantSource {
-    int bits = 4;                         ///< 2, 3, 4 or 8
+    int bits = 4;                         ///< 2..8
     Index rows = 0;                       ///< out_features
     Index cols = 0;                       ///< in_features
     Index groups = 0;                     ///< number of groups along in_features
@@ -39,7 +39,7 @@ struct QuantSource {
 class PackedQuantWeight {
 public:
     PackedQuantWeight() = default;
-    /// Repacks src (see packed_layout.h). Throws Error if bits is not 2, 3, 4 or 8, a code,
+    /// Repacks src (see packed_layout.h). Throws Error if bits is not in 2..8, a code,
     /// zero point or g_idx value is out of range, or a scale is not F16-exact.
     static PackedQuantWeight pack(const QuantSource& src);
 

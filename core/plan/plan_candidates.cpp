@@ -11,7 +11,7 @@ namespace qb::core {
 
 namespace {
 
-const char* kAcceptedBits = "plans accept 2, 3, 4, 8 (5-7 bits have no packed layout yet)";
+const char* kAcceptedBits = "plans accept 2–8";
 
 bool isGridMethod(QuantMethod m) { return m == QuantMethod::Rtn || m == QuantMethod::Gptq || m == QuantMethod::Awq; }
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/quant/quant_scheme.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 
@@ -11,8 +12,8 @@ namespace {
 
 
 void checkBits(int bits) {
-    if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-        throw Error("GPTQ format: bits must be 2, 3, 4 or 8, got " + std::to_string(bits));
+    if (!isSupportedWeightBits(bits))
+        throw Error("GPTQ format: bits must be in " + std::string(kSupportedWeightBitsText) + ", got " + std::to_string(bits));
 }
 
 // Value k (0..31) of a 32-value stream occupies bits [k·bits, (k+1)·bits) of the little-endian
@@ -59,7 +60,8 @@ const char* gptqCheckpointFormatName(GptqZeroFormat f) { return f == GptqZeroFor
 Index gptqZeroPointsBelowOne(const QuantizedWeight& Q) { return Index((Q.zeros.array() < 1).count()); }
 
 std::string gptqStandardLayoutProblem(int bits, const std::optional<int>& groupSize, Index inFeatures, Index outFeatures) {
-    if (bits != 2 && bits != 3 && bits != 4 && bits != 8) return std::to_string(bits) + "-bit codes have no GPTQ packing";
+    if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
+        return std::to_string(bits) + "-bit codes: the GPTQ loaders (AutoGPTQ, GPTQModel, transformers, vLLM) read 2, 3, 4 or 8 bits";
     if (inFeatures % 32 != 0) return "in_features " + std::to_string(inFeatures) + " is not a multiple of 32";
     if (outFeatures % 32 != 0) return "out_features " + std::to_string(outFeatures) + " is not a multiple of 32";
     if (groupSize && inFeatures % *groupSize != 0)

@@ -10,7 +10,10 @@
 // Packing: the codes of 32 consecutive input rows (for one output column) form a 32·bits
 // bit little-endian stream stored in `bits` consecutive int32 words: value k occupies bits
 // [k·bits, (k+1)·bits). For 2/4/8 bits this is "32/bits values per word, low bits first";
-// for 3 bits it is exactly AutoGPTQ's 3-bit pack (values 10 and 21 straddle words). qzeros
+// for 3 bits it is exactly AutoGPTQ's 3-bit pack (values 10 and 21 straddle words). 5, 6 and
+// 7 bits use the same contiguous stream (5 bits: 5 words, values 6, 12, 19 and 25 straddle);
+// no standard GPTQ loader reads them, so only quantbench's own checkpoint holds them
+// (gptqStandardLayoutProblem says so and the GPTQ export refuses them). qzeros
 // use the same stream along out_features (GPTQModel's pack_block: the 32 rows as
 // [bits, 32/bits] words, row k at shift (k mod 32/bits)·bits; its 3-bit 10|1|10|1|10 split).
 //
@@ -70,7 +73,7 @@ enum class GptqZeroFormat {
 [[nodiscard]] GptqTensors gptqShapes(int bits, const std::optional<int>& groupSize, Index inFeatures, Index outFeatures);
 
 /// Packs Q into the GPTQ layout with zero points in convention f. Throws Error if bits is not
-/// 2, 3, 4 or 8, Q is inconsistent, or f is V1 and a zero point is 0 (no v1 encoding).
+/// in 2..8, Q is inconsistent, or f is V1 and a zero point is 0 (no v1 encoding).
 [[nodiscard]] GptqTensors packGptq(const QuantizedWeight& Q, GptqZeroFormat f = GptqZeroFormat::V1);
 
 /// Unpacks GPTQ tensors of a linear with in/out features. groupSize empty means one group per

@@ -42,9 +42,10 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 
 // The ranges below are what the quantizers accept, so that a plan that parses (and passes
 // --dry-run) does not fail in the middle of a run:
-//   bits          2, 3, 4 or 8   packed weights and the GPTQ layout (quant_matmul.h, gptq_pack.h)
+//   bits          2..8           packed weights and the GPTQ bit streams (quant_matmul.h, gptq_pack.h)
 //   group_size    ≥ 1, or −1     QuantizedWeight; −1 = one group per row
-//   act_bits      2..8           W8A8Linear's per-token int8 activations
+//   act_bits      4..8           W8A8Linear's per-token activations (8: int8 kernels; below: simulated);
+//                                not for omniquant (its activation quantization needs LET)
 //   threshold     > 0, finite    LlmInt8Linear
 //   damp_percent  0..1           GPTQ (λ = damp_percent · mean diag H)
 //   block_size    ≥ 1            GPTQ lazy batches
@@ -60,7 +61,8 @@ constexpr int kMaxEpochs = 1000;
 int getBits(const json& v, const std::string& origin) {
     if (!v.is_number_integer()) throw Error(origin + ": \"bits\" must be an integer, not " + v.dump());
     const long long b = v.get<long long>();
-    if (b < 0 || b > 64 || !isSupportedWeightBits(int(b))) throw Error(origin + ": \"bits\" is " + std::to_string(b) + ", not one of 2, 3, 4, 8");
+    if (b < 0 || b > 64 || !isSupportedWeightBits(int(b)))
+        throw Error(origin + ": \"bits\" is " + std::to_string(b) + ", outside " + kSupportedWeightBitsText);
     return int(b);
 }
 
@@ -111,7 +113,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
         } else if (k == "alpha") {
             s.smooth.alpha = getNumber(v, k, origin, 0.0, 1.0);
         } else if (k == "act_bits") {
-            s.smooth.actBits = int(getInt(v, k, origin, 2, 8));
+            s.smooth.actBits = int(getInt(v, k, origin, kMinActBits, kMaxActBits));
         } else if (k == "threshold") {
             s.llmInt8.threshold = getPositive(v, k, origin);
         } else if (k == "epochs") {
@@ -127,6 +129,9 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             throw Error(origin + ": unknown key \"" + k + "\"");
         }
     }
+    if (s.method == QuantMethod::OmniQuant && obj.contains("act_bits"))
+        throw Error(origin + ": \"act_bits\" does not apply to omniquant: quantizing its activations needs the learnable " +
+                    "equivalent transformation (LET), which is not written yet; omniquant quantizes weights only");
 }
 
 // Parses text; a syntax error becomes "<origin>: malformed JSON at line L, column C".

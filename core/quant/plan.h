@@ -8,13 +8,14 @@
 //
 // A rule's keys override the scheme resolved so far (later rules win); "match" is a glob
 // over module names where '*' matches any run of characters (dots included) and '?' one
-// character. Scheme keys: method, bits (2, 3, 4 or 8), group_size (≥ 1, or −1 = one group per
+// character. Scheme keys: method, bits (2–8), group_size (≥ 1, or −1 = one group per
 // output row; a trailing partial group is fine), sym, act_order, damp_percent (0–1),
-// block_size (≥ 1), static_groups, grid (1–1000), clip_search, alpha (0–1), act_bits (2–8),
+// block_size (≥ 1), static_groups, grid (1–1000), clip_search, alpha (0–1), act_bits (4–8;
+// w8a8 and smoothquant, below 8 simulated),
 // threshold (> 0), epochs (0–1000), lr_lwc (> 0), aug_loss. The ranges are what the quantizers accept, so a plan that parses does not
 // fail mid-run. Unknown keys, out-of-range values and malformed JSON are errors, one line
-// each, naming the origin (the file) and the rule: `plan.json: rule 2: "bits" is 9, not one
-// of 2, 3, 4, 8`.
+// each, naming the origin (the file) and the rule: `plan.json: rule 2: "bits" is 9, outside
+// 2–8`.
 
 #include <filesystem>
 #include <string>

@@ -24,7 +24,16 @@ std::string gridLabel(const WeightGridSpec& grid) {
     return buf;
 }
 
+// "" at 8 bits (the int8 kernels), " a6 (simulated)" below.
+std::string actLabel(int actBits) {
+    return actBits == 8 ? "" : " a" + std::to_string(actBits) + (isSimulatedActBits(actBits) ? " (simulated)" : "");
+}
+
 }  // namespace
+
+std::string weightActivationLabel(int weightBits, int actBits) {
+    return "w" + std::to_string(weightBits) + "a" + std::to_string(actBits) + (isSimulatedActBits(actBits) ? " (simulated)" : "");
+}
 
 // The names live once, in the method registry.
 std::string methodName(QuantMethod m) {
@@ -50,9 +59,9 @@ std::string QuantScheme::label() const {
     case QuantMethod::Awq:
         return "awq " + gridLabel(grid) + (awq.clipSearch ? "" : " no-clip");
     case QuantMethod::W8A8:
-        return "w8a8";
+        return weightActivationLabel(8, smooth.actBits);
     case QuantMethod::SmoothQuant:
-        return "smoothquant alpha=" + number(smooth.alpha) + (smooth.actBits != 8 ? " a" + std::to_string(smooth.actBits) : "");
+        return "smoothquant alpha=" + number(smooth.alpha) + actLabel(smooth.actBits);
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
     case QuantMethod::OmniQuant:

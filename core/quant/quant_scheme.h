@@ -24,12 +24,22 @@ enum class QuantMethod {
 /// Parses a method name; nullopt when unknown.
 [[nodiscard]] std::optional<QuantMethod> methodFromName(const std::string& name);
 
-/// Bit widths of the integer weight formats: what the packed kernels and the GPTQ checkpoint
-/// layout hold (5–7 bits have neither).
-inline constexpr int kSupportedWeightBits[] = {2, 3, 4, 8};
-[[nodiscard]] constexpr bool isSupportedWeightBits(int bits) {
-    return bits == 2 || bits == 3 || bits == 4 || bits == 8;
-}
+/// Bit widths of the integer weight formats: every width from 2 to 8, each held by the packed
+/// kernels and the checkpoint's GPTQ bit streams (gptq_pack.h). The one list the plan parser,
+/// the plan editor and the size estimate use.
+inline constexpr int kSupportedWeightBits[] = {2, 3, 4, 5, 6, 7, 8};
+[[nodiscard]] constexpr bool isSupportedWeightBits(int bits) { return bits >= 2 && bits <= 8; }
+/// "2–8": the list above in words, for error messages.
+inline constexpr const char* kSupportedWeightBitsText = "2–8";
+
+/// Per-token activation widths of W8A8 and SmoothQuant. 8 bits run on the int8 kernels; below 8
+/// the activations are simulated (isSimulatedActBits): the same per-token symmetric codes, with
+/// nothing stored or computed at the lower width, so a figure for them is a quality figure only.
+inline constexpr int kMinActBits = 4;
+inline constexpr int kMaxActBits = 8;
+[[nodiscard]] constexpr bool isSimulatedActBits(int actBits) { return actBits < 8; }
+/// "w8a8", "w8a6 (simulated)": the scheme string every figure of a weight-activation scheme uses.
+[[nodiscard]] std::string weightActivationLabel(int weightBits, int actBits);
 
 /// Weight grid of the integer weight formats.
 struct WeightGridSpec {
@@ -52,7 +62,7 @@ struct AwqOptions {
 
 struct SmoothQuantOptions {
     double alpha = 0.5;  ///< migration strength
-    int actBits = 8;     ///< per-token dynamic activation bits
+    int actBits = 8;     ///< per-token dynamic activation bits, kMinActBits..kMaxActBits (below 8: simulated)
 };
 
 struct LlmInt8Options {
@@ -78,7 +88,7 @@ struct QuantScheme {
     LlmInt8Options llmInt8;
     OmniQuantOptions omniquant;
 
-    /// "gptq w4 g128 asym act-order", "w8a8", "fp16" — for tables and logs.
+    /// "gptq w4 g128 asym act-order", "w8a8", "w8a6 (simulated)", "fp16" — for tables and logs.
     [[nodiscard]] std::string label() const;
 };
 

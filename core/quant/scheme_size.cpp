@@ -13,7 +13,7 @@ std::uint64_t u(Index v) { return std::uint64_t(v); }
 // GPTQ layout (gptq_pack.h); the shapes are gptqShapes()'s.
 SchemeStorage gridStorage(const WeightGridSpec& grid, Index out, Index in) {
     if (!isSupportedWeightBits(grid.bits))
-        throw Error("size: " + std::to_string(grid.bits) + "-bit weights have no stored layout (bits are 2, 3, 4 or 8)");
+        throw Error("size: " + std::to_string(grid.bits) + "-bit weights have no stored layout (bits are " + kSupportedWeightBitsText + ")");
     if (grid.groupSize && *grid.groupSize <= 0) throw Error("size: group size " + std::to_string(*grid.groupSize) + " is not positive");
     const Index groups = grid.groupSize ? ceilDiv(in, *grid.groupSize) : 1;
     const auto bits = u(grid.bits);

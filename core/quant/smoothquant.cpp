@@ -71,6 +71,9 @@ void W8A8Linear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
         throw Error("W8A8: input has " + std::to_string(X.cols()) + " features, weight expects " + std::to_string(inFeatures()));
     // Per-token dynamic activation quantization straight to int8, then
     // Y = (X_q W_qᵀ) ⊙ (s_x s_wᵀ) + bias with the exact int8 × int8 → int32 kernels.
+    // Below 8 bits (simulated) the codes are those of a per-token symmetric quantize–dequantize
+    // at actBits (s_x = absmax / (2^(actBits−1) − 1)); they still run on the int8 kernels, so the
+    // product equals fake quantization up to float rounding, and nothing is smaller or faster.
     const Int8RowQuantized Xq = quantizeRowsAbsmaxInt8(X, m_actBits);
     dequantizedProduct(Xq, m_weight, Y);
     addBias(m_bias, Y);
@@ -85,7 +88,7 @@ std::size_t W8A8Linear::storageBytes() const {
 }
 
 std::string W8A8Linear::format() const {
-    const std::string wa = "w8a" + std::to_string(m_actBits);
+    const std::string wa = weightActivationLabel(8, m_actBits);  // "w8a6 (simulated)" below 8 bits
     return m_method.empty() || m_method == "w8a8" ? wa : m_method + " " + wa;  // not "w8a8 w8a8"
 }
 

@@ -54,7 +54,7 @@ public:
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
     /// int8 weights + F32 per-channel scales + F32 bias, as stored (rows unpadded).
     [[nodiscard]] std::size_t storageBytes() const override;
-    /// "w8a8", "smoothquant w8a8", "w8a6" …
+    /// "w8a8", "smoothquant w8a8", "w8a6 (simulated)" …
     [[nodiscard]] std::string format() const override;
 
     /// The int8 weight: codes [out][stride] and per-output-channel scales [out].

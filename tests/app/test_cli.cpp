@@ -462,7 +462,7 @@ private slots:
                                             "--out", path(dir / "out")} + smallCalibration());
         QCOMPARE(r.exitCode, 1);
         QCOMPARE(r.out, QByteArray());
-        QCOMPARE(QString::fromUtf8(r.err), "error: " + path(dir / "plan.json") + ": default: \"act_bits\" is 16, outside 2–8\n");
+        QCOMPARE(QString::fromUtf8(r.err), "error: " + path(dir / "plan.json") + ": default: \"act_bits\" is 16, outside 4–8\n");
         QVERIFY(!std::filesystem::exists(dir / "out"));
     }
     // The plan as written (20 epochs of LWC on 4 windows of 128 tokens): one line per

@@ -32,6 +32,21 @@ kernels::PackedQuantWeight packOf(const QuantizedWeight& Q) {
 
 }  // namespace
 
+template <int Bits>
+void checkPieces() {
+    constexpr kernels::StreamPieces<Bits> P = kernels::streamPieces<Bits>();
+    std::vector<std::uint32_t> covered(32, 0);
+    for (const kernels::StreamPiece& p : P.piece) {
+        const int lowBit = p.shifted ? p.exp2 : p.exp2 + p.off;  // bit of the value the piece starts at
+        QCOMPARE(32 * p.word + p.off, p.input * Bits + lowBit);  // where the stream formula puts it
+        QCOMPARE(int(p.shifted), int(p.off + p.width == 32));
+        const std::uint32_t bits = ((1u << p.width) - 1u) << lowBit;
+        QCOMPARE(covered[p.input] & bits, 0u);
+        covered[p.input] |= bits;
+    }
+    for (int k = 0; k < 32; ++k) QCOMPARE(covered[k], (1u << Bits) - 1u);
+}
+
 class TestQuantKernels : public QObject {
     Q_OBJECT
 private slots:
@@ -41,7 +56,7 @@ private slots:
         QTest::addColumn<int>("cols");
         QTest::addColumn<std::optional<int>>("groupSize");
         QTest::addColumn<bool>("actOrder");
-        for (int bits : {2, 3, 4, 8}) {
+        for (int bits : {2, 3, 4, 5, 6, 7, 8}) {
             const QByteArray b = "int" + QByteArray::number(bits);
             QTest::newRow(b + " 1x1 row") << bits << 1 << 1 << std::optional<int>() << false;
             QTest::newRow(b + " 8x32 g32") << bits << 8 << 32 << std::optional<int>(32) << false;
@@ -136,18 +151,34 @@ private slots:
         QuantizedWeight Q = test::randomQuantized(4, 8, 64, 32, false, 1);
         Q.scales(0, 0) = 0.1f;  // not an F16 value
         QVERIFY_THROWS_EXCEPTION(Error, QuantizedLinear(Q, std::nullopt));
-        QuantizedWeight Q5 = QuantizedWeight::allocate(8, 64, {5, 32, false});
-        QVERIFY_THROWS_EXCEPTION(Error, packOf(Q5));  // the GPTQ layout has no 5-bit packing
+        QuantizedWeight Q1 = QuantizedWeight::allocate(8, 64, {1, 32, false});
+        QVERIFY_THROWS_EXCEPTION(Error, packOf(Q1));  // packed widths are 2..8
+    }
+    void streamPiecesRebuildEveryCodeOfFiveSixAndSevenBits() {
+        // The generic piece order of 5/6/7 bits: the pieces of each input cover its bits
+        // [0, bits) exactly once, and each piece is the field of its word that the stream
+        // formula (value k at bits [k·bits, (k+1)·bits)) puts there.
+        checkPieces<5>();
+        checkPieces<6>();
+        checkPieces<7>();
+        QCOMPARE(kernels::termsPerBlock(5), 36);  // values 6, 12, 19, 25 straddle
+        QCOMPARE(kernels::termsPerBlock(6), 36);  // 96 = 16·6: only 3 of the 5 boundaries split a value
+        QCOMPARE(kernels::termsPerBlock(7), 38);
     }
     void activationTermsCoverEveryCodeBit() {
         // Σ over the terms of one input of 2^exp2 · (bits of its piece) must rebuild the code:
         // each input appears with total weight (2^bits − 1) when every code bit is set.
-        for (int bits : {2, 3, 4, 8}) {
+        for (int bits : {2, 3, 4, 5, 6, 7, 8}) {
             const kernels::ActivationTerm* t = kernels::activationTerms(bits);
             QVERIFY(t);
             std::vector<int> seen(32, 0);
             for (int i = 0; i < kernels::termsPerBlock(bits); ++i) seen[t[i].input]++;
-            for (int k = 0; k < 32; ++k) QVERIFY(seen[k] == 1 || (bits == 3 && (k == 10 || k == 21) && seen[k] == 2));
+            int twice = 0;
+            for (int k = 0; k < 32; ++k) {
+                QVERIFY(seen[k] == 1 || seen[k] == 2);
+                twice += seen[k] == 2;
+            }
+            QCOMPARE(32 + twice, kernels::termsPerBlock(bits));
         }
     }
 };

@@ -139,7 +139,7 @@ private slots:
         QCOMPARE(list.size(), std::size_t(2 * 2 * 2 + 1));
         for (const auto& c : list) QCOMPARE(c.bytes, schemeBytes(c.scheme, 64, 172));
         QCOMPARE(list.back().scheme.method, QuantMethod::Fp16);
-        space.bits = {5};
+        space.bits = {9};
         QVERIFY_THROWS_EXCEPTION(Error, (void)planCandidates(space, 64, 64));
         space.bits = {4};
         space.methods = {QuantMethod::W8A8};
@@ -147,12 +147,12 @@ private slots:
     }
 
     void bitsSelection() {
-        const auto range = parseBitsSelection("2-8");
-        QCOMPARE(range.bits, (std::vector<int>{2, 3, 4, 8}));
-        QCOMPARE(range.leftOut, (std::vector<int>{5, 6, 7}));
-        QCOMPARE(parseBitsSelection("3,4").bits, (std::vector<int>{3, 4}));
-        QVERIFY_THROWS_EXCEPTION(Error, (void)parseBitsSelection("4,5"));
-        QVERIFY_THROWS_EXCEPTION(Error, (void)parseBitsSelection("5-7"));
+        const auto range = parseBitsSelection("1-9");
+        QCOMPARE(range.bits, (std::vector<int>{2, 3, 4, 5, 6, 7, 8}));
+        QCOMPARE(range.leftOut, (std::vector<int>{1, 9}));
+        QCOMPARE(parseBitsSelection("3,5").bits, (std::vector<int>{3, 5}));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)parseBitsSelection("4,9"));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)parseBitsSelection("9-12"));
         QVERIFY_THROWS_EXCEPTION(Error, (void)parseBitsSelection("four"));
     }
 };

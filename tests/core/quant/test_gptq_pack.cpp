@@ -137,13 +137,31 @@ private slots:
         QVERIFY(gptqStandardLayoutProblem(4, 32, 64, 172).find("out_features 172") != std::string::npos);
         QVERIFY(gptqStandardLayoutProblem(4, 128, 96, 64).find("group size 128") != std::string::npos);
     }
+    void fiveBitCodesFormOneStreamAcrossFiveWords() {
+        // Codes 0..31 of 32 inputs, 5 bits each: value k at bits [5k, 5k + 5) of the 160-bit
+        // stream. Word 0 holds values 0..5 and the low 2 bits of value 6 (6 = 0b110 → 0b10 at
+        // bit 30); word 1 starts with its high bit (6 >> 2 = 1), then values 7..11 from bit 3,
+        // then the low 4 bits of value 12 at bit 28.
+        QuantizedWeight Q = QuantizedWeight::allocate(1, 32, {5, 32, false});
+        for (int k = 0; k < 32; ++k) Q.codes(0, k) = std::uint8_t(k);
+        Q.scales(0, 0) = 1.0f;
+        Q.zeros(0, 0) = 16;
+        const GptqTensors t = packGptq(Q);
+        QCOMPARE(t.qweightShape, (std::array<Index, 2>{5, 1}));
+        const std::uint32_t word0 = (1u << 5) | (2u << 10) | (3u << 15) | (4u << 20) | (5u << 25) | (2u << 30);
+        const std::uint32_t word1 = 1u | (7u << 3) | (8u << 8) | (9u << 13) | (10u << 18) | (11u << 23) | (12u << 28);
+        QCOMPARE(std::uint32_t(t.qweight[0]), word0);
+        QCOMPARE(std::uint32_t(t.qweight[1]), word1);
+        QCOMPARE(std::uint32_t(t.qweight[4]) >> 27, 31u);  // value 31 ends the stream at bit 159
+        QCOMPARE(unpackGptq(t, 5, 32, false, 32, 1).codes, Q.codes);
+    }
     void roundTrip_data() {
         QTest::addColumn<int>("bits");
         QTest::addColumn<int>("in");
         QTest::addColumn<int>("out");
         QTest::addColumn<int>("group");  // 0 = one group per row
         QTest::addColumn<bool>("shuffled");
-        for (int bits : {2, 3, 4, 8}) {
+        for (int bits : {2, 3, 4, 5, 6, 7, 8}) {  // every width, the odd ones spanning words included
             const QByteArray b = QByteArray::number(bits) + "-bit";
             QTest::newRow(b + " 172x172 g32 (partial groups, padding)") << bits << 172 << 172 << 32 << false;
             QTest::newRow(b + " 172x172 g32 act-order g_idx") << bits << 172 << 172 << 32 << true;
@@ -201,7 +219,11 @@ private slots:
         } catch (const Error& e) {
             QVERIFY(std::string(e.what()).find("scales") != std::string::npos);
         }
-        QVERIFY_THROWS_EXCEPTION(Error, packGptq(QuantizedWeight::allocate(4, 32, {5, 32, false})));
+        QVERIFY_THROWS_EXCEPTION(Error, packGptq(QuantizedWeight::allocate(4, 32, {1, 32, false})));  // widths are 2..8
+    }
+    void standardLoadersReadOnlyTwoThreeFourAndEightBits() {
+        for (int bits : {5, 6, 7})
+            QVERIFY(gptqStandardLayoutProblem(bits, 32, 64, 64).find("read 2, 3, 4 or 8 bits") != std::string::npos);
     }
 };
 

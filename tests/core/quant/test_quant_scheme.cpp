@@ -38,6 +38,20 @@ private slots:
         QCOMPARE(s.label(), std::string("llm_int8 threshold=6"));
         s.method = QuantMethod::W8A8;
         QCOMPARE(s.label(), std::string("w8a8"));
+        s.method = QuantMethod::Rtn;
+        s.grid = {6, 32, false};
+        QCOMPARE(s.label(), std::string("rtn w6 g32 asym"));
+    }
+    void subEightBitActivationsAreLabelledSimulated() {
+        QuantScheme s;
+        s.method = QuantMethod::W8A8;
+        s.smooth.actBits = 6;
+        QCOMPARE(s.label(), std::string("w8a6 (simulated)"));
+        s.method = QuantMethod::SmoothQuant;
+        s.smooth.actBits = 4;
+        QCOMPARE(s.label(), std::string("smoothquant alpha=0.5 a4 (simulated)"));
+        s.smooth.actBits = 8;
+        QCOMPARE(s.label(), std::string("smoothquant alpha=0.5"));
         s.method = QuantMethod::Fp16;
         QCOMPARE(s.label(), std::string("fp16"));
     }

@@ -60,8 +60,20 @@ private slots:
         QCOMPARE(st.groupIndex, std::uint64_t(64 * 4));
         s.gptq.actOrder = true;  // g_idx is written either way
         QCOMPARE(schemeBytes(s, 64, 64), st.total());
-        s.grid.bits = 5;
+        s.grid.bits = 9;
         QVERIFY_THROWS_EXCEPTION(Error, (void)schemeBytes(s, 64, 64));
+    }
+
+    // 5 bits: the same formula, qweight [⌈64/32⌉·5, 64] and qzeros [2, ⌈64/32⌉·5] int32 words.
+    void fiveBitsByHand() {
+        QuantScheme s;
+        s.method = QuantMethod::Rtn;
+        s.grid = {5, 32, false};
+        const SchemeStorage st = schemeStorage(s, 64, 64);
+        QCOMPARE(st.weight, std::uint64_t(2 * 5 * 64 * 4));  // 5 bits per weight exactly
+        QCOMPARE(st.zeros, std::uint64_t(2 * 2 * 5 * 4));
+        QCOMPARE(st.scales, std::uint64_t(2 * 64 * 2));
+        QCOMPARE(st.groupIndex, std::uint64_t(64 * 4));
     }
 
     // int8 schemes store F32 row scales (the plan view's old copy counted F16) and LLM.int8()
