@@ -32,7 +32,8 @@ std::string bitsLabel(const core::QuantScheme& s) {
     switch (s.method) {
         case core::QuantMethod::Fp16: return "16";
         case core::QuantMethod::W8A8:
-        case core::QuantMethod::SmoothQuant: return "8/" + std::to_string(s.smooth.actBits);
+        case core::QuantMethod::SmoothQuant:
+            return "8/" + std::to_string(s.smooth.actBits) + (core::isSimulatedActBits(s.smooth.actBits) ? " (simulated)" : "");
         case core::QuantMethod::LlmInt8: return "8";
         default: return std::to_string(s.grid.bits);
     }

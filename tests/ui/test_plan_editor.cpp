@@ -135,24 +135,26 @@ private slots:
         m_doc->undoStack()->undo();
         QCOMPARE(m_doc->row(0).scheme.grid.bits, 4);
         QVERIFY(!m_doc->setField(0, PlanField::Bits, 9));  // out of range: refused, no command
-        QVERIFY(!m_doc->setField(0, PlanField::Bits, 5));  // no packed format holds 5 bits
+        QVERIFY(!m_doc->setField(0, PlanField::Bits, 1));  // packed widths are 2..8
         QCOMPARE(m_doc->undoStack()->index(), 0);
     }
 
-    void bitsEditorStepsOverWidthsNoFormatHolds() {
+    void bitsEditorOffersEveryWidthFromTwoToEight() {
         qb::ui::WeightBitsSpinBox spin;
+        QCOMPARE(spin.minimum(), 2);
+        QCOMPARE(spin.maximum(), 8);
         spin.setValue(4);
         spin.stepBy(1);
-        QCOMPARE(spin.value(), 8);  // 5, 6 and 7 bits have no packed format
-        spin.stepBy(-2);
-        QCOMPARE(spin.value(), 3);
-        spin.stepBy(-5);
+        QCOMPARE(spin.value(), 5);  // 5, 6 and 7 bits pack as bit streams like the others
+        spin.stepBy(3);
+        QCOMPARE(spin.value(), 8);
+        spin.stepBy(-9);
         QCOMPARE(spin.value(), 2);
         QString typed = QStringLiteral("6 bits");
         int pos = 1;
-        QCOMPARE(spin.validate(typed, pos), QValidator::Intermediate);
-        typed = QStringLiteral("8 bits");
         QCOMPARE(spin.validate(typed, pos), QValidator::Acceptable);
+        QVERIFY(m_doc->setField(0, PlanField::Bits, 6));
+        QCOMPARE(m_doc->row(0).scheme.grid.bits, 6);
     }
 
     void bulkSetOnTheSelectionIsOneUndoStep() {

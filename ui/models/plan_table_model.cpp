@@ -89,6 +89,9 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
             case Method: return toQString(core::methodName(row.scheme.method));
             case Bits:
                 if (row.scheme.method == core::QuantMethod::Fp16) return QStringLiteral("16");
+                if (!applies && (row.scheme.method == core::QuantMethod::W8A8 || row.scheme.method == core::QuantMethod::SmoothQuant) &&
+                    core::isSimulatedActBits(row.scheme.smooth.actBits))
+                    return tr("8 (A%1 simulated)").arg(row.scheme.smooth.actBits);  // weights 8, activations simulated
                 return applies ? QVariant(row.scheme.grid.bits) : QVariant(QStringLiteral("8"));
             case GroupSize: return applies ? groupSizeText(fieldValue(row.scheme, PlanField::GroupSize).toInt()) : QStringLiteral("—");
             case Sym:

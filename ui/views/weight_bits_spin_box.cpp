@@ -10,7 +10,8 @@ namespace qb::ui {
 WeightBitsSpinBox::WeightBitsSpinBox(QWidget* parent) : QSpinBox(parent) {
     setRange(std::begin(core::kSupportedWeightBits)[0], std::end(core::kSupportedWeightBits)[-1]);
     setSuffix(tr(" bits"));
-    setToolTip(tr("Weight bits: 2, 3, 4 or 8 (the widths the packed kernels and the GPTQ layout hold)"));
+    setToolTip(tr("Weight bits: %1 (every width the packed kernels and the checkpoint's GPTQ bit streams hold)")
+                   .arg(QString::fromUtf8(core::kSupportedWeightBitsText)));
 }
 
 void WeightBitsSpinBox::stepBy(int steps) {
@@ -39,9 +40,9 @@ void WeightBitsSpinBox::fixup(QString& input) const {
 }
 
 QString WeightBitsSpinBox::refusalMessage(int bits) {
-    return tr("%1 bits is not supported: weights are packed at 2, 3, 4 or 8 bits (5–7 bits are not available yet); "
-              "the value was kept.")
-        .arg(bits);
+    return tr("%1 bits is not supported: weights are packed at %2 bits; the value was kept.")
+        .arg(bits)
+        .arg(QString::fromUtf8(core::kSupportedWeightBitsText));
 }
 
 }  // namespace qb::ui

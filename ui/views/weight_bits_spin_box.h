@@ -1,8 +1,9 @@
 #pragma once
-// WeightBitsSpinBox — a spin box over the weight bit widths the formats hold (2, 3, 4, 8:
-// core::kSupportedWeightBits): the arrows step over 5–7 and typing one of them is refused,
-// so the plan editor never offers what the plan parser would reject. A refused width is
-// reported (widthRefused) so the window can say why the value went back.
+// WeightBitsSpinBox — a spin box over the weight bit widths the formats hold (2–8:
+// core::kSupportedWeightBits, the one list the plan parser also uses): the arrows step through
+// that list and a width outside it is refused, so the plan editor never offers what the plan
+// parser would reject. A refused width is reported (widthRefused) so the window can say why
+// the value went back.
 
 #include <QSpinBox>
 
