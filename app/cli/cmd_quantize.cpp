@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -6,6 +7,7 @@
 #include "app/cli/cli_support.h"
 #include "app/cli/cmd_export.h"
 #include "app/cli/commands.h"
+#include "core/backend/backend.h"
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
 #include "core/io/checkpoint.h"
@@ -13,6 +15,7 @@
 #include "core/quant/pipeline.h"
 #include "core/quant/plan.h"
 #include "core/quant/quantized_checkpoint.h"
+#include "core/quant/resume_state.h"
 #include "core/store/session_provenance.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
@@ -97,6 +100,39 @@ std::optional<ExportArgs> exportArgsOf(const QuantizeArgs& args) {
     return e;
 }
 
+// Test-only hook (tests/app/test_cli_resume, scripts/kill_storm.sh): with the environment
+// variable QB_TEST_STOP_AFTER_LAYER=k, the run requests a stop once layer k is durable, as a
+// Ctrl-C at that moment would — an interruption at a known layer, without timing.
+class StopAfterLayer final : public core::LayerJournal {
+public:
+    StopAfterLayer(core::LayerJournal& inner, const core::RunContext& ctx, int layer) : m_inner(inner), m_ctx(ctx), m_layer(layer) {}
+    std::optional<core::PartialQuantization> restore(const core::LlamaModel& model, const core::QuantPlan& plan) override {
+        return m_inner.restore(model, plan);
+    }
+    void layerDone(const core::DecoderLayer& layer, const std::vector<core::ModuleReport>& modules, double seconds,
+                   const core::MatrixRM& hidden, const core::MatrixRM& fpHidden) override {
+        m_inner.layerDone(layer, modules, seconds, hidden, fpHidden);
+        if (layer.index == m_layer) m_ctx.requestStop();
+    }
+
+private:
+    core::LayerJournal& m_inner;
+    const core::RunContext& m_ctx;
+    int m_layer;
+};
+
+std::optional<int> testStopLayer() {
+    const char* v = std::getenv("QB_TEST_STOP_AFTER_LAYER");
+    if (!v || !*v) return std::nullopt;
+    return std::atoi(v);
+}
+
+// Lines about the resume state reach stderr even with --quiet/--json: they say what happened to
+// work on disk.
+core::RunContext noteContext() {
+    return core::RunContext(nullptr, [](std::string_view line) { std::fprintf(stderr, "note: %.*s\n", int(line.size()), line.data()); });
+}
+
 }  // namespace
 
 int runQuantize(const QuantizeArgs& args) {
@@ -128,8 +164,29 @@ int runQuantize(const QuantizeArgs& args) {
     const auto calibration = core::sampleCalibration(stream, {args.calibWindows, args.calibCtx, args.seed});
     if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
 
-    const auto result = core::quantizeModel(*model, plan, calibration, ctx);
+    // Durable per-layer state beside the output, so that an interrupted run can be continued
+    // (--resume) into the checkpoint an uninterrupted one writes; removed once that is written.
+    core::QuantizeOptions options;
+    const auto stateFolder = core::QuantizeResumeState::folderFor(args.out);
+    const auto fingerprint = core::quantizeFingerprint(args.model, plan, calibText, calibration, args.seed, options,
+                                                       core::BackendRegistry::instance().preferred()->name());
+    const auto notes = noteContext();
+    const auto state = args.resume ? core::QuantizeResumeState::resume(stateFolder, fingerprint, notes)
+                                   : core::QuantizeResumeState::startFresh(stateFolder, fingerprint, notes);
+    std::optional<StopAfterLayer> stopHook;
+    if (const auto k = testStopLayer()) stopHook.emplace(*state, ctx, *k);
+    options.journal = stopHook ? static_cast<core::LayerJournal*>(&*stopHook) : state.get();
+    const auto result = [&] {
+        try {
+            return core::quantizeModel(*model, plan, calibration, ctx, options);
+        } catch (const core::Cancelled&) {
+            notes.log(std::to_string(core::QuantizeResumeState::completeLayers(stateFolder)) + " of " + std::to_string(c.numLayers) +
+                      " layers are kept in " + stateFolder.string() + "; quantize --resume with the same arguments continues");
+            throw;
+        }
+    }();
     core::writeQuantizedCheckpoint(result, plan, args.model, args.out, ctx);
+    state->remove();
 
     std::optional<core::PerplexityResult> ppl;
     if (!args.evalText.empty()) {

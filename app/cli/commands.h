@@ -53,6 +53,7 @@ struct QuantizeArgs {
     bool dryRun = false;
     bool json = false;
     bool quiet = false;
+    bool resume = false;  ///< continue an interrupted run from its state folder "<out>.quantize-state"
 };
 /// Quantizes, writes the checkpoint, and with exportFormat exports it as `export` does
 /// (runExport, its check included): a failed check removes the export and throws Error; the

@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--type", quant.exportType, "--export gguf: type of the weight matrices (as export --type)")->capture_default_str();
     quantCmd->add_option("--checkpoint-format", quant.exportCheckpointFormat, "--export gptq: auto, gptq (v1) or gptq_v2")->capture_default_str();
     quantCmd->add_flag("--dry-run", quant.dryRun, "print the resolved scheme of every module and stop");
+    quantCmd->add_flag("--resume", quant.resume,
+                       "continue an interrupted run with the same arguments from OUT.quantize-state (refused, with the reason, if anything changed)");
     quantCmd->add_flag("--json", quant.json, "print one JSON object");
     quantCmd->add_flag("--quiet", quant.quiet, "no progress output");
     addCommonFlags(quantCmd, threads);
