@@ -8,7 +8,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -16,7 +15,9 @@
 #include "core/io/safetensors_stream_writer.h"
 #include "core/kernels/fp16_linear.h"
 #include "core/model/embedding_head.h"
+#include "core/quant/gptq_dynamic.h"
 #include "core/quant/gptq_pack.h"
+#include "core/text/regex.h"
 #include "core/quant/llm_int8.h"
 #include "core/quant/method_registry.h"
 #include "core/quant/quantized_weight.h"
@@ -357,13 +358,13 @@ struct DynamicOverride {
 struct QuantizationMetadata {
     ModuleFormat base;
     GptqZeroFormat zeroFormat = GptqZeroFormat::V1;
-    /// GPTQModel "dynamic": "+:<regex>" overrides the keys it names; "-:<regex>" (nullopt) marks
-    /// modules kept in FP, which their tensors show anyway.
-    std::vector<std::pair<std::regex, std::optional<DynamicOverride>>> dynamic;
+    /// GPTQModel "dynamic" (core/quant/gptq_dynamic): the first rule matching a module decides;
+    /// "+:<regex>" overrides the keys it names (here, parsed and checked once), "-:<regex>" (nullopt)
+    /// marks modules kept in FP, which their tensors show anyway.
+    GptqDynamicRules dynamic;
+    std::vector<std::optional<DynamicOverride>> dynamicOverrides;  ///< one per rule of dynamic
     std::map<std::string, ModuleFormat> modules;  ///< quantization_config.quantbench.modules
 };
-
-constexpr std::size_t kMaxDynamicPatternLength = 1024;  // module-name regexes are short; a longer one is refused
 
 const OrderedJson* fieldOf(const OrderedJson& o, const char* key, OrderedJson::value_t type, const char* typeName,
                            const std::string& where) {
@@ -427,24 +428,13 @@ QuantizationMetadata parseQuantizationMetadata(const std::string& json) {
     m.base = withKeys(ModuleFormat{}, q, where, false);  // defaults: 4 bits, groups of 128, asymmetric
     if (const OrderedJson* f = fieldOf(q, "checkpoint_format", OrderedJson::value_t::string, "a string", where))
         m.zeroFormat = f->get<std::string>() == "gptq_v2" ? GptqZeroFormat::V2 : GptqZeroFormat::V1;
-    if (const auto it = q.find("dynamic"); it != q.end() && it->is_object())
-        for (auto d = it->begin(); d != it->end(); ++d) {
-            const std::string& key = d.key();
-            if (key.size() <= 2 || (key[0] != '+' && key[0] != '-') || key[1] != ':') continue;
-            const std::string at = where + ".dynamic['" + key.substr(0, 64) + (key.size() > 64 ? "…" : "") + "']";
-            if (key.size() - 2 > kMaxDynamicPatternLength)
-                throw Error(at + ": the pattern is over " + std::to_string(kMaxDynamicPatternLength) + " characters");
-            std::regex re;
-            try {
-                re = std::regex(key.substr(2));
-            } catch (const std::regex_error& e) {
-                throw Error(at + ": not a valid regular expression (" + e.what() + ")");
-            }
-            if (key[0] == '-')
-                m.dynamic.push_back({std::move(re), std::nullopt});
-            else if (d->is_object())
-                m.dynamic.push_back({std::move(re), dynamicOverride(*d, at)});
-        }
+    if (const auto it = q.find("dynamic"); it != q.end()) {
+        m.dynamic = GptqDynamicRules::parse(*it, where + ".dynamic");
+        for (const GptqDynamicRule& rule : m.dynamic.rules())
+            m.dynamicOverrides.push_back(rule.skip ? std::nullopt
+                                                   : std::optional(dynamicOverride(rule.overrides, where + ".dynamic['" +
+                                                                                                   rule.pattern->pattern().substr(0, 64) + "']")));
+    }
     if (const OrderedJson* qb = fieldOf(q, "quantbench", OrderedJson::value_t::object, "an object", where))
         if (const OrderedJson* mods = fieldOf(*qb, "modules", OrderedJson::value_t::object, "an object", where + ".quantbench"))
             for (auto e = mods->begin(); e != mods->end(); ++e)
@@ -464,15 +454,15 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config, const std::strin
         if (const auto it = meta->modules.find(name); it != meta->modules.end()) {
             f = it->second;
         } else {
-            for (const auto& [re, o] : meta->dynamic) {
-                bool hit = false;
-                try {
-                    hit = std::regex_search(name, re);
-                } catch (const std::regex_error& e) {  // error_complexity / error_stack on a pathological pattern
-                    throw Error(ckpt.dir().string() + "/config.json: quantization_config.dynamic: a pattern is too complex to match '" +
-                                name + "' (" + e.what() + ")");
-                }
-                if (hit && o) {
+            const GptqDynamicRule* rule = nullptr;
+            try {
+                rule = meta->dynamic.match(name);
+            } catch (const Error& e) {  // PCRE2's match limit on a pathological pattern
+                throw Error(ckpt.dir().string() + "/config.json: quantization_config.dynamic: cannot match '" + name +
+                            "' (" + e.what() + ")");
+            }
+            if (rule) {
+                if (const auto& o = meta->dynamicOverrides[std::size_t(rule - meta->dynamic.rules().data())]) {
                     f.bits = o->bits.value_or(f.bits);
                     if (o->groupSize) f.groupSize = *o->groupSize;
                     f.sym = o->sym.value_or(f.sym);

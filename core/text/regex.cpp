@@ -55,6 +55,18 @@ Regex::Regex(const std::string& pattern, bool literal) : m_impl(std::make_unique
 
 Regex::~Regex() = default;
 
+bool Regex::matchesAtStart(std::string_view text) const {
+    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
+        pcre2_match_data_create_from_pattern(m_impl->code, nullptr), &pcre2_match_data_free);
+    if (!data) throw Error("regex '" + m_pattern + "': out of memory");
+    // PCRE2_ANCHORED at match time: pcre2_match runs the interpreter (the JIT code is unanchored).
+    const int rc = pcre2_match(m_impl->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, PCRE2_ANCHORED,
+                               data.get(), threadMatchContext());
+    if (rc == PCRE2_ERROR_NOMATCH) return false;
+    if (rc < 0) throw Error("regex '" + m_pattern + "': " + pcre2Message(rc));
+    return true;
+}
+
 void Regex::forEachMatch(std::string_view text, const std::function<void(std::size_t, std::size_t)>& onMatch) const {
     std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
         pcre2_match_data_create_from_pattern(m_impl->code, nullptr), &pcre2_match_data_free);

@@ -25,6 +25,11 @@ public:
     /// Throws Error when PCRE2 fails (e.g. invalid UTF-8 or a resource limit).
     void forEachMatch(std::string_view text, const std::function<void(std::size_t, std::size_t)>& onMatch) const;
 
+    /// True when the pattern matches a prefix of text (Python's re.match: anchored at the start,
+    /// not necessarily to the end). Throws Error when PCRE2 fails (e.g. its match limit on a
+    /// pathological pattern, or invalid UTF-8).
+    [[nodiscard]] bool matchesAtStart(std::string_view text) const;
+
     [[nodiscard]] const std::string& pattern() const { return m_pattern; }
 
 private:

@@ -11,11 +11,11 @@
 //     weight_g_idx [in] when present (else c / group_size);
 //   int-quantized: weight int8 [out, in], weight_scale [out, 1] (or [out, groups]);
 //   W = (q − zero_point) · scale.
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
 #include "core/export/readers/exported_folder_reader.h"
+#include "core/text/regex.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -23,7 +23,7 @@ namespace qb::core {
 namespace {
 
 bool matches(const std::string& name, const std::string& target) {
-    if (target.rfind("re:", 0) == 0) return std::regex_search(name, std::regex(target.substr(3)), std::regex_constants::match_continuous);
+    if (target.rfind("re:", 0) == 0) return text::Regex(target.substr(3)).matchesAtStart(name);  // Python re.match
     return target == name || target == "Linear";
 }
 

@@ -11,11 +11,10 @@
 // quantization_config: bits, group_size (−1: one group), sym, desc_act, checkpoint_format, and
 // "dynamic": {"+:regex": {overrides}, "-:regex": {}} matched from the start of the module name
 // (Python re.match), first match wins; "-:" modules are not quantized (plain weight).
-#include <regex>
-
 #include <nlohmann/json.hpp>
 
 #include "core/export/readers/exported_folder_reader.h"
+#include "core/quant/gptq_dynamic.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -51,10 +50,8 @@ public:
         if (m_variant != "gptq" && m_variant != "gptq_v2")
             throw Error(m_folder->dir().string() + ": checkpoint_format '" + m_variant + "' is neither gptq nor gptq_v2");
         if (q.contains("dynamic"))
-            for (const auto& [key, value] : q["dynamic"].items()) {
-                if (key.size() < 2 || (key.rfind("+:", 0) != 0 && key.rfind("-:", 0) != 0)) continue;
-                m_dynamic.push_back({std::regex(key.substr(2)), key[0] == '-', value});
-            }
+            m_dynamic = GptqDynamicRules::parse(nlohmann::ordered_json::parse(q["dynamic"].dump()),
+                                                m_folder->dir().string() + "/config.json: quantization_config.dynamic");
     }
     std::string format() const override { return "gptq"; }
     std::string variant() const override { return m_variant; }
@@ -101,23 +98,16 @@ public:
 private:
     Scheme schemeOf(const std::string& name) const {
         Scheme s = m_default;
-        for (const auto& r : m_dynamic)
-            if (std::regex_search(name, r.re, std::regex_constants::match_continuous)) {
-                if (r.skip) s.quantized = false;
-                s.bits = r.overrides.value("bits", s.bits);
-                s.groupSize = r.overrides.value("group_size", s.groupSize);
-                return s;
-            }
+        if (const GptqDynamicRule* r = m_dynamic.match(name)) {
+            if (r->skip) s.quantized = false;
+            s.bits = r->overrides.value("bits", s.bits);
+            s.groupSize = r->overrides.value("group_size", s.groupSize);
+        }
         return s;
     }
-    struct Rule {
-        std::regex re;
-        bool skip = false;
-        nlohmann::json overrides;
-    };
     Scheme m_default;
     std::string m_variant;
-    std::vector<Rule> m_dynamic;
+    GptqDynamicRules m_dynamic;
 };
 
 }  // namespace
