@@ -11,6 +11,7 @@
 
 #include "core/backend/backend.h"
 #include "core/backend/cpu/blas_gemm.h"
+#include "core/backend/cpu/cpu_backend.h"
 #include "core/quant/hessian_inverse.h"
 #include "core/util/error.h"
 
@@ -26,12 +27,22 @@ constexpr Index kReferenceRows = 512;
 constexpr Index kTile = 16;  // rows of W moved together between [out, in] and the transposed slices  // rows used to estimate tr(W H Wᵀ) of taller layers
 
 // Alg. 1, line 3 with damping: Hinv = Cholesky((H' + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
+// Float first when asked (GptqFactorMode::Float); a float failure retries in double at the
+// same λ, so that float rounding never changes the damping.
 InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, const GptqHessianPrep& P, double lambda,
-                                       GptqReport& report) {
+                                       GptqFactorMode mode, GptqReport& report) {
     InverseHessianFactor f;
+    bool tryFloat = mode == GptqFactorMode::Float;
     for (int attempt = 0;; ++attempt) {
         const VectorD damped = P.diagP.array() + lambda;
-        if (upperCholeskyOfInverse(H, P.perm, damped, f)) {
+        if (tryFloat && upperCholeskyOfInverse(H, P.perm, damped, f, FactorPrecision::Float)) {
+            report.factorInFloat = true;
+            report.damping = lambda;
+            report.dampingRetries = attempt;
+            return f;
+        }
+        tryFloat = false;  // once float failed, stay in double for the larger λ too
+        if (upperCholeskyOfInverse(H, P.perm, damped, f, FactorPrecision::Double)) {
             report.damping = lambda;
             report.dampingRetries = attempt;
             return f;
@@ -306,7 +317,7 @@ void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const We
 }
 
 GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>& H, const WeightGridSpec& spec,
-                        const GptqOptions& options, const RunContext& ctx) {
+                        const GptqOptions& options, const RunContext& ctx, GptqFactorMode factorMode) {
     const auto tStart = Clock::now();
     checkGptqInputs(W, H.rows(), H.cols(), spec, options);
     const Index n = W.cols();
@@ -323,7 +334,7 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRM
     report.secondsPrepare = secondsSince(tStart);
 
     auto t0 = Clock::now();
-    const InverseHessianFactor F = factorWithDamping(H, P, options.dampPercent * P.meanDiag, report);
+    const InverseHessianFactor F = factorWithDamping(H, P, options.dampPercent * P.meanDiag, factorMode, report);
     report.secondsCholesky = secondsSince(t0);
     ctx.throwIfStopped();
 
@@ -349,21 +360,31 @@ GptqResult quantizeGptq(const ConstMatrixRef& W, const ConstMatrixRef& H, const 
 
 void accumulateHessian(const ConstMatrixRef& X, MatrixRMd& H, long& nsamples) {
     const Index in = X.cols();
-    if (nsamples <= 0) {
-        H = MatrixRMd::Zero(in, in);
+    const bool fresh = nsamples <= 0;
+    if (fresh) {
         nsamples = 0;
     } else if (H.rows() != in || H.cols() != in) {
         throw Error("GPTQ Hessian: inputs have " + std::to_string(in) + " features, the Hessian is [" + std::to_string(H.rows()) +
                     ", " + std::to_string(H.cols()) + "]");
     }
     const Index n = X.rows();
-    if (n == 0) return;
-    // H_new = (old/total)·H + (2/total)·XᵀX = (2/total) · ((old/2)·H + XᵀX)
+    if (n == 0) {
+        if (fresh) H = MatrixRMd::Zero(in, in);
+        return;
+    }
+    // H_new = (old/total)·H + (2/total)·XᵀX
     const double old = double(nsamples);
     const double total = old + double(n);
-    H *= old / 2.0;
-    backendFor(BackendOp::Gram, in, n, in).accumulateGram(X, H);
-    H *= 2.0 / total;
+    const Backend& backend = backendFor(BackendOp::Gram, in, n, in);
+    if (backend.name() == "cpu") {  // one pass over H, the rescale fused into the tiles (cpu_backend.h)
+        if (fresh) H.resize(in, in);
+        accumulateGramScaled(X, H, fresh ? 0.0 : old / total, 2.0 / total);
+    } else {
+        if (fresh) H = MatrixRMd::Zero(in, in);
+        H *= old / 2.0;
+        backend.accumulateGram(X, H);
+        H *= 2.0 / total;
+    }
     nsamples += long(n);
 }
 

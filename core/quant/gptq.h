@@ -41,6 +41,7 @@ struct GptqReport {
     double objectiveReference = 0.0;
     bool objectiveReferenceEstimated = false;
     double objectiveRelative = 0.0;   ///< objective / objectiveReference (0 when the reference is 0)
+    bool factorInFloat = false;       ///< H⁻¹'s factor came from spotrf/strtri (see GptqFactorMode)
     double secondsPrepare = 0.0;      ///< dead columns, permutation, static groups, damping
     double secondsCholesky = 0.0;     ///< Hinv = upper Cholesky factor of H⁻¹ (all attempts)
     double secondsSweep = 0.0;        ///< the column sweep with lazy block updates
@@ -77,6 +78,19 @@ inline constexpr int kGptqMaxDampingRetries = 10;
 /// Throws Error on a Hessian of the wrong size or bad options (block size, damping, group).
 void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const WeightGridSpec& spec, const GptqOptions& options);
 
+/// The precision of the factorisation of H' + λI (hessian_inverse.h).
+enum class GptqFactorMode {
+    /// dpotrf + dtrtri: the default. test_gptq measured the float factor's codes 0.03–1 %
+    /// worse in ‖(W − Ŵ)Xᵀ‖² on 4 of 5 ill-conditioned 1,024-input layers (κ ≈ 1e5, where
+    /// float's 6e-8 rounding becomes ~1e-2 in U), so float is not the default.
+    Double,
+    /// spotrf + strtri, as the reference runs its whole factorisation in float32: about half
+    /// the time (BENCHMARKS.md, issue 18), falling back to Double at the same λ when the
+    /// float factor fails its pivot test. Opt-in, for speed over the last per cent.
+    Float,
+};
+
+
 /// Quantizes W [out, in] (row-major) with GPTQ given H [in, in] (symmetric positive
 /// semi-definite, row-major, double). Groups follow the reference: with act-order and
 /// dynamic groups they are formed in the permuted order (g_idx[perm[i]] = i / groupSize);
@@ -87,7 +101,8 @@ void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const We
 /// a non-finite H, or a Cholesky failure that 10 damping increases do not cure;
 /// throws Cancelled when ctx asks to stop.
 [[nodiscard]] GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>& H, const WeightGridSpec& spec,
-                                      const GptqOptions& options, const RunContext& ctx = RunContext());
+                                      const GptqOptions& options, const RunContext& ctx = RunContext(),
+                                      GptqFactorMode factorMode = GptqFactorMode::Double);
 /// The same with a float Hessian (converted to double first).
 [[nodiscard]] GptqResult quantizeGptq(const ConstMatrixRef& W, const ConstMatrixRef& H, const WeightGridSpec& spec,
                                       const GptqOptions& options, const RunContext& ctx = RunContext());

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "core/backend/backend.h"
 #include "core/backend/cpu/blas_gemm.h"
@@ -31,42 +33,78 @@ MatrixRMd invertLowerTriangular(const MatrixRMd& L) {
 
 namespace {
 
-// Eq. (1) on A = J·H'·J, factored and inverted in place: the peak is A and the float Lrev
-// (1.5 n² doubles' worth).
-bool factorReversed(MatrixRMd& A, const VectorD& reversedDiag, InverseHessianFactor& out) {
-    if (!choleskyLowerInPlace(A)) return false;
+constexpr double kMinRelativePivotFloat = 1e-4;  // see FactorPrecision::Float
+
+// Eq. (1) on A = J·H'·J (lower triangle filled), factored and inverted in place; U takes A's
+// storage when A is float. The peak is A and the float Lrev.
+template <class T>
+bool factorReversed(Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& A, const VectorD& reversedDiag,
+                    double minPivot, InverseHessianFactor& out) {
+    const Index n = A.rows();
+    if (n == 0) {
+        out.U.resize(0, 0);
+        out.Lrev.resize(0, 0);
+        return true;
+    }
+    if (!potrfLowerRowMajor(int(n), A.data(), int(A.outerStride()))) return false;
     // A pivot L_jj² that is a rounding residue of A_jj means H is singular to working
-    // precision: report failure so that the caller damps more, rather than return a huge U.
-    const auto pivots = A.diagonal().array().square();
-    if ((pivots < kMinRelativePivot * reversedDiag.array()).any()) return false;
-    out.Lrev = A.cast<float>();
-    if (!trtriLowerRowMajor(int(A.rows()), A.data(), int(A.outerStride()))) return false;  // A ← L̃⁻¹ (strict upper stays 0)
-    out.U = A.reverse().cast<float>();  // eq. (1): U = J · L̃⁻¹ · J
-    A = MatrixRMd();
+    // precision: report failure so that the caller damps more (or factors in double),
+    // rather than return a huge U.
+    for (Index j = 0; j < n; ++j) {
+        const double p = double(A(j, j));
+        if (!std::isfinite(p) || !(p > 0.0) || p * p < minPivot * reversedDiag[j]) return false;
+    }
+#pragma omp parallel for num_threads(threadCount()) schedule(static)
+    for (Index i = 0; i < n; ++i) A.row(i).tail(n - 1 - i).setZero();
+    out.Lrev = A.template cast<float>();
+    if (!trtriLowerRowMajor(int(n), A.data(), int(A.outerStride()))) return false;  // A ← L̃⁻¹ (strict upper stays 0)
+    // eq. (1): U = J · L̃⁻¹ · J, i.e. U(i, j) = A(n−1−i, n−1−j): for a contiguous square
+    // row-major matrix, the element order reversed.
+    if constexpr (std::is_same_v<T, float>) {
+        std::reverse(A.data(), A.data() + n * n);
+        out.U = std::move(A);
+    } else {
+        out.U = A.reverse().template cast<float>();
+        A = MatrixRMd();
+    }
     return out.U.allFinite();
+}
+
+// A(i, j) = H'(n−1−i, n−1−j) on and below the diagonal, in T.
+template <class T>
+Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> reversedLower(const Eigen::Ref<const MatrixRMd>& H,
+                                                                                 const std::vector<Index>& perm,
+                                                                                 const VectorD& diag) {
+    const Index n = H.rows();
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> A(n, n);
+#pragma omp parallel for num_threads(threadCount()) schedule(dynamic, 64)
+    for (Index i = 0; i < n; ++i) {
+        const double* h = H.row(perm[std::size_t(n - 1 - i)]).data();
+        T* a = A.row(i).data();
+        for (Index j = 0; j < i; ++j) a[j] = T(h[perm[std::size_t(n - 1 - j)]]);
+        a[i] = T(diag[n - 1 - i]);
+    }
+    return A;
 }
 
 }  // namespace
 
 bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out) {
-    MatrixRMd A = H.reverse();  // J·H·J: A(i, j) = H(n−1−i, n−1−j)
-    const VectorD reversedDiag = A.diagonal();
-    return factorReversed(A, reversedDiag, out);
+    std::vector<Index> perm(std::size_t(H.rows()));
+    for (Index i = 0; i < H.rows(); ++i) perm[std::size_t(i)] = i;
+    return upperCholeskyOfInverse(H, perm, H.diagonal(), out);
 }
 
 bool upperCholeskyOfInverse(const Eigen::Ref<const MatrixRMd>& H, const std::vector<Index>& perm, const VectorD& diag,
-                            InverseHessianFactor& out) {
-    const Index n = H.rows();
+                            InverseHessianFactor& out, FactorPrecision precision) {
     // A = J·H'·J: A(i, j) = H'(n−1−i, n−1−j) = H(perm[n−1−i], perm[n−1−j]), diagonal from diag.
-    MatrixRMd A(n, n);
-#pragma omp parallel for num_threads(threadCount()) schedule(static)
-    for (Index i = 0; i < n; ++i) {
-        const Index r = perm[std::size_t(n - 1 - i)];
-        for (Index j = 0; j < n; ++j) A(i, j) = H(r, perm[std::size_t(n - 1 - j)]);
-        A(i, i) = diag[n - 1 - i];
-    }
     const VectorD reversedDiag = diag.reverse();
-    return factorReversed(A, reversedDiag, out);
+    if (precision == FactorPrecision::Float) {
+        MatrixRM A = reversedLower<float>(H, perm, diag);
+        return factorReversed(A, reversedDiag, kMinRelativePivotFloat, out);
+    }
+    MatrixRMd A = reversedLower<double>(H, perm, diag);
+    return factorReversed(A, reversedDiag, kMinRelativePivot, out);
 }
 
 }  // namespace qb::core

@@ -1,6 +1,6 @@
 #pragma once
-// Dense symmetric positive-definite helpers for GPTQ's inverse Hessian: LAPACK's dpotrf and
-// dtrtri through OpenBLAS, which runs them on its own OpenMP threads
+// Dense symmetric positive-definite helpers for GPTQ's inverse Hessian: LAPACK's potrf and
+// trtri (double or float) through OpenBLAS, which runs them on its own OpenMP threads
 // (core/backend/cpu/blas_gemm.h).
 //
 // GPTQ needs U = the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU; the reference computes
@@ -36,11 +36,24 @@ struct InverseHessianFactor {
 /// working precision); the caller then increases damping and retries.
 [[nodiscard]] bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out);
 
+/// The precision of the factorisation (U and Lrev are float either way).
+enum class FactorPrecision {
+    Double,  ///< dpotrf + dtrtri
+    /// spotrf + strtri, as the reference runs its whole factorisation in float32: half the
+    /// flops' time and memory of Double. Stricter failure test: a pivot L_jj² below
+    /// 1e-4·H_jj (1e-4 of the column's energy left after cancellation, where float's 6e-8
+    /// rounding becomes ≥ 6e-4 relative in that column) also fails, so that the caller falls
+    /// back to Double before it damps more.
+    Float,
+};
+
 /// The same for H' = P·H·Pᵀ with its diagonal replaced by `diag` (processing order), where
 /// perm[i] is the row of H processed i-th: H'(i, j) = H(perm[i], perm[j]) off the diagonal,
 /// H'(i, i) = diag[i]. Forms J·H'·J once, in the factor's own storage, so GPTQ needs no
 /// permuted or damped copy of H (for a 8192-wide input that copy alone is 537 MB).
+/// Only H's lower triangle (in processing order) is read and copied.
 [[nodiscard]] bool upperCholeskyOfInverse(const Eigen::Ref<const MatrixRMd>& H, const std::vector<Index>& perm,
-                                          const VectorD& diag, InverseHessianFactor& out);
+                                          const VectorD& diag, InverseHessianFactor& out,
+                                          FactorPrecision precision = FactorPrecision::Double);
 
 }  // namespace qb::core

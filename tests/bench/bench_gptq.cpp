@@ -9,18 +9,28 @@
 //   BM_GptqQuantize quantizeGptq on the prepared H: damping, Cholesky factor of H⁻¹, the
 //                   blocked column sweep and the objective; counters give each phase in
 //                   seconds and the sweep's GFLOP/s (lazy updates: out·in² flops)
+//   BM_GptqQuantizeFloatFactor  the same with the opt-in float factorisation
 //   BM_ReferenceHessian, BM_ReferenceQuantize  the same problem
 //                   through the reference's own operations, one OpenBLAS call per PyTorch
 //                   call (gptq_reference_blas.h): the reference's time on this machine, less
 //                   its Python overhead, measured in the same run
+//   BM_PeakSgemm, BM_PeakDgemm  one threaded 4096³ OpenBLAS GEMM: the machine's measured
+//                   float and double peak, the roofline each stage is compared with
 //   build/tests/bench/qb_bench_gptq --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-// QB_THREADS=N sets the thread count (default: all cores).
+//   scripts/bench_gptq_vs_reference.sh [THREADS] prints the stage-by-stage table with ratios.
+// QB_THREADS=N sets the thread count (default: all cores). The context printed first names
+// the CPU, its ISA flags, the kernel path, OpenBLAS's core and the threads.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "core/backend/backend.h"
+#include "core/kernels/cpu_features.h"
 #include "core/quant/gptq.h"
 
 #include <cblas.h>
@@ -83,17 +93,21 @@ void BM_GptqHessian(benchmark::State& state) {
                                                    benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_GptqQuantize(benchmark::State& state) {
+void gptqQuantize(benchmark::State& state, GptqFactorMode mode) {
     const MatrixRMd H = hessian();
     const MatrixRM& W = weights();
     const WeightGridSpec spec{4, 128, false};
     const GptqOptions options;
     GptqReport last;
     for (auto _ : state) {
-        GptqResult r = quantizeGptq(W, H, spec, options);
+        GptqResult r = quantizeGptq(W, H, spec, options, RunContext(), mode);
         benchmark::DoNotOptimize(r.weight.codes.data());
         last = r.report;
     }
+    // The stages of the comparison table: factorization = preparation (finite check, dead
+    // inputs, diagonal) + damping + inverse factor, as the reference's cholesky_s includes
+    // its dead-input scan and damping.
+    state.counters["factor_s"] = last.secondsPrepare + last.secondsCholesky;
     state.counters["prepare_s"] = last.secondsPrepare;
     state.counters["cholesky_s"] = last.secondsCholesky;
     state.counters["sweep_s"] = last.secondsSweep;
@@ -101,6 +115,9 @@ void BM_GptqQuantize(benchmark::State& state) {
     state.counters["sweep_GFLOP/s"] = double(kOut) * double(kIn) * double(kIn) * 1e-9 / last.secondsSweep;
     state.counters["rel_objective"] = last.objectiveRelative;
 }
+void BM_GptqQuantize(benchmark::State& state) { gptqQuantize(state, GptqFactorMode::Double); }
+// The opt-in float factorisation (GptqFactorMode::Float), for its time and objective.
+void BM_GptqQuantizeFloatFactor(benchmark::State& state) { gptqQuantize(state, GptqFactorMode::Float); }
 
 void BM_ReferenceHessian(benchmark::State& state) {
     const MatrixRM& X = inputs();
@@ -122,18 +139,64 @@ void BM_ReferenceQuantize(benchmark::State& state) {
     state.counters["sweep_s"] = last.sweep;
 }
 
+// One threaded n³ GEMM through OpenBLAS (the calls run outside any parallel region, on
+// threadCount() OpenMP threads): what this machine's BLAS reaches, for the roofline.
+template <class T>
+void peakGemm(benchmark::State& state) {
+    constexpr int n = 4096;
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    const M A = M::Random(n, n), B = M::Random(n, n);
+    M C(n, n);
+    for (auto _ : state) {
+        if constexpr (std::is_same_v<T, float>)
+            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, C.data(), n);
+        else
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A.data(), n, B.data(), n, 0.0, C.data(), n);
+        benchmark::DoNotOptimize(C.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * double(n) * double(n) * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_PeakSgemm(benchmark::State& state) { peakGemm<float>(state); }
+void BM_PeakDgemm(benchmark::State& state) { peakGemm<double>(state); }
+
+std::string cpuModel() {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+void addContext() {
+    namespace k = qb::core::kernels;
+    const k::CpuFeatures& f = k::cpuFeatures();
+    std::string isa;
+    for (const auto& [on, name] : {std::pair{f.avx2, "avx2"}, {f.fma, "fma"}, {f.f16c, "f16c"}, {f.avx512vnni, "avx512vnni"}})
+        if (on) isa += std::string(isa.empty() ? "" : " ") + name;
+    benchmark::AddCustomContext("qb_cpu_model", cpuModel());
+    benchmark::AddCustomContext("qb_isa", isa.empty() ? "none" : isa);
+    benchmark::AddCustomContext("qb_kernel_path", k::kernelPathName(k::activeKernelPath()));
+    benchmark::AddCustomContext("qb_openblas", std::string(openblas_get_corename()) + " (" + openblas_get_config() + ")");
+    benchmark::AddCustomContext("qb_threads", std::to_string(threadCount()));
+}
+
 }  // namespace
 
 BENCHMARK(BM_GptqHessian)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_GptqQuantize)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_GptqQuantizeFloatFactor)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
 
 BENCHMARK(BM_ReferenceHessian)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_ReferenceQuantize)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
+
+BENCHMARK(BM_PeakSgemm)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(2);
+BENCHMARK(BM_PeakDgemm)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
 
 int main(int argc, char** argv) {
     if (const char* t = std::getenv("QB_THREADS")) setThreadCount(std::atoi(t));
     openblas_set_num_threads(threadCount());  // the reference's torch.matmul and LAPACK calls use every thread
     benchmark::Initialize(&argc, argv);
+    addContext();
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

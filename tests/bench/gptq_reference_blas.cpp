@@ -30,12 +30,17 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 void referenceAddBatch(const MatrixRM& X, MatrixRM& H, long& nsamples) {
     const int n = int(X.rows()), in = int(X.cols());
     if (nsamples == 0) H = MatrixRM::Zero(in, in);
-    // self.H *= self.nsamples / (self.nsamples + tmp); inp = sqrt(2 / nsamples) * inp
+    // self.H *= self.nsamples / (self.nsamples + tmp)  (one in-place pass over H)
     H *= float(double(nsamples) / double(nsamples + n));
     nsamples += n;
-    // self.H += inp.matmul(inp.t()), inp = X's column-major view [in, n]
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, in, in, n, float(2.0 / double(nsamples)), X.data(), in, X.data(), in,
-                1.0f, H.data(), in);
+    // inp = math.sqrt(2 / self.nsamples) * inp.float(): a new tensor, X's layout kept
+    const MatrixRM Xs = float(std::sqrt(2.0 / double(nsamples))) * X;
+    // self.H += inp.matmul(inp.t()): torch.matmul writes a new [in, in] tensor (one dense
+    // sgemm, no symmetry: inp is X's column-major view [in, n]), then an in-place add.
+    MatrixRM product(in, in);
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, in, in, n, 1.0f, Xs.data(), in, Xs.data(), in, 0.0f, product.data(),
+                in);
+    H += product;
 }
 
 ReferenceTimes referenceFasterQuant(const MatrixRM& Win, const MatrixRM& Hin, int bits, int groupSize, int blockSize,

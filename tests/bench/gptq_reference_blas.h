@@ -5,7 +5,8 @@
 // can be compared with it in one run; it omits the interpreter and dispatch overhead of the
 // ~20 PyTorch calls per column, so it is a lower bound of the reference's own time.
 //
-//   add_batch:    H ← (N/(N+n))·H;  X ← √(2/(N+n))·X;  H += XᵀX          (torch.matmul → sgemm)
+//   add_batch:    H ← (N/(N+n))·H;  X ← √(2/(N+n))·X (a scaled copy);
+//                 P = XᵀX (torch.matmul → one dense sgemm into a new tensor);  H += P
 //   fasterquant:  H = cholesky(H); H = cholesky_inverse(H); H = cholesky(H, upper=True)
 //                 (spotrf, spotri, spotrf), then per block of 128 columns and per column i:
 //                 find_params when a group starts, q = quantize(w), err = (w − q)/d,

@@ -9,6 +9,8 @@ extern "C" void openblas_set_num_threads(int);
 // LAPACK as OpenBLAS exports it (Fortran calling convention, column-major).
 extern "C" void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 extern "C" void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info);
+extern "C" void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
+extern "C" void strtri_(const char* uplo, const char* diag, const int* n, float* a, const int* lda, int* info);
 
 namespace qb::core {
 
@@ -24,6 +26,11 @@ void gemmRowMajor(bool transA, bool transB, int m, int n, int k, double alpha, c
     initBlasThreading();
     cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda,
                 B, ldb, beta, C, ldc);
+}
+
+void syrkLowerTransRowMajor(int n, int k, float alpha, const float* A, int lda, float beta, float* C, int ldc) {
+    initBlasThreading();
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, n, k, alpha, A, lda, beta, C, ldc);
 }
 
 void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int ldl, double* B, int ldb) {
@@ -45,6 +52,20 @@ bool trtriLowerRowMajor(int n, double* A, int lda) {
     initBlasThreading();
     int info = 0;
     dtrtri_("U", "N", &n, A, &lda, &info);  // (Lᵀ)⁻¹ = (L⁻¹)ᵀ: the row-major lower triangle is L⁻¹
+    return info == 0;
+}
+
+bool potrfLowerRowMajor(int n, float* A, int lda) {
+    initBlasThreading();
+    int info = 0;
+    spotrf_("U", &n, A, &lda, &info);
+    return info == 0;
+}
+
+bool trtriLowerRowMajor(int n, float* A, int lda) {
+    initBlasThreading();
+    int info = 0;
+    strtri_("U", "N", &n, A, &lda, &info);
     return info == 0;
 }
 

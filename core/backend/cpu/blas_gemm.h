@@ -20,6 +20,10 @@ void gemmRowMajor(bool transA, bool transB, int m, int n, int k, float alpha, co
 void gemmRowMajor(bool transA, bool transB, int m, int n, int k, double alpha, const double* A, int lda, const double* B,
                   int ldb, double beta, double* C, int ldc);
 
+/// The lower triangle of C[n, n] = alpha · Aᵀ·A + beta · C for a row-major A [k, n] (BLAS
+/// ssyrk, single-threaded like gemmRowMajor); the strict upper triangle of C is not touched.
+void syrkLowerTransRowMajor(int n, int k, float alpha, const float* A, int lda, float beta, float* C, int ldc);
+
 /// Triangular solve in place, single-threaded, row-major: B[m, n] ← op(L)⁻¹·B (left) or
 /// B·op(L)⁻¹ (right) for a lower-triangular L with a non-unit diagonal, op(L) = Lᵀ when trans.
 void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int ldl, double* B, int ldb);
@@ -34,6 +38,10 @@ void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int
 /// LAPACK's triangular inverse (dtrtri) in place: the lower triangle of the row-major A [n, n]
 /// becomes L⁻¹; the strict upper triangle is not touched. False when L has a zero diagonal.
 [[nodiscard]] bool trtriLowerRowMajor(int n, double* A, int lda);
+
+/// The float versions of the two above (spotrf, strtri), same conventions.
+[[nodiscard]] bool potrfLowerRowMajor(int n, float* A, int lda);
+[[nodiscard]] bool trtriLowerRowMajor(int n, float* A, int lda);
 
 /// Keeps OpenBLAS single-threaded when it is the pthreads build (an OpenMP build already
 /// runs single-threaded inside our parallel regions). Idempotent; called by the backend.

@@ -33,40 +33,62 @@ void CpuBackend::linear(const ConstMatrixRef& X, const ConstMatrixRef& W, Matrix
     }
 }
 
-void CpuBackend::accumulateGram(const ConstMatrixRef& X, MatrixRMd& H) const {
-    // H[d,d] += Xᵀ X, X: [n, d] row-major. The lower triangle is tiled into kTile × kTile
-    // blocks; each block (I, J ≤ I) is one single-threaded float GEMM X[:, I]ᵀ · X[:, J] over a
-    // chunk of at most kChunk rows (OpenBLAS, blas_gemm.h), added to H in double and mirrored
-    // to (J, I). Blocks are independent, so the threads share them without a reduction, and
-    // the symmetric half costs n·d² multiply-adds instead of the dense product's 2·n·d².
-    // Float sums over ≤ kChunk rows keep ~1e-6 relative accuracy; the double accumulator
-    // keeps long calibration runs from drifting.
+void CpuBackend::accumulateGram(const ConstMatrixRef& X, MatrixRMd& H) const { accumulateGramScaled(X, H, 1.0, 1.0); }
+
+void accumulateGramScaled(const ConstMatrixRef& X, MatrixRMd& H, double beta, double alpha) {
+    // The lower triangle is tiled into kTile × kTile blocks; each block (I, J ≤ I) is one
+    // single-threaded float product over a chunk of at most kChunk rows — X[:, I]ᵀ·X[:, J]
+    // (sgemm) below the diagonal, the lower half of X[:, I]ᵀ·X[:, I] (ssyrk) on it — folded
+    // into H in double as H = b·H + alpha·G, and its transpose written to (J, I). Blocks are
+    // independent, so the threads share them without a reduction, and the symmetric half
+    // costs about n·d² multiply-adds instead of the dense product's 2·n·d².
     const Index n = X.rows();
     const Index d = X.cols();
     constexpr Index kTile = 512;
     constexpr Index kChunk = 4096;
     const Index tiles = (d + kTile - 1) / kTile;
-    std::vector<std::pair<Index, Index>> blocks;  // (I, J) with J <= I
+    std::vector<std::pair<Index, Index>> blocks;  // (I, J) with J <= I; the cheaper diagonal ones last
     for (Index I = 0; I < tiles; ++I)
-        for (Index J = 0; J <= I; ++J) blocks.emplace_back(I, J);
+        for (Index J = 0; J < I; ++J) blocks.emplace_back(I, J);
+    for (Index I = 0; I < tiles; ++I) blocks.emplace_back(I, I);
     const int threads = std::max(1, std::min<int>(threadCount(), int(blocks.size())));
     const Index ld = X.outerStride();
+    if (n == 0) {
+        if (beta == 0.0) H.setZero();
+        else if (beta != 1.0) H *= beta;
+        return;
+    }
     for (Index r0 = 0; r0 < n; r0 += kChunk) {
         const Index rows = std::min(kChunk, n - r0);
         const float* Xc = X.data() + r0 * ld;
+        const double b = r0 == 0 ? beta : 1.0;  // the rescale applies once, with the first chunk
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (std::size_t b = 0; b < blocks.size(); ++b) {
-            const auto [I, J] = blocks[b];
+        for (std::size_t k = 0; k < blocks.size(); ++k) {
+            const auto [I, J] = blocks[k];
             const Index i0 = I * kTile, bi = std::min(kTile, d - i0);
             const Index j0 = J * kTile, bj = std::min(kTile, d - j0);
-            MatrixRM G(bi, bj);  // G = X[:, i0:i0+bi]ᵀ · X[:, j0:j0+bj]
-            gemmRowMajor(true, false, int(bi), int(bj), int(rows), 1.0f, Xc + i0, int(ld), Xc + j0, int(ld), 0.0f, G.data(),
-                         int(bj));
-            // A diagonal tile's two triangles come from different summation orders: keep the
-            // lower one, so that H stays exactly symmetric.
-            if (I == J) G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
-            H.block(i0, j0, bi, bj) += G.cast<double>();
-            if (I != J) H.block(j0, i0, bj, bi) += G.transpose().cast<double>();
+            MatrixRM G(bi, bj);  // G = X[:, i0:i0+bi]ᵀ · X[:, j0:j0+bj] (lower half when I == J)
+            if (I == J)
+                syrkLowerTransRowMajor(int(bi), int(rows), 1.0f, Xc + i0, int(ld), 0.0f, G.data(), int(bj));
+            else
+                gemmRowMajor(true, false, int(bi), int(bj), int(rows), 1.0f, Xc + i0, int(ld), Xc + j0, int(ld), 0.0f,
+                             G.data(), int(bj));
+            for (Index i = 0; i < bi; ++i) {
+                const Index jEnd = I == J ? i + 1 : bj;
+                double* h = &H(i0 + i, j0);
+                const float* g = G.row(i).data();
+                if (b == 0.0)
+                    for (Index j = 0; j < jEnd; ++j) h[j] = alpha * double(g[j]);
+                else
+                    for (Index j = 0; j < jEnd; ++j) h[j] = b * h[j] + alpha * double(g[j]);
+            }
+            // The upper triangle is the lower one's transpose (exactly symmetric H).
+            if (I == J) {
+                for (Index i = 0; i < bi; ++i)
+                    for (Index j = 0; j < i; ++j) H(i0 + j, j0 + i) = H(i0 + i, j0 + j);
+            } else {
+                H.block(j0, i0, bj, bi) = H.block(i0, j0, bi, bj).transpose();
+            }
         }
     }
 }
