@@ -6,9 +6,11 @@
 #     bytes as a clean run's, or a session/report that opens in full);
 #   - the previous session file is unchanged (sha256) — or, when the save got through before
 #     the signal, opens with exactly one run more;
-#   - what is left besides the outputs is a temp file named "<final>.tmp…" (clearly named);
-#     anything else is a violation. When a kill left temps, the same command runs again
-#     without a signal, and the temps must be gone after it (removed on the next run).
+#   - what is left besides the outputs is a temp file named "<final>.tmp…" (clearly named) or
+#     quantize's resume state "<out>.quantize-state" (kept on purpose: quantize --resume continues
+#     from it; scripts/resume_storm.sh checks that); anything else is a violation. When a kill
+#     left temps or a state, the same command runs again without a signal (no --resume), and
+#     they must be gone after it (removed on the next run).
 #   scripts/kill_storm.sh [RUNS (default 100)] [BUILD_DIR (default build)]
 # Env: QB_STORM_SEED (RANDOM seed, default 17). Exits non-zero on any violation.
 set -euo pipefail
@@ -56,7 +58,7 @@ rm -rf ref/base.h5.q ref/*.count.json
 base_runs=$(run_count ref/session.h5)
 echo "kill_storm: clean runs (ms): quantize ${dur[quantize]}, export ${dur[export]}, inspect ${dur[inspect]}, report ${dur[report]}, session save ${dur[session]}; $runs runs"
 
-declare -A killed finished violations temps stale
+declare -A killed finished violations temps stale states
 kinds=(quantize export inspect report session)
 for ((i = 1; i <= runs; i++)); do
   kind=${kinds[$(( (i - 1) % 5 ))]}
@@ -94,14 +96,16 @@ for ((i = 1; i <= runs; i++)); do
     case "$f" in
       "$final" | ref | "$final.q") ;;
       "$final".tmp* | "$final.q".tmp*) temps[$key]=$(( ${temps[$key]:-0} + 1 )) ;;
+      "$final.quantize-state" | "$final.q.quantize-state") states[$key]=$(( ${states[$key]:-0} + 1 )) ;;  # quantize --resume's
       *) bad="${bad:+$bad; }stray file $f" ;;
     esac
   done
   # The next run of the same command removes what the killed one left.
-  if [ -n "$(compgen -G "$final.tmp*" || compgen -G "$final.q.tmp*" || true)" ]; then
+  if [ -n "$(compgen -G "$final.tmp*" || compgen -G "$final.q.tmp*" || compgen -G "$final*.quantize-state" || true)" ]; then
     [ "$kind" = session ] && rm -rf "$final.q"  # its quantize --out, which must not exist
+    [ "$kind" = quantize ] && rm -rf "$final"   # likewise (a kill after its rename leaves it whole)
     $(command_of "$kind" "$final") >/dev/null 2>&1 || true
-    for f in "$final".tmp* "$final.q".tmp*; do
+    for f in "$final".tmp* "$final.q".tmp* "$final.quantize-state" "$final.q.quantize-state"; do
       [ -e "$f" ] || continue
       stale[$key]=$(( ${stale[$key]:-0} + 1 ))
       bad="${bad:+$bad; }$f survived the next run"
@@ -114,12 +118,13 @@ for ((i = 1; i <= runs; i++)); do
   cd "$work" && rm -rf "r$i"
 done
 
-printf '%-16s %7s %9s %11s %15s %10s\n' 'command/signal' killed finished temps-left 'after-next-run' violations
+printf '%-16s %7s %9s %11s %12s %15s %10s\n' 'command/signal' killed finished temps-left resume-state 'after-next-run' violations
 total=0
 for kind in "${kinds[@]}"; do
   for sig in KILL INT; do
     key="$kind/$sig"
-    printf '%-16s %7s %9s %11s %15s %10s\n' "$key" "${killed[$key]:-0}" "${finished[$key]:-0}" "${temps[$key]:-0}" "${stale[$key]:-0}" "${violations[$key]:-0}"
+    printf '%-16s %7s %9s %11s %12s %15s %10s\n' "$key" "${killed[$key]:-0}" "${finished[$key]:-0}" "${temps[$key]:-0}" "${states[$key]:-0}" \
+      "${stale[$key]:-0}" "${violations[$key]:-0}"
     total=$(( total + ${violations[$key]:-0} ))
   done
 done

@@ -147,7 +147,11 @@ int runQuantize(const QuantizeArgs& args) {
     }
     if (args.calib.empty()) throw core::Error("quantize: --calib FILE is required (unless --dry-run)");
     if (args.out.empty()) throw core::Error("quantize: --out DIR is required (unless --dry-run)");
-    core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
+    // A run killed after its checkpoint landed but before its state was removed leaves both;
+    // --resume then finds the run done (below, once the fingerprint matches).
+    const auto stateFolder = core::QuantizeResumeState::folderFor(args.out);
+    const bool maybeDone = args.resume && std::filesystem::exists(stateFolder) && std::filesystem::exists(std::filesystem::path(args.out) / "config.json");
+    if (!maybeDone) core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
     const std::optional<ExportArgs> exportArgs = exportArgsOf(args);
     if (exportArgs) checkExportArgs(*exportArgs);  // likewise for the export's format, type and path
     const SessionAppend session(args.session);
@@ -167,12 +171,19 @@ int runQuantize(const QuantizeArgs& args) {
     // Durable per-layer state beside the output, so that an interrupted run can be continued
     // (--resume) into the checkpoint an uninterrupted one writes; removed once that is written.
     core::QuantizeOptions options;
-    const auto stateFolder = core::QuantizeResumeState::folderFor(args.out);
     const auto fingerprint = core::quantizeFingerprint(args.model, plan, calibText, calibration, args.seed, options,
                                                        core::BackendRegistry::instance().preferred()->name());
     const auto notes = noteContext();
     const auto state = args.resume ? core::QuantizeResumeState::resume(stateFolder, fingerprint, notes)
                                    : core::QuantizeResumeState::startFresh(stateFolder, fingerprint, notes);
+    if (maybeDone) {
+        if (core::QuantizeResumeState::completeLayers(stateFolder) == c.numLayers) {
+            state->remove();
+            notes.log(args.out + " was written before the interruption; its state is removed (nothing to resume; --eval, --session and --export did not run)");
+            return 0;
+        }
+        core::checkQuantizedCheckpointOutput(args.out);
+    }
     std::optional<StopAfterLayer> stopHook;
     if (const auto k = testStopLayer()) stopHook.emplace(*state, ctx, *k);
     options.journal = stopHook ? static_cast<core::LayerJournal*>(&*stopHook) : state.get();
