@@ -197,8 +197,36 @@ Job* WorkbenchController::quantizeWithPlan() {
                               .arg(m_calibration.ctx)
                               .arg(m_calibration.seed)
                               .arg(toQString(textDisplayName(m_evaluate.textFile)));
-    Job* job = m_jobs->submit(JobKind::Quantize, title, quantizeWork(model, plan, m_calibration, m_evaluate, label));
-    connect(job, &Job::finished, this, [this, job, model](JobState state) {
+    InterruptedQuantize record = newQuantizeRecord(toQString(model->dir.string()));
+    record.planJson = toQString(plan.toJsonText());
+    record.scheme = toQString(label);
+    record.calibration = m_calibration;
+    record.evaluation = m_evaluate;
+    record.layers = model->model->config().numLayers;
+    return submitQuantize(model, plan, std::move(record), false, title);
+}
+
+Job* WorkbenchController::resumeQuantize(const InterruptedQuantize& record) {
+    return submitLoad(record.modelDir, [this, record] {
+        const auto plan = core::QuantPlan::fromJsonText(record.planJson.toStdString(), "the interrupted job's plan");
+        const QString title = tr("%1 · resumed after layer %2 of %3").arg(record.scheme).arg(record.layersDone - 1).arg(record.layers);
+        submitQuantize(m_workspace->model(), plan, record, true, title);
+    });
+}
+
+Job* WorkbenchController::submitQuantize(std::shared_ptr<const LoadedModel> model, const core::QuantPlan& plan, InterruptedQuantize record,
+                                         bool resume, const QString& title) {
+    // A model built in memory has no folder to reopen: its job keeps no state.
+    const bool durable = !model->dir.empty();
+    QuantizeStateSettings state;
+    if (durable) {
+        state = {record.stateFolder.toStdString(), resume};
+        rememberQuantize(record);
+    }
+    Job* job = m_jobs->submit(JobKind::Quantize, title,
+                              quantizeWork(model, plan, record.calibration, record.evaluation, record.scheme.toStdString(), state));
+    connect(job, &Job::finished, this, [this, job, model, id = record.id, durable](JobState state) {
+        if (durable) forgetQuantize(id);  // ended here (done, failed or cancelled): nothing to offer at the next start
         if (state == JobState::Failed) fail(tr("Quantization failed"), job->errorMessage(), true);
         if (state != JobState::Succeeded || m_workspace->model() != model) return;
         m_workspace->addRun(*job->result<RunRecord>());

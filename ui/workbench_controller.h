@@ -13,6 +13,7 @@
 #include "ui/jobs/autoplan_jobs.h"
 #include "ui/jobs/benchmark_jobs.h"
 #include "ui/jobs/core_jobs.h"
+#include "ui/jobs/interrupted_quantize.h"
 
 namespace qb::ui {
 
@@ -77,6 +78,10 @@ public:
     Job* benchmarkRuns();
     /// Queues a Quantize job with the plan document's plan; adds a run (quantized + evaluated).
     Job* quantizeWithPlan();
+    /// Resumes a Quantize job a crashed or killed workbench left (pendingInterruptedQuantizes):
+    /// opens its model folder, then quantizes with its plan and settings from the layers its
+    /// state holds; the run is added as quantizeWithPlan's is. Returns the Load job.
+    Job* resumeQuantize(const InterruptedQuantize& job);
     /// The run that quantizing the plan document's plan now would repeat: a quantized run with
     /// the same plan JSON and the same calibration protocol (text as chosen, windows, ctx,
     /// seed); nullptr when there is none. MainWindow asks before quantizing it again.
@@ -121,6 +126,9 @@ signals:
 
 private:
     Job* submitLoad(const QString& dir, std::function<void()> afterLoad);
+    /// Queues the Quantize job of record (remembered until it ends) on model; adds its run.
+    Job* submitQuantize(std::shared_ptr<const LoadedModel> model, const core::QuantPlan& plan, InterruptedQuantize record, bool resume,
+                        const QString& title);
     Job* submitSave(const QString& file, bool recoveryCopy);
     Job* submitOpen(const QString& file, bool recoveryCopy);
     /// errorOccurred, plus a log line when the failure did not come from a job (jobs log their own).

@@ -9,6 +9,7 @@
 
 #include "app/common/gpu_registration.h"
 #include "ui/main_window.h"
+#include "ui/views/resume_offer_dialog.h"
 #include "ui/views/log_view.h"
 #include "ui/workbench_controller.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     const QStringList args = parser.positionalArguments();
     QTimer::singleShot(0, &controller, [&] {
         if (window.offerRecovery()) return;  // unsaved work of a session that did not end cleanly comes first
+        if (qb::ui::offerInterruptedQuantize(controller, &window)) return;  // then a Quantize job it left
         if (!args.isEmpty()) controller.openPath(args.first());
         else if (parser.isSet(demo)) controller.openDemoModel();
     });

@@ -6,7 +6,9 @@
 #include "core/eval/kl_divergence.h"
 #include "core/eval/perplexity.h"
 #include "core/kernels/model_bench.h"
+#include "core/backend/backend.h"
 #include "core/quant/pipeline.h"
+#include "core/quant/resume_state.h"
 #include "core/model/linear.h"
 #include "core/stats/inspect.h"
 #include "core/stats/weight_stats.h"
@@ -148,12 +150,22 @@ JobWork evaluateBaselineWork(std::shared_ptr<const LoadedModel> model, EvaluateS
 }
 
 JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan, CalibrationSettings calibration,
-                     EvaluateSettings evaluation, std::string scheme) {
+                     EvaluateSettings evaluation, std::string scheme, QuantizeStateSettings state) {
     return makeJobWork([model = std::move(model), plan = std::move(plan), calibration = std::move(calibration),
-                        evaluation = std::move(evaluation), scheme = std::move(scheme)](const core::RunContext& ctx) {
+                        evaluation = std::move(evaluation), scheme = std::move(scheme), state = std::move(state)](const core::RunContext& ctx) {
         TextSource text;
         const auto calib = sampleCalibrationText(*model->tokenizer, calibration, text, ctx);
-        const auto result = core::quantizeModel(*model->model, plan, calib, ctx.sub(0.0, 0.8));
+        core::QuantizeOptions options;
+        std::unique_ptr<core::QuantizeResumeState> journal;
+        if (!state.folder.empty() && !model->dir.empty()) {
+            const auto fingerprint = core::quantizeFingerprint(model->dir, plan, text.text, calib, calibration.seed, options,
+                                                               core::BackendRegistry::instance().preferred()->name());
+            journal = state.resume ? core::QuantizeResumeState::resume(state.folder, fingerprint, ctx)
+                                   : core::QuantizeResumeState::startFresh(state.folder, fingerprint, ctx);
+            options.journal = journal.get();
+        }
+        const auto result = core::quantizeModel(*model->model, plan, calib, ctx.sub(0.0, 0.8), options);
+        if (journal) journal->remove();
         RunRecord run;
         run.scheme = scheme;
         run.planJson = plan.toJsonText();

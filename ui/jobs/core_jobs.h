@@ -47,11 +47,20 @@ struct BaselineRuns {
 /// "F32", "BF16": the precision label of the model as loaded (its first module's dtype, upper case).
 [[nodiscard]] std::string loadedPrecision(const LoadedModel& model);
 
+/// Where a Quantize job keeps its durable per-layer state (core::QuantizeResumeState), so that a
+/// job the workbench did not see end (a crash, a kill) can be resumed at the next start.
+struct QuantizeStateSettings {
+    std::filesystem::path folder;  ///< empty: no state (a model without a checkpoint folder has none either)
+    bool resume = false;           ///< continue from the layers folder holds (its fingerprint must match)
+};
+
 /// Result: RunRecord — quantizes a copy of the model with plan (core::quantizeModel on the
 /// calibration windows), then evaluates it. scheme is the plan in short ("rtn w4 g128"); the
-/// run's number and title are given when the workspace adds it.
+/// run's number and title are given when the workspace adds it. With state.folder, every
+/// finished layer is written there and the folder is removed once the model is quantized.
 [[nodiscard]] JobWork quantizeWork(std::shared_ptr<const LoadedModel> model, core::QuantPlan plan,
-                                   CalibrationSettings calibration, EvaluateSettings evaluation, std::string scheme);
+                                   CalibrationSettings calibration, EvaluateSettings evaluation, std::string scheme,
+                                   QuantizeStateSettings state = {});
 
 /// Result: ModelStats — core::inspectModel over calibration windows of the calibration text,
 /// with the session provenance when the model came from a checkpoint.
