@@ -112,6 +112,7 @@ class TestResumeState : public QObject {
 
 private slots:
     void initTestCase() {
+        setThreadCount(1);  // no OpenMP spinning on a loaded CI machine; the bytes do not depend on it
         m_model = qb::test::bundledModel();
         const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
         m_calibText = readTextFile(qb::test::bundledText("calib.txt"));
