@@ -137,21 +137,30 @@ inline void block3(const std::uint32_t* bw, const float* c, __m256 (&a)[8]) {
     QB_TERM(a[1], _mm256_srli_epi32(v2, 29), c + 33);
 }
 
-// 5, 6 and 7 bits: the generic piece order of packed_layout.h (streamPieces), unrolled at
-// compile time into the same and/shift, cvt, fma per piece as the hand-written blocks.
+// 5, 6 and 7 bits: the generic piece order of packed_layout.h (streamPieces), expanded at
+// compile time (one template instance per piece, so every shift, mask and accumulator is a
+// constant): each piece is extracted as a small integer, (v >> off) & (2^width − 1), then cvt
+// and fma with x·2^lowBit. The masks depend on the width only (a handful per block, kept in
+// registers); masking in place as the 4-bit block does would need up to 38 distinct masks,
+// which GCC rebuilt in the loop one by one (movabs, vmovq, vpbroadcastq per piece).
+template <int Bits, int T = 0>
+__attribute__((always_inline)) inline void streamTerms(const std::uint32_t* bw, const float* c, __m256 (&a)[8]) {
+    if constexpr (T < termsPerBlock(Bits)) {
+        constexpr StreamPiece p = streamPieces<Bits>().piece[T];
+        const __m256i v = load8(bw + p.word * kTileRows);
+        if constexpr (p.shifted)
+            QB_TERM(a[T % 8], _mm256_srli_epi32(v, p.off), c + T);
+        else if constexpr (p.off == 0)
+            QB_TERM(a[T % 8], _mm256_and_si256(v, mask((1u << p.width) - 1u)), c + T);
+        else
+            QB_TERM(a[T % 8], _mm256_and_si256(_mm256_srli_epi32(v, p.off), mask((1u << p.width) - 1u)), c + T);
+        streamTerms<Bits, T + 1>(bw, c, a);
+    }
+}
+
 template <int Bits>
 inline void blockStream(const std::uint32_t* bw, const float* c, __m256 (&a)[8]) {
-    static constexpr StreamPieces<Bits> P = streamPieces<Bits>();
-    __m256i v[Bits];
-#pragma GCC unroll 8
-    for (int w = 0; w < Bits; ++w) v[w] = load8(bw + w * kTileRows);
-#pragma GCC unroll 40
-    for (int t = 0; t < termsPerBlock(Bits); ++t) {
-        const StreamPiece& p = P.piece[t];
-        const __m256i field = p.shifted ? _mm256_srl_epi32(v[p.word], _mm_cvtsi32_si128(p.off))
-                                        : _mm256_and_si256(v[p.word], mask(((1u << p.width) - 1u) << p.off));
-        QB_TERM(a[t % 8], field, c + t);
-    }
+    streamTerms<Bits>(bw, c, a);
 }
 
 #undef QB_TERM

@@ -127,17 +127,17 @@ static_assert(termsPerBlock(3) == 34 && termsPerBlock(5) == 36 && termsPerBlock(
 const ActivationTerm* activationTerms(int bits);
 
 // 5, 6 and 7 bits use one generic term order, the stream read word by word: every piece of a
-// value inside word `word` is the field of `width` bits at `off`. A field that reaches bit 31
-// is shifted down (v >> off: the int32 conversion would read bit 31 as a sign), the others are
-// masked in place (v & (2^width − 1) << off). The piece holds bits [lowBit, lowBit + width) of
-// value `input`, so its coefficient is x·2^(lowBit − off), or x·2^lowBit when shifted.
+// value inside word `word` is the field of `width` bits at `off`, extracted as a small integer
+// ((v >> off) & (2^width − 1); a field that reaches bit 31 needs the shift only, one at bit 0
+// the mask only). The piece holds bits [lowBit, lowBit + width) of value `input`, so its
+// coefficient is x·2^lowBit: exp2 = lowBit (0 for every piece that is a whole value).
 struct StreamPiece {
     std::uint8_t word = 0;
     std::uint8_t off = 0;
     std::uint8_t width = 0;
     std::uint8_t input = 0;
-    std::int8_t exp2 = 0;
-    bool shifted = false;
+    std::int8_t exp2 = 0;   ///< lowBit: the piece's first bit inside its value
+    bool shifted = false;   ///< the field reaches bit 31: v >> off alone extracts it
 };
 
 template <int Bits>
@@ -160,7 +160,7 @@ constexpr StreamPieces<Bits> streamPieces() {
             p.width = std::uint8_t(hi - lo);
             p.input = std::uint8_t(k);
             p.shifted = p.off + p.width == 32;
-            p.exp2 = std::int8_t(p.shifted ? lo - k * Bits : lo - k * Bits - p.off);
+            p.exp2 = std::int8_t(lo - k * Bits);
         }
     return P;
 }

@@ -37,7 +37,7 @@ void checkPieces() {
     constexpr kernels::StreamPieces<Bits> P = kernels::streamPieces<Bits>();
     std::vector<std::uint32_t> covered(32, 0);
     for (const kernels::StreamPiece& p : P.piece) {
-        const int lowBit = p.shifted ? p.exp2 : p.exp2 + p.off;  // bit of the value the piece starts at
+        const int lowBit = p.exp2;  // bit of the value the piece starts at
         QCOMPARE(32 * p.word + p.off, p.input * Bits + lowBit);  // where the stream formula puts it
         QCOMPARE(int(p.shifted), int(p.off + p.width == 32));
         const std::uint32_t bits = ((1u << p.width) - 1u) << lowBit;
