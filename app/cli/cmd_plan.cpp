@@ -3,14 +3,21 @@
 // (core/plan) and writes the plan file `quantize --plan` reads.
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "core/calib/calibration.h"
+#include "core/io/checkpoint.h"
 #include "core/plan/autoplan.h"
+#include "core/quant/pipeline.h"
 #include "core/quant/quantized_checkpoint.h"
+#include "core/store/plan_cost_store.h"
+#include "core/store/session_provenance.h"
+#include "core/store/session_store.h"
 #include "core/text/tokenizer.h"
 #include "core/util/error.h"
 
@@ -60,26 +67,52 @@ void checkOutput(const std::string& out) {
     if (std::filesystem::is_directory(p)) throw core::Error(out + ": is a folder, not a plan file");
 }
 
-void printText(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r) {
+// The chosen plan run through the real pipeline (quantize --plan on the cost windows) and its
+// whole-model KLD on those windows, next to the additive prediction.
+struct Confirmation {
+    double predicted = 0.0;
+    double measured = 0.0;
+    std::uint64_t bytes = 0;
+    double seconds = 0.0;
+    std::string runId;  ///< the session run that records it; empty without --session
+};
+
+void printText(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r,
+               const std::optional<Confirmation>& confirm) {
     std::printf("%-36s %-24s %10s %6s %12s\n", "module", "choice", "bytes", "bpw", "cost (nats)");
     for (const auto& m : r.modules)
         std::printf("%-36s %-24s %10llu %6.2f %12.3e\n", m.name.c_str(), m.scheme.label().c_str(), static_cast<unsigned long long>(m.bytes),
                     8.0 * double(m.bytes) / double(m.outFeatures * m.inFeatures), m.predictedCost);
-    std::printf("\ntotal: %s bytes, %.3f bits per weight (budget %s bytes) over %s linear weights\n", withThousands(r.bytes).c_str(),
-                r.bitsPerWeight, withThousands(r.budgetBytes).c_str(), withThousands(r.weights).c_str());
+    if (args.targetKld)
+        std::printf("\ntotal: %s bytes, %.3f bits per weight (the smallest plan with predicted KLD <= %.4e) over %s linear weights\n",
+                    withThousands(r.bytes).c_str(), r.bitsPerWeight, *args.targetKld, withThousands(r.weights).c_str());
+    else
+        std::printf("\ntotal: %s bytes, %.3f bits per weight (budget %s bytes) over %s linear weights\n", withThousands(r.bytes).c_str(),
+                    r.bitsPerWeight, withThousands(r.budgetBytes).c_str(), withThousands(r.weights).c_str());
     std::printf("predicted cost: %.4e nats (sum of the modules' %s KLD increases; lower bound %.4e, %s)\n", r.predictedCost,
                 r.source == core::PlanCostSource::Proxy ? "proxy" : "measured", r.solver.lowerBound,
                 r.solver.exact ? "the DP is exact" : "the DP rounded sizes up");
+    std::size_t pairs = 0;
+    for (const auto& m : costs.modules) pairs += m.measured.size();
     if (costs.proxySpearman)
-        std::printf("proxy vs measured cost: Spearman rho = %.3f over %zu (module, candidate) pairs\n", *costs.proxySpearman,
-                    costs.forwards);
+        std::printf("proxy vs measured cost: Spearman rho = %.3f over %zu (module, candidate) pairs\n", *costs.proxySpearman, pairs);
     std::printf("costs: %d windows x %d tokens of %s, %zu forwards, %.1f s (forwards %.1f s, quantizing %.1f s, capture %.1f s); solve %.3f s\n",
                 costs.windows, costs.ctx, args.calib.c_str(), costs.forwards, costs.secondsTotal, costs.secondsForward,
                 costs.secondsQuantize, costs.secondsCapture, r.secondsSolve);
+    if (!args.session.empty())
+        std::printf("session %s: %zu modules measured now, %zu reused from it\n", args.session.c_str(), costs.measuredModules,
+                    costs.reusedModules);
+    if (confirm)
+        std::printf("confirmation (quantize pipeline, %.1f s, %s bytes): KLD on the cost windows predicted %.4e, measured %.4e "
+                    "(measured/predicted %.2f)%s%s\n",
+                    confirm->seconds, withThousands(confirm->bytes).c_str(), confirm->predicted, confirm->measured,
+                    confirm->predicted > 0.0 ? confirm->measured / confirm->predicted : 0.0,
+                    confirm->runId.empty() ? "" : "; recorded as ", confirm->runId.c_str());
     std::printf("plan written to %s\n", args.out.c_str());
 }
 
-nlohmann::ordered_json resultJson(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r) {
+nlohmann::ordered_json resultJson(const PlanArgs& args, const core::PlanCostTable& costs, const core::AutoPlanResult& r,
+                                  const std::optional<Confirmation>& confirm) {
     nlohmann::ordered_json j;
     j["plan_file"] = args.out;
     j["cost_source"] = r.source == core::PlanCostSource::Proxy ? "proxy" : "measured";
@@ -96,22 +129,69 @@ nlohmann::ordered_json resultJson(const PlanArgs& args, const core::PlanCostTabl
     j["proxy_spearman"] = costs.proxySpearman ? nlohmann::json(*costs.proxySpearman) : nlohmann::json();
     j["calibration"] = {{"file", args.calib}, {"windows", costs.windows}, {"ctx", costs.ctx}, {"seed", args.seed}};
     j["forwards"] = costs.forwards;
+    j["modules_measured"] = costs.measuredModules;
+    j["modules_reused"] = costs.reusedModules;
+    if (args.targetKld) j["target_kld"] = *args.targetKld;
+    if (confirm)
+        j["confirmation"] = {{"predicted_kld", confirm->predicted}, {"measured_kld", confirm->measured}, {"bytes", confirm->bytes},
+                             {"seconds", confirm->seconds}, {"session_run", confirm->runId}};
     j["seconds"] = {{"costs", costs.secondsTotal}, {"forwards", costs.secondsForward}, {"quantize", costs.secondsQuantize},
                     {"capture", costs.secondsCapture}, {"solve", r.secondsSolve}};
     return j;
 }
 
+
+// Wires the cost sweep to the session: recorded modules are offered for reuse, fresh ones
+// recorded as each finishes.
+void attachSession(const PlanArgs& args, const core::LlamaModel& model, const core::SessionProvenance& provenance,
+                   const core::CalibrationSet& calibration, core::PlanCostOptions& options) {
+    const std::string fingerprint = core::planCostFingerprint(provenance, calibration, options);
+    auto known = std::make_shared<std::map<std::string, core::ModuleCosts>>();
+    for (auto& m : core::readPlanCosts(args.session, fingerprint)) known->emplace(m.name, std::move(m));
+    auto order = std::make_shared<std::map<std::string, std::int64_t>>();
+    for (const auto& name : core::linearModuleNames(model.config())) order->emplace(name, std::int64_t(order->size()));
+    options.reuse = [known](const core::ModuleCosts& pending) -> std::optional<core::ModuleCosts> {
+        const auto it = known->find(pending.name);
+        return it == known->end() ? std::nullopt : std::optional(it->second);
+    };
+    options.finished = [args, fingerprint, order, provenance](const core::ModuleCosts& m) {
+        core::writePlanCostModule(args.session, fingerprint, m, order->at(m.name), provenance);
+    };
+}
+
+Confirmation confirmPlan(const PlanArgs& args, const core::LlamaModel& model, const core::CalibrationSet& calibration,
+                         const core::AutoPlanResult& r, const core::SessionProvenance* provenance, const core::RunContext& ctx) {
+    Confirmation c;
+    c.predicted = r.predictedCost;
+    const core::QuantizeResult q = core::quantizeModel(model, r.plan, calibration, ctx);
+    c.seconds = q.seconds;
+    c.bytes = q.linearBytes;
+    c.measured = core::measureModelKld(*q.model, model, calibration);
+    if (provenance) {
+        core::RunRecord run;
+        run.planJson = r.plan.toJsonText();
+        run.command = "plan";
+        run.metrics = {{"predicted_kld", c.predicted}, {"measured_kld", c.measured}, {"bytes", double(c.bytes)},
+                       {"bits_per_weight", q.bitsPerWeight}, {"seconds", c.seconds}};
+        for (const auto& m : q.modules) run.moduleErrors[m.name] = m.relativeError;
+        c.runId = core::SessionStore::appendNumberedRun(args.session, run, *provenance);
+    }
+    return c;
+}
+
 }  // namespace
 
 int runPlan(const PlanArgs& args) {
-    if (bool(args.targetBpw) == bool(args.targetBytes)) throw core::Error("plan: give --target-bpw or --target-bytes (one of them)");
+    if (int(bool(args.targetBpw)) + int(bool(args.targetBytes)) + int(bool(args.targetKld)) != 1)
+        throw core::Error("plan: give --target-bpw, --target-bytes or --target-kld (one of them)");
     std::vector<int> bitsLeftOut;
     core::PlanCostOptions options;
     options.space = candidateSpace(args, bitsLeftOut);
     options.measure = !args.proxy;
     checkOutput(args.out);
+    if (!args.session.empty() && std::filesystem::exists(args.session)) core::SessionStore::checkAppendable(args.session);
     if (!bitsLeftOut.empty() && !args.json)
-        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2–8\n",
+        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2, 3, 4, 8 (5-7 bits have no packed layout yet)\n",
                      args.bits.c_str(), bitsLeftOut.size());
 
     const auto ctx = terminalContext(args.quiet || args.json);
@@ -119,18 +199,25 @@ int runPlan(const PlanArgs& args) {
     const auto model = core::loadModel(args.model);
     const auto& c = model->config();
     const auto tokenizer = core::Tokenizer::load(args.model, c.bosTokenId, c.eosTokenId);
-    const auto calibration = core::sampleCalibration(core::encodeDocuments(*tokenizer, core::readTextFile(args.calib)),
-                                                     {args.calibWindows, args.calibCtx, args.seed});
+    const std::string calibText = core::readTextFile(args.calib);
+    const auto calibration = core::sampleCalibration(core::encodeDocuments(*tokenizer, calibText), {args.calibWindows, args.calibCtx, args.seed});
     if (calibration.shortened) std::fprintf(stderr, "note: %s: %s\n", args.calib.c_str(), calibration.note.c_str());
+    std::optional<core::SessionProvenance> provenance;
+    if (!args.session.empty()) {
+        provenance = core::makeSessionProvenance(*core::Checkpoint::open(args.model), calibText, calibration, args.seed);
+        attachSession(args, *model, *provenance, calibration, options);
+    }
 
     const core::PlanCostTable costs = core::measurePlanCosts(*model, calibration, options, ctx);
-    const core::AutoPlanResult r = core::solveAutoPlan(costs, {args.targetBpw, args.targetBytes},
+    const core::AutoPlanResult r = core::solveAutoPlan(costs, {args.targetBpw, args.targetBytes, args.targetKld},
                                                        args.proxy ? core::PlanCostSource::Proxy : core::PlanCostSource::Measured);
     r.plan.saveFile(args.out);  // atomic: a temporary name, then rename
+    std::optional<Confirmation> confirm;
+    if (args.confirm) confirm = confirmPlan(args, *model, calibration, r, provenance ? &*provenance : nullptr, ctx);
     if (args.json)
-        std::printf("%s\n", resultJson(args, costs, r).dump(2).c_str());
+        std::printf("%s\n", resultJson(args, costs, r, confirm).dump(2).c_str());
     else
-        printText(args, costs, r);
+        printText(args, costs, r, confirm);
     return 0;
 }
 

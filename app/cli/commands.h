@@ -131,6 +131,9 @@ struct PlanArgs {
     std::string out;
     std::optional<double> targetBpw;
     std::optional<std::uint64_t> targetBytes;
+    std::optional<double> targetKld;  ///< the smallest plan whose predicted KLD (nats) is within it
+    std::string session;              ///< record the costs here and reuse those recorded (resumable)
+    bool confirm = false;             ///< quantize the plan sequentially and measure its KLD
     std::string methods = "gptq,awq,rtn";
     std::string bits = "2-8";      ///< a range keeps what plans accept (2, 3, 4, 8)
     std::string groups = "32,128";  ///< -1 = one group per row

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
     planCmd->add_option("--out", plan.out, "plan JSON to write (as quantize --plan reads)")->required();
     planCmd->add_option("--target-bpw", plan.targetBpw, "size budget in bits per weight of the linear modules");
     planCmd->add_option("--target-bytes", plan.targetBytes, "size budget in bytes of the linear modules");
+    planCmd->add_option("--target-kld", plan.targetKld, "instead of a size: the smallest plan whose predicted KLD (sum of module costs, nats) is at most this");
+    planCmd->add_option("--session", plan.session, "record each module's costs in this session as measured and reuse those recorded for the same model, calibration and candidates");
+    planCmd->add_flag("--confirm", plan.confirm, "quantize the chosen plan (the sequential pipeline) and print its measured KLD on the cost windows next to the predicted");
     planCmd->add_option("--methods", plan.methods, "candidate methods (rtn, gptq, awq)")->capture_default_str();
     planCmd->add_option("--bits", plan.bits, "candidate bit widths: a range (2-8; widths outside 2–8 are left out) or a list")->capture_default_str();
     planCmd->add_option("--groups", plan.groups, "candidate group sizes (-1 = one group per row)")->capture_default_str();

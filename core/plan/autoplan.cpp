@@ -1,5 +1,6 @@
 #include "core/plan/autoplan.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,10 +28,17 @@ std::string bpwText(double bpw) {
     return buf;
 }
 
+std::string sciText(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2e", v);
+    return buf;
+}
+
 }  // namespace
 
 std::uint64_t autoPlanBudget(const AutoPlanTarget& target, std::uint64_t weights) {
-    if (bool(target.bitsPerWeight) == bool(target.bytes)) throw Error("autoplan: give a target in bits per weight or in bytes (one of them)");
+    if (bool(target.bitsPerWeight) == bool(target.bytes) || target.kld)
+        throw Error("autoplan: give a target in bits per weight or in bytes (one of them)");
     if (target.bytes) {
         if (*target.bytes == 0) throw Error("autoplan: the target size must be positive");
         return *target.bytes;
@@ -58,8 +66,22 @@ AutoPlanResult solveAutoPlan(const PlanCostTable& costs, const AutoPlanTarget& t
         smallest += minBytes;
         groups.push_back(std::move(items));
     }
-    r.budgetBytes = autoPlanBudget(target, r.weights);
-    r.solver = solveMultipleChoiceKnapsack(groups, r.budgetBytes);
+    if (target.kld) {
+        if (target.bitsPerWeight || target.bytes) throw Error("autoplan: give one target: a size (bits per weight or bytes) or a KLD bound");
+        if (!(*target.kld >= 0.0) || !std::isfinite(*target.kld)) throw Error("autoplan: the target KLD must be a finite number ≥ 0");
+        r.solver = solveMultipleChoiceKnapsackMinBytes(groups, *target.kld);
+        if (!r.solver.feasible) {
+            double least = 0.0;
+            for (const auto& g : groups)
+                least += std::min_element(g.begin(), g.end(), [](auto& a, auto& b) { return a.cost < b.cost; })->cost;
+            throw Error("autoplan: the target KLD " + sciText(*target.kld) + " nats is below the least predicted KLD of the candidates, " +
+                        sciText(least) + " nats");
+        }
+        r.budgetBytes = r.solver.bytes;
+    } else {
+        r.budgetBytes = autoPlanBudget(target, r.weights);
+        r.solver = solveMultipleChoiceKnapsack(groups, r.budgetBytes);
+    }
     if (!r.solver.feasible)
         throw Error("autoplan: the target " + bpwText(8.0 * double(r.budgetBytes) / double(r.weights)) + " bits per weight (" +
                     std::to_string(r.budgetBytes) + " bytes) is below the smallest plan of the candidates, " +

@@ -15,10 +15,16 @@
 
 namespace qb::core {
 
-/// Exactly one of the two: bits per weight over the linear modules (8·bytes / weights), or bytes.
+/// Exactly one of the three: a size budget in bits per weight over the linear modules
+/// (8·bytes / weights) or in bytes; or a cost bound, the predicted KLD increase Σ cost (nats),
+/// for which the smallest plan within it is chosen (knapsack.h, MinBytes).
 struct AutoPlanTarget {
     std::optional<double> bitsPerWeight;
     std::optional<std::uint64_t> bytes;
+    std::optional<double> kld;
+    [[nodiscard]] static AutoPlanTarget ofBitsPerWeight(double bpw) { return {bpw, std::nullopt, std::nullopt}; }
+    [[nodiscard]] static AutoPlanTarget ofBytes(std::uint64_t bytes) { return {std::nullopt, bytes, std::nullopt}; }
+    [[nodiscard]] static AutoPlanTarget ofKld(double nats) { return {std::nullopt, std::nullopt, nats}; }
 };
 
 enum class PlanCostSource {
@@ -38,7 +44,7 @@ struct AutoPlanModule {
 struct AutoPlanResult {
     std::vector<AutoPlanModule> modules;  ///< forward order
     QuantPlan plan;                       ///< the most common scheme as default, one exact rule per other module
-    std::uint64_t budgetBytes = 0;        ///< the target in bytes
+    std::uint64_t budgetBytes = 0;        ///< the target in bytes (a KLD target: the size found)
     std::uint64_t bytes = 0;              ///< Σ bytes (≤ budgetBytes)
     std::uint64_t weights = 0;            ///< Σ out·in
     double bitsPerWeight = 0.0;           ///< 8·bytes / weights
@@ -48,12 +54,15 @@ struct AutoPlanResult {
     double secondsSolve = 0.0;
 };
 
-/// The budget in bytes of target for modules of `weights` weights: ⌊bpw·weights/8⌋ or the bytes.
-/// Throws Error when neither or both are set, or a value is not positive.
+/// The budget in bytes of a size target for modules of `weights` weights: ⌊bpw·weights/8⌋ or
+/// the bytes. Throws Error unless exactly one size target is set and no KLD bound, or when a
+/// value is not positive.
 [[nodiscard]] std::uint64_t autoPlanBudget(const AutoPlanTarget& target, std::uint64_t weights);
 
 /// Solves for target. Throws Error when no plan of the candidates fits: "the target 1.50 bits
-/// per weight (12345 bytes) is below the smallest plan of the candidates, 2.41 bits per weight".
+/// per weight (12345 bytes) is below the smallest plan of the candidates, 2.41 bits per weight";
+/// for a KLD bound below the least predicted cost of any plan: "the target KLD 1.0e-04 nats is
+/// below the least predicted KLD of the candidates, 3.2e-03 nats"; when not exactly one target is set.
 /// Measured needs a measured table (else Error).
 [[nodiscard]] AutoPlanResult solveAutoPlan(const PlanCostTable& costs, const AutoPlanTarget& target,
                                            PlanCostSource source = PlanCostSource::Measured);

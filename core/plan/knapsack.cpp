@@ -55,53 +55,102 @@ double knapsackLagrangianBound(const std::vector<std::vector<KnapsackItem>>& gro
     return best;
 }
 
-KnapsackSolution solveMultipleChoiceKnapsack(const std::vector<std::vector<KnapsackItem>>& groups, std::uint64_t budget,
-                                             std::uint64_t maxCells) {
-    KnapsackSolution s;
+namespace {
+
+// The DP of the header over capacities 0 … W units: best[w] = the least cost of all groups
+// with at most w units (non-increasing in w), pick[g][w] the choice of group g there.
+struct DpTable {
+    std::uint64_t unit = 1;
+    bool exact = false;
+    std::vector<double> best;
+    std::vector<std::vector<std::uint16_t>> pick;
+    [[nodiscard]] std::size_t units(std::uint64_t bytes) const { return std::size_t((bytes + unit - 1) / unit); }
+};
+
+// Throws on an empty or oversized group; returns the gcd of every item size (≥ 1).
+std::uint64_t checkGroups(const std::vector<std::vector<KnapsackItem>>& groups) {
     std::uint64_t gcd = 0;
     for (const auto& g : groups) {
         if (g.empty()) throw Error("knapsack: a group has no item");
         if (g.size() > 65535) throw Error("knapsack: a group has more than 65535 items");
         for (const auto& item : g) gcd = std::gcd(gcd, item.bytes);
     }
-    s.lowerBound = knapsackLagrangianBound(groups, budget);
-    if (groups.empty()) return s.feasible = true, s;
-    if (s.lowerBound == -kInf) return s;
+    return std::max<std::uint64_t>(gcd, 1);
+}
 
-    // u: exact (the gcd) when the table fits, else coarse with sizes rounded up.
-    const std::uint64_t unitExact = std::max<std::uint64_t>(gcd, 1);
-    s.exact = budget / unitExact <= maxCells;
-    s.unit = s.exact ? unitExact : (budget + maxCells - 1) / maxCells;
-    const std::size_t W = std::size_t(budget / s.unit);  // capacity in units
-    auto units = [&](std::uint64_t bytes) { return std::size_t((bytes + s.unit - 1) / s.unit); };
-
-    // best[w]: the least cost of the groups so far with at most w units; pick[g][w] its choice.
-    std::vector<double> best(W + 1, 0.0), next(W + 1);
-    std::vector<std::vector<std::uint16_t>> pick(groups.size(), std::vector<std::uint16_t>(W + 1, 0));
+// u: exact (the gcd) when capacity/gcd fits maxCells, else ⌈capacity / maxCells⌉ with sizes rounded up.
+DpTable runDp(const std::vector<std::vector<KnapsackItem>>& groups, std::uint64_t capacity, std::uint64_t gcd, std::uint64_t maxCells) {
+    DpTable t;
+    t.exact = capacity / gcd <= maxCells;
+    t.unit = t.exact ? gcd : (capacity + maxCells - 1) / maxCells;
+    const std::size_t W = std::size_t(capacity / t.unit);
+    t.best.assign(W + 1, 0.0);
+    std::vector<double> next(W + 1);
+    t.pick.assign(groups.size(), std::vector<std::uint16_t>(W + 1, 0));
     for (std::size_t g = 0; g < groups.size(); ++g) {
         std::fill(next.begin(), next.end(), kInf);
         for (std::size_t x = 0; x < groups[g].size(); ++x) {
-            const std::size_t wx = units(groups[g][x].bytes);
+            const std::size_t wx = t.units(groups[g][x].bytes);
             const double cx = groups[g][x].cost;
             for (std::size_t w = wx; w <= W; ++w) {
-                const double c = best[w - wx] + cx;
-                if (c < next[w]) next[w] = c, pick[g][w] = std::uint16_t(x);
+                const double c = t.best[w - wx] + cx;
+                if (c < next[w]) next[w] = c, t.pick[g][w] = std::uint16_t(x);
             }
         }
-        best.swap(next);
+        t.best.swap(next);
     }
-    if (!(best[W] < kInf)) return s;  // rounding up made it infeasible at this resolution
+    return t;
+}
 
+// The choice behind best[w], walked back group by group.
+void backtrack(const std::vector<std::vector<KnapsackItem>>& groups, const DpTable& t, std::size_t w, KnapsackSolution& s) {
     s.feasible = true;
     s.choice.assign(groups.size(), 0);
-    std::size_t w = W;
     for (std::size_t g = groups.size(); g-- > 0;) {
-        const int x = pick[g][w];
-        s.choice[g] = x;
-        s.cost += groups[g][std::size_t(x)].cost;
-        s.bytes += groups[g][std::size_t(x)].bytes;
-        w -= units(groups[g][std::size_t(x)].bytes);
+        s.choice[g] = t.pick[g][w];
+        w -= t.units(groups[g][std::size_t(s.choice[g])].bytes);
     }
+    // Summed in group order, as the DP summed best[]: the cost compared with a bound is the DP's to the last bit.
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        s.cost += groups[g][std::size_t(s.choice[g])].cost;
+        s.bytes += groups[g][std::size_t(s.choice[g])].bytes;
+    }
+}
+
+}  // namespace
+
+KnapsackSolution solveMultipleChoiceKnapsack(const std::vector<std::vector<KnapsackItem>>& groups, std::uint64_t budget,
+                                             std::uint64_t maxCells) {
+    KnapsackSolution s;
+    const std::uint64_t gcd = checkGroups(groups);
+    s.lowerBound = knapsackLagrangianBound(groups, budget);
+    if (groups.empty()) return s.feasible = true, s;
+    if (s.lowerBound == -kInf) return s;
+    const DpTable t = runDp(groups, budget, gcd, maxCells);
+    s.exact = t.exact;
+    s.unit = t.unit;
+    if (!(t.best.back() < kInf)) return s;  // rounding up made it infeasible at this resolution
+    backtrack(groups, t, t.best.size() - 1, s);
+    return s;
+}
+
+KnapsackSolution solveMultipleChoiceKnapsackMinBytes(const std::vector<std::vector<KnapsackItem>>& groups, double costBound,
+                                                     std::uint64_t maxCells) {
+    KnapsackSolution s;
+    const std::uint64_t gcd = checkGroups(groups);
+    if (groups.empty()) return s.feasible = costBound >= 0.0, s;
+    // The largest plan bounds the capacity: beyond it best[] no longer changes.
+    std::uint64_t capacity = 0;
+    for (const auto& g : groups)
+        capacity += std::max_element(g.begin(), g.end(), [](auto& a, auto& b) { return a.bytes < b.bytes; })->bytes;
+    const DpTable t = runDp(groups, capacity, gcd, maxCells);
+    s.exact = t.exact;
+    s.unit = t.unit;
+    // best[] is non-increasing: the first w whose least cost is within the bound is the smallest size.
+    const auto it = std::find_if(t.best.begin(), t.best.end(), [&](double c) { return c <= costBound; });
+    if (it == t.best.end()) return s;
+    backtrack(groups, t, std::size_t(it - t.best.begin()), s);
+    s.lowerBound = s.cost;  // no Lagrangian bound for this problem: the reported cost is the one achieved
     return s;
 }
 

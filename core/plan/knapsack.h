@@ -41,6 +41,20 @@ struct KnapsackSolution {
 [[nodiscard]] KnapsackSolution solveMultipleChoiceKnapsack(const std::vector<std::vector<KnapsackItem>>& groups, std::uint64_t budget,
                                                            std::uint64_t maxCells = std::uint64_t(1) << 20);
 
+/// The other side of the same problem (a cost bound instead of a size budget): the choice of
+/// least total bytes whose total cost is at most costBound,
+///
+///   minimise Σ_g bytes[g][x_g]   subject to   Σ_g cost[g][x_g] ≤ costBound,
+///
+/// read off the same DP table, run up to the size of the largest choice: best[w] is the least
+/// cost within w units and does not increase with w, so the first w with best[w] ≤ costBound is
+/// the smallest size (exact when u is the gcd of the sizes, as above; otherwise sizes are
+/// rounded up to units and the size found may exceed the optimum by less than one unit per
+/// group). Ties in size are broken by the least cost. lowerBound is set to cost (no dual bound).
+/// Infeasible (even the least-cost choice exceeds costBound): feasible = false.
+[[nodiscard]] KnapsackSolution solveMultipleChoiceKnapsackMinBytes(const std::vector<std::vector<KnapsackItem>>& groups, double costBound,
+                                                                   std::uint64_t maxCells = std::uint64_t(1) << 20);
+
 /// The Lagrangian dual bound D(λ*) of the problem (see above); −∞ when infeasible.
 [[nodiscard]] double knapsackLagrangianBound(const std::vector<std::vector<KnapsackItem>>& groups, std::uint64_t budget);
 

@@ -10,6 +10,7 @@
 #include "core/quant/gptq.h"
 #include "core/quant/group_capture.h"
 #include "core/quant/module_quantizer.h"
+#include "core/quant/plan.h"
 #include "core/quant/rtn.h"
 #include "core/stats/sensitivity.h"
 #include "core/util/error.h"
@@ -131,14 +132,42 @@ std::vector<double> rtnErrors(const std::vector<PlanCandidate>& cands, const Mat
     return e;
 }
 
+// A recorded module stands for pending: same name, shape and candidates (schemes and bytes),
+// costs of the right length (measured ones when the sweep measures).
+bool reusable(const ModuleCosts& known, const ModuleCosts& pending, bool measure) {
+    if (known.name != pending.name || known.outFeatures != pending.outFeatures || known.inFeatures != pending.inFeatures ||
+        known.candidates.size() != pending.candidates.size() || known.proxy.size() != pending.candidates.size())
+        return false;
+    if (measure && known.measured.size() != pending.candidates.size()) return false;
+    for (std::size_t i = 0; i < pending.candidates.size(); ++i)
+        if (known.candidates[i].bytes != pending.candidates[i].bytes ||
+            schemeToJson(known.candidates[i].scheme) != schemeToJson(pending.candidates[i].scheme))
+            return false;
+    return true;
+}
+
+void checkCalibration(const CalibrationSet& calib) {
+    if (calib.windows < 1 || calib.ctx < 2 || calib.tokens.size() != std::size_t(calib.windows) * std::size_t(calib.ctx))
+        throw Error("plan costs: the calibration set is empty or inconsistent");
+}
+
 }  // namespace
+
+double measureModelKld(const LlamaModel& model, const LlamaModel& fp, const CalibrationSet& calib) {
+    checkCalibration(calib);
+    const Reference ref = makeReference(fp, calib);
+    MatrixRM h = model.embed(calib.tokens);
+    for (int l = 0; l < model.config().numLayers; ++l) model.runLayer(l, h, ref.T);
+    KldAccumulator kld;
+    kld.add(ref.logitsP, scoredLogits(model, h, ref.scoredRows), ref.targets);
+    return kld.statistics().kldMean;
+}
 
 PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& calib, const PlanCostOptions& options,
                                const RunContext& ctx) {
     checkCandidateSpace(options.space);
     if (options.space.methods.empty()) throw Error("plan costs: no grid method to plan with");
-    if (calib.windows < 1 || calib.ctx < 2 || calib.tokens.size() != std::size_t(calib.windows) * std::size_t(calib.ctx))
-        throw Error("plan costs: the calibration set is empty or inconsistent");
+    checkCalibration(calib);
     const auto start = Clock::now();
     const ModelConfig& c = model.config();
     const bool wantHessian = std::count(options.space.methods.begin(), options.space.methods.end(), QuantMethod::Gptq) > 0;
@@ -152,9 +181,27 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
 
     for (int l = 0; l < c.numLayers; ++l) {
         ctx.throwIfStopped();
+        const auto layer = model.layer(l);
+        // Phase 0: what a resumed sweep has already measured of layer l.
+        std::map<ModuleKind, ModuleCosts> done;
+        for (ModuleKind k : kAllModuleKinds) {
+            ModuleCosts pending;
+            pending.name = moduleName(l, k);
+            pending.outFeatures = layer->linear(k)->outFeatures();
+            pending.inFeatures = layer->linear(k)->inFeatures();
+            pending.candidates = planCandidates(options.space, pending.outFeatures, pending.inFeatures);
+            if (!options.reuse) continue;
+            std::optional<ModuleCosts> known = options.reuse(pending);
+            if (known && reusable(*known, pending, options.measure)) done.emplace(k, std::move(*known));
+        }
+        if (done.size() == kAllModuleKinds.size()) {
+            for (ModuleKind k : kAllModuleKinds) table.modules.push_back(std::move(done.at(k)));
+            table.reusedModules += done.size();
+            ctx.progress(double(table.modules.size()) / double(c.numLayers * 7), "costs: layer " + std::to_string(l) + " recorded");
+            continue;
+        }
         // Phase 1: the FP input of each module input of layer l (rows for AWQ and the proxy, H for GPTQ).
         auto t0 = Clock::now();
-        const auto layer = model.layer(l);
         const Index n = ref.hidden[std::size_t(l)].rows();
         std::map<ModuleKind, std::unique_ptr<GroupCapture>> inputs;
         GroupCaptures taps;
@@ -169,6 +216,11 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
 
         // Phase 2: per module, Ŵ for every candidate, its measured cost, and the proxy.
         for (ModuleKind k : kAllModuleKinds) {
+            if (const auto it = done.find(k); it != done.end()) {
+                table.modules.push_back(std::move(it->second));
+                ++table.reusedModules;
+                continue;
+            }
             const GroupCapture& input = *inputs.at(inputOwner(k));
             const MatrixRM W = layer->linear(k)->denseWeight();  // [out, in]
             ModuleCosts m;
@@ -205,6 +257,8 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
             table.secondsForward += secondsSince(t0);
             const double beta = m.probeRtnError > 0.0 ? m.probeKld / m.probeRtnError : 0.0;  // nats per unit of e
             for (double ec : e) m.proxy.push_back(beta * ec);
+            if (options.finished) options.finished(m);
+            ++table.measuredModules;
             table.modules.push_back(std::move(m));
             ctx.progress(double(table.modules.size()) / double(c.numLayers * 7), "costs: " + table.modules.back().name);
         }

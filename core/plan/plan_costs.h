@@ -28,6 +28,7 @@
 //   the proxy ranks.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,10 +40,20 @@
 
 namespace qb::core {
 
+struct ModuleCosts;
+
 struct PlanCostOptions {
     CandidateSpace space;
     /// Measure every candidate by a forward pass. Off: proxy costs only (one forward per module).
     bool measure = true;
+    /// A resumed sweep: asked before each module is measured, with the module's name, shape and
+    /// candidates filled in (no costs). A ModuleCosts returned for the same candidates (and with
+    /// measured costs when `measure`) is taken as is and the module is not measured again
+    /// (PlanCostTable::reusedModules); nullopt or a mismatch: measured. Unset: every module measured.
+    std::function<std::optional<ModuleCosts>(const ModuleCosts& pending)> reuse;
+    /// Called on the calling thread with every freshly measured module as it finishes (to record
+    /// it, e.g. core/store/plan_cost_store.h). An exception from it stops the sweep.
+    std::function<void(const ModuleCosts&)> finished;
 };
 
 struct ModuleCosts {
@@ -62,6 +73,8 @@ struct PlanCostTable {
     int ctx = 0;
     std::int64_t positions = 0;        ///< scored positions per KLD
     std::size_t forwards = 0;          ///< partial forward passes run (one per measured cost)
+    std::size_t measuredModules = 0;   ///< modules measured by this call
+    std::size_t reusedModules = 0;     ///< modules taken from PlanCostOptions::reuse
     /// ρ(proxy, measured) over every (module, candidate); empty when not measured.
     std::optional<double> proxySpearman;
     double secondsTotal = 0.0;
@@ -77,5 +90,11 @@ struct PlanCostTable {
 /// one layer's module inputs. Throws Error on an invalid space or an empty calibration set.
 [[nodiscard]] PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& calibration,
                                              const PlanCostOptions& options, const RunContext& ctx = {});
+
+/// The KLD of a whole model (e.g. a plan's quantized model) from the FP model on the same
+/// positions the costs are measured on: (1/N) Σ_t KL(P_t ‖ Q_t) over the ctx − 1 predicting
+/// positions of every calibration window, nats. What the additive model predicts as Σ_m cost(m,
+/// c_m); their difference is the modules' interaction. Throws Error on an empty calibration set.
+[[nodiscard]] double measureModelKld(const LlamaModel& model, const LlamaModel& fp, const CalibrationSet& calibration);
 
 }  // namespace qb::core

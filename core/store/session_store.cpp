@@ -489,4 +489,21 @@ std::string SessionStore::appendNumberedRun(const fs::path& path, RunRecord run,
     return run.id;
 }
 
+void SessionStore::editRoot(const fs::path& path, const SessionProvenance& provenanceIfNew,
+                            const std::function<void(const H5::Group&)>& edit) {
+    if (!fs::exists(path)) {
+        SessionData data;
+        data.provenance = provenanceIfNew;
+        write(path, data);
+    }
+    guarded(path, kCannotWrite, [&] { editSession(path, edit); });
+}
+
+void SessionStore::readRoot(const fs::path& path, const std::function<void(const H5::Group&)>& read) {
+    guarded(path, kDamaged, [&] {
+        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
+        read(file.openGroup("/"));
+    });
+}
+
 }  // namespace qb::core

@@ -12,12 +12,17 @@
 // by one process-wide mutex.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/store/session_data.h"
 #include "core/util/error.h"
+
+namespace H5 {
+class Group;
+}
 
 namespace qb::core {
 
@@ -56,6 +61,15 @@ public:
     /// was. Returns the id given. Throws Error "<file>: <problem>".
     static std::string appendNumberedRun(const std::filesystem::path& path, RunRecord run,
                                          const SessionProvenance& provenanceIfNew);
+
+    /// For the core/store files that keep their own group in a session (plan_cost_store.h):
+    /// edit changes the root group of a copy of the session, which is then renamed over path
+    /// (atomic like every write). A missing path is first created as a session with
+    /// provenanceIfNew and nothing else. HDF5 serialised; failures as one Error "<file>: <problem>".
+    static void editRoot(const std::filesystem::path& path, const SessionProvenance& provenanceIfNew,
+                         const std::function<void(const H5::Group&)>& edit);
+    /// read looks at the root group of the session at path, opened read-only and checked as read() checks.
+    static void readRoot(const std::filesystem::path& path, const std::function<void(const H5::Group&)>& read);
 };
 
 /// Writes a new session one module at a time, for a caller that streams statistics and must

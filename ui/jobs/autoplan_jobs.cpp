@@ -58,7 +58,7 @@ AutoPlanFrontier autoPlanFrontier(const core::PlanCostTable& costs) {
     for (const std::uint64_t budget : frontierBudgets(costs)) {
         core::AutoPlanResult r;
         try {
-            r = core::solveAutoPlan(costs, {std::nullopt, budget});
+            r = core::solveAutoPlan(costs, core::AutoPlanTarget::ofBytes(budget));
         } catch (const core::Error&) {
             continue;  // below the smallest plan of the candidates
         }

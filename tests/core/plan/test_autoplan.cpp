@@ -70,7 +70,7 @@ private slots:
         QFETCH(double, bpw);
         QFETCH(bool, proxy);
         const auto source = proxy ? PlanCostSource::Proxy : PlanCostSource::Measured;
-        const AutoPlanResult r = solveAutoPlan(m_costs, {bpw, std::nullopt}, source);
+        const AutoPlanResult r = solveAutoPlan(m_costs, AutoPlanTarget::ofBitsPerWeight(bpw), source);
         QVERIFY(r.bytes <= r.budgetBytes);
         QVERIFY(r.bitsPerWeight <= bpw);
         QVERIFY(r.solver.exact);
@@ -89,8 +89,8 @@ private slots:
     }
 
     void targetBelowTheSmallestPlanIsAnError() {
-        QVERIFY_THROWS_EXCEPTION(Error, (void)solveAutoPlan(m_costs, {1.0, std::nullopt}));
-        QVERIFY_THROWS_EXCEPTION(Error, (void)solveAutoPlan(m_costs, {3.0, std::uint64_t(1000)}));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)solveAutoPlan(m_costs, AutoPlanTarget::ofBitsPerWeight(1.0)));
+        QVERIFY_THROWS_EXCEPTION(Error, (void)solveAutoPlan(m_costs, AutoPlanTarget{3.0, std::uint64_t(1000), std::nullopt}));
     }
 
     // The size the solver counted is the size the quantizer writes, and at that size the plan
@@ -102,7 +102,7 @@ private slots:
             if (u.scheme.method == QuantMethod::Gptq && (!uniform || std::abs(u.bitsPerWeight - 3.5) < std::abs(uniform->bitsPerWeight - 3.5)))
                 uniform = u;
         QVERIFY(uniform);
-        const AutoPlanResult autoPlan = solveAutoPlan(m_costs, {std::nullopt, uniform->bytes});
+        const AutoPlanResult autoPlan = solveAutoPlan(m_costs, AutoPlanTarget::ofBytes(uniform->bytes));
         QuantPlan uniformPlan;
         uniformPlan.defaultScheme = uniform->scheme;
         const QuantizeResult qa = quantizeModel(*m_model, autoPlan.plan, m_calib);

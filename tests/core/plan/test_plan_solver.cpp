@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "core/plan/knapsack.h"
@@ -43,6 +44,22 @@ double bruteForce(const Groups& g, std::uint64_t budget) {
     }
 }
 
+// The least size over every choice whose cost is within bound (+ the least cost at that size);
+// nullopt when none is.
+std::optional<std::pair<std::uint64_t, double>> bruteForceMinBytes(const Groups& g, double bound) {
+    std::optional<std::pair<std::uint64_t, double>> best;
+    std::vector<std::size_t> x(g.size(), 0);
+    while (true) {
+        double c = 0.0;
+        std::uint64_t b = 0;
+        for (std::size_t i = 0; i < g.size(); ++i) c += g[i][x[i]].cost, b += g[i][x[i]].bytes;
+        if (c <= bound && (!best || std::make_pair(b, c) < *best)) best = std::make_pair(b, c);
+        std::size_t i = 0;
+        while (i < g.size() && ++x[i] == g[i].size()) x[i++] = 0;
+        if (i == g.size()) return best;
+    }
+}
+
 void checkChoice(const Groups& g, const KnapsackSolution& s, std::uint64_t budget) {
     QCOMPARE(s.choice.size(), g.size());
     double c = 0.0;
@@ -58,6 +75,35 @@ void checkChoice(const Groups& g, const KnapsackSolution& s, std::uint64_t budge
 class TestPlanSolver : public QObject {
     Q_OBJECT
 private slots:
+    // The dual problem (a KLD bound, the smallest size within it) read off the same DP equals
+    // enumeration: the same least size, and the least cost among choices of that size.
+    void minBytesEqualsBruteForce_data() {
+        QTest::addColumn<unsigned>("seed");
+        for (unsigned seed = 1; seed <= 40; ++seed) QTest::newRow(qPrintable(QString("seed %1").arg(seed))) << seed;
+    }
+    void minBytesEqualsBruteForce() {
+        QFETCH(unsigned, seed);
+        std::mt19937 rng(seed + 1000);
+        const Groups g = randomInstance(rng, 2 + int(seed % 5), 5);
+        double least = 0.0, most = 0.0;
+        for (const auto& group : g) {
+            least += std::min_element(group.begin(), group.end(), [](auto& a, auto& b) { return a.cost < b.cost; })->cost;
+            most += std::max_element(group.begin(), group.end(), [](auto& a, auto& b) { return a.cost < b.cost; })->cost;
+        }
+        // Bounds from infeasible (below the least cost) through tight to loose.
+        for (double bound : {least - 0.5, least, least + 0.1 * (most - least), 0.5 * (least + most), most + 1.0}) {
+            const auto opt = bruteForceMinBytes(g, bound);
+            const KnapsackSolution s = solveMultipleChoiceKnapsackMinBytes(g, bound);
+            QCOMPARE(s.feasible, opt.has_value());
+            if (!s.feasible) continue;
+            QVERIFY(s.exact);
+            checkChoice(g, s, opt->first);
+            QVERIFY(s.cost <= bound);
+            QCOMPARE(s.bytes, opt->first);
+            QVERIFY2(qAbs(s.cost - opt->second) < 1e-9, qPrintable(QString("bound %1: dp %2, brute force %3").arg(bound).arg(s.cost).arg(opt->second)));
+        }
+    }
+
     void knapsackEqualsBruteForce_data() {
         QTest::addColumn<unsigned>("seed");
         for (unsigned seed = 1; seed <= 40; ++seed) QTest::newRow(qPrintable(QString("seed %1").arg(seed))) << seed;
