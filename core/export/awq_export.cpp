@@ -55,7 +55,7 @@ HfFolderPlan planAwqExport(const LlamaModel& model) {
         }
         const QuantizedWeight w = q->weight();
         if (w.bits != 4)
-            throw Error("AWQ export: " + name + " is " + q->format() + "; the AWQ GEMM layout holds 4-bit codes only (use --format gptq or compressed-tensors)");
+            throw Error("AWQ export: " + name + " is " + q->format() + "; the AWQ GEMM layout holds 4-bit codes only (use --format gptq for 2, 3 or 8 bits, gguf for 5–7)");
         if (!w.hasSequentialGroups())
             throw Error("AWQ export: " + name + " was quantized with act-order (its g_idx permutes the groups); AWQ's groups are consecutive "
                         "input rows and have no g_idx (use --format gptq or compressed-tensors, or quantize without act_order)");

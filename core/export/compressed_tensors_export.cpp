@@ -113,7 +113,7 @@ HfFolderPlan planCompressedTensorsExport(const LlamaModel& model) {
         } else if (const auto* q = dynamic_cast<const QuantizedLinear*>(linear.get())) {
             const QuantizedWeight w = q->weight();
             if (w.bits != 4 && w.bits != 8)
-                throw Error("compressed-tensors export: " + name + " is " + q->format() + "; vLLM's pack-quantized kernels take 4- or 8-bit codes (W4A16, W8A16)");
+                throw Error("compressed-tensors export: " + name + " is " + q->format() + "; vLLM's pack-quantized kernels take 4- or 8-bit codes (W4A16, W8A16), so other widths are refused");
             if (w.groupSize && w.cols % *w.groupSize != 0) {
                 keepF16(plan.report, name, q->format(), "in_features " + std::to_string(w.cols) + " is not a multiple of the group size " + std::to_string(*w.groupSize), "compressed-tensors");
                 ignore.push_back(name);

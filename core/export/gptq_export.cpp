@@ -52,7 +52,7 @@ HfFolderPlan planGptqExport(const LlamaModel& model, const HfExportOptions& opti
         const QuantizedWeight w = q->weight();
         if (w.bits != 2 && w.bits != 3 && w.bits != 4 && w.bits != 8)
             throw Error("GPTQ export: " + name + " is " + q->format() + "; the GPTQ loaders (AutoGPTQ, GPTQModel, transformers, vLLM) " +
-                        "read 2, 3, 4 or 8 bits (5–7-bit codes stay in quantbench's own checkpoint; GGUF re-quantizes them)");
+                        "read 2, 3, 4 or 8 bits (5–7-bit codes stay in quantbench's own checkpoint; GGUF Q5_0/Q5_1 hold 5-bit g32 codes as they are)");
         if (const std::string why = gptqStandardLayoutProblem(w.bits, w.groupSize, w.cols, w.rows); !why.empty()) {
             keepF16(plan.report, name, q->format(), why, "GPTQ");
             continue;

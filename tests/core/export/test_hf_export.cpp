@@ -192,6 +192,21 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, (void)exportTo(*test::bundledModel(), "hf-float", HfExportFormat::Gptq));  // nothing quantized
     }
 
+    // 5–7-bit codes: no GPTQ, AWQ or compressed-tensors loader reads them, so each export
+    // refuses the module by name rather than writing F16 or wrong words.
+    void fiveBitModulesAreRefusedByEveryHfFormat() {
+        const auto five = test::quantizeBundled(R"({"default": {"method": "rtn", "bits": 4, "group_size": 32},
+            "rules": [{"match": "model.layers.2.mlp.up_proj", "bits": 5}]})");
+        for (const auto format : {HfExportFormat::Gptq, HfExportFormat::Awq, HfExportFormat::CompressedTensors}) {
+            try {
+                (void)exportTo(*five.model, "hf-5bit-" + hfExportFormatName(format), format);
+                QFAIL(qPrintable(QString::fromStdString(hfExportFormatName(format)) + " accepted a 5-bit module"));
+            } catch (const Error& e) {
+                QVERIFY2(QString(e.what()).contains("model.layers.2.mlp.up_proj") && QString(e.what()).contains("int5"), e.what());
+            }
+        }
+    }
+
     // compressed-tensors, hand-worked words: weight_packed[0, 0] holds columns 0..7 of row 0 (codes
     // 1..8, i.e. signed −7..0 plus the offset 8), weight_zero_point[0, 0] the zero points of rows 0..7
     // in group 0 (0..7) packed along the output dimension.

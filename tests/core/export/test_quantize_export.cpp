@@ -187,6 +187,24 @@ private slots:
         else QCOMPARE(maxDiff, 0.0);
     }
 
+    // A 5-bit g32 checkpoint (5-bit GPTQ bit streams) on GGUF: Q5_1 holds its asymmetric codes as
+    // they are (levels 0..31 with m = −scale·zero), as Q4_1 does for 4 bits; Q4_1 must
+    // re-quantize them; the 172-wide down_proj stays F16 either way.
+    void fiveBitCodesGoOntoQ5_1Blocks() {
+        const std::string plan = R"({"default": {"method": "rtn", "bits": 5, "group_size": 32}})";
+        const auto dir = test::freshScratchDir("q-export-5bit");
+        core::writeQuantizedCheckpoint(test::quantizeBundled(plan), core::QuantPlan::fromJsonText(plan, "plan"), test::bundledModelDir(), dir / "q");
+        const auto model = core::loadModel(dir / "q");
+        core::ExportTarget target;
+        target.ggufType = core::GgmlType::Q5_1;
+        const core::ExportSummary s = core::summarizeExport(*model, dir / "q", target);
+        QCOMPARE(s.codesPlaced(), 5 * 6);
+        QCOMPARE(s.requantized(), 0);
+        QCOMPARE(s.keptF16(), 5);
+        target.ggufType = core::GgmlType::Q4_1;
+        QCOMPARE(core::summarizeExport(*model, dir / "q", target).requantized(), 5 * 6);
+    }
+
     // The summary of the bundled model's RTN int4 g32 checkpoint: Q4_1 takes every 64-wide
     // module's codes, the 172-wide down_proj stays F16 and says why, the size is the file's.
     void summaryOfTheBundledCheckpoint() {
