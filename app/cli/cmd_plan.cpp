@@ -191,7 +191,7 @@ int runPlan(const PlanArgs& args) {
     checkOutput(args.out);
     if (!args.session.empty() && std::filesystem::exists(args.session)) core::SessionStore::checkAppendable(args.session);
     if (!bitsLeftOut.empty() && !args.json)
-        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2, 3, 4, 8 (5-7 bits have no packed layout yet)\n",
+        std::fprintf(stderr, "note: --bits %s: %zu widths left out; plans accept 2–8\n",
                      args.bits.c_str(), bitsLeftOut.size());
 
     const auto ctx = terminalContext(args.quiet || args.json);

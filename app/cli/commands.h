@@ -135,7 +135,7 @@ struct PlanArgs {
     std::string session;              ///< record the costs here and reuse those recorded (resumable)
     bool confirm = false;             ///< quantize the plan sequentially and measure its KLD
     std::string methods = "gptq,awq,rtn";
-    std::string bits = "2-8";      ///< a range keeps what plans accept (2, 3, 4, 8)
+    std::string bits = "2-8";      ///< a range keeps what plans accept (2–8)
     std::string groups = "32,128";  ///< -1 = one group per row
     bool noFp16 = false;
     bool proxy = false;            ///< plan from the proxy costs (one forward per module)
