@@ -10,7 +10,7 @@ shift || true
 packages=(build-essential cmake ninja-build pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev
           libqcustomplot2.1-qt6 libeigen3-dev libhdf5-dev libsentencepiece-dev nlohmann-json3-dev
           libcli11-dev libbenchmark-dev libopenblas-openmp-dev xvfb xauth x11-apps imagemagick fonts-dejavu-core
-          poppler-utils python3 time libpcre2-dev libutf8proc-dev
+          poppler-utils python3 time libpcre2-dev libutf8proc-dev help2man
           clang-14 libclang-rt-14-dev libomp-14-dev)  # the last three: scripts/fuzz.sh (libFuzzer, OpenMP for clang)
 # npm (for fetch_tokenizers.sh) may come from outside Debian's packages; install Debian's only when absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

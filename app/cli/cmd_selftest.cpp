@@ -2,12 +2,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
 #include "core/backend/backend.h"
 #include "core/util/error.h"
+#include "core/util/resource_paths.h"
 #if QB_HAVE_CUDA
 #include "gpu/cuda_backend.h"
 #include "gpu/selftest.h"
@@ -19,10 +21,10 @@ namespace qb::cli {
 
 namespace {
 
-// The bundled model and texts, from the repository root (where README runs the commands).
-std::string orDefault(const std::string& given, const char* bundled) {
+// The given path, else the bundled one (core/util/resource_paths: installed prefix or source tree).
+std::string orDefault(const std::string& given, const std::optional<std::filesystem::path>& bundled) {
     if (!given.empty()) return given;
-    return std::filesystem::exists(bundled) ? bundled : std::string();
+    return bundled && std::filesystem::exists(*bundled) ? bundled->string() : std::string();
 }
 
 void printCheck(const gpu::SelftestCheck& c) {
@@ -54,9 +56,9 @@ int runSelftest(const SelftestArgs& args) {
     if (!cuda) throw core::Error("selftest: " + backend->name() + " is not a CUDA device");
 
     gpu::SelftestOptions options;
-    options.modelDir = orDefault(args.model, "resources/models/stories260K");
-    options.calibText = orDefault(args.calib, "resources/data/tinystories/calib.txt");
-    options.evalText = orDefault(args.text, "resources/data/tinystories/eval.txt");
+    options.modelDir = orDefault(args.model, core::bundledModelDir());
+    options.calibText = orDefault(args.calib, core::bundledText("calib.txt"));
+    options.evalText = orDefault(args.text, core::bundledText("eval.txt"));
     if (options.calibText.empty() || options.evalText.empty()) options.modelDir.clear();
     options.quick = args.quick;
     if (!args.json) {

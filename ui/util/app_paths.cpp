@@ -3,28 +3,13 @@
 #include <QDir>
 #include <QStandardPaths>
 
-#include <QCoreApplication>
-#include <QDir>
-#include <QFileInfo>
+#include "core/util/resource_paths.h"
 
 namespace qb::ui {
 
-namespace {
-bool holdsResources(const QString& dir) { return !dir.isEmpty() && QFileInfo::exists(dir + QStringLiteral("/models")); }
-}  // namespace
-
 QString resourcesDir() {
-    const QString fromEnv = qEnvironmentVariable("QB_RESOURCES_DIR");
-    if (holdsResources(fromEnv)) return QDir::cleanPath(fromEnv);
-    if (QCoreApplication::instance() != nullptr) {
-        const QString installed = QDir::cleanPath(QCoreApplication::applicationDirPath() + QStringLiteral("/../share/quantbench"));
-        if (holdsResources(installed)) return installed;
-    }
-#ifdef QB_UI_SOURCE_RESOURCES_DIR
-    const QString source = QStringLiteral(QB_UI_SOURCE_RESOURCES_DIR);
-    if (holdsResources(source)) return QDir::cleanPath(source);
-#endif
-    return {};
+    const auto dir = core::bundledResourcesDir();  // one lookup for the GUI and the CLI
+    return dir ? QString::fromStdString(dir->string()) : QString();
 }
 
 QString bundledModelDir() {

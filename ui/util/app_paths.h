@@ -1,9 +1,7 @@
 #pragma once
-// Where the bundled resources (demo model, texts) live at run time.
-//
-// Looked up in order: the QB_RESOURCES_DIR environment variable; <prefix>/share/quantbench
-// next to the executable's install prefix (<prefix>/bin/quantbench); the source tree's
-// resources/ compiled in as QB_UI_SOURCE_RESOURCES_DIR (a build-tree run). GUI thread or any.
+// Where the bundled resources (demo model, texts) live at run time, as QStrings: the lookup
+// itself is core's (core/util/resource_paths: QB_RESOURCES_DIR, <prefix>/share/quantbench beside
+// the executable, the source tree's resources/). GUI thread or any.
 
 #include <QString>
 
