@@ -6,7 +6,8 @@
 # killed again; the last resume runs to the end. After every kill it checks that
 #   - no output exists under the final name, or, when the kill came after the checkpoint's
 #     rename and before the state's removal, a whole one (the next --resume then only removes
-#     the state: "OUT was written before the interruption");
+#     the state: "OUT was written before the interruption"; when the state was removed too,
+#     the run is complete and the trial ends there);
 #   - the state folder OUT.quantize-state holds a usable prefix: every layer file and the
 #     activations of the last complete layer open (quantbench-cli reads them on resume);
 # and after the trial that
@@ -60,7 +61,16 @@ layers_in() {  # complete layers of a state folder: layer files 0..k-1 and hidde
 t0=$(date +%s%N)
 "$cli" "${qargs[@]}" --out ref >/dev/null
 dur=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "resume_storm: clean run $dur ms ($method w4 g32, 64 windows x 256 tokens, 1 thread); $trials trials, up to $kills kills each"
+# The kill window of a run that starts with n layers done: its set-up (load, tokenize, fingerprint)
+# plus the layers left, from a run stopped after layer 0 (the test-only hook) and the clean run.
+t0=$(date +%s%N)
+QB_TEST_STOP_AFTER_LAYER=0 "$cli" "${qargs[@]}" --out probe >/dev/null 2>&1 || true
+first=$(( ($(date +%s%N) - t0) / 1000000 ))
+rm -rf probe probe.quantize-state
+layers=5
+per_layer=$(( (dur - first) / (layers - 1) ))
+setup=$(( first - per_layer > 0 ? first - per_layer : 0 ))
+echo "resume_storm: clean run $dur ms (set-up ~$setup ms, ~$per_layer ms per layer; $method w4 g32, 64 windows x 256 tokens, 1 thread); $trials trials, up to $kills kills each"
 
 total_kills=0 violations=0 resumed_from_zero=0 finished_before_kill=0 after_write=0
 declare -A at_layer
@@ -72,7 +82,8 @@ for ((t = 1; t <= trials; t++)); do
     pid=$!
     if ((k < kills)); then
       sig=$([ $((RANDOM % 3)) -eq 0 ] && echo INT || echo KILL)
-      delay=$(( RANDOM % (dur * 11 / 10 + 1) ))
+      done_now=$(layers_in out.quantize-state)
+      delay=$(( RANDOM % (setup + per_layer * (layers - done_now) + 200) ))
       sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
       kill -s "$sig" "$pid" 2>/dev/null || true
     fi
@@ -82,6 +93,7 @@ for ((t = 1; t <= trials; t++)); do
       ((k < kills)) && finished_before_kill=$((finished_before_kill + 1))
       break
     fi
+    if ((k == kills)); then echo "  trial $t: the last resume failed (rc $rc): $(cat "err.$k")"; violations=$((violations + 1)); break; fi
     total_kills=$((total_kills + 1))
     n=$(layers_in out.quantize-state)
     at_layer[$n]=$(( ${at_layer[$n]:-0} + 1 ))
@@ -89,6 +101,7 @@ for ((t = 1; t <= trials; t++)); do
     if [ -e out ]; then  # killed after the checkpoint's rename, before the state's removal: it must be whole
       after_write=$((after_write + 1))
       if ! why=$(same_checkpoint ref out 2>&1); then echo "  trial $t kill $k (SIG$sig at ${delay} ms): a partial out: $why"; violations=$((violations + 1)); fi
+      [ -e out.quantize-state ] || break  # the state was removed too: only the exit was cut short, the run is done
     fi
   done
   if ! why=$(same_checkpoint ref out 2>&1); then

@@ -174,6 +174,12 @@ int runQuantize(const QuantizeArgs& args) {
     const auto fingerprint = core::quantizeFingerprint(args.model, plan, calibText, calibration, args.seed, options,
                                                        core::BackendRegistry::instance().preferred()->name());
     const auto notes = noteContext();
+    if (maybeDone && !core::QuantizeResumeState::holdsRun(stateFolder)) {  // the state's removal was cut short
+        std::error_code ec;
+        std::filesystem::remove_all(stateFolder, ec);
+        notes.log(args.out + " was written before the interruption; its state is removed (nothing to resume; --eval, --session and --export did not run)");
+        return 0;
+    }
     const auto state = args.resume ? core::QuantizeResumeState::resume(stateFolder, fingerprint, notes)
                                    : core::QuantizeResumeState::startFresh(stateFolder, fingerprint, notes);
     if (maybeDone) {

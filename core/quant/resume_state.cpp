@@ -188,8 +188,17 @@ void QuantizeResumeState::layerDone(const DecoderLayer& layer, const std::vector
 }
 
 void QuantizeResumeState::remove() {
+    // The fingerprint goes first (one unlink): a removal cut short leaves a folder that no
+    // longer claims to hold a run, whatever order remove_all would have taken.
     std::error_code ec;
+    fs::remove(m_folder / kFingerprintFile, ec);
+    if (!ec) fsyncPath(m_folder, true);
     fs::remove_all(m_folder, ec);
+}
+
+bool QuantizeResumeState::holdsRun(const fs::path& folder) {
+    std::error_code ec;
+    return fs::exists(folder / kFingerprintFile, ec);
 }
 
 }  // namespace qb::core

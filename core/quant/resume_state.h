@@ -56,8 +56,12 @@ public:
     void layerDone(const DecoderLayer& layer, const std::vector<ModuleReport>& modules, double seconds,
                    const MatrixRM& hidden, const MatrixRM& fpHidden) override;
 
-    /// Removes the folder (the checkpoint is written; nothing is left to resume). Best effort.
+    /// Removes the folder (the checkpoint is written; nothing is left to resume), its fingerprint
+    /// first. Best effort.
     void remove();
+    /// True when folder holds a run's fingerprint; false for a missing folder or one whose
+    /// removal was cut short (remove() drops the fingerprint first).
+    [[nodiscard]] static bool holdsRun(const std::filesystem::path& folder);
 
 private:
     explicit QuantizeResumeState(std::filesystem::path folder) : m_folder(std::move(folder)) {}
