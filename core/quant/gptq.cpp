@@ -27,12 +27,12 @@ constexpr Index kReferenceRows = 512;
 constexpr Index kTile = 16;  // rows of W moved together between [out, in] and the transposed slices  // rows used to estimate tr(W H Wᵀ) of taller layers
 
 // Alg. 1, line 3 with damping: Hinv = Cholesky((H' + λI)⁻¹)ᵀ; λ ×10 until it succeeds.
-// Float first when asked (GptqFactorMode::Float); a float failure retries in double at the
+// Float first where GptqFactorMode::Auto says so; a float failure retries in double at the
 // same λ, so that float rounding never changes the damping.
 InverseHessianFactor factorWithDamping(const Eigen::Ref<const MatrixRMd>& H, const GptqHessianPrep& P, double lambda,
                                        GptqFactorMode mode, GptqReport& report) {
     InverseHessianFactor f;
-    bool tryFloat = mode == GptqFactorMode::Float;
+    bool tryFloat = mode == GptqFactorMode::Auto && H.rows() >= kGptqFloatFactorMinColumns;
     for (int attempt = 0;; ++attempt) {
         const VectorD damped = P.diagP.array() + lambda;
         if (tryFloat && upperCholeskyOfInverse(H, P.perm, damped, f, FactorPrecision::Float)) {

@@ -80,16 +80,19 @@ void checkGptqInputs(const ConstMatrixRef& W, Index hRows, Index hCols, const We
 
 /// The precision of the factorisation of H' + λI (hessian_inverse.h).
 enum class GptqFactorMode {
-    /// dpotrf + dtrtri: the default. test_gptq measured the float factor's codes 0.03–1 %
-    /// worse in ‖(W − Ŵ)Xᵀ‖² on 4 of 5 ill-conditioned 1,024-input layers (κ ≈ 1e5, where
-    /// float's 6e-8 rounding becomes ~1e-2 in U), so float is not the default.
-    Double,
-    /// spotrf + strtri, as the reference runs its whole factorisation in float32: about half
-    /// the time (BENCHMARKS.md, issue 18), falling back to Double at the same λ when the
-    /// float factor fails its pivot test. Opt-in, for speed over the last per cent.
-    Float,
+    /// Float (spotrf + strtri, as the reference runs its whole factorisation in float32, at
+    /// about half the double time) for layers of at least kGptqFloatFactorMinColumns inputs,
+    /// falling back to Double at the same λ when the float factor fails its pivot test;
+    /// Double below, where the factorisation is cheap (and the CPU stays bit-identical to the
+    /// device path of gpu/). Measured with test_gptq's inputs (8 seeds, 1,024-input layers
+    /// of 8-factor correlated inputs, κ ≈ 1e5 after 1 % damping): the float factor moves the
+    /// codes' ‖(W − Ŵ)Xᵀ‖² by −0.74 … +0.97 %, mean +0.21 % (standard error 0.19 %), where
+    /// perturbing H by 1e-7 of itself — the rounding its float accumulation carries — moves
+    /// it by −0.55 … +0.22 %; GPTQ's gain over RTN on these layers is 40×.
+    Auto,
+    Double,  ///< always dpotrf + dtrtri
 };
-
+inline constexpr Index kGptqFloatFactorMinColumns = 1024;
 
 /// Quantizes W [out, in] (row-major) with GPTQ given H [in, in] (symmetric positive
 /// semi-definite, row-major, double). Groups follow the reference: with act-order and
@@ -102,7 +105,7 @@ enum class GptqFactorMode {
 /// throws Cancelled when ctx asks to stop.
 [[nodiscard]] GptqResult quantizeGptq(const ConstMatrixRef& W, const Eigen::Ref<const MatrixRMd>& H, const WeightGridSpec& spec,
                                       const GptqOptions& options, const RunContext& ctx = RunContext(),
-                                      GptqFactorMode factorMode = GptqFactorMode::Double);
+                                      GptqFactorMode factorMode = GptqFactorMode::Auto);
 /// The same with a float Hessian (converted to double first).
 [[nodiscard]] GptqResult quantizeGptq(const ConstMatrixRef& W, const ConstMatrixRef& H, const WeightGridSpec& spec,
                                       const GptqOptions& options, const RunContext& ctx = RunContext());

@@ -44,6 +44,9 @@ void accumulateGramScaled(const ConstMatrixRef& X, MatrixRMd& H, double beta, do
     // costs about n·d² multiply-adds instead of the dense product's 2·n·d².
     const Index n = X.rows();
     const Index d = X.cols();
+    // A fixed tile width, so that H does not depend on the thread count (the diagonal tiles'
+    // ssyrk and the sgemm below them round differently). d = 4096 gives 36 tiles: enough for
+    // a few threads; on many cores the last round of tiles leaves threads idle.
     constexpr Index kTile = 512;
     constexpr Index kChunk = 4096;
     const Index tiles = (d + kTile - 1) / kTile;

@@ -199,27 +199,41 @@ private slots:
         QVERIFY(H == H.transpose());  // the upper triangle is the lower one, exactly
     }
 
-    void floatFactorStaysWithinOnePercentOfTheDoublePath() {
-        // The default factorisation is double; the opt-in float one (spotrf + strtri) moves the
-        // codes' output error ‖(W − Ŵ)Xᵀ‖² of a 1,024-input layer with ill-conditioned inputs
-        // (8 shared factors: κ ≈ 1e5 after 1 % damping) by under 1 % (measured here: +0.51 %,
-        // +0.03 %, +0.97 %, +0.16 %, −0.0007 % over seeds 71…111; 3e-4 of the codes differ),
-        // against RTN's error 35× larger.
-        const MatrixRM X = correlatedInputs(3072, 1024, 91);
-        const MatrixRM W = test::randomMatrix(48, 1024, 92) * 0.02f;
-        const MatrixRMd H = hessianOf(X);
-        const WeightGridSpec spec{4, 128, false};
-        const GptqResult d = quantizeGptq(W, H, spec, GptqOptions{});
-        const GptqResult f = quantizeGptq(W, H, spec, GptqOptions{}, RunContext(), GptqFactorMode::Float);
-        QVERIFY(!d.report.factorInFloat);
-        QVERIFY(f.report.factorInFloat);
-        const double errDouble = outputError(W, d.weight.dequantize(), X);
-        const double errFloat = outputError(W, f.weight.dequantize(), X);
-        const double errRtn = outputError(W, quantizeRtn(W, spec).dequantize(), X);
-        qInfo("output error float %.6e, double %.6e (RTN %.6e)", errFloat, errDouble, errRtn);
-        QVERIFY(f.weight.codes != d.weight.codes);  // the float factor is really used
-        QVERIFY(std::abs(errFloat - errDouble) <= 0.01 * errDouble);
-        QVERIFY(errDouble < 0.05 * errRtn);
+    void floatFactorOfWideLayersKeepsTheDoublePathsObjective() {
+        // A 1,024-input layer takes the float factorisation (spotrf + strtri) by default. On
+        // ill-conditioned inputs (8 shared factors: κ ≈ 1e5 after 1 % damping) its codes'
+        // output error ‖(W − Ŵ)Xᵀ‖² moves against the double path's by −0.74 … +0.97 % over 8
+        // seeds (mean +0.21 %); on these 4: +0.16, −0.01, +0.76, −0.74 %. A 1e-7 relative
+        // perturbation of H — the rounding its float accumulation carries — moves it by
+        // −0.55 … +0.22 %. Pinned: each within 2 %, their mean within 0.5 %.
+        double sum = 0.0;
+        bool anyDiffers = false;
+        for (unsigned seed : {101u, 121u, 131u, 141u}) {
+            const MatrixRM X = correlatedInputs(3072, 1024, seed);
+            const MatrixRM W = test::randomMatrix(48, 1024, seed + 1) * 0.02f;
+            const MatrixRMd H = hessianOf(X);
+            const WeightGridSpec spec{4, 128, false};
+            const GptqResult f = quantizeGptq(W, H, spec, GptqOptions{});
+            const GptqResult d = quantizeGptq(W, H, spec, GptqOptions{}, RunContext(), GptqFactorMode::Double);
+            QVERIFY(f.report.factorInFloat);
+            QVERIFY(!d.report.factorInFloat);
+            const double errFloat = outputError(W, f.weight.dequantize(), X);
+            const double errDouble = outputError(W, d.weight.dequantize(), X);
+            const double errRtn = outputError(W, quantizeRtn(W, spec).dequantize(), X);
+            qInfo("seed %u: output error float %.6e, double %.6e (RTN %.6e)", seed, errFloat, errDouble, errRtn);
+            QVERIFY(std::abs(errFloat / errDouble - 1.0) <= 0.02);
+            QVERIFY(errDouble < 0.05 * errRtn);
+            sum += errFloat / errDouble - 1.0;
+            anyDiffers = anyDiffers || f.weight.codes != d.weight.codes;
+        }
+        QVERIFY(anyDiffers);  // the float factor is really used
+        QVERIFY(std::abs(sum / 4.0) <= 0.005);
+    }
+
+    void narrowLayersFactorInDouble() {
+        const MatrixRM X = correlatedInputs(400, 96, 151);
+        const GptqResult r = quantizeGptq(test::randomMatrix(16, 96, 152), hessianOf(X), {4, 32, false}, GptqOptions{});
+        QVERIFY(!r.report.factorInFloat);
     }
 
     void hessianIsTheRunningAverage() {
