@@ -27,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 echo '{"default":{"method":"gptq","bits":4,"group_size":32},"rules":[{"match":"*.down_proj","method":"rtn","bits":8}]}' >plan.json
 common=(--threads 1)
-qargs=(--model "$model" --plan plan.json --calib "$calib" --calib-windows 4 --calib-ctx 64 --quiet)
+qargs=(--model "$model" --plan "$work/plan.json" --calib "$calib" --calib-windows 4 --calib-ctx 64 --quiet)
 
 # The command of kind $1 writing final name $2 (a session save appends to $2).
 command_of() {
