@@ -127,6 +127,9 @@ private slots:
         QTest::newRow("gptq act-order w3, stopped after layer 3")
             << R"({"default": {"method": "gptq", "bits": 3, "group_size": 32, "act_order": true}})" << 3;
         QTest::newRow("mixed methods, stopped after layer 1") << kMixedPlan << 1;
+        // OmniQuant's state also carries the float model's activations (its training targets).
+        QTest::newRow("omniquant w4 g32, 1 epoch, stopped after layer 2")
+            << R"({"default": {"method": "omniquant", "bits": 4, "group_size": 32, "epochs": 1}})" << 2;
     }
     void aResumedRunWritesTheCheckpointOfAnUninterruptedOne() {
         QFETCH(QString, plan);
