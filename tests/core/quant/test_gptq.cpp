@@ -203,12 +203,12 @@ private slots:
         // A 1,024-input layer takes the float factorisation (spotrf + strtri) by default. On
         // ill-conditioned inputs (8 shared factors: κ ≈ 1e5 after 1 % damping) its codes'
         // output error ‖(W − Ŵ)Xᵀ‖² moves against the double path's by −0.74 … +0.97 % over 8
-        // seeds (mean +0.21 %); on these 4: +0.16, −0.01, +0.76, −0.74 %. A 1e-7 relative
+        // seeds (mean +0.21 %); on these 2: +0.76, −0.74 %. A 1e-7 relative
         // perturbation of H — the rounding its float accumulation carries — moves it by
         // −0.55 … +0.22 %. Pinned: each within 2 %, their mean within 0.5 %.
         double sum = 0.0;
         bool anyDiffers = false;
-        for (unsigned seed : {101u, 121u, 131u, 141u}) {
+        for (unsigned seed : {131u, 141u}) {
             const MatrixRM X = correlatedInputs(3072, 1024, seed);
             const MatrixRM W = test::randomMatrix(48, 1024, seed + 1) * 0.02f;
             const MatrixRMd H = hessianOf(X);
@@ -227,7 +227,7 @@ private slots:
             anyDiffers = anyDiffers || f.weight.codes != d.weight.codes;
         }
         QVERIFY(anyDiffers);  // the float factor is really used
-        QVERIFY(std::abs(sum / 4.0) <= 0.005);
+        QVERIFY(std::abs(sum / 2.0) <= 0.005);
     }
 
     void narrowLayersFactorInDouble() {
