@@ -139,6 +139,22 @@ private slots:
         QCOMPARE(m_doc->undoStack()->index(), 0);
     }
 
+    void subEightBitActivationsAreShownSimulated() {
+        m_doc->applyPlan(core::QuantPlan::fromJsonText(R"({"default": {"method": "w8a8", "act_bits": 6},
+            "rules": [{"match": "model.layers.0.*", "act_bits": 8}]})", "plan"), QStringLiteral("plan"));
+        const QAbstractItemModel* model = m_view->tableModel();
+        int simulated = 0, plain = 0;
+        for (int r = 0; r < m_doc->rowCount(); ++r) {
+            const QString bits = model->index(r, PlanTableModel::Bits).data().toString();
+            const QString tip = model->index(r, PlanTableModel::Method).data(Qt::ToolTipRole).toString();
+            if (bits == QStringLiteral("8 (A6 simulated)") && tip == QStringLiteral("w8a6 (simulated)")) ++simulated;
+            if (bits == QStringLiteral("8") && tip == QStringLiteral("w8a8")) ++plain;
+        }
+        QCOMPARE(plain, 7);  // the 7 linears of layer 0 keep 8-bit activations
+        QCOMPARE(simulated, m_doc->rowCount() - 7);
+        m_doc->undoStack()->undo();
+    }
+
     void bitsEditorOffersEveryWidthFromTwoToEight() {
         qb::ui::WeightBitsSpinBox spin;
         QCOMPARE(spin.minimum(), 2);
