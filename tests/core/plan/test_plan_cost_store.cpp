@@ -1,7 +1,7 @@
 // The autopilot's costs recorded in a session (core/store/plan_cost_store.h) make the sweep
 // resumable: a second sweep of the same model, calibration and candidates measures nothing and
 // plans the same; an interrupted one measures only what is missing; a sweep with other
-// calibration windows reuses nothing. Bundled model, RTN candidates on 1 window of 32 tokens.
+// calibration windows reuses nothing. Bundled model, RTN w2/w4 g128 and fp16 on 1 window of 32 tokens.
 #include <QtTest>
 
 #include <QTemporaryDir>
@@ -60,7 +60,7 @@ private slots:
         m_provenance = makeSessionProvenance(*Checkpoint::open(test::bundledModelDir()), text, m_calib, 0);
         m_options.space.methods = {QuantMethod::Rtn};
         m_options.space.bits = {2, 4};
-        m_options.space.groupSizes = {32, 128};
+        m_options.space.groupSizes = {128};
         QVERIFY(m_dir.isValid());
     }
 
@@ -71,7 +71,7 @@ private slots:
         const PlanCostTable first = recordedSweep(*m_model, m_calib, m_options, path, m_provenance);
         QCOMPARE(first.measuredModules, std::size_t(35));
         QCOMPARE(first.reusedModules, std::size_t(0));
-        QCOMPARE(first.forwards, std::size_t(35 * 5));  // 2 bits × 2 groups + fp16, probe among them
+        QCOMPARE(first.forwards, std::size_t(35 * 3));  // w2 g128, w4 g128, fp16; the probe (w2 g128) among them
         const PlanCostTable second = recordedSweep(*m_model, m_calib, m_options, path, m_provenance);
         QCOMPARE(second.measuredModules, std::size_t(0));
         QCOMPARE(second.reusedModules, std::size_t(35));
