@@ -35,8 +35,7 @@ std::string bitsLabel(const core::QuantScheme& s) {
     switch (s.method) {
         case core::QuantMethod::Fp16: return "16";
         case core::QuantMethod::W8A8:
-        case core::QuantMethod::SmoothQuant:
-            return "8/" + std::to_string(s.smooth.actBits) + (core::isSimulatedActBits(s.smooth.actBits) ? " (simulated)" : "");
+        case core::QuantMethod::SmoothQuant: return "8/" + std::to_string(s.smooth.actBits);
         case core::QuantMethod::LlmInt8: return "8";
         default: return std::to_string(s.grid.bits);
     }
@@ -257,6 +256,9 @@ int runQuantize(const QuantizeArgs& args) {
             std::snprintf(buf, sizeof buf, "  fp columns %.1f%%", 100.0 * *r.outlierColumnFraction);
             extra = buf;
         }
+        if ((r.scheme.method == core::QuantMethod::W8A8 || r.scheme.method == core::QuantMethod::SmoothQuant) &&
+            core::isSimulatedActBits(r.scheme.smooth.actBits))
+            extra += "  activations simulated";  // bits "8/6": per-token 6-bit codes on the int8 kernels
         std::printf("%-36s %-12s %5s %5s %11.3e %8.3f %9zu%s\n", r.name.c_str(), core::methodName(r.scheme.method).c_str(),
                     bitsLabel(r.scheme).c_str(), groupLabel(r.scheme).c_str(), r.relativeError, r.seconds, r.bytes, extra.c_str());
     }
