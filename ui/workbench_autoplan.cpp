@@ -17,6 +17,7 @@ namespace qb::ui {
 QString autoPlanTargetText(const core::AutoPlanTarget& target) {
     if (target.bitsPerWeight) return QObject::tr("%1 bits per weight").arg(*target.bitsPerWeight, 0, 'f', 2);
     if (target.bytes) return QObject::tr("%1 MB").arg(double(*target.bytes) / 1e6, 0, 'f', 3);
+    if (target.kld) return QObject::tr("the smallest plan with predicted ΔKLD ≤ %1 nats").arg(*target.kld, 0, 'g', 4);
     return {};
 }
 

@@ -82,6 +82,19 @@ private slots:
         QCOMPARE(r->windows, 2);
     }
 
+    // The third unit asks for the smallest plan within a predicted ΔKLD, not a size.
+    void kldUnitRequestsABound() {
+        auto* unit = m_bar->findChild<QComboBox*>(QStringLiteral("optimizeUnit"));
+        auto* target = m_bar->findChild<QDoubleSpinBox*>(QStringLiteral("optimizeTarget"));
+        unit->setCurrentIndex(unit->findData(int(ui::OptimizeBar::Unit::KldNats)));
+        emit unit->activated(unit->currentIndex());
+        target->setValue(0.05);
+        const auto r = m_bar->request();
+        QVERIFY(r && r->target.kld && !r->target.bytes && !r->target.bitsPerWeight);
+        QCOMPARE(*r->target.kld, 0.05);
+        m_bar->setTarget(4.0, ui::OptimizeBar::Unit::BitsPerWeight);
+    }
+
     void optimizeFillsThePlanWithinBudgetAsOneUndoStepAndMarksChanges() {
         m_doc->resetModules(m_controller->workspace()->model()->modules);
         m_doc->replaceSchemes(std::vector<core::QuantScheme>(std::size_t(m_doc->rowCount()), rtn(4, 32)), QStringLiteral("all rtn w4 g32"));

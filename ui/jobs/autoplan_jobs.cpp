@@ -80,7 +80,9 @@ JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettin
             if (set.shortened) ctx.log(set.note);
             return set;
         });
-        const core::PlanCostTable costs = core::measurePlanCosts(*model->model, calib, {request.space, true}, ctx.sub(0.0, 0.97));
+        core::PlanCostOptions options;
+        options.space = request.space;
+        const core::PlanCostTable costs = core::measurePlanCosts(*model->model, calib, options, ctx.sub(0.0, 0.97));
         ctx.progress(0.97, "solving");
         AutoPlanOutcome out;
         out.result = core::solveAutoPlan(costs, request.target);

@@ -18,6 +18,7 @@ namespace qb::ui {
 
 namespace {
 constexpr double kBytesPerMegabyte = 1e6;
+constexpr double kDefaultKldNats = 0.1;  // what switching to the KLD unit starts from
 }
 
 OptimizeBar::OptimizeBar(PlanDocument* document, QWidget* parent)
@@ -30,10 +31,12 @@ OptimizeBar::OptimizeBar(PlanDocument* document, QWidget* parent)
     m_target->setDecimals(3);
     m_target->setSingleStep(0.25);
     m_target->setValue(3.5);
-    m_target->setToolTip(tr("The size the plan must fit: bits per weight over the linear modules, or megabytes (10⁶ bytes) of them"));
+    m_target->setToolTip(tr("The size the plan must fit: bits per weight over the linear modules, or megabytes (10⁶ bytes) of them;\n"
+                            "or a bound on the predicted ΔKLD (sum of the modules' measured costs, nats): the smallest plan within it"));
     m_unit->setObjectName(QStringLiteral("optimizeUnit"));
     m_unit->addItem(tr("bits/weight"), int(Unit::BitsPerWeight));
     m_unit->addItem(tr("MB"), int(Unit::Megabytes));
+    m_unit->addItem(tr("ΔKLD nats (smallest plan)"), int(Unit::KldNats));
     m_windows->setObjectName(QStringLiteral("optimizeWindows"));
     m_windows->setRange(1, 512);
     m_windows->setValue(8);
@@ -138,10 +141,11 @@ std::optional<AutoPlanRequest> OptimizeBar::request(QString* why) const {
     if (r.space.methods.empty()) return fail(tr("choose at least one method"));
     if (r.space.bits.empty()) return fail(tr("choose at least one bit width"));
     if (r.space.groupSizes.empty()) return fail(tr("choose at least one group size"));
-    if (Unit(m_unit->currentData().toInt()) == Unit::Megabytes)
-        r.target.bytes = std::uint64_t(m_target->value() * kBytesPerMegabyte);
-    else
-        r.target.bitsPerWeight = m_target->value();
+    switch (Unit(m_unit->currentData().toInt())) {
+        case Unit::Megabytes: r.target.bytes = std::uint64_t(m_target->value() * kBytesPerMegabyte); break;
+        case Unit::KldNats: r.target.kld = m_target->value(); break;
+        case Unit::BitsPerWeight: r.target.bitsPerWeight = m_target->value(); break;
+    }
     r.windows = m_windows->value();
     r.ctx = m_ctx->value();
     return r;
@@ -157,6 +161,11 @@ void OptimizeBar::convertTarget(Unit to) {
     // Keep the same size when the unit changes: bytes = bpw · weights / 8.
     const double weights = double(m_document->weights());
     if (to == m_shownUnit || weights <= 0) {
+        m_shownUnit = to;
+        return;
+    }
+    if (to == Unit::KldNats || m_shownUnit == Unit::KldNats) {  // a size and a KLD bound do not convert
+        m_target->setValue(to == Unit::KldNats ? kDefaultKldNats : to == Unit::Megabytes ? 3.5 * weights / 8.0 / kBytesPerMegabyte : 3.5);
         m_shownUnit = to;
         return;
     }

@@ -30,7 +30,8 @@ class PlanDocument;
 class OptimizeBar : public QWidget {
     Q_OBJECT
 public:
-    enum class Unit { BitsPerWeight, Megabytes };
+    /// A size (bits per weight, MB) or a bound on the predicted ΔKLD (nats): then the smallest plan within it.
+    enum class Unit { BitsPerWeight, Megabytes, KldNats };
 
     explicit OptimizeBar(PlanDocument* document, QWidget* parent = nullptr);
 
