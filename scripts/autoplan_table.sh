@@ -69,7 +69,7 @@ for method in gptq awq rtn; do
                 if (ap <= p && ak <= k) print (ap < 0.99 * p && ak < 0.95 * k) ? "yes, clearly" : "yes";
                 else if (ap <= p || ak <= k) print "no (" (ap <= p ? "KLD" : "ppl") " worse)"; else print "no" }')
             case $verdict in yes,*) wins=$((wins + 1)) ;; yes) ties=$((ties + 1)) ;; *) losses=$((losses + 1)) ;; esac
-            printf '| %s w%s g%s | %.3f | %.3f | %.4f | %.3f | %.3f | %.4f | %s |\n' "$method" "$bits" "${group/-1/row}" \
+            printf '| %s w%s %s | %.3f | %.3f | %.4f | %.3f | %.3f | %.4f | %s |\n' "$method" "$bits" "$([ "$group" = -1 ] && echo 'per row' || echo "g$group")" \
                 "$bpw" "$ppl" "$kld" "$abpw" "$appl" "$akld" "$verdict" >> "$OUT/table.md.tmp"
             printf 'uniform\t%s\t%s\t%s\t%s\nautopilot\t%s\t%s\t%s\t%s\n' "$name" "$bpw" "$ppl" "$kld" "auto-$name" "$abpw" "$appl" "$akld" \
                 >> "$OUT/pareto.tsv.tmp"
