@@ -196,7 +196,9 @@ std::string schemeToJson(const QuantScheme& s) {
     j["grid"] = s.awq.grid;
     j["clip_search"] = s.awq.clipSearch;
     j["alpha"] = s.smooth.alpha;
-    j["act_bits"] = s.smooth.actBits;
+    // Only where activations are quantized: omniquant refuses the key (it needs LET), so writing it
+    // for every method would make an omniquant plan unreadable after its own round trip.
+    if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) j["act_bits"] = s.smooth.actBits;
     j["threshold"] = s.llmInt8.threshold;
     j["epochs"] = s.omniquant.epochs;
     j["lr_lwc"] = s.omniquant.lrLwc;
