@@ -1,5 +1,8 @@
 #include "support/test_support.h"
 
+#include "core/calib/calibration.h"
+#include "core/text/tokenizer.h"
+
 #include <random>
 
 namespace qb::test {
@@ -7,6 +10,11 @@ namespace qb::test {
 std::filesystem::path resourcesDir() { return QB_RESOURCES_DIR; }
 std::filesystem::path bundledModelDir() { return resourcesDir() / "models" / "stories260K"; }
 std::filesystem::path bundledText(const std::string& name) { return resourcesDir() / "data" / "tinystories" / name; }
+
+std::vector<int> bundledTokens(const std::string& name) {
+    const auto tok = core::Tokenizer::load(bundledModelDir(), 1, 2);
+    return core::encodeDocuments(*tok, core::readTextFile(bundledText(name)));
+}
 
 std::filesystem::path freshScratchDir(const std::string& tag) {
     std::filesystem::path dir = std::filesystem::path(QB_TEST_SCRATCH_DIR) / tag;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/util/matrix.h"
 
@@ -15,6 +16,9 @@ std::filesystem::path resourcesDir();
 std::filesystem::path bundledModelDir();
 /// resources/data/tinystories/<name>
 std::filesystem::path bundledText(const std::string& name);
+/// The bundled text <name> as the bundled model's tokenizer encodes it (encodeDocuments: one
+/// BOS-led run per story), the token stream the suites calibrate and evaluate on.
+std::vector<int> bundledTokens(const std::string& name);
 /// A fresh, empty folder under the build tree's test-scratch/, named after tag.
 std::filesystem::path freshScratchDir(const std::string& tag);
 /// [rows, cols] with entries from N(0, stddev²), fixed seed.

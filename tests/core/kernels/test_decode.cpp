@@ -98,7 +98,7 @@ private slots:
         const auto dense = transformed(*q, [](const Linear& l) -> LinearPtr { return std::make_shared<DenseLinear>(l.denseWeight(), l.bias()); });
         const auto& c = m_model->config();
         const auto tok = Tokenizer::load(test::bundledModelDir(), c.bosTokenId, c.eosTokenId);
-        const auto stream = encodeDocuments(*tok, readTextFile(test::bundledText("eval.txt")));
+        const auto stream = test::bundledTokens("eval.txt");
         PerplexityOptions o;
         o.ctx = 512;
         o.maxWindows = 24;

@@ -24,9 +24,8 @@ private slots:
     void initTestCase() {
         setThreadCount(2);
         m_model = loadModel(test::bundledModelDir());
-        const auto tok = Tokenizer::load(test::bundledModelDir(), 1, 2);
-        m_calib = sampleCalibration(encodeDocuments(*tok, readTextFile(test::bundledText("calib.txt"))), {.windows = 4, .ctx = 64, .seed = 0});
-        m_heldOut = encodeDocuments(*tok, readTextFile(test::bundledText("heldout.txt")));
+        m_calib = sampleCalibration(test::bundledTokens("calib.txt"), {.windows = 4, .ctx = 64, .seed = 0});
+        m_heldOut = test::bundledTokens("heldout.txt");
         PlanCostOptions options;
         options.space.methods = {QuantMethod::Gptq, QuantMethod::Rtn};
         options.space.bits = {2, 3, 4, 8};

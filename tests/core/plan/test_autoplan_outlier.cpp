@@ -47,8 +47,7 @@ private slots:
     void initTestCase() {
         setThreadCount(2);
         const auto plain = test::bundledModel();
-        const auto tok = Tokenizer::load(test::bundledModelDir(), 1, 2);
-        const auto calib = sampleCalibration(encodeDocuments(*tok, readTextFile(test::bundledText("calib.txt"))), {.windows = 1, .ctx = 64, .seed = 0});
+        const auto calib = sampleCalibration(test::bundledTokens("calib.txt"), {.windows = 1, .ctx = 64, .seed = 0});
         PlanCostOptions options;
         options.space.methods = {QuantMethod::Rtn};
         options.space.bits = {2, 3, 4, 8};

@@ -21,8 +21,7 @@ private slots:
     void initTestCase() {
         setThreadCount(2);
         m_model = loadModel(test::bundledModelDir());
-        const auto tok = Tokenizer::load(test::bundledModelDir(), 1, 2);
-        m_calib = sampleCalibration(encodeDocuments(*tok, readTextFile(test::bundledText("calib.txt"))), {.windows = 1, .ctx = 32, .seed = 0});
+        m_calib = sampleCalibration(test::bundledTokens("calib.txt"), {.windows = 1, .ctx = 32, .seed = 0});
     }
 
     void fpModelAgainstItselfIsZero() { QCOMPARE(measureModelKld(*m_model, *m_model, m_calib), 0.0); }

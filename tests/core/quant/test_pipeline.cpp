@@ -51,9 +51,8 @@ class TestPipeline : public QObject {
 private slots:
     void initTestCase() {
         m_model = qb::test::bundledModel();
-        const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
-        m_eval = encodeDocuments(*tok, readTextFile(qb::test::bundledText("eval.txt")));
-        const auto calibStream = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
+        m_eval = qb::test::bundledTokens("eval.txt");
+        const auto calibStream = qb::test::bundledTokens("calib.txt");
         m_calib = sampleCalibration(calibStream, {.windows = 128, .ctx = 512, .seed = 0});
     }
 

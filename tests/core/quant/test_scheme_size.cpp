@@ -41,8 +41,7 @@ class TestSchemeSize : public QObject {
 private slots:
     void initTestCase() {
         setThreadCount(2);
-        const auto tok = Tokenizer::load(test::bundledModelDir(), 1, 2);
-        const auto ids = encodeDocuments(*tok, readTextFile(test::bundledText("calib.txt")));
+        const auto ids = test::bundledTokens("calib.txt");
         m_calib = sampleCalibration(ids, {.windows = 4, .ctx = 64, .seed = 0});
         m_model = loadModel(test::bundledModelDir());
     }

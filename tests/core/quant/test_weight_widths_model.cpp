@@ -72,9 +72,8 @@ private slots:
     void initTestCase() {
         setThreadCount(2);
         m_model = qb::test::bundledModel();
-        const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
-        m_eval = encodeDocuments(*tok, readTextFile(qb::test::bundledText("eval.txt")));
-        const auto calib = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
+        m_eval = qb::test::bundledTokens("eval.txt");
+        const auto calib = qb::test::bundledTokens("calib.txt");
         m_calib = sampleCalibration(calib, {.windows = 8, .ctx = 128, .seed = 0});
     }
 

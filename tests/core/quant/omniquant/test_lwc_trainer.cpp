@@ -49,8 +49,7 @@ private slots:
         // wait for each other (BENCHMARKS.md, OmniQuant), which made this suite several times slower.
         setThreadCount(1);
         m_model = qb::test::bundledModel();
-        const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
-        const auto stream = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
+        const auto stream = qb::test::bundledTokens("calib.txt");
         const auto calib = sampleCalibration(stream, {.windows = kWindows, .ctx = int(kT), .seed = 0});
         m_x = m_model->embed(calib.tokens);
         m_model->runLayer(0, m_x, kT);

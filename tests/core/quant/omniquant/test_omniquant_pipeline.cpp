@@ -54,9 +54,8 @@ private slots:
         // wait for each other (BENCHMARKS.md, OmniQuant), which made this suite several times slower.
         setThreadCount(1);
         m_model = qb::test::bundledModel();
-        const auto tok = Tokenizer::load(qb::test::bundledModelDir(), 1, 2);
-        m_eval = encodeDocuments(*tok, readTextFile(qb::test::bundledText("eval.txt")));
-        const auto stream = encodeDocuments(*tok, readTextFile(qb::test::bundledText("calib.txt")));
+        m_eval = qb::test::bundledTokens("eval.txt");
+        const auto stream = qb::test::bundledTokens("calib.txt");
         m_calib = sampleCalibration(stream, {.windows = 16, .ctx = 256, .seed = 0});
     }
 
