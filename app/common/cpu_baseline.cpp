@@ -1,6 +1,7 @@
 #include "app/common/cpu_baseline.h"
 
-#include <array>
+#include <cstdio>
+#include <cstring>
 
 namespace qb::app {
 
@@ -9,56 +10,72 @@ namespace {
 // x86-64 micro-architecture levels (the psABI's list), in GCC's feature names. lahf_sahf, cx16,
 // lzcnt and xsave have no __builtin_cpu_supports name in GCC 12; every CPU with the listed
 // features of a level also has them.
-constexpr std::array<std::string_view, 5> kV2 = {"popcnt", "sse3", "ssse3", "sse4.1", "sse4.2"};
-constexpr std::array<std::string_view, 7> kV3 = {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "movbe"};
-constexpr std::array<std::string_view, 5> kV4 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
+const char* const kV2[] = {"popcnt", "sse3", "ssse3", "sse4.1", "sse4.2"};
+const char* const kV3[] = {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "movbe"};
+const char* const kV4[] = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"};
+
+int levelOf(const char* march) {
+    if (std::strcmp(march, "x86-64-v2") == 0) return 2;
+    if (std::strcmp(march, "x86-64-v3") == 0) return 3;
+    if (std::strcmp(march, "x86-64-v4") == 0) return 4;
+    return 0;
+}
 
 }  // namespace
 
-std::vector<std::string> missingCpuFeatures(std::string_view march, bool (*has)(std::string_view feature)) {
-    int level = 0;
-    if (march == "x86-64-v2") level = 2;
-    else if (march == "x86-64-v3") level = 3;
-    else if (march == "x86-64-v4") level = 4;
-    std::vector<std::string> missing;
-    const auto check = [&](auto const& features) {
-        for (const std::string_view f : features)
-            if (!has(f)) missing.emplace_back(f);
+int missingCpuFeatures(const char* march, bool (*has)(const char* feature), const char* missing[kMaxCpuFeatures]) {
+    const int level = levelOf(march);
+    int count = 0;
+    const auto check = [&](const char* const* features, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (!has(features[i])) missing[count++] = features[i];
     };
-    if (level >= 2) check(kV2);
-    if (level >= 3) check(kV3);
-    if (level >= 4) check(kV4);
-    return missing;
+    if (level >= 2) check(kV2, sizeof kV2 / sizeof *kV2);
+    if (level >= 3) check(kV3, sizeof kV3 / sizeof *kV3);
+    if (level >= 4) check(kV4, sizeof kV4 / sizeof *kV4);
+    return count;
 }
 
-bool cpuHas(std::string_view f) {
+bool cpuHas(const char* f) {
     // __builtin_cpu_supports takes string literals only.
-    if (f == "popcnt") return __builtin_cpu_supports("popcnt");
-    if (f == "sse3") return __builtin_cpu_supports("sse3");
-    if (f == "ssse3") return __builtin_cpu_supports("ssse3");
-    if (f == "sse4.1") return __builtin_cpu_supports("sse4.1");
-    if (f == "sse4.2") return __builtin_cpu_supports("sse4.2");
-    if (f == "avx") return __builtin_cpu_supports("avx");
-    if (f == "avx2") return __builtin_cpu_supports("avx2");
-    if (f == "bmi") return __builtin_cpu_supports("bmi");
-    if (f == "bmi2") return __builtin_cpu_supports("bmi2");
-    if (f == "f16c") return __builtin_cpu_supports("f16c");
-    if (f == "fma") return __builtin_cpu_supports("fma");
-    if (f == "movbe") return __builtin_cpu_supports("movbe");
-    if (f == "avx512f") return __builtin_cpu_supports("avx512f");
-    if (f == "avx512bw") return __builtin_cpu_supports("avx512bw");
-    if (f == "avx512cd") return __builtin_cpu_supports("avx512cd");
-    if (f == "avx512dq") return __builtin_cpu_supports("avx512dq");
-    if (f == "avx512vl") return __builtin_cpu_supports("avx512vl");
+    const auto is = [f](const char* name) { return std::strcmp(f, name) == 0; };
+    if (is("popcnt")) return __builtin_cpu_supports("popcnt");
+    if (is("sse3")) return __builtin_cpu_supports("sse3");
+    if (is("ssse3")) return __builtin_cpu_supports("ssse3");
+    if (is("sse4.1")) return __builtin_cpu_supports("sse4.1");
+    if (is("sse4.2")) return __builtin_cpu_supports("sse4.2");
+    if (is("avx")) return __builtin_cpu_supports("avx");
+    if (is("avx2")) return __builtin_cpu_supports("avx2");
+    if (is("bmi")) return __builtin_cpu_supports("bmi");
+    if (is("bmi2")) return __builtin_cpu_supports("bmi2");
+    if (is("f16c")) return __builtin_cpu_supports("f16c");
+    if (is("fma")) return __builtin_cpu_supports("fma");
+    if (is("movbe")) return __builtin_cpu_supports("movbe");
+    if (is("avx512f")) return __builtin_cpu_supports("avx512f");
+    if (is("avx512bw")) return __builtin_cpu_supports("avx512bw");
+    if (is("avx512cd")) return __builtin_cpu_supports("avx512cd");
+    if (is("avx512dq")) return __builtin_cpu_supports("avx512dq");
+    if (is("avx512vl")) return __builtin_cpu_supports("avx512vl");
     return false;
 }
 
-std::string cpuBaselineMessage(std::string_view march, const std::vector<std::string>& missing) {
-    std::string line = "error: this quantbench was built for " + std::string(march) + " and this CPU lacks ";
-    for (std::size_t i = 0; i < missing.size(); ++i) line += (i ? ", " : "") + missing[i];
-    line += ": build it from source (scripts/setup.sh compiles for the machine it runs on) or use a package built for an "
-            "older baseline (scripts/package.sh x86-64-v2)";
-    return line;
+void cpuBaselineMessage(const char* march, const char* const* missing, int count, char* line, std::size_t size) {
+    if (size == 0) return;
+    std::size_t used = 0;
+    const auto append = [&](const char* text) {
+        const int n = std::snprintf(line + used, size - used, "%s", text);
+        if (n > 0) used = used + std::size_t(n) < size - 1 ? used + std::size_t(n) : size - 1;
+    };
+    line[0] = '\0';
+    append("error: this quantbench was built for ");
+    append(march);
+    append(" and this CPU lacks ");
+    for (int i = 0; i < count; ++i) {
+        if (i) append(", ");
+        append(missing[i]);
+    }
+    append(": build it from source (scripts/setup.sh compiles for the machine it runs on) or use a package built for an "
+           "older baseline (scripts/package.sh x86-64-v2)");
 }
 
 }  // namespace qb::app

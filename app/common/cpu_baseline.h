@@ -4,23 +4,27 @@
 // some random first AVX2 instruction; instead cpu_baseline_guard.cpp checks before main and
 // prints one line naming what is missing. "native" (a source build for its own machine) and
 // an empty march (the compiler's default, x86-64) need no check.
-// This file and the guard are compiled for plain x86-64, whatever QB_MARCH is.
+// This file and the guard are compiled for plain x86-64, whatever QB_MARCH is, and use C only:
+// an inline C++ template instantiated here could be replaced at link time by its copy from a
+// file compiled for the baseline (one definition rule), and that copy may use AVX2.
 
-#include <string>
-#include <string_view>
-#include <vector>
+#include <cstddef>
 
 namespace qb::app {
 
-/// The CPU features (GCC's __builtin_cpu_supports names) that march needs and has() denies, in
-/// a fixed order; empty for native, an empty march or a march this table does not know.
-[[nodiscard]] std::vector<std::string> missingCpuFeatures(std::string_view march, bool (*has)(std::string_view feature));
+/// The largest number of features missingCpuFeatures can report.
+inline constexpr int kMaxCpuFeatures = 17;
+
+/// Writes to missing[0..) the CPU features (GCC's __builtin_cpu_supports names) that march needs
+/// and has() denies, in a fixed order, and returns their count (≤ kMaxCpuFeatures); 0 for
+/// native, an empty march or a march this table does not know.
+int missingCpuFeatures(const char* march, bool (*has)(const char* feature), const char* missing[kMaxCpuFeatures]);
 
 /// True when the running CPU has feature (one of the names missingCpuFeatures asks about).
-[[nodiscard]] bool cpuHas(std::string_view feature);
+bool cpuHas(const char* feature);
 
-/// "error: this quantbench was built for x86-64-v3 and this CPU lacks avx2, fma: build it from
-/// source (scripts/setup.sh) or install the x86-64-v2 package".
-[[nodiscard]] std::string cpuBaselineMessage(std::string_view march, const std::vector<std::string>& missing);
+/// Writes "error: this quantbench was built for x86-64-v3 and this CPU lacks avx2, fma: build it
+/// from source (…) or use a package built for an older baseline (…)" to line (size bytes, cut to fit).
+void cpuBaselineMessage(const char* march, const char* const* missing, int count, char* line, std::size_t size);
 
 }  // namespace qb::app
