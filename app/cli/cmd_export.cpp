@@ -123,6 +123,7 @@ void printSummary(const core::LlamaModel& model, const ExportArgs& args) {
     core::ExportTarget target;
     target.format = args.format;
     if (args.format == "gguf") target.ggufType = *core::parseGgmlType(args.type);
+    if (!args.outputType.empty()) target.ggufOutputType = core::parseGgmlType(args.outputType);
     target.gptqZeros = gptqZerosArg(args.checkpointFormat);
     const core::ExportSummary summary = core::summarizeExport(model, args.model, target);
     if (args.dryRun && args.json) {
@@ -145,6 +146,7 @@ core::ExportRunOptions runOptions(const ExportArgs& args) {
     core::ExportRunOptions o;
     o.target.format = args.format;
     if (args.format == "gguf") o.target.ggufType = *core::parseGgmlType(args.type);
+    if (!args.outputType.empty()) o.target.ggufOutputType = core::parseGgmlType(args.outputType);
     o.target.gptqZeros = gptqZerosArg(args.checkpointFormat);
     o.out = args.out;
     o.name = args.name;
@@ -213,6 +215,9 @@ void checkExportArgs(const ExportArgs& args) {
         throw core::Error("--checkpoint-format applies to --format gptq only");
     if (!hf && !core::parseGgmlType(args.type))
         throw core::Error("--type " + args.type + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
+    if (!args.outputType.empty() && hf) throw core::Error("--output-type applies to --format gguf only");
+    if (!args.outputType.empty() && !core::parseGgmlType(args.outputType))
+        throw core::Error("--output-type " + args.outputType + ": not a GGUF type quantbench writes (" + core::ggmlTypeNamesText() + ")");
     if (args.dryRun) return;  // nothing is written
     if (args.out.empty()) throw core::Error("export: --out is required (unless --dry-run)");
     core::checkExportOutput(args.format, args.out);

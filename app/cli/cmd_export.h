@@ -13,6 +13,7 @@ struct ExportArgs {
     std::string model;            ///< Hugging Face folder (float or a quantbench quantized checkpoint)
     std::string format = "gguf";  ///< "gguf", "gptq", "awq" or "compressed-tensors"
     std::string type = "F16";     ///< GGUF only: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K
+    std::string outputType;       ///< GGUF only: the output head's type (same names); empty = llama-quantize's rule
     std::string checkpointFormat = "auto";  ///< GPTQ only: "auto", "gptq" (v1) or "gptq_v2"
     std::string out;              ///< the .gguf file (replaced when it exists), or the folder (must not exist or be empty)
     std::string name;             ///< general.name; empty = the model folder's name

@@ -171,6 +171,8 @@ int main(int argc, char** argv) {
     exportCmd->add_option("--checkpoint-format", exportArgs.checkpointFormat,
                           "GPTQ only: auto (v1 unless a group needs v2), gptq (v1) or gptq_v2")->capture_default_str();
     exportCmd->add_option("--type", exportArgs.type, "type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K")->capture_default_str();
+    exportCmd->add_option("--output-type", exportArgs.outputType,
+                          "GGUF: type of the output head (tied: token_embd), as llama-quantize's --output-tensor-type; default: --type for F32/F16/BF16/Q8_0, else Q6_K (Q8_0 when the rows do not fill 256-blocks)");
     exportCmd->add_option("--out", exportArgs.out, "the .gguf file, or the folder, to write (required unless --dry-run)");
     exportCmd->add_flag("--dry-run", exportArgs.dryRun, "print the compatibility summary (module -> type, kept F16 and why, expected size) and stop");
     exportCmd->add_option("--name", exportArgs.name, "general.name (default: the model folder's name)");

@@ -77,6 +77,7 @@ ExportRunResult exportAndCheck(const LlamaModel& model, const std::filesystem::p
     } else {
         GgufExportOptions o;
         o.type = options.target.ggufType;
+        o.outputType = options.target.ggufOutputType;
         o.name = options.name;
         result.gguf = exportGguf(model, modelDir, options.out, o, &writing);
     }

@@ -13,9 +13,11 @@ namespace qb::core {
 
 namespace {
 
-ExportSummary summarizeGguf(const LlamaModel& model, const std::filesystem::path& modelDir, GgmlType type) {
+ExportSummary summarizeGguf(const LlamaModel& model, const std::filesystem::path& modelDir, GgmlType type,
+                            std::optional<GgmlType> outputType) {
     GgufExportOptions options;
     options.type = type;
+    options.outputType = outputType;
     const GgufExportReport r = planGgufExport(model, modelDir, options);
     ExportSummary s;
     s.format = "gguf";
@@ -114,7 +116,7 @@ int ExportSummary::requantized() const {
 }
 
 ExportSummary summarizeExport(const LlamaModel& model, const std::filesystem::path& modelDir, const ExportTarget& target) {
-    if (target.format == "gguf") return summarizeGguf(model, modelDir, target.ggufType);
+    if (target.format == "gguf") return summarizeGguf(model, modelDir, target.ggufType, target.ggufOutputType);
     const auto hf = parseHfExportFormat(target.format);
     if (!hf) throw Error("format " + target.format + ": use " + exportFormatList());
     return summarizeHf(model, modelDir, *hf, target.gptqZeros);

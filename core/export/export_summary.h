@@ -26,6 +26,9 @@ namespace qb::core {
 struct ExportTarget {
     std::string format = "gguf";             ///< one of exportFormatNames()
     GgmlType ggufType = GgmlType::F16;       ///< GGUF: the type asked for the weight matrices
+    /// GGUF: the output head's type (llama-quantize's --output-tensor-type); empty = its rule
+    /// (core/export/gguf_writer: ggufOutputType).
+    std::optional<GgmlType> ggufOutputType;
     std::optional<GptqZeroFormat> gptqZeros; ///< GPTQ: v1/v2; empty = quantbench chooses
 };
 

@@ -52,6 +52,39 @@ private slots:
         QCOMPARE(cli::runCheckExport(c), 1);
     }
 
+    // --output-type: the tied head (token_embd) takes the type asked, the layers --type, and the
+    // summary and the checked file agree; without it llama-quantize's rule gives Q8_0 here (64
+    // columns do not fill Q6_K's 256-blocks).
+    void outputTypeChoosesTheHeadsType() {
+        const auto dir = test::freshScratchDir("cmd-export-output-type");
+        cli::ExportArgs a;
+        a.model = test::bundledModelDir().string();
+        a.type = "q4_0";
+        a.outputType = "f16";
+        a.out = (dir / "head-f16.gguf").string();
+        a.quiet = true;
+        QCOMPARE(cli::runExport(a), 0);
+        auto r = core::GgufReader::open(a.out);
+        QCOMPARE(r->findTensor("token_embd.weight")->type, core::GgmlType::F16);
+        QCOMPARE(r->findTensor("blk.0.attn_q.weight")->type, core::GgmlType::Q4_0);
+
+        a.outputType.clear();
+        a.out = (dir / "head-default.gguf").string();
+        QCOMPARE(cli::runExport(a), 0);
+        QCOMPARE(core::GgufReader::open(a.out)->findTensor("token_embd.weight")->type, core::GgmlType::Q8_0);
+
+        a.outputType = "q3_k";
+        try {
+            (void)cli::runExport(a);
+            QFAIL("--output-type q3_k was accepted");
+        } catch (const core::Error& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).startsWith("--output-type q3_k: not a GGUF type"), e.what());
+        }
+        a.outputType = "f16";
+        a.format = "gptq";
+        QVERIFY_THROWS_EXCEPTION(core::Error, cli::checkExportArgs(a));
+    }
+
     // A quantized checkpoint to a GPTQ folder, checked on the way; check-export reads the folder.
     void exportGptqFolderAndCheckIt() {
         const auto dir = test::freshScratchDir("cmd-export-hf");
