@@ -33,6 +33,7 @@
 #include "ui/views/outliers_view.h"
 #include "ui/views/kld_panel.h"
 #include "ui/views/overview_view.h"
+#include "ui/views/optimize_bar.h"
 #include "ui/views/plan_view.h"
 #include "ui/views/results_view.h"
 #include "ui/workbench_controller.h"
@@ -177,6 +178,8 @@ int main(int argc, char** argv) {
         plan->setFieldForRows({8, 9, 10}, ui::PlanField::GroupSize, 32);
         plan->setFieldForRows({8, 9, 10, 22, 23, 24}, ui::PlanField::ActOrder, true);
         plan->setField(12, ui::PlanField::Bits, 3);
+        plan->setField(15, ui::PlanField::Bits, 6);  // a 6-bit module (issue 15's widths)
+        window.planView()->optimizeBar()->setTarget(0.25, ui::OptimizeBar::Unit::KldNats);  // shown, not run
         window.planView()->table()->selectRow(8);
         return nullptr;
     });

@@ -16,6 +16,8 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include "core/quant/quant_scheme.h"
+
 #include "qcustomplot.h"
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
@@ -65,6 +67,16 @@ private slots:
     void cleanupTestCase() {
         m_window.reset();
         m_controller.reset();
+    }
+
+    void offersEveryWidthCorePacksWithTheEngineWidthsChecked() {
+        // One list (core::kSupportedWeightBits): 2–8, and 5–7 start unchecked (only quantbench reads them).
+        for (const int b : core::kSupportedWeightBits) {
+            auto* box = m_bar->findChild<QCheckBox*>(QStringLiteral("optimizeBits_%1").arg(b));
+            QVERIFY2(box, qPrintable(QStringLiteral("no check box for %1 bits").arg(b)));
+            if (b >= 5 && b <= 7) QVERIFY(!box->isChecked());
+        }
+        QVERIFY(m_bar->findChild<QCheckBox*>(QStringLiteral("optimizeBits_4"))->isChecked());
     }
 
     void targetUnitsConvertAndReachTheRequest() {

@@ -10,6 +10,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "core/quant/quant_scheme.h"
+
 #include "ui/jobs/job.h"
 #include "ui/models/plan_document.h"
 #include "ui/util/qt_convert.h"
@@ -72,7 +74,12 @@ OptimizeBar::OptimizeBar(PlanDocument* document, QWidget* parent)
     }
     row->addSpacing(8);
     row->addWidget(new QLabel(tr("bits:"), this));
-    for (const int b : {2, 3, 4, 8}) m_bits.emplace_back(b, addCheck(row, QString::number(b), QStringLiteral("optimizeBits_%1").arg(b), true));
+    // Every width core packs (one list); 5–7 start unchecked: only quantbench reads them (no
+    // GPTQ/AWQ/compressed-tensors loader does), and each checked width is one more measured candidate.
+    for (const int b : core::kSupportedWeightBits) {
+        const bool engineWidth = b <= 4 || b == 8;
+        m_bits.emplace_back(b, addCheck(row, QString::number(b), QStringLiteral("optimizeBits_%1").arg(b), engineWidth));
+    }
     row->addSpacing(8);
     row->addWidget(new QLabel(tr("groups:"), this));
     m_groups.emplace_back(32, addCheck(row, QStringLiteral("32"), QStringLiteral("optimizeGroup_32"), true));
