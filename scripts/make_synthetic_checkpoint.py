@@ -23,6 +23,22 @@ Presets for other shapes (any shape option given as well overrides the preset's 
                            vocabulary 128256, untied, rope_scaling llama3 (factor 8), BF16 in shards
                            of at most 5 GB: 8.03 B parameters, 16.1 GB
 
+    --preset llama3-70b    Llama-3.1-70B: 80 layers, hidden 8192, intermediate 28672, 64/8 heads, head_dim 128,
+                           vocabulary 128256, untied, rope_scaling llama3 (factor 8), BF16 in shards of at
+                           most 5 GB: 70.55 B parameters, 141.1 GB apparent
+
+--fill-layers K writes random values only into decoder layers 0..K-1 (and always into the
+embedding, every RMSNorm and lm_head); the linear weights of layers K and up are left as holes
+(the file position is moved past them and the file's length set at the end), so the shards are
+sparse files: their apparent size is the whole checkpoint's, the disk blocks used are those of
+the filled tensors only, and a hole reads as zeros (a layer of zero weights adds nothing to the
+residual stream). The 70B shape with --fill-layers 2 takes about 141 GB apparent and 7.6 GB of
+disk; the data are streamed tensor by tensor (each shard's header and offsets computed first),
+never more than an 8 MiB block of random values in memory:
+
+    python3 scripts/make_synthetic_checkpoint.py /tmp/qb-l3-70b --preset llama3-70b --fill-layers 2 \
+        --tokenizer-dir build/third_party/tokenizers/llama3_1
+
 --tokenizer-dir DIR copies tokenizer.json and tokenizer_config.json (and special_tokens_map.json
 when present) from DIR instead of the bundled tokenizer.model, e.g. the real Llama 3 tokenizer
 files in build/third_party/tokenizers/llama3/:
@@ -68,6 +84,13 @@ PRESETS = {
                       vocab=128256, tied=True, dtype="bf16", max_shard_mb=None, shards=2),
         "config": dict(LLAMA3_CONFIG, rope_scaling={
             "rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 8192}),
+    },
+    "llama3-70b": {
+        "shape": dict(hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, head_dim=None,
+                      vocab=128256, tied=False, dtype="bf16", max_shard_mb=5000.0, shards=None),
+        "config": dict(LLAMA3_CONFIG, rope_scaling={
+            "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
             "original_max_position_embeddings": 8192}),
     },
     "llama3-8b": {
@@ -141,7 +164,14 @@ def shard_plan(tensors, max_bytes):
     return shards
 
 
-def write_shard(path, tensors, block, ones, state, dtype="F16"):
+def is_hole(name, shape, fill_layers):
+    """True for a linear weight of a decoder layer at or past fill_layers (left unwritten)."""
+    if fill_layers is None or len(shape) != 2 or not name.startswith("model.layers."):
+        return False
+    return int(name.split(".")[2]) >= fill_layers
+
+
+def write_shard(path, tensors, block, ones, state, dtype="F16", fill_layers=None):
     header, offset = {"__metadata__": {"format": "pt"}}, 0
     for name, shape in tensors:
         nbytes = 2 * numel(shape)
@@ -159,6 +189,9 @@ def write_shard(path, tensors, block, ones, state, dtype="F16"):
             if len(shape) == 1:  # RMSNorm weight: 1.0
                 f.write(ones[:nbytes])
                 continue
+            if is_hole(name, shape, fill_layers):  # a hole: reads as zeros, takes no disk blocks
+                f.seek(nbytes, os.SEEK_CUR)
+                continue
             while nbytes > 0:
                 start = state["offset"]
                 chunk = min(nbytes, period)
@@ -166,6 +199,7 @@ def write_shard(path, tensors, block, ones, state, dtype="F16"):
                 nbytes -= chunk
                 # A new, odd number of values further on for the next chunk: tensors do not repeat in step.
                 state["offset"] = (start + 2 * state["rng"].randrange(1, period // 2, 2)) % period
+        f.truncate(f.tell())  # a trailing hole: the length still covers it
     os.replace(path + ".tmp", path)
     return offset + 8 + len(text)
 
@@ -187,6 +221,9 @@ def main():
     ap.add_argument("--dtype", choices=["f16", "bf16"], help="weight type; default f16 (bf16 for the llama3 presets)")
     ap.add_argument("--tokenizer-dir", help="copy tokenizer.json and tokenizer_config.json from this folder "
                                             "instead of the bundled tokenizer.model")
+    ap.add_argument("--fill-layers", type=int, metavar="K",
+                    help="random values only in decoder layers 0..K-1 (plus embedding, norms, lm_head); "
+                         "the other layers' linear weights are holes of a sparse file and read as zeros")
     ap.add_argument("--std", type=float, default=0.02)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -199,6 +236,8 @@ def main():
             setattr(a, key, value)
     if a.shards is not None and a.shards < 1:
         sys.exit("error: --shards must be at least 1")
+    if a.fill_layers is not None and not 0 <= a.fill_layers <= a.layers:
+        sys.exit(f"error: --fill-layers must lie between 0 and the {a.layers} layers")
     if a.shards is None and a.max_shard_mb is None:
         a.max_shard_mb = 500.0
 
@@ -245,7 +284,7 @@ def main():
     weight_map, total, state = {}, 0, {"offset": 0, "rng": rng}
     for i, shard in enumerate(shards):
         fname = f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
-        size = write_shard(os.path.join(out, fname), shard, block, ones, state, dtype)
+        size = write_shard(os.path.join(out, fname), shard, block, ones, state, dtype, a.fill_layers)
         total += sum(2 * numel(s) for _, s in shard)
         for name, _ in shard:
             weight_map[name] = fname
@@ -284,6 +323,11 @@ def main():
     params = sum(numel(s) for _, s in tensors)
     print(f"{out}: {params:,} parameters, {total / 1e9:.2f} GB of {dtype} weights in {len(shards)} shards, "
           f"{time.time() - t0:.1f} s")
+    if a.fill_layers is not None:
+        used = sum(os.stat(os.path.join(out, f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors")).st_blocks * 512
+                   for i in range(len(shards)))
+        print(f"{a.fill_layers} of {a.layers} layers filled, the other {a.layers - a.fill_layers} left as holes (read as zeros): "
+              f"{used / 1e9:.2f} GB on disk")
 
 
 if __name__ == "__main__":
