@@ -24,6 +24,7 @@ CpuFeatures detect() {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     f.f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
     f.avx512vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+    f.avx512vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vl");
 #endif
     return f;
 }

@@ -16,8 +16,8 @@ enum class KernelPath {
     Scalar,  ///< portable C++ (the *_ref reference kernels)
     Avx2,    ///< AVX2 + FMA + F16C
     /// Avx2 plus AVX-512 VNNI/VL on 256-bit vectors: the int2/int4/int8 matrix–vector
-    /// product with the activation split into three int8 parts (vpdpbusd); every other
-    /// kernel of this path is the Avx2 one.
+    /// product with the activation split into three int8 parts (vpdpbusd), and int5/6/7 too
+    /// when the CPU also has AVX-512 VBMI; every other kernel of this path is the Avx2 one.
     Vnni,
 };
 
@@ -29,6 +29,7 @@ struct CpuFeatures {
     bool fma = false;
     bool f16c = false;
     bool avx512vnni = false;  ///< AVX-512 VNNI with VL (256-bit vpdpbusd)
+    bool avx512vbmi = false;  ///< AVX-512 VBMI with VL (256-bit vpmultishiftqb): the Vnni path's int5/6/7
 };
 
 /// What this CPU supports (queried once).

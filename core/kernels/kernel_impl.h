@@ -23,9 +23,13 @@ void quantGemv_ref(const QuantTiles& W, const float* xp, const float* xsum, floa
 void quantGemv_avx2(const QuantTiles& W, const float* xs, const float* xsum, float* y, std::int64_t t0, std::int64_t t1);
 /// Same with the three int8 parts of the activation (packed_layout.h, VNNI section): xq
 /// [kVnniParts][packedCols] in the order of vnniValue(), segScale [segmentCount] the s of
-/// each segment. Bits 2, 4 and 8 only; every segment at most 65,535 inputs (int32 sums).
+/// each segment. Bits 2 and 4..8 (vnniSupportsBits); 5, 6 and 7 only when
+/// cpuFeatures().avx512vbmi; every segment at most 65,535 inputs (int32 sums).
 void quantGemv_vnni(const QuantTiles& W, const std::int8_t* xq, const float* segScale, const float* xsum, float* y,
                     std::int64_t t0, std::int64_t t1);
+/// The 5/6/7-bit part of quantGemv_vnni (kernels_vnni_stream.cpp, compiled with AVX-512 VBMI).
+void quantGemvStream_vnni(const QuantTiles& W, const std::int8_t* xq, const float* segScale, const float* xsum, float* y,
+                          std::int64_t t0, std::int64_t t1);
 /// q_k[i] for the three parts of x[i] · inv (|x · inv| ≤ 127), i < n.
 void vnniQuantize(const float* x, std::int64_t n, float inv, std::int8_t* q0, std::int8_t* q1, std::int8_t* q2);
 /// wt = Ŵᵀ for tiles [t0, t1), in packed input order: scale · (code − zero), bit for bit the

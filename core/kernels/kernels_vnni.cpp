@@ -1,19 +1,17 @@
 // VNNI kernels (KernelPath::Vnni): the int2/int4/int8 matrix–vector product with integer
-// dot products. Compiled with -mavx2 -mfma -mf16c -mavx512f -mavx512vl -mavx512vnni and only
-// called after a run-time CPU check; 256-bit vectors throughout (vpdpbusd ymm). Intrinsics and
-// plain structs only, as kernels_avx2.cpp.
+// dot products (int5/6/7: kernels_vnni_stream.cpp). Compiled with -mavx2 -mfma -mf16c
+// -mavx512f -mavx512vl -mavx512vnni and only called after a run-time CPU check; 256-bit
+// vectors throughout (vpdpbusd ymm). Intrinsics and plain structs only, as kernels_avx2.cpp.
 //
-// Per tile of 8 rows and per segment: the stream words are split into bytes of codes with
-// one and (+ one shift), and vpdpbusd multiplies them with the broadcast 4 activation bytes of
-// each of the three int8 parts (packed_layout.h), accumulating exactly in int32. At the end
-// of the segment:  Σ q·x ≈ s_x · (a₁ + a₂/254 + a₃/254²)  and  y += s · (Σ q·x − z · Σ x).
+// Per tile of 8 rows and per segment (the loop in vnni_tiles.h): the stream words are split
+// into bytes of codes with one and (+ one shift), and vpdpbusd multiplies them with the
+// broadcast 4 activation bytes of each of the three int8 parts (packed_layout.h).
 // Per 64 weights of int4: 3 unpack + 6 vpdpbusd ops instead of 24 (and, cvt, fma) — the
 // float kernel is compute-bound at ~10 weights/cycle, this one is memory-bound.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "core/kernels/kernel_impl.h"
+#include "core/kernels/vnni_tiles.h"
 
 namespace qb::core::kernels {
 
@@ -21,21 +19,7 @@ namespace {
 
 using I64 = std::int64_t;
 
-constexpr int kPrefetchBytes = 2048;  // as kernels_avx2.cpp
-
-inline __m256i load8(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
-// The 4 activation bytes at p, in every lane.
-inline __m256i bcast4(const std::int8_t* p) {
-    std::int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 #define QB_DOT(acc, codes, xp) acc = _mm256_dpbusd_epi32(acc, codes, bcast4(xp))
-
-// acc[part][k]: 4 independent accumulators per part hide the vpdpbusd latency.
-using Acc = __m256i[kVnniParts][4];
 
 // One block (32 values) of a tile. x0/x1/x2: the block's 32 bytes of each part.
 inline void block4(const std::uint32_t* bw, const std::int8_t* x0, const std::int8_t* x1, const std::int8_t* x2, Acc& a) {
@@ -83,59 +67,6 @@ inline void block2(const std::uint32_t* bw, const std::int8_t* x0, const std::in
 
 #undef QB_DOT
 
-inline __m256 partSum(const __m256i (&a)[4]) {
-    return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(a[0], a[1]), _mm256_add_epi32(a[2], a[3])));
-}
-
-inline void storeTile(__m256 v, float* y, I64 t, I64 rows) {
-    const I64 r0 = t * kTileRows;
-    if (r0 + kTileRows <= rows) {
-        _mm256_storeu_ps(y + r0, v);
-        return;
-    }
-    alignas(32) float tmp[kTileRows];
-    _mm256_store_ps(tmp, v);
-    for (I64 l = 0; r0 + l < rows; ++l) y[r0 + l] = tmp[l];
-}
-
-using BlockFn = void (*)(const std::uint32_t*, const std::int8_t*, const std::int8_t*, const std::int8_t*, Acc&);
-
-template <int Bits, BlockFn Block>
-void gemvTiles(const QuantTiles& W, const std::int8_t* xq, const float* segScale, const float* xsum, float* y, I64 t0, I64 t1) {
-    constexpr int kBlockWords = Bits * kTileRows;
-    const I64 P = W.packedCols();
-    const std::int8_t* xq0 = xq;
-    const std::int8_t* xq1 = xq + P;
-    const std::int8_t* xq2 = xq + 2 * P;
-    const __m256 base1 = _mm256_set1_ps(1.0f / kVnniBase), base2 = _mm256_set1_ps(1.0f / (kVnniBase * kVnniBase));
-    for (I64 t = t0; t < t1; ++t) {
-        const std::uint32_t* tw = W.words + std::size_t(t) * W.tileWords();
-        const TileGroupParams* tp = W.params + t * W.groups;
-        __m256 total = _mm256_setzero_ps();
-        for (I64 s = 0; s < W.segmentCount; ++s) {
-            const QuantSegment seg = W.segments[s];
-            Acc a;
-            for (auto& part : a)
-                for (auto& v : part) v = _mm256_setzero_si256();
-            const std::uint32_t* bw = tw + std::size_t(seg.firstBlock) * kBlockWords;
-            I64 off = I64(seg.firstBlock) * kBlockCols;
-            for (int b = 0; b < seg.blocks; ++b, bw += kBlockWords, off += kBlockCols) {
-                for (int line = 0; line < kBlockWords * 4; line += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(bw) + kPrefetchBytes + line, _MM_HINT_T0);
-                Block(bw, xq0 + off, xq1 + off, xq2 + off, a);
-            }
-            // Σ q·x = s_x · (a₁ + a₂/254 + a₃/254²), then y += s · (Σ q·x − z · Σ x)
-            const __m256 qx = _mm256_mul_ps(_mm256_set1_ps(segScale[s]),
-                                            _mm256_fmadd_ps(partSum(a[2]), base2, _mm256_fmadd_ps(partSum(a[1]), base1, partSum(a[0]))));
-            const TileGroupParams& p = tp[seg.group];
-            const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.scale)));
-            const __m256 zero = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p.zero))));
-            total = _mm256_fmadd_ps(scale, _mm256_fnmadd_ps(zero, _mm256_set1_ps(xsum[s]), qx), total);
-        }
-        storeTile(total, y, t, W.rows);
-    }
-}
-
 }  // namespace
 
 void quantGemv_vnni(const QuantTiles& W, const std::int8_t* xq, const float* segScale, const float* xsum, float* y, I64 t0, I64 t1) {
@@ -143,7 +74,10 @@ void quantGemv_vnni(const QuantTiles& W, const std::int8_t* xq, const float* seg
         case 2: gemvTiles<2, block2>(W, xq, segScale, xsum, y, t0, t1); break;
         case 4: gemvTiles<4, block4>(W, xq, segScale, xsum, y, t0, t1); break;
         case 8: gemvTiles<8, block8>(W, xq, segScale, xsum, y, t0, t1); break;
-        default: break;  // the dispatcher sends other widths to the AVX2 kernel
+        case 5:
+        case 6:
+        case 7: quantGemvStream_vnni(W, xq, segScale, xsum, y, t0, t1); break;  // needs AVX-512 VBMI
+        default: break;  // the dispatcher sends 3 bits to the AVX2 kernel
     }
 }
 

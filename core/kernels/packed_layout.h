@@ -165,7 +165,7 @@ constexpr StreamPieces<Bits> streamPieces() {
     return P;
 }
 
-// ---- activation of the VNNI low-bit kernels (KernelPath::Vnni, bits 2, 4 and 8) -------------
+// ---- activation of the VNNI low-bit kernels (KernelPath::Vnni, bits 2 and 4 to 8) ----------
 // vpdpbusd multiplies 4 unsigned bytes by 4 signed bytes and adds the sum to an int32 lane. The
 // kernel unpacks a stream word into bytes that hold 4 codes each ((v >> j·bits) & mask, no
 // shifting to the right place: the mask keeps each code in the low bits of its byte) and
@@ -174,14 +174,20 @@ constexpr StreamPieces<Bits> streamPieces() {
 // — a 24-bit fixed-point activation (error ≤ s/(2·254²) ≈ 6·10⁻⁸ · max|x|, the size of one
 // float rounding of the largest term), with exact int32 sums. vnniValue(bits, p) is the
 // stream value index the kernel multiplies with byte p (0..31) of a block's activation part.
+// 5, 6 and 7 bits keep the stream order (bytes 4g..4g+3 = values 4g..4g+3): the kernel cuts
+// the 4·bits stream bits of values 4g..4g+3 out of one or two words and spreads them over the 4
+// bytes with vpmultishiftqb, an AVX-512 VBMI instruction (vnniNeedsVbmi).
 
 inline constexpr int kVnniParts = 3;
 inline constexpr float kVnniBase = 254.0f;
 
-inline constexpr bool vnniSupportsBits(int bits) { return bits == 2 || bits == 4 || bits == 8; }
+/// The widths the VNNI kernels exist for (3 bits has none: it runs the AVX2 kernel there).
+inline constexpr bool vnniSupportsBits(int bits) { return bits == 2 || (bits >= 4 && bits <= 8); }
+/// The widths whose VNNI kernel also needs AVX-512 VBMI (CpuFeatures::avx512vbmi).
+inline constexpr bool vnniNeedsVbmi(int bits) { return bits >= 5 && bits <= 7; }
 
 inline constexpr int vnniValue(int bits, int p) {
-    if (bits == 8) return p;  // word w = bytes of values 4w..4w+3
+    if (bits >= 5) return p;  // 8 bits: word w = bytes of values 4w..4w+3; 5–7: the stream order
     if (bits == 4) {          // word w: low nibbles = values 8w+{0,2,4,6}, then high = 8w+{1,3,5,7}
         const int w = p / 8, h = (p % 8) / 4, byte = p % 4;
         return 8 * w + 2 * byte + h;

@@ -57,6 +57,7 @@ constexpr Index kVnniMaxSegment = 65535;  // int32 sums: 65535 · 255 · 127 < 2
 
 bool vnniApplies(const QuantTiles& v) {
     if (!vnniSupportsBits(v.bits)) return false;
+    if (vnniNeedsVbmi(v.bits) && !cpuFeatures().avx512vbmi) return false;
     for (Index i = 0; i < v.segmentCount; ++i)
         if (Index(v.segments[i].blocks) * kBlockCols > kVnniMaxSegment) return false;
     return true;
@@ -236,9 +237,14 @@ MatrixRM PackedQuantWeight::dequantize() const {
     return Wd;
 }
 
+KernelPath quantGemvKernel(const PackedQuantWeight& W, KernelPath path) {
+    if (path != KernelPath::Vnni) return path;
+    return vnniApplies(W.view()) ? KernelPath::Vnni : KernelPath::Avx2;
+}
+
 void quantGemv(const PackedQuantWeight& W, const float* x, float* y, KernelPath path) {
     const QuantTiles v = W.view();
-    if (path == KernelPath::Vnni && vnniApplies(v)) {
+    if (quantGemvKernel(W, path) == KernelPath::Vnni) {
         const GemvScratch& s = prepareVnni(W, v, x);
         if (!s.finite) return quantGemv(W, x, y, KernelPath::Avx2);
         detail::parallelTiles(v.tiles, double(W.streamedBytes()), [&](Index t0, Index t1) {

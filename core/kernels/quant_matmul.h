@@ -1,12 +1,12 @@
 #pragma once
-// PackedQuantWeight — low-bit weights (int2/3/4/8, per-group F16 scales and zero points,
+// PackedQuantWeight — low-bit weights (int2..int8, per-group F16 scales and zero points,
 // act-order g_idx) in the kernel layout of packed_layout.h, and the products that read them
 // directly, dequantizing on the fly:
 //
 //   quantMatmul(W, X, Y):  Y[n, out] = X[n, in] · Ŵᵀ,   Ŵ[o, i] = s[g, o] · (q[o, i] − z[g, o]), g = g_idx[i]
 //
 // n == 1 (decode) runs the matrix–vector kernel over tiles of 8 rows (threads split the
-// tiles; KernelPath::Vnni runs int2/int4/int8 with integer dot products, packed_layout.h); n ≥ 2 (prefill) dequantizes a slab of a few tiles at a time into a per-thread
+// tiles; KernelPath::Vnni runs int2 and int4..int8 with integer dot products, packed_layout.h); n ≥ 2 (prefill) dequantizes a slab of a few tiles at a time into a per-thread
 // buffer of ~256 KB — exactly the values of QuantizedWeight::dequantize() — and multiplies
 // it with Eigen's GEMM; threads split (row block, slab) tasks. No float copy of the whole
 // weight is ever made.
@@ -85,5 +85,10 @@ void quantMatmul(const PackedQuantWeight& W, const ConstMatrixRef& X, MatrixRM& 
 
 /// y[rows] = Ŵ · x[cols] (one matrix–vector product; the decode step).
 void quantGemv(const PackedQuantWeight& W, const float* x, float* y, KernelPath path = activeKernelPath());
+
+/// The kernel quantGemv(W, x, y, path) runs: path itself, except that Vnni runs the Avx2 kernel
+/// for 3 bits, for 5–7 bits on a CPU without AVX-512 VBMI and for a group run longer than
+/// 65,535 inputs (and, per call, for an activation that is not finite).
+[[nodiscard]] KernelPath quantGemvKernel(const PackedQuantWeight& W, KernelPath path);
 
 }  // namespace qb::core::kernels
