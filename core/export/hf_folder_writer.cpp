@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/export/fused_shards.h"
 #include "core/export/hf_export.h"
 #include "core/export/hf_export_util.h"
 #include "core/io/checkpoint.h"
@@ -166,6 +167,7 @@ HfFolderPlan planHfExport(const LlamaModel& model, const HfExportOptions& option
         case HfExportFormat::BFloat16: plan = planFloatExport(model, DType::BF16); break;
     }
     plan.report.format = options.format;
+    for (auto& w : vllmFusedShardWarnings(plan.report.modules)) plan.report.warnings.push_back(std::move(w));
     return plan;
 }
 

@@ -150,6 +150,24 @@ private slots:
         const HfCheckReport c = check(r.dir, *q.model);
         QVERIFY2(c.ok(), problems(c).c_str());
         QCOMPARE(c.exactModules, 19);
+        // vLLM fuses q/k/v into qkv_proj with one scheme: layers 1 and 2 are warned about, by name;
+        // gate/up (both F16, 172 rows) and the other layers are uniform.
+        std::vector<std::string> fused;
+        for (const auto& w : r.warnings)
+            if (w.find("vLLM loads them as one fused layer") != std::string::npos) fused.push_back(w);
+        QCOMPARE(int(fused.size()), 2);
+        QVERIFY2(fused[0].starts_with("model.layers.1.self_attn.qkv_proj: its shards differ (q_proj gptq int4"), fused[0].c_str());
+        QVERIFY2(fused[0].find("v_proj gptq int8") != std::string::npos, fused[0].c_str());
+        QVERIFY2(fused[1].starts_with("model.layers.2.self_attn.qkv_proj: "), fused[1].c_str());
+        QVERIFY2(fused[1].find("k_proj gptq int3") != std::string::npos, fused[1].c_str());
+    }
+
+    // A uniform plan gives every fused layer's shards one scheme: no fused-layer warning.
+    void uniformPlanHasNoFusedShardWarning() {
+        const auto q = test::quantizeBundled(R"({"default": {"method": "rtn", "bits": 4, "group_size": 32}})");
+        const auto r = exportTo(*q.model, "hf-gptq-uniform-fused", HfExportFormat::Gptq);
+        QVERIFY(!r.warnings.empty());  // the 172-wide MLP modules kept F16
+        for (const auto& w : r.warnings) QVERIFY2(w.find("fused layer") == std::string::npos, w.c_str());
     }
 
     // AWQ, hand-worked words: row 0 of qweight holds input 0 of outputs 0..7 (codes 1..8) in the order
