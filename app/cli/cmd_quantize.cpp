@@ -90,6 +90,7 @@ std::optional<ExportArgs> exportArgsOf(const QuantizeArgs& args) {
     e.model = args.out;
     e.format = args.exportFormat;
     e.type = args.exportType;
+    e.outputType = args.exportOutputType;
     e.checkpointFormat = args.exportCheckpointFormat;
     const std::string base = std::filesystem::path(args.out).lexically_normal().string();
     const std::string trimmed = base.size() > 1 && base.back() == '/' ? base.substr(0, base.size() - 1) : base;

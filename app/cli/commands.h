@@ -49,6 +49,7 @@ struct QuantizeArgs {
     std::string exportFormat;  ///< optional: also export the checkpoint (gguf, gptq, awq, compressed-tensors) through runExport
     std::string exportOut;     ///< the export's file or folder; empty = "<out>.gguf" or "<out>-<format>"
     std::string exportType = "F16";           ///< GGUF type of the export
+    std::string exportOutputType;             ///< GGUF output head's type (export --output-type); empty = llama-quantize's rule
     std::string exportCheckpointFormat = "auto";  ///< GPTQ v1/v2 of the export
     bool dryRun = false;
     bool json = false;

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
     quantCmd->add_option("--export", quant.exportFormat, "then export the checkpoint as export does, checked: " + qb::core::exportFormatList());
     quantCmd->add_option("--export-out", quant.exportOut, "the export's file or folder (default: OUT.gguf or OUT-FORMAT)");
     quantCmd->add_option("--type", quant.exportType, "--export gguf: type of the weight matrices (as export --type)")->capture_default_str();
+    quantCmd->add_option("--output-type", quant.exportOutputType, "--export gguf: type of the output head (as export --output-type)");
     quantCmd->add_option("--checkpoint-format", quant.exportCheckpointFormat, "--export gptq: auto, gptq (v1) or gptq_v2")->capture_default_str();
     quantCmd->add_flag("--dry-run", quant.dryRun, "print the resolved scheme of every module and stop");
     quantCmd->add_flag("--resume", quant.resume,

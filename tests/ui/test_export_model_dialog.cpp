@@ -102,6 +102,32 @@ private slots:
         QVERIFY(d.grab().save(QString::fromStdString((m_dir / "export-dialog.png").string())));
     }
 
+    // The output head's type, as the CLI's --output-type: "auto" keeps llama-quantize's rule
+    // (Q8_0 for the tied 64-column head under Q4_1), F16 puts the head in F16; the layers keep Q4_1.
+    void outputHeadTypeReachesTheSummary() {
+        ui::ExportModelDialog d({{QStringLiteral("run 1"), m_result.model, test::bundledModelDir()}});
+        QVERIFY(waitForSummary(d));
+        auto headRow = [&d]() -> const core::ExportSummaryRow* {
+            for (const auto& row : d.summary()->rows)
+                if (row.module == "token_embd.weight") return &row;
+            return nullptr;
+        };
+        auto* head = d.findChild<QComboBox*>(QStringLiteral("exportGgufOutputType"));
+        QVERIFY(head && head->isEnabled());
+        QVERIFY(head->currentData().toString().isEmpty());  // auto
+        QVERIFY(headRow());
+        QCOMPARE(headRow()->target, std::string("Q8_0"));
+        QSignalSpy spy(&d, &ui::ExportModelDialog::summaryChanged);
+        head->setCurrentText(QStringLiteral("F16"));
+        QVERIFY(spy.wait(60000));
+        QVERIFY(d.summary() && headRow());
+        QCOMPARE(headRow()->target, std::string("F16"));
+        for (const auto& row : d.summary()->rows)
+            if (row.module == "blk.0.attn_q.weight") QCOMPARE(row.target, std::string("Q4_1"));
+        d.findChild<QComboBox*>(QStringLiteral("exportFormat"))->setCurrentText(QStringLiteral("gptq"));
+        QVERIFY(!head->isEnabled());  // GGUF only
+    }
+
     // A file in a folder that does not exist: the error line carries core's words, as the CLI
     // prints them ("error: <out>: the folder … does not exist"), and nothing is written.
     void badOutputShowsTheCliWords() {

@@ -85,6 +85,12 @@ void ExportModelDialog::buildForm() {
     m_ggufType->setObjectName(QStringLiteral("exportGgufType"));
     m_ggufType->addItems(ggufTypeNames());
     m_ggufType->setCurrentText(QStringLiteral("Q4_1"));
+    // The output head's type (llama-quantize's --output-tensor-type, the CLI's --output-type):
+    // every logit passes through it, so llama-quantize's rule keeps it wider than the layers.
+    m_ggufOutputType = new QComboBox(this);
+    m_ggufOutputType->setObjectName(QStringLiteral("exportGgufOutputType"));
+    m_ggufOutputType->addItem(tr("auto (llama-quantize's rule)"), QString());
+    for (const QString& name : ggufTypeNames()) m_ggufOutputType->addItem(name, name);
     m_gptqFormat = new QComboBox(this);
     m_gptqFormat->setObjectName(QStringLiteral("exportGptqFormat"));
     m_gptqFormat->addItem(tr("auto (v1 when every zero point allows it)"), QStringLiteral("auto"));
@@ -94,6 +100,8 @@ void ExportModelDialog::buildForm() {
     formatRow->addWidget(m_format);
     formatRow->addWidget(new QLabel(tr("GGUF type:"), this));
     formatRow->addWidget(m_ggufType);
+    formatRow->addWidget(new QLabel(tr("Output head:"), this));
+    formatRow->addWidget(m_ggufOutputType);
     formatRow->addWidget(new QLabel(tr("GPTQ checkpoint format:"), this));
     formatRow->addWidget(m_gptqFormat);
     formatRow->addStretch(1);
@@ -142,6 +150,7 @@ void ExportModelDialog::buildForm() {
     connect(m_folderBrowse, &QPushButton::clicked, this, &ExportModelDialog::browseFolder);
     connect(m_format, &QComboBox::currentIndexChanged, this, &ExportModelDialog::optionsChanged);
     connect(m_ggufType, &QComboBox::currentIndexChanged, this, &ExportModelDialog::optionsChanged);
+    connect(m_ggufOutputType, &QComboBox::currentIndexChanged, this, &ExportModelDialog::optionsChanged);
     connect(m_gptqFormat, &QComboBox::currentIndexChanged, this, &ExportModelDialog::optionsChanged);
     connect(m_output, &QLineEdit::textEdited, this, [this] { m_outputEdited = true; });
     connect(outBrowse, &QPushButton::clicked, this, &ExportModelDialog::browseOutput);
@@ -156,6 +165,8 @@ core::ExportTarget ExportModelDialog::target() const {
     core::ExportTarget t;
     t.format = m_format->currentText().toStdString();
     t.ggufType = core::parseGgmlType(m_ggufType->currentText().toStdString()).value_or(core::GgmlType::Q4_1);
+    const QString head = m_ggufOutputType->currentData().toString();
+    if (!head.isEmpty()) t.ggufOutputType = core::parseGgmlType(head.toStdString());
     const QString zeros = m_gptqFormat->currentData().toString();
     if (zeros == QStringLiteral("gptq")) t.gptqZeros = core::GptqZeroFormat::V1;
     else if (zeros == QStringLiteral("gptq_v2")) t.gptqZeros = core::GptqZeroFormat::V2;
@@ -289,6 +300,7 @@ void ExportModelDialog::updateEnabled() {
     m_folderBrowse->setEnabled(!m_busy && folder);
     m_format->setEnabled(!m_busy);
     m_ggufType->setEnabled(!m_busy && format == "gguf");
+    m_ggufOutputType->setEnabled(!m_busy && format == "gguf");
     m_gptqFormat->setEnabled(!m_busy && format == "gptq");
     m_output->setEnabled(!m_busy);
     m_exportButton->setEnabled(!m_busy && m_summary && m_model);

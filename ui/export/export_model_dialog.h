@@ -108,6 +108,7 @@ private:
     QPushButton* m_folderBrowse = nullptr;
     QComboBox* m_format = nullptr;
     QComboBox* m_ggufType = nullptr;
+    QComboBox* m_ggufOutputType = nullptr;  ///< "auto" (no data) or a type name
     QComboBox* m_gptqFormat = nullptr;
     QLineEdit* m_output = nullptr;
     QTableWidget* m_table = nullptr;

@@ -258,6 +258,7 @@ private slots:
     }
 
     // quantize --export gguf: the checkpoint and the checked file; check-export accepts it.
+    // --output-type reaches the export: the tied head is F16 (the rule alone gives Q8_0 here).
     void quantizeExportWritesACheckedFile() {
         const auto dir = test::freshScratchDir("q-export-cli");
         std::ofstream(dir / "plan.json") << kRtn4g32;
@@ -270,10 +271,14 @@ private slots:
         q.out = (dir / "q").string();
         q.exportFormat = "gguf";
         q.exportType = "Q4_1";
+        q.exportOutputType = "F16";
         q.quiet = true;
         QCOMPARE(cli::runQuantize(q), 0);
         QVERIFY(std::filesystem::exists(dir / "q" / "config.json"));
         QVERIFY(std::filesystem::exists(dir / "q.gguf"));
+        const auto file = core::GgufReader::open(dir / "q.gguf");
+        QCOMPARE(file->findTensor("token_embd.weight")->type, core::GgmlType::F16);
+        QCOMPARE(file->findTensor("blk.0.attn_q.weight")->type, core::GgmlType::Q4_1);
         cli::CheckExportArgs c;
         c.file = (dir / "q.gguf").string();
         c.model = q.out;
@@ -287,13 +292,17 @@ private slots:
     void quantizeExportBadArgumentsAreRefusedFirst_data() {
         QTest::addColumn<QString>("format");
         QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("outputType");
         QTest::addColumn<QString>("message");
-        QTest::newRow("format") << "onnx" << "F16" << "--format onnx: use gguf, gptq, awq, compressed-tensors, f16 or bf16";
-        QTest::newRow("type") << "gguf" << "Q3_K" << "--type Q3_K: not a GGUF type";
+        QTest::newRow("format") << "onnx" << "F16" << "" << "--format onnx: use gguf, gptq, awq, compressed-tensors, f16 or bf16";
+        QTest::newRow("type") << "gguf" << "Q3_K" << "" << "--type Q3_K: not a GGUF type";
+        QTest::newRow("output type") << "gguf" << "Q4_1" << "Q3_K" << "--output-type Q3_K: not a GGUF type";
+        QTest::newRow("output type of a folder") << "gptq" << "F16" << "F16" << "--output-type applies to --format gguf only";
     }
     void quantizeExportBadArgumentsAreRefusedFirst() {
         QFETCH(QString, format);
         QFETCH(QString, type);
+        QFETCH(QString, outputType);
         QFETCH(QString, message);
         const auto dir = test::freshScratchDir("q-export-bad");
         std::ofstream(dir / "plan.json") << kRtn4g32;
@@ -304,6 +313,7 @@ private slots:
         q.out = (dir / "q").string();
         q.exportFormat = format.toStdString();
         q.exportType = type.toStdString();
+        q.exportOutputType = outputType.toStdString();
         q.quiet = true;
         try {
             (void)cli::runQuantize(q);
