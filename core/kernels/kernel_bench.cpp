@@ -137,6 +137,15 @@ void BenchMatvec::run(const float* x, float* y, KernelPath path) const {
     }
 }
 
+void BenchMatvec::runBatch(const ConstMatrixRef& X, MatrixRM& Y, KernelPath path) const {
+    switch (m_format) {
+        case BenchFormat::Fp32: return f32Matmul(m_f32, X, Y, path);
+        case BenchFormat::Fp16: return f16Matmul(m_f16, X, Y, path);
+        case BenchFormat::W8A8: throw Error("bench: no batched product for w8a8");
+        default: return quantMatmul(m_quant, X, Y, path);
+    }
+}
+
 KernelBenchResult runKernelBenchmark(const KernelBenchOptions& options, const RunContext& ctx) {
     using Clock = std::chrono::steady_clock;
     KernelBenchResult result;

@@ -33,6 +33,9 @@ public:
     BenchMatvec(BenchFormat format, Index rows, Index cols, unsigned seed = 1);
     /// y[rows] = W · x[cols] on the given path (threadCount() threads).
     void run(const float* x, float* y, KernelPath path) const;
+    /// Y[n, rows] = X[n, cols] · Wᵀ on the given path: a small batch (prefill) product, n ≥ 2 of
+    /// which dequantize slabs for a GEMM (quant_matmul.h). Throws Error for W8A8.
+    void runBatch(const ConstMatrixRef& X, MatrixRM& Y, KernelPath path) const;
     /// Weight bytes one product reads (codes, scales, zero points).
     [[nodiscard]] std::size_t weightBytes() const;
     [[nodiscard]] BenchFormat format() const { return m_format; }

@@ -1,6 +1,7 @@
 // Matrix–vector micro-benchmarks of the packed kernels: 4096×4096, 11008×4096 and 4096×11008
-// for FP32, FP16, int8, int4 g128, int3 g128, int2 g64 and W8A8, on every kernel path the
-// CPU has, plus the STREAM-like read benchmark they are compared with. Counters:
+// for FP32, FP16, int8, int7..int3 g128, int2 g64 and W8A8, on every kernel path the CPU has,
+// small batches (n = 4, 16) of the 11008×4096 shape, and the STREAM-like read benchmark they
+// are compared with. Counters:
 //   GB/s        weight bytes read per second (10^9)
 //   bw_share    GB/s divided by the read bandwidth measured by BM_ReadBandwidth at start-up
 // Before every timed product 64 MiB are read (paused timer), so weights come from memory.
@@ -79,6 +80,26 @@ void BM_Matvec(benchmark::State& state, BenchFormat f, Index rows, Index cols, K
     setCounters(state, double(W.weightBytes()) * double(state.iterations()), seconds);
 }
 
+// Y[n, rows] = X[n, cols] · Wᵀ for a small batch (the prefill products): weights from memory
+// as above; GB/s counts the weight bytes once per product.
+void BM_Matmul(benchmark::State& state, BenchFormat f, Index rows, Index cols, Index n, KernelPath path) {
+    const BenchMatvec& W = matrix(f, rows, cols);
+    const MatrixRM X = MatrixRM::Constant(n, cols, 0.25f);
+    MatrixRM Y;
+    readBytesPerSecond();
+    double seconds = 0.0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        timedRead(readBuffer(), kFlushBytes, threadCount());
+        state.ResumeTiming();
+        const auto t0 = std::chrono::steady_clock::now();
+        W.runBatch(X, Y, path);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        benchmark::ClobberMemory();
+    }
+    setCounters(state, double(W.weightBytes()) * double(state.iterations()), seconds);
+}
+
 void registerAll() {
     benchmark::RegisterBenchmark("BM_ReadBandwidth", BM_ReadBandwidth)->UseRealTime()->Unit(benchmark::kMillisecond);
     const std::pair<Index, Index> shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
@@ -90,6 +111,17 @@ void registerAll() {
                 const std::string name = "BM_Matvec/" + benchFormatName(f) + "/" + std::to_string(rows) + "x" + std::to_string(cols) +
                                          "/" + kernelPathName(path);
                 benchmark::RegisterBenchmark(name.c_str(), BM_Matvec, f, rows, cols, path)->UseRealTime()->Unit(benchmark::kMicrosecond);
+            }
+        // small batches of 4 and 16 rows on the 11008×4096 shape (named …/n4/<path>, so that a
+        // filter on "11008x4096/<path>" selects the matrix–vector products alone)
+        if (path == KernelPath::Scalar) continue;
+        for (Index n : {4, 16})
+            for (BenchFormat f : allBenchFormats()) {
+                if (f == BenchFormat::W8A8) continue;
+                const std::string name = "BM_Matmul/" + benchFormatName(f) + "/11008x4096/n" + std::to_string(n) + "/" + kernelPathName(path);
+                benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, f, Index(11008), Index(4096), n, path)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMicrosecond);
             }
     }
 }
