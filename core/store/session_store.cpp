@@ -6,11 +6,15 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <new>
+#include <optional>
 
+#include "core/store/hdf5_full_read.h"
 #include "core/store/hdf5_heap_check.h"
 #include "core/store/hdf5_io.h"
 #include "core/store/module_stats_io.h"
 #include "core/store/protocol_io.h"
+#include "core/store/session_probe.h"
 #include "core/util/error.h"
 #include "core/util/temp_path.h"
 
@@ -29,27 +33,39 @@ std::mutex& hdf5Mutex() {
     return mutex;
 }
 
+/// Runs f and turns HDF5's and the file system's exceptions into Error (naming no file).
+template <class F>
+decltype(auto) asError(const char* hdf5Failure, F&& f) {
+    try {
+        return f();
+    } catch (const H5::Exception& e) {
+        throw Error(std::string(hdf5Failure) + " (HDF5: " + e.getDetailMsg() + ")");
+    } catch (const fs::filesystem_error& e) {
+        throw Error(e.code().message());
+    }
+}
+
 /// Runs f with HDF5 serialised and silenced; every failure leaves as one Error "<file>: ...".
 template <class F>
 decltype(auto) guarded(const fs::path& path, const char* hdf5Failure, F&& f) {
     std::lock_guard lock(hdf5Mutex());
     silenceLibraryErrors();
     try {
-        return f();
-    } catch (const H5::Exception& e) {
-        throw Error(path.string() + ": " + hdf5Failure + " (HDF5: " + e.getDetailMsg() + ")");
-    } catch (const fs::filesystem_error& e) {
-        throw Error(path.string() + ": " + e.code().message());
+        return asError(hdf5Failure, std::forward<F>(f));
     } catch (const Error& e) {
         throw e.withContext(path.string());
     }
 }
 
-/// Opens path as a session and checks that it is one this build can read. Messages name no
-/// file (guarded() adds it).
-H5::H5File openSession(const fs::path& path, unsigned flags) {
+void checkIsFile(const fs::path& path) {
     if (!fs::exists(path)) throw Error("no such file");
     if (fs::is_directory(path)) throw Error("is a folder, not a session file");
+}
+
+/// Opens path as a session and checks that it is one this build can read, without the probe
+/// (for the probe's child). Messages name no file (guarded() adds it).
+H5::H5File openUnprobed(const fs::path& path, unsigned flags) {
+    checkIsFile(path);
     bool isHdf5 = false;
     try {
         isHdf5 = H5::H5File::isHdf5(path.string());
@@ -78,6 +94,43 @@ H5::H5File openSession(const fs::path& path, unsigned flags) {
     return file;
 }
 
+SessionData readSessionData(const H5::H5File& file);
+
+/// Lets a child process read all of path (session_probe.h) unless this process knows the file
+/// as it is now; throws Error naming no file when the child crashed, ran out of memory or
+/// hung, or with the child's own error when it refused the file. The caller holds hdf5Mutex()
+/// (guarded()), so the fork happens while no other thread is inside libhdf5.
+void probeSession(const fs::path& path) {
+#ifndef QB_SESSION_NO_PROBE  // the fuzz build (core/store/CMakeLists.txt)
+    const std::optional<FileIdentity> before = fileIdentity(path);
+    if (before && ProbedFiles::contains(*before)) return;
+    const ProbeLimits limits = sessionProbeLimits(before ? before->size : 0);
+    const ProbeResult result = runInChildProcess(
+        [&] {
+            const hdf5::AllocationWatch watch;
+            try {
+                asError(kDamaged, [&] { (void)readSessionData(openUnprobed(path, H5F_ACC_RDONLY)); });
+                hdf5::readEveryObject(path);  // what other readers (plan costs) may read
+            } catch (const Error&) {
+                if (watch.allocationFailed()) throw std::bad_alloc();
+                throw;
+            }
+        },
+        limits);
+    if (result.verdict != ProbeVerdict::Finished) throw Error(probeFailureMessage(result, limits));
+    if (before && fileIdentity(path) == before) ProbedFiles::remember(*before);  // unchanged while probed
+#else
+    (void)path;
+#endif
+}
+
+/// openUnprobed() after probeSession(): the way every SessionStore call opens an existing file.
+H5::H5File openSession(const fs::path& path, unsigned flags) {
+    checkIsFile(path);
+    probeSession(path);
+    return openUnprobed(path, flags);
+}
+
 /// "<file>.tmp-<pid>" in the same folder, removed on scope exit unless committed.
 class TempFile {
 public:
@@ -93,11 +146,17 @@ public:
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
     [[nodiscard]] const fs::path& path() const { return m_temp; }
+    /// Renames the temp file over the target and marks the target as safe to read without a
+    /// probe: libhdf5 wrote all of it from this process's data (the copy an edit starts from
+    /// was probed). The identity is taken right after the rename; another process replacing
+    /// the file in between would change the inode, but not before the stat: a window of
+    /// microseconds on a file this process just wrote, accepted.
     void commit() {
         std::error_code ec;
         fs::rename(m_temp, m_target, ec);
         if (ec) throw Error("cannot replace the file: " + ec.message());
         m_committed = true;
+        if (const std::optional<FileIdentity> written = fileIdentity(m_target)) ProbedFiles::remember(*written);
     }
 
 private:
@@ -362,26 +421,32 @@ void SessionStore::write(const fs::path& path, const SessionData& data) {
     guarded(path, kCannotWrite, [&] { writer.m->finish(data.plans, data.runs); });
 }
 
+namespace {
+
+/// Every attribute and dataset of the session layout; the same code in-process and in the probe.
+SessionData readSessionData(const H5::H5File& file) {
+    const H5::Group root = file.openGroup("/");
+    SessionData data;
+    data.schemaVersion = readAttribute<std::int32_t>(root, "schema_version");
+    data.provenance = readProvenance(root);
+    const H5::Group modules = openGroup(root, "modules");
+    ActivationCache cache;
+    for (const std::string& name : byOrder(modules)) data.modules.push_back(readModuleStats(modules, name, cache));
+    if (root.nameExists("plans")) {
+        const H5::Group plans = openGroup(root, "plans");
+        for (const std::string& name : childNames(plans)) data.plans.push_back(readPlanObject(plans, name));
+    }
+    if (root.nameExists("runs")) {
+        const H5::Group runs = openGroup(root, "runs");
+        for (const std::string& id : byOrder(runs)) data.runs.push_back(readRunObject(runs, id));
+    }
+    return data;
+}
+
+}  // namespace
+
 SessionData SessionStore::read(const fs::path& path) {
-    return guarded(path, kDamaged, [&] {
-        const H5::H5File file = openSession(path, H5F_ACC_RDONLY);
-        const H5::Group root = file.openGroup("/");
-        SessionData data;
-        data.schemaVersion = readAttribute<std::int32_t>(root, "schema_version");
-        data.provenance = readProvenance(root);
-        const H5::Group modules = openGroup(root, "modules");
-        ActivationCache cache;
-        for (const std::string& name : byOrder(modules)) data.modules.push_back(readModuleStats(modules, name, cache));
-        if (root.nameExists("plans")) {
-            const H5::Group plans = openGroup(root, "plans");
-            for (const std::string& name : childNames(plans)) data.plans.push_back(readPlanObject(plans, name));
-        }
-        if (root.nameExists("runs")) {
-            const H5::Group runs = openGroup(root, "runs");
-            for (const std::string& id : byOrder(runs)) data.runs.push_back(readRunObject(runs, id));
-        }
-        return data;
-    });
+    return guarded(path, kDamaged, [&] { return readSessionData(openSession(path, H5F_ACC_RDONLY)); });
 }
 
 void SessionStore::writePlan(const fs::path& path, const PlanRecord& plan) {
