@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/util/error.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -122,7 +123,7 @@ std::uint64_t GgufFileWriter::fileBytes() const {
 }
 
 std::uint64_t GgufFileWriter::write(const std::filesystem::path& file, const RunContext* ctx) const {
-    const std::filesystem::path tmp = file.string() + ".tmp";
+    const std::filesystem::path tmp = atomicTempPath(file);  // "<file>.tmp-<pid>"; killed runs' temps swept
     try {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw Error("cannot create " + tmp.filename().string());
@@ -148,6 +149,7 @@ std::uint64_t GgufFileWriter::write(const std::filesystem::path& file, const Run
         out.flush();
         if (!out) throw Error("cannot write (disk full?)");
         out.close();
+        if (ctx) ctx->throwIfStopped();  // a stop during the last tensor: still no file under the final name
         std::error_code ec;
         std::filesystem::rename(tmp, file, ec);
         if (ec) throw Error("cannot rename " + tmp.filename().string() + ": " + ec.message());

@@ -8,7 +8,8 @@
 //   zero padding to the alignment | tensor data, each tensor at an aligned offset
 //
 // Tensor data is produced on demand while writing (one tensor in memory at a time), so a
-// multi-GB model streams. Writes go to "<file>.tmp" and are renamed over the file at the end.
+// multi-GB model streams. Writes go to "<file>.tmp-<pid>" (atomicTempPath, which also removes
+// what killed writers of the file left) and are renamed over the file at the end.
 // Thread-safety: none (one writer per thread).
 
 #include <cstdint>
@@ -56,7 +57,8 @@ public:
     [[nodiscard]] std::uint64_t fileBytes() const;
 
     /// Writes the file (temp name, then rename). Calls ctx->progress per tensor and stops with
-    /// Cancelled when asked (the temp file is removed). Throws Error "<file>: <problem>" when the
+    /// Cancelled when asked, checked before each tensor and before the rename (the temp file is
+    /// removed; nothing appears under file). Throws Error "<file>: <problem>" when the
     /// file cannot be written or a producer delivers the wrong number of bytes.
     /// Returns the file's size in bytes.
     std::uint64_t write(const std::filesystem::path& file, const RunContext* ctx = nullptr) const;

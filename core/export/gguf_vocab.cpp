@@ -38,7 +38,7 @@ void padTo(GgufVocab& v, int vocabSize, float padScore) {
 void applyAddedTokensDecoder(const std::filesystem::path& dir, GgufVocab& v, int vocabSize) {
     const auto file = dir / "tokenizer_config.json";
     if (!std::filesystem::exists(file)) return;
-    const Json cfg = readJsonFile(file);
+    const Json cfg = readJsonFile(file, kTokenizerConfigLimits);
     const auto it = cfg.find("added_tokens_decoder");
     if (it == cfg.end() || !it->is_object()) return;
     for (const auto& [key, entry] : it->items()) {
@@ -127,7 +127,7 @@ std::string preTokenizerName(const Json& pre, std::vector<std::string>& warnings
 
 GgufVocab fromTokenizerJson(const std::filesystem::path& dir, int vocabSize) {
     const auto file = dir / "tokenizer.json";
-    const Json j = readJsonFile(file);
+    const Json j = readJsonFile(file, kTokenizerJsonLimits);
     const Json& model = j.contains("model") ? j["model"] : Json();
     if (!model.is_object() || model.value("type", "BPE") != "BPE" || !model.contains("vocab") || !model["vocab"].is_object())
         throw Error(file.string() + ": GGUF export needs a BPE model with a vocab");

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -17,6 +15,7 @@
 #include "core/quant/quantized_weight.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -121,13 +120,13 @@ HfExportReport writeHfFolder(const LlamaModel& model, const fs::path& modelDir, 
     const auto start = std::chrono::steady_clock::now();
     checkQuantizedCheckpointOutput(outDir);
     std::error_code ec;
-    const fs::path tmp = outDir.string() + ".tmp-" + std::to_string(::getpid());
-    fs::remove_all(tmp, ec);
+    const fs::path tmp = atomicTempPath(outDir);  // "<outDir>.tmp-<pid>"; what killed runs left is swept
+    fs::remove_all(tmp, ec);                      // our own pid's, from a run before a pid wrapped round
     if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");
     HfExportReport report = plan.report;
     try {
         const DType embedType = sourceEmbeddingDtype(modelDir);
-        OrderedJson config = readOrderedJsonFile(modelDir / "config.json");
+        OrderedJson config = readOrderedJsonFile(modelDir / "config.json", kConfigJsonLimits);
         config["torch_dtype"] = plan.torchDtype;  // GPTQ/AWQ scales are F16; the kernels run in F16
         if (plan.quantizationConfigJson.empty()) config.erase("quantization_config");
         else config["quantization_config"] = OrderedJson::parse(plan.quantizationConfigJson);

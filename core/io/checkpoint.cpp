@@ -11,6 +11,7 @@
 
 #include "core/util/error.h"
 #include "core/util/half.h"
+#include "core/util/json_input.h"
 
 namespace qb::core {
 
@@ -52,11 +53,10 @@ std::vector<fs::path> shardPaths(const fs::path& dir) {
     const fs::path single = dir / "model.safetensors";
     const fs::path index = dir / "model.safetensors.index.json";
     if (fs::exists(index)) {
-        std::ifstream in(index);
-        if (!in) throw Error(index.string() + ": unreadable");
+        if (std::ifstream probe(index); !probe) throw Error(index.string() + ": unreadable");
         nlohmann::json j;
         try {
-            j = nlohmann::json::parse(in);
+            j = parseJsonInput(readJsonInputText(index, kCheckpointIndexLimits), index.string(), kCheckpointIndexLimits);
         } catch (const nlohmann::json::exception& e) {
             throw Error(index.string() + ": malformed JSON: " + e.what());
         }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/error.h"
+#include "core/util/json_input.h"
 
 namespace qb::core {
 
@@ -137,7 +138,7 @@ double optionalNumber(const nlohmann::json& j, const char* key, double fallback,
 ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string& origin) {
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text);
+        j = parseJsonInput(text, origin, kConfigJsonLimits);
     } catch (const nlohmann::json::exception& e) {
         throw Error(origin + ": malformed JSON: " + e.what());
     }
@@ -220,11 +221,8 @@ ModelConfig ModelConfig::fromJsonText(const std::string& text, const std::string
 }
 
 ModelConfig ModelConfig::fromFile(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(file.string() + ": missing or unreadable");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return fromJsonText(ss.str(), file.string());
+    if (std::ifstream probe(file, std::ios::binary); !probe) throw Error(file.string() + ": missing or unreadable");
+    return fromJsonText(readJsonInputText(file, kConfigJsonLimits), file.string());
 }
 
 }  // namespace qb::core

@@ -16,6 +16,7 @@
 
 #include "core/util/error.h"
 #include "core/util/half.h"
+#include "core/util/json_input.h"
 #include "core/util/temp_path.h"
 
 namespace qb::core {
@@ -98,8 +99,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
 
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(reinterpret_cast<const char*>(f->m_base) + 8,
-                                       reinterpret_cast<const char*>(f->m_base) + 8 + headerLen);
+        header = parseJsonInput(std::string_view(reinterpret_cast<const char*>(f->m_base) + 8, std::size_t(headerLen)), path.string(),
+                                kSafetensorsHeaderLimits);
     } catch (const nlohmann::json::exception& e) {
         throw fileError(path, std::string("malformed JSON header: ") + e.what());
     }

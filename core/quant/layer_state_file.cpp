@@ -11,6 +11,7 @@
 #include "core/quant/quantized_weight.h"
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
+#include "core/util/json_input.h"
 
 namespace qb::core {
 
@@ -234,10 +235,10 @@ LayerState readLayerState(const fs::path& path, const ModelConfig& config, int i
             for (const char* key : {"layer", "modules", "reports", "seconds"})
                 if (!md.count(key)) throw Error(std::string("metadata '") + key + "' is missing");
             if (md.at("layer") != std::to_string(index)) throw Error("holds layer " + md.at("layer") + ", expected " + std::to_string(index));
-            const Json meta = Json::parse(md.at("modules"));
-            const Json reports = Json::parse(md.at("reports"));
+            const Json meta = parseJsonInput(md.at("modules"), "metadata 'modules'", kResumeStateJsonLimits);
+            const Json reports = parseJsonInput(md.at("reports"), "metadata 'reports'", kResumeStateJsonLimits);
             LayerState state;
-            state.seconds = Json::parse(md.at("seconds")).get<double>();
+            state.seconds = parseJsonInput(md.at("seconds"), "metadata 'seconds'", kResumeStateJsonLimits).get<double>();
             const LayerReader in(*file);
             auto L = std::make_shared<DecoderLayer>();
             L->index = index;

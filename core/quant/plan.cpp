@@ -1,7 +1,5 @@
 #include "core/quant/plan.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,6 +11,8 @@
 
 #include "core/quant/method_registry.h"
 #include "core/util/error.h"
+#include "core/util/json_input.h"
+#include "core/util/temp_path.h"
 
 namespace qb::core {
 
@@ -137,7 +137,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
 // Parses text; a syntax error becomes "<origin>: malformed JSON at line L, column C".
 json parseJson(const std::string& text, const std::string& origin) {
     try {
-        return json::parse(text);
+        return parseJsonInput(text, origin, kPlanJsonLimits);
     } catch (const json::parse_error& e) {
         // e.byte: 1-based offset of the character where parsing stopped.
         const std::size_t end = std::min(text.size(), e.byte > 0 ? std::size_t(e.byte - 1) : 0);
@@ -255,14 +255,18 @@ std::string QuantPlan::toJsonText() const {
 }
 
 void QuantPlan::saveFile(const std::filesystem::path& file) const {
-    const std::filesystem::path tmp = file.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path tmp = atomicTempPath(file);  // "<file>.tmp-<pid>"; killed runs' temps swept
+    std::error_code ec;
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw Error(file.string() + ": cannot write the plan (" + std::strerror(errno) + ")");
         out << toJsonText();
-        if (!out.flush()) throw Error(file.string() + ": write failed");
+        if (!out.flush()) {
+            out.close();
+            std::filesystem::remove(tmp, ec);
+            throw Error(file.string() + ": write failed");
+        }
     }
-    std::error_code ec;
     std::filesystem::rename(tmp, file, ec);
     if (ec) {
         std::filesystem::remove(tmp, ec);

@@ -40,7 +40,8 @@ struct QuantPlan {
     static QuantPlan fromFile(const std::filesystem::path& file);
     /// Serialises to the JSON above (stable key order, defaults omitted in rules).
     [[nodiscard]] std::string toJsonText() const;
-    /// Writes atomically (temp file + rename). Throws Error naming the file.
+    /// Writes atomically ("<file>.tmp-<pid>", then rename; atomicTempPath first removes the temps
+    /// killed writers of file left). Throws Error naming the file; no temp is left then.
     void saveFile(const std::filesystem::path& file) const;
 
     /// The scheme of moduleName: the default, then every matching rule in order.

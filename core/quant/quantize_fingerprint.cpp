@@ -6,6 +6,7 @@
 
 #include "core/io/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/json_input.h"
 #include "core/util/sha256.h"
 
 namespace qb::core {
@@ -60,7 +61,7 @@ std::string QuantizeFingerprint::toJson() const {
 QuantizeFingerprint QuantizeFingerprint::fromJson(const std::string& text, const std::string& origin) {
     QuantizeFingerprint fp;
     try {
-        const auto j = nlohmann::ordered_json::parse(text);
+        const auto j = parseOrderedJsonInput(text, origin, kResumeStateJsonLimits);
         if (!j.is_object()) throw Error(origin + ": not a fingerprint (expected a JSON object)");
         for (const auto& [name, field] : j.items()) {
             if (!field.is_object() || !field.contains("value") || !field["value"].is_string() || !field.contains("literal") ||

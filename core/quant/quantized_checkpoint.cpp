@@ -151,7 +151,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
                 }
 
         // config.json: the source config plus quantization_config.
-        OrderedJson config = readOrderedJsonFile(sourceDir / "config.json");
+        OrderedJson config = readOrderedJsonFile(sourceDir / "config.json", kConfigJsonLimits);
         const QuantScheme& d = plan.defaultScheme;
         bool allGptqLayout = true;
         for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);
@@ -419,7 +419,7 @@ QuantizationMetadata parseQuantizationMetadata(const std::string& json) {
     const std::string where = "quantization_config";
     OrderedJson q;
     try {
-        q = OrderedJson::parse(json);
+        q = parseOrderedJsonInput(json, where, kConfigJsonLimits);  // a part of config.json
     } catch (const nlohmann::json::exception& e) {
         throw Error(where + ": not valid JSON (" + e.what() + ")");
     }

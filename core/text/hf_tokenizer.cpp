@@ -57,7 +57,7 @@ std::string sentencePieceBytes(const std::string& piece) {
 std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::filesystem::path& dir) {
     const auto file = dir / "tokenizer.json";
     const std::string name = file.string();
-    const nlohmann::json doc = readJsonFile(file);
+    const nlohmann::json doc = readJsonFile(file, kTokenizerJsonLimits);
     if (!doc.is_object()) throw Error(name + ": not a tokenizer.json (no top-level object)");
     if (!doc.contains("model") || !doc["model"].is_object()) throw Error(name + ": no \"model\" object");
 
@@ -79,7 +79,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::filesystem::path& dir)
     }
 
     const auto configFile = dir / "tokenizer_config.json";
-    const nlohmann::json config = std::filesystem::exists(configFile) ? readJsonFile(configFile) : nlohmann::json();
+    const nlohmann::json config = std::filesystem::exists(configFile) ? readJsonFile(configFile, kTokenizerConfigLimits) : nlohmann::json();
     const HfTokenizer& self = *t;
     t->m_policy = readSpecialTokenPolicy(field(doc, "post_processor"), name, config, configFile.string(),
                                          [&self](const std::string& token) -> std::optional<int> {

@@ -2,7 +2,7 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <type_traits>
 
 #include "core/util/error.h"
 
@@ -10,19 +10,12 @@ namespace qb::core {
 
 namespace {
 
-std::string readWhole(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(file.string() + ": cannot read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 template <class Json>
-Json parseJson(const std::filesystem::path& file) {
-    const std::string text = readWhole(file);
+Json parseJsonFile(const std::filesystem::path& file, const JsonInputLimits& limits) {
+    const std::string text = readJsonInputText(file, limits);
     try {
-        return Json::parse(text);
+        if constexpr (std::is_same_v<Json, nlohmann::ordered_json>) return parseOrderedJsonInput(text, file.string(), limits);
+        else return parseJsonInput(text, file.string(), limits);
     } catch (const typename Json::parse_error& e) {
         throw Error(file.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
     } catch (const typename Json::exception& e) {
@@ -32,9 +25,13 @@ Json parseJson(const std::filesystem::path& file) {
 
 }  // namespace
 
-nlohmann::json readJsonFile(const std::filesystem::path& file) { return parseJson<nlohmann::json>(file); }
+nlohmann::json readJsonFile(const std::filesystem::path& file, const JsonInputLimits& limits) {
+    return parseJsonFile<nlohmann::json>(file, limits);
+}
 
-nlohmann::ordered_json readOrderedJsonFile(const std::filesystem::path& file) { return parseJson<nlohmann::ordered_json>(file); }
+nlohmann::ordered_json readOrderedJsonFile(const std::filesystem::path& file, const JsonInputLimits& limits) {
+    return parseJsonFile<nlohmann::ordered_json>(file, limits);
+}
 
 void writeTextFile(const std::filesystem::path& file, const std::string& text) {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);

@@ -8,12 +8,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/util/json_input.h"
+
 namespace qb::core {
 
-/// The JSON document in file; throws Error naming the file when it cannot be read or parsed.
-[[nodiscard]] nlohmann::json readJsonFile(const std::filesystem::path& file);
+/// The JSON document in file, within limits (core/util/json_input.h: kConfigJsonLimits,
+/// kTokenizerJsonLimits, …); throws Error naming the file when it cannot be read or parsed, is
+/// larger than limits allow or nested deeper than they allow.
+[[nodiscard]] nlohmann::json readJsonFile(const std::filesystem::path& file, const JsonInputLimits& limits);
 /// The same, keeping the document's key order (for files written back with edits, e.g. config.json).
-[[nodiscard]] nlohmann::ordered_json readOrderedJsonFile(const std::filesystem::path& file);
+[[nodiscard]] nlohmann::ordered_json readOrderedJsonFile(const std::filesystem::path& file, const JsonInputLimits& limits);
 /// Writes text to file (truncating); throws Error naming the file when the write fails.
 void writeTextFile(const std::filesystem::path& file, const std::string& text);
 /// s with the regex metacharacters . ^ $ | ( ) [ ] { } * + ? \ escaped (module names in

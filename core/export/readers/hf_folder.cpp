@@ -9,6 +9,7 @@
 
 #include "core/util/error.h"
 #include "core/util/half.h"
+#include "core/util/json_input.h"
 
 namespace qb::core {
 
@@ -18,14 +19,10 @@ std::shared_ptr<const HfFolder> HfFolder::open(const fs::path& dir) {
     auto f = std::shared_ptr<HfFolder>(new HfFolder());
     f->m_dir = dir;
     if (!fs::is_directory(dir)) throw Error(dir.string() + ": no such folder");
-    std::ifstream in(dir / "config.json");
-    if (!in) throw Error((dir / "config.json").string() + ": cannot read");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    f->m_config = ss.str();
+    f->m_config = readJsonInputText(dir / "config.json", kConfigJsonLimits);
     nlohmann::json config;
     try {
-        config = nlohmann::json::parse(f->m_config);
+        config = parseJsonInput(f->m_config, (dir / "config.json").string(), kConfigJsonLimits);
     } catch (const nlohmann::json::exception& e) {
         throw Error((dir / "config.json").string() + ": malformed JSON: " + e.what());
     }
@@ -33,9 +30,14 @@ std::shared_ptr<const HfFolder> HfFolder::open(const fs::path& dir) {
     std::vector<fs::path> files;
     if (fs::exists(dir / "model.safetensors")) files.push_back(dir / "model.safetensors");
     else if (fs::exists(dir / "model.safetensors.index.json")) {
-        std::ifstream ix(dir / "model.safetensors.index.json");
-        const auto index = nlohmann::json::parse(ix, nullptr, false);
-        if (index.is_discarded() || !index.contains("weight_map")) throw Error((dir / "model.safetensors.index.json").string() + ": no weight_map");
+        const fs::path ixFile = dir / "model.safetensors.index.json";
+        nlohmann::json index;
+        try {
+            index = parseJsonInput(readJsonInputText(ixFile, kCheckpointIndexLimits), ixFile.string(), kCheckpointIndexLimits);
+        } catch (const nlohmann::json::exception&) {
+            // not JSON: reported below as having no weight_map
+        }
+        if (!index.is_object() || !index.contains("weight_map")) throw Error(ixFile.string() + ": no weight_map");
         std::set<std::string> shards;
         for (const auto& [k, v] : index["weight_map"].items()) shards.insert(v.get<std::string>());
         for (const auto& s : shards) files.push_back(dir / s);
