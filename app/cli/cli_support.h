@@ -1,6 +1,8 @@
 #pragma once
 // Small printing helpers shared by the subcommands.
 
+#include <signal.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,7 +20,9 @@ std::string humanBytes(std::uint64_t bytes);
 /// "12,345"
 std::string withThousands(std::uint64_t n);
 /// A RunContext printing a one-line progress bar on stderr when stderr is a terminal (and
-/// nothing otherwise), and log lines on stderr unless quiet.
+/// nothing otherwise), and log lines on stderr unless quiet. Test-only: with the environment
+/// variable QB_TEST_SIGINT_AT=PREFIX the process raises SIGINT once, when a stage starting with
+/// PREFIX ("writing blk.1.", "export layer 1", "report section plan") first reports progress.
 core::RunContext terminalContext(bool quiet);
 
 /// The protocol as the JSON object the subcommands print under "protocol".
@@ -48,14 +52,21 @@ std::string absoluteFolder(const std::string& dir);
 /// While alive, SIGINT (Ctrl-C) and SIGTERM call ctx.requestStop(): the running core call
 /// throws core::Cancelled at its next check (once per layer or chunk), which cleans up what it
 /// was writing and reaches main() as "error: cancelled", exit status 1. A second signal gets
-/// the default action (the process ends at once). The previous handlers come back when this
-/// object is destroyed. ctx must outlive it; one at a time per process.
+/// the default action (the process ends at once). The signals are caught even when the process
+/// started with them ignored (a background job of a script). The previous handlers and stop
+/// target come back when this object is destroyed, so one may nest inside another (quantize
+/// --export runs the export command's). ctx must outlive it.
 class StopOnSignal {
 public:
     explicit StopOnSignal(const core::RunContext& ctx);
     ~StopOnSignal();
     StopOnSignal(const StopOnSignal&) = delete;
     StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+private:
+    const core::RunContext* m_previousTarget;
+    struct sigaction m_previousInt {};
+    struct sigaction m_previousTerm {};
 };
 
 }  // namespace qb::cli

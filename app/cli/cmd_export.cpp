@@ -224,12 +224,17 @@ void checkExportArgs(const ExportArgs& args) {
 }
 
 int runExport(const ExportArgs& args) {
-    checkExportArgs(args);
-    const auto model = core::loadModel(args.model);
-    printSummary(*model, args);
-    if (args.dryRun) return 0;
+    // Ctrl-C/SIGTERM from the start: loading stops at the next check below, the writers between
+    // tensors (GGUF) or layers (Hugging Face folders), removing their temp; "error: cancelled".
     const auto ctx = terminalContext(args.quiet || args.json);
     const StopOnSignal stopOnSignal(ctx);
+    checkExportArgs(args);
+    ctx.progress(0.0, "loading " + args.model);
+    const auto model = core::loadModel(args.model);
+    ctx.throwIfStopped();
+    printSummary(*model, args);
+    if (args.dryRun) return 0;
+    ctx.throwIfStopped();
     const core::ExportRunResult result = core::exportAndCheck(*model, args.model, runOptions(args), &ctx);
     if (result.hf) printHfResult(result, args);
     else printGgufResult(result, args);

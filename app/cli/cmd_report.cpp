@@ -6,6 +6,7 @@
 
 #include <QApplication>
 
+#include "app/cli/cli_support.h"
 #include "core/util/error.h"
 #include "ui/report/report_writer.h"
 
@@ -40,6 +41,10 @@ void quietQtMessages(QtMsgType type, const QMessageLogContext&, const QString& m
 
 int runReport(const ReportArgs& args) {
     const auto start = std::chrono::steady_clock::now();
+    // Ctrl-C/SIGTERM: the report stops between sections and before its temp is renamed into
+    // place ("error: cancelled", nothing under --out).
+    const auto ctx = terminalContext(args.quiet);
+    const StopOnSignal stopOnSignal(ctx);
     core::ReportOptions options;
     if (!args.runs.empty()) options.runs = parseRunList(args.runs, "--runs");
     std::optional<core::PaperSize> paper;
@@ -64,7 +69,7 @@ int runReport(const ReportArgs& args) {
     QApplication app(argc, argv);
     options.author = args.author.empty() ? ui::defaultReportAuthor().toStdString() : args.author;
     options.paper = paper ? *paper : ui::defaultReportPaper();
-    ui::writeReport(args.session, args.out, options);
+    ui::writeReport(args.session, args.out, options, &ctx);
     if (!args.quiet) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::printf("wrote %s in %.2f s\n", args.out.c_str(), s);

@@ -7,7 +7,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <iterator>
 #include <set>
+#include <utility>
 
 #include "core/quant/plan.h"
 #include "core/report/report_internal.h"
@@ -115,7 +118,8 @@ std::vector<ReportRun> selectReportRuns(const SessionData& session, const Report
     return out;
 }
 
-Report buildReport(const SessionData& session, const std::filesystem::path& sessionFile, const ReportOptions& options) {
+Report buildReport(const SessionData& session, const std::filesystem::path& sessionFile, const ReportOptions& options,
+                   const RunContext* ctx) {
     const std::vector<ReportRun> runs = selectReportRuns(session, options);
     if (options.compare) {
         for (const int n : {options.compare->first, options.compare->second})
@@ -129,18 +133,29 @@ Report buildReport(const SessionData& session, const std::filesystem::path& sess
     report.author = options.author;
     report.quantbenchVersion = QB_VERSION;
     for (const auto& r : runs) report.runLabels.push_back(r.title);
-    report.sections.push_back(modelSection(in, report.modelName));
+    // The sections in report order; a stop is honoured between them.
+    const std::pair<const char*, std::function<ReportSection()>> sections[] = {
+        {"model", [&] { return modelSection(in, report.modelName); }},
+        {"protocol", [&] { return protocolSection(in); }},
+        {"plan", [&] { return planSection(in); }},
+        {"outliers", [&] { return outlierSection(in); }},
+        {"sensitivity", [&] { return sensitivitySection(in); }},
+        {"module_errors", [&] { return moduleErrorSection(in); }},
+        {"quality", [&] { return qualitySection(in); }},
+        {"latency", [&] { return latencySection(in); }},
+        {"pareto", [&] { return paretoSection(in); }},
+        {"changes", [&] { return changesSection(in); }},
+        {"environment", [&] { return environmentSection(in); }},
+    };
+    const double count = double(std::size(sections));
+    for (std::size_t i = 0; i < std::size(sections); ++i) {
+        if (ctx) {
+            ctx->throwIfStopped();
+            ctx->progress(double(i) / count, std::string("report section ") + sections[i].first);
+        }
+        report.sections.push_back(sections[i].second());
+    }
     report.title = "Quantization report: " + report.modelName;
-    report.sections.push_back(protocolSection(in));
-    report.sections.push_back(planSection(in));
-    report.sections.push_back(outlierSection(in));
-    report.sections.push_back(sensitivitySection(in));
-    report.sections.push_back(moduleErrorSection(in));
-    report.sections.push_back(qualitySection(in));
-    report.sections.push_back(latencySection(in));
-    report.sections.push_back(paretoSection(in));
-    report.sections.push_back(changesSection(in));
-    report.sections.push_back(environmentSection(in));
     return report;
 }
 

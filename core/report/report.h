@@ -23,6 +23,7 @@
 #include "core/quant/quant_scheme.h"
 #include "core/store/session_data.h"
 #include "core/util/matrix.h"
+#include "core/util/run_context.h"
 
 namespace qb::core {
 
@@ -109,8 +110,10 @@ struct Report {
 /// provenance is read (config.json and safetensors headers only) when it still exists, for the
 /// architecture and parameter count; otherwise the model section says so. Throws Error when
 /// options.runs names a run the session does not have, or compare names one not selected.
+/// ctx (optional): progress "report section <id>" before each section, and Cancelled there
+/// when a stop was requested.
 [[nodiscard]] Report buildReport(const SessionData& session, const std::filesystem::path& sessionFile,
-                                 const ReportOptions& options);
+                                 const ReportOptions& options, const RunContext* ctx = nullptr);
 
 /// The runs of session that options select, in session order, with their labels.
 [[nodiscard]] std::vector<ReportRun> selectReportRuns(const SessionData& session, const ReportOptions& options);

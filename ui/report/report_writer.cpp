@@ -3,11 +3,10 @@
 #include <QLocale>
 #include <QSettings>
 
-#include <unistd.h>
-
 #include "core/report/report_text.h"
 #include "core/store/session_store.h"
 #include "core/util/error.h"
+#include "core/util/temp_path.h"
 #include "ui/report/report_plots.h"
 #include "ui/util/qt_convert.h"
 
@@ -28,30 +27,44 @@ core::PaperSize defaultReportPaper() {
     return QLocale::system().measurementSystem() == QLocale::ImperialUSSystem ? core::PaperSize::Letter : core::PaperSize::A4;
 }
 
-void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options) {
+namespace {
+
+// The bytes of a text or HTML report to out through a temp name, unless a stop came first.
+void writeStoppable(const std::filesystem::path& out, const std::string& bytes, const core::RunContext* ctx) {
+    if (ctx) ctx->throwIfStopped();
+    core::writeFileAtomically(out, bytes);
+}
+
+}  // namespace
+
+void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options,
+                 const core::RunContext* ctx) {
     const core::ReportFormat format = core::reportFormatOf(out);  // before any work
     const std::filesystem::path folder = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();
     if (std::error_code ec; !std::filesystem::is_directory(folder, ec))
         throw core::Error(out.string() + ": the folder " + folder.string() + " does not exist");
     const core::SessionData session = core::SessionStore::read(sessionFile);
-    const core::Report report = core::buildReport(session, sessionFile, options);
+    const core::Report report = core::buildReport(session, sessionFile, options, ctx);
     switch (format) {
-        case core::ReportFormat::Json: return core::writeFileAtomically(out, core::reportToJson(report));
-        case core::ReportFormat::Csv: return core::writeFileAtomically(out, core::reportToCsv(report));
-        case core::ReportFormat::Markdown: return core::writeFileAtomically(out, core::reportToMarkdown(report));
+        case core::ReportFormat::Json: return writeStoppable(out, core::reportToJson(report), ctx);
+        case core::ReportFormat::Csv: return writeStoppable(out, core::reportToCsv(report), ctx);
+        case core::ReportFormat::Markdown: return writeStoppable(out, core::reportToMarkdown(report), ctx);
         case core::ReportFormat::Html:
         case core::ReportFormat::Pdf: break;
     }
+    if (ctx) ctx->throwIfStopped();
     std::vector<std::string> ids;
     for (const auto& r : core::selectReportRuns(session, options)) ids.push_back(r.id);
     ReportPlots plots(session, ids);
     if (format == core::ReportFormat::Html) {
         const QByteArray html = reportToHtml(report, plots);
-        return core::writeFileAtomically(out, html.toStdString());
+        return writeStoppable(out, html.toStdString(), ctx);
     }
-    const std::filesystem::path tmp = out.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path tmp = core::atomicTempPath(out);  // "<out>.tmp-<pid>"; killed runs' temps swept
     try {
+        if (ctx) ctx->throwIfStopped();
         writeReportPdf(report, plots, toQString(tmp.string()), options.paper);
+        if (ctx) ctx->throwIfStopped();  // a stop while the pages were drawn: the PDF never lands
     } catch (...) {
         std::error_code ec;
         std::filesystem::remove(tmp, ec);

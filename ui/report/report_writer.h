@@ -13,6 +13,7 @@
 #include <QString>
 
 #include "core/report/report.h"
+#include "core/util/run_context.h"
 
 namespace qb::ui {
 
@@ -20,8 +21,11 @@ class ReportPlots;
 
 /// Reads sessionFile, builds its report with options and writes out. Throws core::Error with
 /// one line ("<file>: <problem>") for an unreadable session, an unknown extension, a run the
-/// session does not have or an unwritable file; nothing is written then.
-void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options);
+/// session does not have or an unwritable file; nothing is written then. ctx (optional):
+/// progress per section, and a stop honoured after reading, between sections and before the
+/// temp file is renamed into place (core::Cancelled; the temp is removed, out untouched).
+void writeReport(const std::filesystem::path& sessionFile, const std::filesystem::path& out, core::ReportOptions options,
+                 const core::RunContext* ctx = nullptr);
 
 /// The author of the title block: QSettings "report/author", else the login name, else "".
 [[nodiscard]] QString defaultReportAuthor();
