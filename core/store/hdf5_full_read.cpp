@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <new>
 #include <vector>
 
@@ -30,8 +31,11 @@ private:
 hid_t memoryType(hid_t ftype) {
     if (H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) > 0) {
         const hid_t t = H5Tcopy(H5T_C_S1);
-        if (t >= 0) H5Tset_size(t, H5T_VARIABLE);
-        return t;
+        if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5Tget_cset(ftype)) < 0)) {
+            H5Tclose(t);
+            return -1;
+        }
+        return t;  // UTF-8 stays UTF-8: libhdf5 converts no string between character sets
     }
     return H5Tget_native_type(ftype, H5T_DIR_ASCEND);
 }
@@ -88,11 +92,23 @@ herr_t watchErrors(hid_t stack, void*) {
 
 }  // namespace
 
-void readEveryObject(const std::filesystem::path& file) {
+void readEveryObject(const std::filesystem::path& file, const std::vector<std::string>& skipRootChildren) {
     const Id f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
     if (!f.ok()) return;
+    constexpr unsigned kFields = H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS;
     bool outOfMemory = false;
-    H5Ovisit2(f.get(), H5_INDEX_NAME, H5_ITER_INC, visitObject, &outOfMemory, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS);
+    H5O_info_t rootInfo{};
+    if (H5Oget_info2(f.get(), &rootInfo, kFields) >= 0 && visitObject(f.get(), ".", &rootInfo, &outOfMemory) < 0)
+        throw std::bad_alloc();
+    H5G_info_t root{};
+    if (H5Gget_info(f.get(), &root) < 0) return;
+    for (hsize_t i = 0; i < root.nlinks && !outOfMemory; ++i) {
+        char name[1024];
+        const ssize_t length = H5Lget_name_by_idx(f.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        if (length < 0 || std::size_t(length) >= sizeof name) continue;  // no reader asks for a longer name
+        if (std::find(skipRootChildren.begin(), skipRootChildren.end(), name) != skipRootChildren.end()) continue;
+        H5Ovisit_by_name2(f.get(), name, H5_INDEX_NAME, H5_ITER_INC, visitObject, &outOfMemory, kFields, H5P_DEFAULT);
+    }
     if (outOfMemory) throw std::bad_alloc();
 }
 

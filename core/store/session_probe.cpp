@@ -206,7 +206,8 @@ std::optional<FileIdentity> fileIdentity(const fs::path& path) {
     struct stat st{};
     if (ec || stat(canonical.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
     return FileIdentity{canonical.string(), std::uint64_t(st.st_dev), std::uint64_t(st.st_ino), std::uint64_t(st.st_size),
-                        std::int64_t(st.st_mtim.tv_sec), std::int64_t(st.st_mtim.tv_nsec)};
+                        std::int64_t(st.st_mtim.tv_sec), std::int64_t(st.st_mtim.tv_nsec),
+                        std::int64_t(st.st_ctim.tv_sec), std::int64_t(st.st_ctim.tv_nsec)};
 }
 
 bool ProbedFiles::contains(const FileIdentity& file) {

@@ -82,11 +82,13 @@ struct ProbeResult {
 /// Failed body's own message.
 [[nodiscard]] std::string probeFailureMessage(const ProbeResult& result, const ProbeLimits& limits);
 
-/// What identifies one version of a file: a file changed or replaced since has another.
+/// What identifies one version of a file: a file changed or replaced since has another. The
+/// status-change time is part of it because no one can set it (cp -p and touch -d copy or set
+/// the modification time; a new or rewritten inode always gets a new ctime).
 struct FileIdentity {
     std::string canonicalPath;
     std::uint64_t device = 0, inode = 0, size = 0;
-    std::int64_t mtimeSeconds = 0, mtimeNanoseconds = 0;
+    std::int64_t mtimeSeconds = 0, mtimeNanoseconds = 0, ctimeSeconds = 0, ctimeNanoseconds = 0;
     auto operator<=>(const FileIdentity&) const = default;
 };
 /// path's identity now; nullopt when it is not a regular file that can be stat'ed.

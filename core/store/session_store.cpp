@@ -110,7 +110,8 @@ void probeSession(const fs::path& path) {
             const hdf5::AllocationWatch watch;
             try {
                 asError(kDamaged, [&] { (void)readSessionData(openUnprobed(path, H5F_ACC_RDONLY)); });
-                hdf5::readEveryObject(path);  // what other readers (plan costs) may read
+                // the rest of the file, for other readers (plan costs); the reader above read these
+                hdf5::readEveryObject(path, {"modules", "plans", "runs"});
             } catch (const Error&) {
                 if (watch.allocationFailed()) throw std::bad_alloc();
                 throw;

@@ -3,6 +3,8 @@
 // and valid sessions still read as before.
 #include <QtTest>
 
+#include <H5Cpp.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -170,6 +172,24 @@ private slots:
         QCOMPARE(SessionStore::read(file).runs.size(), std::size_t(1));
         fs::copy_file(kFuzzInputs / "crash_H5HG_read", file, fs::copy_options::overwrite_existing);
         QVERIFY(messageOf(file).startsWith(QString::fromStdString(file.string()) + ": "));
+    }
+
+    void anObjectOutsideTheSessionLayoutIsReadByTheProbeToo() {
+        // A group the session reader never opens (as plan costs are read by readRoot) holding
+        // a dataset that declares 2^33 doubles (64 GB) but stores none: only the probe's walk
+        // of the rest of the file reads it.
+        const fs::path dir = qb::test::freshScratchDir("session_probe_outside");
+        SessionStore::write(dir / "written.h5", smallSession());
+        const fs::path file = unwrittenCopy(dir / "written.h5", dir, "s.h5");
+        {
+            H5::H5File h5(file.string(), H5F_ACC_RDWR);
+            const hsize_t dims[1] = {hsize_t(1) << 33}, chunk[1] = {1024};
+            H5::DSetCreatPropList chunked;
+            chunked.setChunk(1, chunk);
+            h5.createGroup("/extra").createDataSet("huge", H5::PredType::IEEE_F64LE, H5::DataSpace(1, dims), chunked);
+        }
+        const QString message = messageOf(file);
+        QVERIFY2(message.contains(probeReportsOutOfMemory() ? "needs more than" : "crashed"), qPrintable(message));
     }
 
     void aForeignFileKeepsItsOwnMessage() {
