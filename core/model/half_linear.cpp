@@ -28,7 +28,8 @@ void convertHalfRows(const void* bits, bool bf16, Index cols, Index r0, Index ro
     }
 }
 
-void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMatrixRef& X, MatrixRM& Y) {
+void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMatrixRef& X, MatrixRM& Y,
+                const std::function<void(Index r0, Index rows)>& rowsRead) {
     const Index n = X.rows();
     if (X.cols() != in)
         throw Error("linear: input has " + std::to_string(X.cols()) + " features, weight expects " + std::to_string(in));
@@ -47,6 +48,7 @@ void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMat
         for (Index b = 0; b < blocks; ++b) {
             const Index r0 = b * blockRows, rows = std::min(blockRows, out - r0);
             convertHalfRows(bits, bf16, in, r0, rows, W.data());
+            if (rowsRead) rowsRead(r0, rows);
             gemmRowMajor(false, true, int(n), int(rows), int(in), 1.0f, Xc.data(), int(in), W.data(), int(in), 0.0f,
                          Y.data() + r0, int(out));
         }

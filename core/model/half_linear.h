@@ -7,6 +7,7 @@
 // Immutable; keeps the checkpoint (its mapping) alive.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "core/model/linear.h"
@@ -21,7 +22,10 @@ void convertHalfRows(const void* bits, bool bf16, Index cols, Index r0, Index ro
 /// Y[n, out] = X[n, in] · Wᵀ with W [out, in] row-major 16-bit values (BF16 when bf16, else
 /// F16) at `bits` (any alignment): rows of W converted to float a block at a time (≤ 4 MiB),
 /// one single-threaded BLAS product per block, blocks in parallel. Y is resized.
-void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMatrixRef& X, MatrixRM& Y);
+/// rowsRead, when given, is called once per block with the rows [r0, r0 + rows) just read, from
+/// the worker threads (concurrently): e.g. to drop their mapped pages from the resident set.
+void halfMatmul(const void* bits, bool bf16, Index out, Index in, const ConstMatrixRef& X, MatrixRM& Y,
+                const std::function<void(Index r0, Index rows)>& rowsRead = {});
 
 class HalfLinear final : public Linear {
 public:

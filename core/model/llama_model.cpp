@@ -107,10 +107,10 @@ std::shared_ptr<LlamaModel> LlamaModel::load(std::shared_ptr<const Checkpoint> c
     m->m_finalNorm = ckpt->loadVector("model.norm.weight", c.hiddenSize);
     if (options.skipLmHead)
         m->m_lmHead = nullptr;
-    else if (c.tieWordEmbeddings)
-        m->m_lmHead = makeEmbeddingHead(m->m_embedding);  // 16-bit tables are read in place
+    else if (c.tieWordEmbeddings)  // 16-bit tables are read in place; each forward releases the pages it read
+        m->m_lmHead = makeEmbeddingHead(m->m_embedding, ckpt, "model.embed_tokens.weight");
     else
-        m->m_lmHead = makeEmbeddingHead(EmbeddingTable::load(ckpt, "lm_head.weight", c.vocabSize, c.hiddenSize));
+        m->m_lmHead = makeEmbeddingHead(EmbeddingTable::load(ckpt, "lm_head.weight", c.vocabSize, c.hiddenSize), ckpt, "lm_head.weight");
     ckpt->release("lm_head.weight");
     m->m_layers.resize(std::size_t(c.numLayers));
     const double floatBytes = double(m->parameterCount()) * 4.0;
