@@ -229,7 +229,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         if (!c.tieWordEmbeddings) {
             const Linear& head = m.lmHead();
             if (const auto* e = dynamic_cast<const EmbeddingHead*>(&head)) {
-                writeTable([&](Index r0, Index rows, float* dst) { e->table()->rows(r0, rows, dst); });
+                writeTable([&](Index r0, Index rows, float* dst) { e->readRows(r0, rows, dst); });  // pages released as read
             } else {
                 const MatrixRM W = head.denseWeight();
                 writeTable([&](Index r0, Index rows, float* dst) {
