@@ -38,13 +38,16 @@ struct ProbeLimits {
     std::uint64_t memoryBytes = 0;
 };
 
-/// The bounds for a session file of fileBytes bytes: 30 s and 1 GiB + 16 × the file size.
+/// The bounds for a session file of fileBytes bytes: 30 s + 0.1 s per MiB, and 1 GiB + 16 ×
+/// the file size.
 /// Why: reading a session holds every module's statistics at once (SessionData), plus
-/// libhdf5's per-dataset chunk cache (1 MiB) and decompression buffers. The bundled model's
-/// session reads in 2–3 MB of heap (BENCHMARKS.md, issue 17), so 1 GiB is ample for small
-/// files; the datasets are deflate-compressed, and 16 × covers their expansion for large ones
-/// (float statistics rarely compress 4:1). A crafted 17 KB file that asks libhdf5 for a 4 GB
-/// string is refused at once.
+/// libhdf5's per-dataset chunk cache (1 MiB) and decompression buffers. Reading the bundled
+/// model's 2.1 MB session (35 modules) grew the reader's address space by 2.1 MB and its
+/// resident memory by 1.9 MB, about 1 × the file; 16 × leaves room for datasets that deflate
+/// compresses well, and 1 GiB for the library itself on small files. A crafted 17 KB file
+/// that makes libhdf5 allocate 4 GB for one string is refused at once. The same session read
+/// in 50–120 ms on a 2-core machine at load 6 (BENCHMARKS.md, issue 17): 30 s is 250 × that,
+/// and 0.1 s per MiB is 2–4 × the slowest rate seen, for sessions of large models.
 [[nodiscard]] ProbeLimits sessionProbeLimits(std::uintmax_t fileBytes);
 
 /// How a child read ended.
