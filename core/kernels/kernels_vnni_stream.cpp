@@ -41,6 +41,7 @@ template <int Bits, int G>
 __attribute__((always_inline)) inline __m256i groupCodes(const __m256i (&v)[Bits]) {
     constexpr int p = 4 * G * Bits, w = p / 32, s = p % 32;
     constexpr bool inOneWord = s + 4 * Bits <= 32;
+    static_assert(inOneWord || w + 1 < Bits, "a group that straddles two words ends inside the block's stream");
     const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << Bits) - 1));
     if constexpr (inOneWord) {
         // Read straight from bit s of word w: a byte that runs past bit 31 picks up the other
