@@ -7,9 +7,13 @@
 // Opening checks, in order, and throws Error with one line naming the file:
 //   missing file · not HDF5 (garbage bytes) · damaged or truncated HDF5 · HDF5 without
 //   format="quantbench-session" (a foreign file) · schema_version newer than kSessionSchemaVersion.
+// Before those checks, a file this process has not read or written in its current version is
+// read in full by a forked child (session_probe.h): a crash, an allocation past the bound or a
+// hang inside libhdf5 there is the Error "<file>: damaged session file (the HDF5 library crashed
+// reading it: …)" / "…needs more than N MB of memory…" / "…did not finish in N s…".
 // HDF5's own error printing is silenced; no HDF5 exception leaves this class.
 // Thread-safety: all functions may be called from any thread; HDF5 access is serialised
-// by one process-wide mutex.
+// by one process-wide mutex, held also while a probe's child reads (up to its deadline).
 
 #include <filesystem>
 #include <functional>
