@@ -49,6 +49,9 @@ PLAN_JSON=${PLAN_JSON:-'{"default":{"method":"gptq","bits":4,"group_size":32}}'}
 CKPT_TYPE=${CKPT_TYPE:-Q4_1}
 LLAMA_FULL=${LLAMA_FULL:-all}
 HELPER="python3 $ROOT/scripts/llama_cpp_compare.py"
+# --no-warmup (skips one throw-away evaluation) exists in llama.cpp from spring 2025 on.
+NO_WARMUP=()
+"$LLAMA_PPL" --help 2>&1 | grep -q -- --no-warmup && NO_WARMUP=(--no-warmup)
 FIRST=$((CTX / 2))
 
 sed 's/^<|endoftext|>$//' "$TEXT" > "$WORK/text-nosep.txt"
@@ -63,7 +66,7 @@ qb_ppl() {  # MODEL_DIR TEXT [extra eval args...] -> perplexity
 llama_ppl() {  # GGUF TEXT LOG [extra args...] -> "ppl chunks"
     local f=$1 t=$2 log=$3
     shift 3
-    if ! "$LLAMA_PPL" -m "$f" -f "$t" -c "$CTX" -b "$CTX" -t "$THREADS" --no-warmup "$@" > "$log" 2>&1; then
+    if ! "$LLAMA_PPL" -m "$f" -f "$t" -c "$CTX" -b "$CTX" -t "$THREADS" "${NO_WARMUP[@]}" "$@" > "$log" 2>&1; then
         echo "llama-perplexity failed on $f (log: $log):" >&2
         tail -20 "$log" >&2
         return 1
