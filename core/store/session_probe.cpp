@@ -117,7 +117,7 @@ pid_t reap(pid_t pid, int& status) {
 
 ProbeLimits sessionProbeLimits(std::uintmax_t fileBytes) {
     ProbeLimits limits;
-    limits.timeout = std::chrono::seconds(30) + std::chrono::milliseconds(100 * (fileBytes / kMiB));
+    limits.timeout = std::chrono::seconds(30) + std::chrono::milliseconds(250 * (fileBytes / kMiB));
     limits.memoryBytes = 1024 * kMiB + 16 * std::uint64_t(fileBytes);
     return limits;
 }

@@ -13,10 +13,11 @@
 // caller therefore holds the process-wide HDF5 mutex (hdf5Mutex() in session_store.cpp, taken
 // by every SessionStore call) across runInChildProcess, so no other thread is inside libhdf5
 // when the child starts, and the child never takes that mutex (its body calls the unlocked
-// readers). glibc's malloc resets its arena locks in the
-// child (fork-safe). The child runs only the body, reports through a pipe and leaves with
-// _exit(): no atexit handler (libhdf5's H5close would flush files the parent has open), no
-// return into the caller's stack, no Qt.
+// readers). glibc's malloc resets its arena locks in the child (fork-safe). The body must not
+// start threads or use OpenMP (libgomp's pool does not survive a fork); the session readers do
+// neither. The child runs only the body, reports through a pipe and leaves with _exit(): no
+// atexit handler (libhdf5's H5close would flush files the parent has open), no return into
+// the caller's stack, no Qt.
 
 #include <chrono>
 #include <cstdint>
@@ -38,7 +39,7 @@ struct ProbeLimits {
     std::uint64_t memoryBytes = 0;
 };
 
-/// The bounds for a session file of fileBytes bytes: 30 s + 0.1 s per MiB, and 1 GiB + 16 ×
+/// The bounds for a session file of fileBytes bytes: 30 s + 0.25 s per MiB, and 1 GiB + 16 ×
 /// the file size.
 /// Why: reading a session holds every module's statistics at once (SessionData), plus
 /// libhdf5's per-dataset chunk cache (1 MiB) and decompression buffers. Reading the bundled
@@ -46,8 +47,9 @@ struct ProbeLimits {
 /// resident memory by 1.9 MB, about 1 × the file; 16 × leaves room for datasets that deflate
 /// compresses well, and 1 GiB for the library itself on small files. A crafted 17 KB file
 /// that makes libhdf5 allocate 4 GB for one string is refused at once. The same session read
-/// in 50–120 ms on a 2-core machine at load 6 (BENCHMARKS.md, issue 17): 30 s is 250 × that,
-/// and 0.1 s per MiB is 2–4 × the slowest rate seen, for sessions of large models.
+/// in 50–120 ms on a 2-core machine at load 6–8 (about 25–60 ms per MiB) and was probed and
+/// read in 310–530 ms (BENCHMARKS.md, issue 17): 30 s is 60 × that, and 0.25 s per MiB is
+/// 4–10 × the slowest read rate seen, for the sessions of large models.
 [[nodiscard]] ProbeLimits sessionProbeLimits(std::uintmax_t fileBytes);
 
 /// How a child read ended.
