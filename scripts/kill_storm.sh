@@ -11,8 +11,15 @@
 #     from it; scripts/resume_storm.sh checks that); anything else is a violation. When a kill
 #     left temps or a state, the same command runs again without a signal (no --resume), and
 #     they must be gone after it (removed on the next run).
+# Each run ends one of three ways: killed (ended by the signal: SIGKILL, or SIGINT before the
+# command installed its handler), stopped (SIGINT caught: "error: cancelled", exit 1) or
+# finished (exit 0: the signal came too late). Any other ending is a violation. Commands start
+# with SIGINT at its default action, as at a terminal (a script's background job would
+# otherwise inherit it ignored, and a SIGINT before the handler would be lost).
 #   scripts/kill_storm.sh [RUNS (default 100)] [BUILD_DIR (default build)]
-# Env: QB_STORM_SEED (RANDOM seed, default 17). Exits non-zero on any violation.
+# Env: QB_STORM_SEED (RANDOM seed, default 17); QB_STORM_KINDS (the commands, in turn; default
+# "quantize export inspect report session"); QB_STORM_SIGNALS (chosen at random per run; default
+# "KILL INT"). Exits non-zero on any violation.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs="${1:-100}"
@@ -58,24 +65,24 @@ rm -rf ref/base.h5.q ref/*.count.json
 base_runs=$(run_count ref/session.h5)
 echo "kill_storm: clean runs (ms): quantize ${dur[quantize]}, export ${dur[export]}, inspect ${dur[inspect]}, report ${dur[report]}, session save ${dur[session]}; $runs runs"
 
-declare -A killed finished violations temps stale states
-kinds=(quantize export inspect report session)
+declare -A killed stopped finished violations temps stale states
+read -r -a kinds <<<"${QB_STORM_KINDS:-quantize export inspect report session}"
+read -r -a signals <<<"${QB_STORM_SIGNALS:-KILL INT}"
 for ((i = 1; i <= runs; i++)); do
-  kind=${kinds[$(( (i - 1) % 5 ))]}
-  sig=$([ $((RANDOM % 2)) -eq 0 ] && echo KILL || echo INT)
+  kind=${kinds[$(( (i - 1) % ${#kinds[@]} ))]}
+  sig=${signals[$(( RANDOM % ${#signals[@]} ))]}
   mkdir "r$i" && cd "r$i"
   case "$kind" in quantize) final=q ;; export) final=m.gguf ;; inspect) final=s.h5 ;; report) final=r.json ;; session) final=s.h5 ;; esac
   mkdir -p ref && ln -s "$work/ref/session.h5" ref/session.h5
   if [ "$kind" = session ] || [ "$kind" = inspect ]; then cp "$work/ref/session.h5" "$final"; fi
   before=$( [ -f "$final" ] && sha256sum "$final" | cut -d' ' -f1 || true)
-  $(command_of "$kind" "$final") >/dev/null 2>&1 &
+  env --default-signal=INT $(command_of "$kind" "$final") >/dev/null 2>"$work/stderr" &
   pid=$!
   delay=$(( RANDOM % (dur[$kind] * 12 / 10 + 1) ))
   sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   kill -s "$sig" "$pid" 2>/dev/null || true
   rc=0; { wait "$pid"; } 2>/dev/null || rc=$?
   key="$kind/$sig"
-  if ((rc == 0)); then finished[$key]=$(( ${finished[$key]:-0} + 1 )); else killed[$key]=$(( ${killed[$key]:-0} + 1 )); fi
   bad=""
   case "$kind" in
     quantize | export)
@@ -89,6 +96,10 @@ for ((i = 1; i <= runs; i++)); do
       now=$(sha256sum "$final" | cut -d' ' -f1)
       if [ "$now" != "$before" ] && [ "$(run_count "$final")" != "$((base_runs + 1))" ]; then bad="$final changed without one whole run more"; fi ;;
   esac
+  if ((rc == 0)); then finished[$key]=$(( ${finished[$key]:-0} + 1 ))
+  elif ((rc > 128)); then killed[$key]=$(( ${killed[$key]:-0} + 1 ))
+  elif ((rc == 1)) && [ "$(tail -n 1 "$work/stderr")" = "error: cancelled" ]; then stopped[$key]=$(( ${stopped[$key]:-0} + 1 ))
+  else bad="${bad:+$bad; }exit $rc, not a signal's ending: $(tr '\n' ' ' <"$work/stderr" | head -c 200 || true)"; fi
   rm -f ./*.count.json
   # What remains besides the final name (and the session save's own --out folder): temps only.
   for f in * .[!.]*; do
@@ -118,12 +129,12 @@ for ((i = 1; i <= runs; i++)); do
   cd "$work" && rm -rf "r$i"
 done
 
-printf '%-16s %7s %9s %11s %12s %15s %10s\n' 'command/signal' killed finished temps-left resume-state 'after-next-run' violations
+printf '%-16s %7s %8s %9s %11s %12s %15s %10s\n' 'command/signal' killed stopped finished temps-left resume-state 'after-next-run' violations
 total=0
 for kind in "${kinds[@]}"; do
-  for sig in KILL INT; do
+  for sig in "${signals[@]}"; do
     key="$kind/$sig"
-    printf '%-16s %7s %9s %11s %12s %15s %10s\n' "$key" "${killed[$key]:-0}" "${finished[$key]:-0}" "${temps[$key]:-0}" "${states[$key]:-0}" \
+    printf '%-16s %7s %8s %9s %11s %12s %15s %10s\n' "$key" "${killed[$key]:-0}" "${stopped[$key]:-0}" "${finished[$key]:-0}" "${temps[$key]:-0}" "${states[$key]:-0}" \
       "${stale[$key]:-0}" "${violations[$key]:-0}"
     total=$(( total + ${violations[$key]:-0} ))
   done
