@@ -33,7 +33,7 @@ std::string cpuModel() {
 std::string isaDescription() {
     const kernels::CpuFeatures& f = kernels::cpuFeatures();
     std::string features;
-    for (const auto& [has, name] : {std::pair{f.avx2, "avx2"}, {f.fma, "fma"}, {f.f16c, "f16c"}, {f.avx512vnni, "avx512vnni"}})
+    for (const auto& [has, name] : {std::pair{f.avx2, "avx2"}, {f.fma, "fma"}, {f.f16c, "f16c"}, {f.avx512vnni, "avx512vnni"}, {f.avx512vbmi, "avx512vbmi"}})
         if (has) features += (features.empty() ? "" : " ") + std::string(name);
     if (features.empty()) features = "baseline";
     return features + "; kernels " + kernels::kernelPathName(kernels::activeKernelPath());
