@@ -155,6 +155,7 @@ Report buildReport(const SessionData& session, const std::filesystem::path& sess
         }
         report.sections.push_back(sections[i].second());
     }
+    if (ctx) ctx->progress(1.0, "report sections");  // done: a terminal's progress line is cleared
     report.title = "Quantization report: " + report.modelName;
     return report;
 }
