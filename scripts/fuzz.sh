@@ -14,7 +14,7 @@ seconds="${1:-60}"
 shift || true
 build="$here/build-fuzz"
 jobs="${QB_FUZZ_JOBS:-$(nproc)}"
-all=(safetensors model_config checkpoint_index hf_tokenizer plan session_store quantized_checkpoint gguf_reader)
+all=(safetensors model_config checkpoint_index hf_tokenizer plan session_store quantized_checkpoint gguf_reader exported_folder)
 targets=("${@:-${all[@]}}")
 
 # Debian's clang-14 (scripts/setup.sh installs it); plain clang/clang++ when that is all there is.

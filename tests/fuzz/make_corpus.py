@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of tests/fuzz/corpus/<target>/ (committed; rerun only to change them).
 
-  tests/fuzz/make_corpus.py BUILD_DIR
+  tests/fuzz/make_corpus.py BUILD_DIR [exported_folder]
+
+With exported_folder only that target's seeds are rewritten (they need quantize and export).
 
 BUILD_DIR is a Release build (its quantbench-cli makes the quantized configs and the session;
 its third_party/tokenizers holds the real tokenizer files, shrunk here to a few hundred tokens).
@@ -105,6 +107,53 @@ def shrink_tokenizer(tok, cfg, keep=320):
     return tok, cfg
 
 
+def exported_folder_seeds(tmp):
+    """exported_folder: config.json + SPLIT + model.safetensors of the bundled model quantized
+    with a 4-bit g32 RTN plan and exported to each HF format (and bf16), cut to layer 0: its
+    modules' tensors (gate/up kept only where quantized, to stay under 64 KB) and the
+    quantization_config entries that name layer 0."""
+    d = os.path.join(OUT, 'exported_folder')
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    plan = os.path.join(tmp, 'rtn.json')
+    with open(plan, 'w') as f:
+        json.dump({'default': {'method': 'rtn', 'bits': 4, 'group_size': 32}}, f)
+    calib = os.path.join(ROOT, 'resources/data/tinystories/calib.txt')
+    q = os.path.join(tmp, 'rtn')
+    subprocess.run([CLI, 'quantize', '--model', MODEL, '--plan', plan, '--calib', calib, '--out', q,
+                    '--calib-windows', '2', '--calib-ctx', '32', '--quiet', '--threads', '1'], check=True, stdout=subprocess.DEVNULL)
+    exports = {'gptq': ['--format', 'gptq'], 'gptq_v2': ['--format', 'gptq', '--checkpoint-format', 'gptq_v2'],
+               'awq': ['--format', 'awq'], 'compressed_tensors': ['--format', 'compressed-tensors'], 'bf16': ['--format', 'bf16']}
+    layer0 = lambda name: '.layers.0.' in name
+    for seed, args in exports.items():
+        out = os.path.join(tmp, 'e-' + seed)
+        subprocess.run([CLI, 'export', '--model', q, '--out', out, '--no-check', '--threads', '1'] + args, check=True,
+                       stdout=subprocess.DEVNULL)
+        cfg = json.loads(read(os.path.join(out, 'config.json')))
+        qc = cfg.get('quantization_config', {})
+        if 'dynamic' in qc:
+            qc['dynamic'] = {k: v for k, v in qc['dynamic'].items() if 'layers\\.0\\.' in k}
+        for key in ('modules_to_not_convert', 'ignore'):
+            if key in qc:
+                qc[key] = [m for m in qc[key] if layer0(m) or 'layers' not in m]
+        for g in qc.get('config_groups', {}).values():
+            g['targets'] = [t for t in g['targets'] if layer0(t)]
+        blob = read(os.path.join(out, 'model.safetensors'))
+        n = struct.unpack('<Q', blob[:8])[0]
+        header = json.loads(blob[8:8 + n])
+        keep = []
+        for name, t in sorted(header.items()):
+            if name == '__metadata__' or not layer0(name) or 'layernorm' in name:
+                continue
+            if seed == 'bf16' and '.mlp.' in name:
+                continue
+            if seed != 'compressed_tensors' and name.endswith(('gate_proj.weight', 'up_proj.weight')):
+                continue
+            a, b = t['data_offsets']
+            keep.append((name, t['dtype'], t['shape'], blob[8 + n + a:8 + n + b]))
+        put('exported_folder', seed, json.dumps(cfg, indent=1).encode() + SPLIT + safetensors(keep))
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -203,8 +252,14 @@ def main():
     put('gguf_reader', 'v3_mixed', gguf(3, kvs, tensors))
     put('gguf_reader', 'v2_small', gguf(2, kvs[:4], tensors[:2]))
     put('gguf_reader', 'no_tensors', gguf(3, kvs[:2], []))
+    exported_folder_seeds(tmp)
     shutil.rmtree(tmp)
 
 
 if __name__ == '__main__':
-    main()
+    if sys.argv[2:] == ['exported_folder']:
+        tmp = tempfile.mkdtemp(prefix='qb-corpus-')
+        exported_folder_seeds(tmp)
+        shutil.rmtree(tmp)
+    else:
+        main()

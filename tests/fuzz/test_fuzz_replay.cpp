@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 const QStringList kTargets = {"safetensors", "model_config", "checkpoint_index", "hf_tokenizer", "plan",
-                              "session_store", "quantized_checkpoint", "gguf_reader"};
+                              "session_store", "quantized_checkpoint", "gguf_reader", "exported_folder"};
 const fs::path kFuzzDir = fs::path(QB_SOURCE_DIR) / "tests/fuzz";
 
 std::vector<fs::path> inputsOf(const std::string& target, const char* kind) {

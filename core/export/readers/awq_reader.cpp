@@ -9,6 +9,7 @@
 // modules_to_not_convert (a module whose name contains one of them keeps its plain weight).
 #include <nlohmann/json.hpp>
 
+#include "core/export/readers/config_value.h"
 #include "core/export/readers/exported_folder_reader.h"
 #include "core/util/error.h"
 
@@ -22,12 +23,14 @@ class AwqReader final : public ExportedFolderReader {
 public:
     explicit AwqReader(std::shared_ptr<const HfFolder> folder) : ExportedFolderReader(std::move(folder)) {
         const auto q = nlohmann::json::parse(m_folder->quantizationConfigJson());
-        m_group = q.value("group_size", -1);
-        m_version = q.value("version", "gemm");
-        if (q.value("bits", 4) != 4) throw Error(m_folder->dir().string() + ": AWQ bits " + std::to_string(q.value("bits", 4)) + " (GEMM holds 4)");
+        const std::string where = m_folder->dir().string() + "/config.json: quantization_config";
+        m_group = configValue(q, "group_size", -1, where);
+        m_version = configValue<std::string>(q, "version", "gemm", where);
+        const int bits = configValue(q, "bits", 4, where);
+        if (bits != 4) throw Error(m_folder->dir().string() + ": AWQ bits " + std::to_string(bits) + " (GEMM holds 4)");
         if (m_version != "gemm") throw Error(m_folder->dir().string() + ": AWQ version '" + m_version + "' (this reader knows gemm)");
         if (q.contains("modules_to_not_convert") && q["modules_to_not_convert"].is_array())
-            for (const auto& m : q["modules_to_not_convert"]) m_notConverted.push_back(m.get<std::string>());
+            for (const auto& m : q["modules_to_not_convert"]) m_notConverted.push_back(configString(m, where + ".modules_to_not_convert[]"));
     }
     std::string format() const override { return "awq"; }
     std::string variant() const override { return m_version; }
@@ -37,6 +40,10 @@ public:
             if (name.find(m) != std::string::npos) return readPlainLinear(*m_folder, name, out, in);
         const Index g = m_group > 0 ? m_group : in;
         const Index groups = in / g;
+        if (out % 8 != 0) throw Error(m_folder->dir().string() + ": " + name + " has " + std::to_string(out) + " outputs; AWQ GEMM packs 8 a word");
+        if (in % g != 0)
+            throw Error(m_folder->dir().string() + "/config.json: quantization_config.group_size " + std::to_string(g) + " does not divide the " +
+                        std::to_string(in) + " inputs of " + name);
         const auto qweight = m_folder->int32s(name + ".qweight", {in, out / 8});
         const auto qzeros = m_folder->int32s(name + ".qzeros", {groups, out / 8});
         const MatrixRM scales = m_folder->floats(name + ".scales", {groups, out});

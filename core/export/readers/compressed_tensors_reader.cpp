@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/export/readers/config_value.h"
 #include "core/export/readers/exported_folder_reader.h"
 #include "core/text/regex.h"
 #include "core/util/error.h"
@@ -31,38 +32,59 @@ class CompressedTensorsReader final : public ExportedFolderReader {
 public:
     explicit CompressedTensorsReader(std::shared_ptr<const HfFolder> folder) : ExportedFolderReader(std::move(folder)) {
         m_config = nlohmann::json::parse(m_folder->quantizationConfigJson());
-        m_format = m_config.value("format", "");
-        if (m_config.value("quantization_status", "compressed") != "compressed")
+        m_format = configValue<std::string>(m_config, "format", "", where());
+        if (configValue<std::string>(m_config, "quantization_status", "compressed", where()) != "compressed")
             throw Error(m_folder->dir().string() + ": quantization_status is not 'compressed'");
     }
     std::string format() const override { return "compressed-tensors"; }
     std::string variant() const override { return m_format; }
 
     DecodedLinear linear(const std::string& name, Index out, Index in) const override {
-        if (m_config.contains("ignore"))
-            for (const auto& t : m_config["ignore"])
-                if (t.get<std::string>() != "Linear" && matches(name, t.get<std::string>())) return readPlainLinear(*m_folder, name, out, in);
-        for (const auto& [gname, group] : m_config["config_groups"].items())
-            for (const auto& t : group.value("targets", nlohmann::json::array()))
-                if (matches(name, t.get<std::string>())) {
-                    const std::string format = group.contains("format") && group["format"].is_string() ? group["format"].get<std::string>() : m_format;
-                    if (format == "pack-quantized") return packed(name, group["weights"], out, in);
-                    if (format == "int-quantized") return intQuantized(name, out, in);
-                    throw Error(m_folder->dir().string() + ": " + name + ": format '" + format + "' is not one this reader knows");
-                }
+        for (const auto& t : listOf(m_config, "ignore", where()))
+            if (configString(t, where() + ".ignore[]") != "Linear" && matches(name, t.get<std::string>()))
+                return readPlainLinear(*m_folder, name, out, in);
+        const auto groups = m_config.find("config_groups");
+        if (groups != m_config.end() && !groups->is_null() && !groups->is_object()) throw Error(where() + ".config_groups is not a JSON object");
+        if (groups != m_config.end() && groups->is_object())
+            for (const auto& [gname, group] : groups->items()) {
+                const std::string at = where() + ".config_groups." + gname;
+                for (const auto& t : listOf(group, "targets", at))
+                    if (matches(name, configString(t, at + ".targets[]"))) {
+                        const std::string format = group.contains("format") && group["format"].is_string() ? group["format"].get<std::string>() : m_format;
+                        if (format == "pack-quantized") {
+                            const auto w = group.find("weights");
+                            if (w == group.end() || !w->is_object()) throw Error(at + ".weights is not a JSON object");
+                            return packed(name, *w, at + ".weights", out, in);
+                        }
+                        if (format == "int-quantized") return intQuantized(name, out, in);
+                        throw Error(m_folder->dir().string() + ": " + name + ": format '" + format + "' is not one this reader knows");
+                    }
+            }
         return readPlainLinear(*m_folder, name, out, in);
     }
 
 private:
-    DecodedLinear packed(const std::string& name, const nlohmann::json& w, Index out, Index in) const {
-        const int bits = w.value("num_bits", 4);
+    std::string where() const { return m_folder->dir().string() + "/config.json: quantization_config"; }
+    // obj[key] as a JSON array (empty when absent or null); Error when it is anything else.
+    static const nlohmann::json& listOf(const nlohmann::json& obj, const char* key, const std::string& at) {
+        static const nlohmann::json none = nlohmann::json::array();
+        if (!obj.is_object()) throw Error(at + " is not a JSON object");
+        const auto it = obj.find(key);
+        if (it == obj.end() || it->is_null()) return none;
+        if (!it->is_array()) throw Error(at + "." + key + " is not a JSON array");
+        return *it;
+    }
+
+    DecodedLinear packed(const std::string& name, const nlohmann::json& w, const std::string& at, Index out, Index in) const {
+        const int bits = configValue(w, "num_bits", 4, at);
         if (bits < 1 || bits > 8) throw Error(m_folder->dir().string() + ": " + name + ": num_bits " + std::to_string(bits));
         const Index pf = 32 / bits;
         const auto shape = m_folder->integers(name + ".weight_shape", 2);
         if (shape[0] != out || shape[1] != in)
             throw Error(m_folder->dir().string() + ": " + name + ".weight_shape is [" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + "]");
-        const std::string strategy = w.value("strategy", "");
-        const Index groupSize = strategy == "group" ? Index(w.value("group_size", 0)) : in;
+        const std::string strategy = configValue<std::string>(w, "strategy", "", at);
+        const bool symmetric = configValue(w, "symmetric", true, at);
+        const Index groupSize = strategy == "group" ? Index(configValue(w, "group_size", 0, at)) : in;
         if (groupSize <= 0) throw Error(m_folder->dir().string() + ": " + name + ": group strategy without a group_size");
         const Index groups = (in + groupSize - 1) / groupSize;
         const std::int32_t offset = 1 << (bits - 1);
@@ -71,7 +93,7 @@ private:
         const auto qw = m_folder->int32s(name + ".weight_packed", {out, words});
         const MatrixRM scale = m_folder->floats(name + ".weight_scale", {out, groups});
         std::vector<std::int32_t> zp(std::size_t(out * groups), 0);  // signed zero points [out, groups]
-        if (!w.value("symmetric", true)) {
+        if (!symmetric) {
             const Index zw = (out + pf - 1) / pf;
             const auto z = m_folder->int32s(name + ".weight_zero_point", {zw, groups});
             for (Index o = 0; o < out; ++o)
@@ -93,7 +115,7 @@ private:
             }
         d.bias = readBias(*m_folder, name, out);
         d.storage = "pack-quantized int" + std::to_string(bits) + (strategy == "group" ? " g" + std::to_string(groupSize) : " channel") +
-                    (w.value("symmetric", true) ? " sym" : " asym");
+                    (symmetric ? " sym" : " asym");
         return d;
     }
 

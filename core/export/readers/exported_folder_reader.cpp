@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/export/readers/config_value.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -40,7 +41,7 @@ std::unique_ptr<ExportedFolderReader> makeFloatReader(std::shared_ptr<const HfFo
 std::unique_ptr<ExportedFolderReader> openExportedFolder(const std::filesystem::path& dir) {
     auto folder = HfFolder::open(dir);
     const auto q = nlohmann::json::parse(folder->quantizationConfigJson().empty() ? "{}" : folder->quantizationConfigJson());
-    const std::string method = q.value("quant_method", "");
+    const std::string method = configValue<std::string>(q, "quant_method", "", (dir / "config.json").string() + ": quantization_config");
     if (method == "gptq") return makeGptqReader(folder);
     if (method == "awq") return makeAwqReader(folder);
     if (method == "compressed-tensors") return makeCompressedTensorsReader(folder);

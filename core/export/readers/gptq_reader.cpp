@@ -13,8 +13,10 @@
 // (Python re.match), first match wins; "-:" modules are not quantized (plain weight).
 #include <nlohmann/json.hpp>
 
+#include "core/export/readers/config_value.h"
 #include "core/export/readers/exported_folder_reader.h"
 #include "core/quant/gptq_dynamic.h"
+#include "core/text/regex.h"
 #include "core/util/error.h"
 
 namespace qb::core {
@@ -44,9 +46,9 @@ class GptqReader final : public ExportedFolderReader {
 public:
     explicit GptqReader(std::shared_ptr<const HfFolder> folder) : ExportedFolderReader(std::move(folder)) {
         const auto q = nlohmann::json::parse(m_folder->quantizationConfigJson());
-        m_default.bits = q.value("bits", 4);
-        m_default.groupSize = q.value("group_size", -1);
-        m_variant = q.value("checkpoint_format", "gptq");
+        m_default.bits = configValue(q, "bits", 4, where());
+        m_default.groupSize = configValue(q, "group_size", -1, where());
+        m_variant = configValue<std::string>(q, "checkpoint_format", "gptq", where());
         if (m_variant != "gptq" && m_variant != "gptq_v2")
             throw Error(m_folder->dir().string() + ": checkpoint_format '" + m_variant + "' is neither gptq nor gptq_v2");
         if (q.contains("dynamic"))
@@ -60,6 +62,8 @@ public:
         const Scheme s = schemeOf(name);
         if (!s.quantized || !m_folder->find(name + ".qweight")) return readPlainLinear(*m_folder, name, out, in);
         const int bits = s.bits;
+        if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
+            throw Error(where() + ": " + name + " has " + std::to_string(bits) + " bits; GPTQ packs 2, 3, 4 or 8");
         const Index groups = s.groupSize > 0 ? (in + s.groupSize - 1) / s.groupSize : 1;
         const auto qweight = m_folder->int32s(name + ".qweight", {in / 32 * bits, out});
         const auto qzeros = m_folder->int32s(name + ".qzeros", {groups, out / 32 * bits});
@@ -96,12 +100,14 @@ public:
     }
 
 private:
+    std::string where() const { return m_folder->dir().string() + "/config.json: quantization_config"; }
     Scheme schemeOf(const std::string& name) const {
         Scheme s = m_default;
         if (const GptqDynamicRule* r = m_dynamic.match(name)) {
             if (r->skip) s.quantized = false;
-            s.bits = r->overrides.value("bits", s.bits);
-            s.groupSize = r->overrides.value("group_size", s.groupSize);
+            const std::string at = where() + ".dynamic['" + r->pattern->pattern() + "']";
+            s.bits = configValue(r->overrides, "bits", s.bits, at);
+            s.groupSize = configValue(r->overrides, "group_size", s.groupSize, at);
         }
         return s;
     }
