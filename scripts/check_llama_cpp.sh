@@ -89,7 +89,8 @@ row() {  # LABEL GGUF SOURCE_DIR
     if [ "$label" = "$TOKENS_ROW" ]; then
         full=$(llama_ppl "$f" "$TEXT" "$dir/llama-full.log" --kl-divergence-base "$dir/base.bin")
         "$QB" tokenize --model "$src" --text "$TEXT" --json > "$dir/ids.json"
-        $HELPER tokens-check "$dir/base.bin" "$dir/ids.json" > "$WORK/tokens-check.txt" || TOKENS_FAILED=1
+        bos=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("bos_token_id", 1))' "$src/config.json")
+        $HELPER tokens-check "$dir/base.bin" "$dir/ids.json" "$bos" > "$WORK/tokens-check.txt" || TOKENS_FAILED=1
         rm -f "$dir/base.bin"
     elif [ "$LLAMA_FULL" = all ] || [[ " $LLAMA_FULL " == *" $label "* ]]; then
         full=$(llama_ppl "$f" "$TEXT" "$dir/llama-full.log")

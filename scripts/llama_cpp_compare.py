@@ -13,10 +13,11 @@
       FIRST .. ctx-2 of the first WINDOWS windows (default 1) -- llama-perplexity's scoring of a
       chunk (it scores the second half, first = n_ctx/2).
 
-  tokens-check BASE.bin IDS.json
+  tokens-check BASE.bin IDS.json [BOS_ID]
       Compares the token stream that llama-perplexity --kl-divergence-base wrote (its header:
       "_logits_", n_ctx, n_vocab, n_chunk, then n_chunk * n_ctx token ids) with quantbench-cli
-      tokenize --json of the same text, BOS (id 1) put first as llama.cpp does.
+      tokenize --json of the same text, BOS (default id 1; Llama 3: 128000) put first as
+      llama.cpp does.
 """
 import array
 import json
@@ -136,7 +137,7 @@ def chunk_ppl(path, first, windows):
     print(f"{math.exp(nll / count):.6f} {count}")
 
 
-def tokens_check(base, ids_json):
+def tokens_check(base, ids_json, bos=1):
     with open(base, "rb") as f:
         magic = f.read(8)
         if magic != b"_logits_":
@@ -144,7 +145,7 @@ def tokens_check(base, ids_json):
         n_ctx, n_vocab, n_chunk = struct.unpack("<iii", f.read(12))
         theirs = array.array("i")
         theirs.frombytes(f.read(4 * n_ctx * n_chunk))
-    ours = [1] + json.loads(Path(ids_json).read_text())["ids"]
+    ours = [bos] + json.loads(Path(ids_json).read_text())["ids"]
     n = len(theirs)
     diff = next((i for i in range(min(n, len(ours))) if theirs[i] != ours[i]), None)
     if diff is None and len(ours) >= n:
@@ -162,7 +163,7 @@ def main():
     elif len(sys.argv) >= 4 and sys.argv[1] == "chunk-ppl":
         chunk_ppl(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     elif len(sys.argv) >= 4 and sys.argv[1] == "tokens-check":
-        tokens_check(sys.argv[2], sys.argv[3])
+        tokens_check(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     else:
         raise SystemExit(__doc__)
 
