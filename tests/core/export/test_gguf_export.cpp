@@ -183,7 +183,8 @@ private slots:
         const auto file = test::freshScratchDir("gguf-bundled-" + core::ggmlTypeName(t)) / "m.gguf";
         const auto report = core::exportGguf(*model, dir, file, {.type = t, .name = {}, .outputType = {}});
         QCOMPARE(report.fileBytes, std::uint64_t(std::filesystem::file_size(file)));
-        QVERIFY(!std::filesystem::exists(file.string() + ".tmp"));
+        // Nothing but the file beside it: the writer's temp ("m.gguf.tmp-<pid>") was renamed.
+        QCOMPARE(std::distance(std::filesystem::directory_iterator(file.parent_path()), std::filesystem::directory_iterator()), 1);
         const auto r = core::GgufReader::open(file);
         QCOMPARE(r->tensors().size(), std::size_t(1 + 5 * 9 + 1));  // token_embd, 5 × (2 norms + 7), output_norm; tied head
         // Legacy blocks take the 64-wide rows; the 172-wide ffn_down rows stay F16. K types (256) fall
@@ -442,7 +443,7 @@ private slots:
         ctx.requestStop();
         QVERIFY_THROWS_EXCEPTION(core::Cancelled, (void)core::exportGguf(*model, dir, out, {}, &ctx));
         QVERIFY(!std::filesystem::exists(out));
-        QVERIFY(!std::filesystem::exists(out.string() + ".tmp"));
+        QVERIFY(std::filesystem::is_empty(out.parent_path()));  // nor its temp ("m.gguf.tmp-<pid>")
     }
 
     // llama-quantize's output type (llama_tensor_get_type: Q6_K, Q8_0 when ne[0] % 256 != 0 or
