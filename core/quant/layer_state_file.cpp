@@ -247,7 +247,7 @@ LayerState readLayerState(const fs::path& path, const ModelConfig& config, int i
             if (file->find("q_norm")) L->qNorm = in.vector("q_norm", config.headDim);
             if (file->find("k_norm")) L->kNorm = in.vector("k_norm", config.headDim);
             for (ModuleKind k : kAllModuleKinds) {
-                const auto [rows, cols] = moduleShape(config, k);
+                const Index rows = moduleShape(config, k).first, cols = moduleShape(config, k).second;  // no structured binding: clang 14 cannot capture one
                 const std::string method = methodName(plan.resolve(moduleName(index, k)).method);
                 L->linear(k) = withErrorContext(moduleSuffix(k), [&] { return readModule(in, moduleSuffix(k), meta.at(moduleSuffix(k)), rows, cols, method); });
             }
