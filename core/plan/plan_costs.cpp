@@ -1,8 +1,11 @@
 #include "core/plan/plan_costs.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <map>
+#include <optional>
 
 #include "core/eval/kl_divergence.h"
 #include "core/plan/rank_correlation.h"
@@ -214,52 +217,105 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
         for (auto& [owner, capture] : inputs) capture->finish();
         table.secondsCapture += secondsSince(t0);
 
-        // Phase 2: per module, Ŵ for every candidate, its measured cost, and the proxy.
+        // Phase 2: per module, Ŵ for every candidate, its measured cost, and the proxy. Each
+        // (module, candidate) cost of the layer is one task — Ŵ, then a forward from layer l with
+        // only that module replaced — and the tasks run on the OpenMP threads at once: they read
+        // the model, the reference and the captured inputs and write only their own result. Inside
+        // a task the GEMMs run on one thread (OpenMP nesting is off), so a layer offers
+        // 7 × candidates independent tasks however many cores there are, instead of splitting
+        // small products. Results, callbacks and progress follow in module order on this thread.
+        struct Pending {
+            ModuleKind kind;
+            ModuleCosts costs;
+            MatrixRM W;                  // [out, in]
+            std::vector<double> e;       // [candidates] e(c)
+            std::vector<double> kld;     // [candidates] measured costs, then the probe's if separate
+            std::vector<double> quantizeSeconds, forwardSeconds;  // [candidates + 1] per task
+        };
+        std::vector<Pending> pending;
+        for (ModuleKind k : kAllModuleKinds) {
+            if (done.count(k)) continue;
+            const GroupCapture& input = *inputs.at(inputOwner(k));
+            Pending p{k, {}, layer->linear(k)->denseWeight(), {}, {}, {}};
+            ModuleCosts& m = p.costs;
+            m.name = moduleName(l, k);
+            m.outFeatures = p.W.rows();
+            m.inFeatures = p.W.cols();
+            m.candidates = planCandidates(options.space, p.W.rows(), p.W.cols());
+            t0 = Clock::now();
+            const MatrixRMd G = input.rows().cast<double>().transpose() * input.rows().cast<double>();  // XᵀX [in, in]
+            p.e = rtnErrors(m.candidates, p.W, G);
+            m.probeRtnError = relativeOutputError(p.W, quantizeRtn(p.W, probe.grid).dequantize(), G);
+            table.secondsQuantize += secondsSince(t0);
+            pending.push_back(std::move(p));
+        }
+        // The tasks: (module, candidate) when measuring, and (module, probe) where the probe's
+        // cost is not one of them.
+        struct Task {
+            std::size_t module;
+            std::size_t candidate;  // == candidates.size(): the probe's own forward
+        };
+        std::vector<Task> tasks;
+        std::vector<std::optional<std::size_t>> probeIndex(pending.size());
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            const auto& cands = pending[i].costs.candidates;
+            const auto it = std::find_if(cands.begin(), cands.end(), [&](const PlanCandidate& pc) { return pc.scheme.label() == probe.label(); });
+            if (options.measure && it != cands.end()) probeIndex[i] = std::size_t(it - cands.begin());
+            if (options.measure)
+                for (std::size_t j = 0; j < cands.size(); ++j) tasks.push_back({i, j});
+            if (!probeIndex[i]) tasks.push_back({i, cands.size()});
+            pending[i].kld.assign(cands.size() + 1, 0.0);
+            pending[i].quantizeSeconds.assign(cands.size() + 1, 0.0);
+            pending[i].forwardSeconds.assign(cands.size() + 1, 0.0);
+        }
+        std::exception_ptr failure;
+        std::atomic<bool> failed{false};
+#pragma omp parallel for schedule(dynamic, 1)
+        for (std::ptrdiff_t t = 0; t < std::ptrdiff_t(tasks.size()); ++t) {
+            if (failed.load() || ctx.stopRequested()) continue;
+            Pending& p = pending[tasks[std::size_t(t)].module];
+            const std::size_t j = tasks[std::size_t(t)].candidate;
+            try {
+                auto t1 = Clock::now();
+                const GroupCapture& input = *inputs.at(inputOwner(p.kind));
+                // No callbacks from worker threads: a fresh context (stop is polled per task above).
+                MatrixRM What = j < p.costs.candidates.size()
+                                    ? withErrorContext(p.costs.name, [&] { return candidateWeight(p.costs.candidates[j].scheme, p.W, input, p.kind, RunContext{}); })
+                                    : quantizeRtn(p.W, probe.grid).dequantize();
+                p.quantizeSeconds[j] = secondsSince(t1);
+                t1 = Clock::now();
+                p.kld[j] = replacementKld(model, ref, l, p.kind, std::move(What));
+                p.forwardSeconds[j] = secondsSince(t1);
+            } catch (...) {
+#pragma omp critical(qb_plan_costs_failure)
+                if (!failure) failure = std::current_exception();
+                failed.store(true);
+            }
+        }
+        if (failure) std::rethrow_exception(failure);
+        ctx.throwIfStopped();
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            Pending& p = pending[i];
+            ModuleCosts& m = p.costs;
+            const std::size_t nc = m.candidates.size();
+            if (options.measure) m.measured.assign(p.kld.begin(), p.kld.begin() + std::ptrdiff_t(nc));
+            m.probeKld = probeIndex[i] ? p.kld[*probeIndex[i]] : p.kld[nc];
+            table.forwards += (options.measure ? nc : 0) + (probeIndex[i] ? 0 : 1);
+            for (double sec : p.quantizeSeconds) table.secondsQuantize += sec;  // thread-seconds of the tasks
+            for (double sec : p.forwardSeconds) table.secondsForward += sec;
+            const double beta = m.probeRtnError > 0.0 ? m.probeKld / m.probeRtnError : 0.0;  // nats per unit of e
+            for (double ec : p.e) m.proxy.push_back(beta * ec);
+        }
         for (ModuleKind k : kAllModuleKinds) {
             if (const auto it = done.find(k); it != done.end()) {
                 table.modules.push_back(std::move(it->second));
                 ++table.reusedModules;
                 continue;
             }
-            const GroupCapture& input = *inputs.at(inputOwner(k));
-            const MatrixRM W = layer->linear(k)->denseWeight();  // [out, in]
-            ModuleCosts m;
-            m.name = moduleName(l, k);
-            m.outFeatures = W.rows();
-            m.inFeatures = W.cols();
-            m.candidates = planCandidates(options.space, W.rows(), W.cols());
-            t0 = Clock::now();
-            const MatrixRMd G = input.rows().cast<double>().transpose() * input.rows().cast<double>();  // XᵀX [in, in]
-            const std::vector<double> e = rtnErrors(m.candidates, W, G);
-            m.probeRtnError = relativeOutputError(W, quantizeRtn(W, probe.grid).dequantize(), G);
-            table.secondsQuantize += secondsSince(t0);
-            for (const auto& cand : m.candidates) {
-                if (!options.measure) break;
-                ctx.throwIfStopped();
-                t0 = Clock::now();
-                MatrixRM What = withErrorContext(m.name, [&] { return candidateWeight(cand.scheme, W, input, k, ctx); });
-                table.secondsQuantize += secondsSince(t0);
-                t0 = Clock::now();
-                m.measured.push_back(replacementKld(model, ref, l, k, std::move(What)));
-                table.secondsForward += secondsSince(t0);
-                ++table.forwards;
-            }
-            // The probe's cost: measured already when the space holds it, else one forward.
-            t0 = Clock::now();
-            const auto it = std::find_if(m.candidates.begin(), m.candidates.end(),
-                                         [&](const PlanCandidate& pc) { return pc.scheme.label() == probe.label(); });
-            if (options.measure && it != m.candidates.end()) {
-                m.probeKld = m.measured[std::size_t(it - m.candidates.begin())];
-            } else {
-                m.probeKld = replacementKld(model, ref, l, k, quantizeRtn(W, probe.grid).dequantize());
-                ++table.forwards;
-            }
-            table.secondsForward += secondsSince(t0);
-            const double beta = m.probeRtnError > 0.0 ? m.probeKld / m.probeRtnError : 0.0;  // nats per unit of e
-            for (double ec : e) m.proxy.push_back(beta * ec);
-            if (options.finished) options.finished(m);
+            auto it = std::find_if(pending.begin(), pending.end(), [k](const Pending& p) { return p.kind == k; });
+            if (options.finished) options.finished(it->costs);
             ++table.measuredModules;
-            table.modules.push_back(std::move(m));
+            table.modules.push_back(std::move(it->costs));
             ctx.progress(double(table.modules.size()) / double(c.numLayers * 7), "costs: " + table.modules.back().name);
         }
     }

@@ -51,8 +51,9 @@ struct PlanCostOptions {
     /// measured costs when `measure`) is taken as is and the module is not measured again
     /// (PlanCostTable::reusedModules); nullopt or a mismatch: measured. Unset: every module measured.
     std::function<std::optional<ModuleCosts>(const ModuleCosts& pending)> reuse;
-    /// Called on the calling thread with every freshly measured module as it finishes (to record
-    /// it, e.g. core/store/plan_cost_store.h). An exception from it stops the sweep.
+    /// Called on the calling thread with every freshly measured module, in forward order, once
+    /// its layer's costs are measured (to record it, e.g. core/store/plan_cost_store.h). An
+    /// exception from it stops the sweep.
     std::function<void(const ModuleCosts&)> finished;
 };
 
@@ -78,14 +79,18 @@ struct PlanCostTable {
     /// ρ(proxy, measured) over every (module, candidate); empty when not measured.
     std::optional<double> proxySpearman;
     double secondsTotal = 0.0;
+    /// The next two add up the cost tasks' own times, which run on several threads at once: with
+    /// t threads they can exceed secondsTotal up to t times.
     double secondsForward = 0.0;   ///< the partial forwards and KLD scoring
     double secondsQuantize = 0.0;  ///< making Ŵ (GPTQ sweeps, AWQ searches, RTN) and the proxy errors
     double secondsCapture = 0.0;   ///< FP hidden states, baseline logits, module inputs and Hessians
     [[nodiscard]] bool measured() const { return !modules.empty() && !modules.front().measured.empty(); }
 };
 
-/// Measures the table above for every linear module of model on calibration. Progress per
-/// module; cancel polled per candidate (throws Cancelled). Memory: the FP hidden state at every
+/// Measures the table above for every linear module of model on calibration. The (module,
+/// candidate) costs of one layer are independent tasks run in parallel on the OpenMP threads
+/// (threadCount()); each cost's value does not depend on the thread count. Progress per module;
+/// cancel polled per task (throws Cancelled). Memory: the FP hidden state at every
 /// layer input ([layers+1, n, hidden] floats), the baseline logits of the scored positions, and
 /// one layer's module inputs. Throws Error on an invalid space or an empty calibration set.
 [[nodiscard]] PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& calibration,

@@ -57,6 +57,29 @@ private slots:
         QVERIFY2(*m_costs.proxySpearman > 0.5, qPrintable(QString::number(*m_costs.proxySpearman)));
     }
 
+    // The (module, candidate) costs of a layer run as parallel tasks; each measured cost is the
+    // same number on one thread as on two (every task's own arithmetic runs on one thread).
+    void costsDoNotDependOnTheThreadCount() {
+        PlanCostOptions options;
+        options.space.methods = {QuantMethod::Gptq, QuantMethod::Awq, QuantMethod::Rtn};
+        options.space.bits = {3, 4};
+        options.space.groupSizes = {32};
+        const CalibrationSet calib = sampleCalibration(test::bundledTokens("calib.txt"), {.windows = 2, .ctx = 32, .seed = 1});
+        setThreadCount(1);
+        const PlanCostTable one = measurePlanCosts(*m_model, calib, options);
+        setThreadCount(2);
+        const PlanCostTable two = measurePlanCosts(*m_model, calib, options);
+        QCOMPARE(one.modules.size(), two.modules.size());
+        QCOMPARE(one.forwards, two.forwards);
+        for (std::size_t i = 0; i < one.modules.size(); ++i) {
+            QCOMPARE(one.modules[i].name, two.modules[i].name);
+            QVERIFY2(one.modules[i].measured == two.modules[i].measured, one.modules[i].name.c_str());
+            QCOMPARE(one.modules[i].probeKld, two.modules[i].probeKld);
+            // (The proxy's RTN errors e(c) are threaded reductions on the calling thread, so they
+            // may differ in the last bits; they are not tasks.)
+        }
+    }
+
     void planRespectsBudget_data() {
         QTest::addColumn<double>("bpw");
         QTest::addColumn<bool>("proxy");
