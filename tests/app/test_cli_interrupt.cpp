@@ -36,13 +36,7 @@ QStringList exportArgs(const QString& format, const fs::path& out) {
     return args;
 }
 
-// The names in dir, sorted.
-QStringList namesIn(const fs::path& dir) {
-    QStringList names;
-    for (const auto& e : fs::directory_iterator(dir)) names << QString::fromStdString(e.path().filename().string());
-    names.sort();
-    return names;
-}
+using test::namesIn;
 
 void verifyCancelled(const CliRun& r) {
     QVERIFY2(!r.crashed, "ended by the signal instead of stopping");

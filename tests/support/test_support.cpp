@@ -23,6 +23,13 @@ std::filesystem::path freshScratchDir(const std::string& tag) {
     return dir;
 }
 
+QStringList namesIn(const std::filesystem::path& dir) {
+    QStringList names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names << QString::fromStdString(e.path().filename().string());
+    names.sort();
+    return names;
+}
+
 core::MatrixRM randomMatrix(core::Index rows, core::Index cols, unsigned seed, float stddev) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> dist(0.0f, stddev);

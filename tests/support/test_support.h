@@ -1,6 +1,8 @@
 #pragma once
 // Shared helpers for the Qt Test suites: paths of the bundled resources, scratch folders,
-// and a deterministic random matrix.
+// the names a folder holds, and a deterministic random matrix.
+
+#include <QStringList>
 
 #include <filesystem>
 #include <string>
@@ -21,6 +23,8 @@ std::filesystem::path bundledText(const std::string& name);
 std::vector<int> bundledTokens(const std::string& name);
 /// A fresh, empty folder under the build tree's test-scratch/, named after tag.
 std::filesystem::path freshScratchDir(const std::string& tag);
+/// The names of dir's entries, sorted: what a writer left beside its output.
+QStringList namesIn(const std::filesystem::path& dir);
 /// [rows, cols] with entries from N(0, stddev²), fixed seed.
 core::MatrixRM randomMatrix(core::Index rows, core::Index cols, unsigned seed, float stddev = 1.0f);
 

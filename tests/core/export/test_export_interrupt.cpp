@@ -38,13 +38,7 @@ core::ExportRunOptions options(const std::string& format, const fs::path& out) {
     return o;
 }
 
-// The names in dir, sorted.
-QStringList namesIn(const fs::path& dir) {
-    QStringList names;
-    for (const auto& e : fs::directory_iterator(dir)) names << QString::fromStdString(e.path().filename().string());
-    names.sort();
-    return names;
-}
+using test::namesIn;
 
 }  // namespace
 

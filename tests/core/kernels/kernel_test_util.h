@@ -9,11 +9,26 @@
 #include <vector>
 
 #include "core/kernels/cpu_features.h"
+#include "core/kernels/quant_matmul.h"
 #include "core/quant/quantized_weight.h"
 #include "core/util/half.h"
 #include "core/util/matrix.h"
 
 namespace qb::test {
+
+/// Q in the kernels' packed layout (what QuantizedLinear holds).
+inline core::kernels::PackedQuantWeight packOf(const core::QuantizedWeight& Q) {
+    core::kernels::QuantSource s;
+    s.bits = Q.bits;
+    s.rows = Q.rows;
+    s.cols = Q.cols;
+    s.groups = Q.groups();
+    s.codes = Q.codes.data();
+    s.scales = Q.scales.data();
+    s.zeros = Q.zeros.data();
+    s.gIdx = Q.gIdx.data();
+    return core::kernels::PackedQuantWeight::pack(s);
+}
 
 /// Relative tolerance of every optimized product against dequantize-then-multiply.
 inline constexpr double kRelTol = 1e-5;

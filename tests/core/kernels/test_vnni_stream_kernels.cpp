@@ -21,18 +21,7 @@ Q_DECLARE_METATYPE(std::optional<int>)
 
 namespace {
 
-kernels::PackedQuantWeight packOf(const QuantizedWeight& Q) {
-    kernels::QuantSource s;
-    s.bits = Q.bits;
-    s.rows = Q.rows;
-    s.cols = Q.cols;
-    s.groups = Q.groups();
-    s.codes = Q.codes.data();
-    s.scales = Q.scales.data();
-    s.zeros = Q.zeros.data();
-    s.gIdx = Q.gIdx.data();
-    return kernels::PackedQuantWeight::pack(s);
-}
+using test::packOf;
 
 bool cpuRunsStreamVnni() {
     return kernels::kernelPathAvailable(KernelPath::Vnni) && kernels::cpuFeatures().avx512vbmi;

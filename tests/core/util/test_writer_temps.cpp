@@ -35,13 +35,7 @@ fs::path staleFolder(const fs::path& target) {
     return p;
 }
 
-// The names in dir, sorted.
-QStringList namesIn(const fs::path& dir) {
-    QStringList names;
-    for (const auto& e : fs::directory_iterator(dir)) names << QString::fromStdString(e.path().filename().string());
-    names.sort();
-    return names;
-}
+using test::namesIn;
 
 }  // namespace
 
