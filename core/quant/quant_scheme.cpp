@@ -32,7 +32,14 @@ std::string actLabel(int actBits) {
 }  // namespace
 
 std::string weightActivationLabel(int weightBits, int actBits) {
-    return "w" + std::to_string(weightBits) + "a" + std::to_string(actBits) + (isSimulatedActBits(actBits) ? " (simulated)" : "");
+    // Appended piece by piece: GCC 12 misreads `"w" + std::string&&` as a memcpy of 2^63 bytes
+    // (-Wstringop-overflow, a false positive of its inliner).
+    std::string label = "w";
+    label += std::to_string(weightBits);
+    label += 'a';
+    label += std::to_string(actBits);
+    if (isSimulatedActBits(actBits)) label += " (simulated)";
+    return label;
 }
 
 // The names live once, in the method registry.
