@@ -49,7 +49,9 @@ void refusePickles(const fs::path& dir) {
     }
 }
 
-std::vector<fs::path> shardPaths(const fs::path& dir) {
+}  // namespace
+
+std::vector<fs::path> checkpointShardPaths(const fs::path& dir) {
     const fs::path single = dir / "model.safetensors";
     const fs::path index = dir / "model.safetensors.index.json";
     if (fs::exists(index)) {
@@ -87,6 +89,8 @@ std::vector<fs::path> shardPaths(const fs::path& dir) {
     refusePickles(dir);
     throw Error(dir.string() + ": no model.safetensors (nor model.safetensors.index.json) in the folder");
 }
+
+namespace {
 
 void convertToFloat(const TensorInfo& t, float* out, const fs::path& file) {
     const std::size_t n = std::size_t(t.numel());
@@ -128,7 +132,7 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
     std::shared_ptr<Checkpoint> c(new Checkpoint());
     c->m_dir = dir;
     c->m_config = ModelConfig::fromFile(dir / "config.json");
-    for (const auto& p : shardPaths(dir)) c->m_files.push_back(SafetensorsFile::open(p));
+    for (const auto& p : checkpointShardPaths(dir)) c->m_files.push_back(SafetensorsFile::open(p));
     for (std::size_t f = 0; f < c->m_files.size(); ++f) {
         const auto& ts = c->m_files[f]->tensors();
         for (std::size_t t = 0; t < ts.size(); ++t) c->m_byName.push_back({ts[t].name, {f, t}});

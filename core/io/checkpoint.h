@@ -54,4 +54,11 @@ private:
     std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> m_byName;  // sorted: name -> (file, tensor)
 };
 
+/// The safetensors files of a Hugging Face folder: the shards model.safetensors.index.json names
+/// (plain file names only, each present), else model.safetensors. Throws Error naming the file
+/// for a bad index, a link that leaves the folder (a hub snapshot's blobs excepted) and, when
+/// neither exists, for pickle checkpoints (never opened) or an empty folder. Shared by every
+/// reader of outside folders (Checkpoint::open, check-export's folder reader).
+[[nodiscard]] std::vector<std::filesystem::path> checkpointShardPaths(const std::filesystem::path& dir);
+
 }  // namespace qb::core

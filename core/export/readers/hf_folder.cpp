@@ -2,11 +2,11 @@
 
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/io/checkpoint.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 #include "core/util/json_input.h"
@@ -27,22 +27,8 @@ std::shared_ptr<const HfFolder> HfFolder::open(const fs::path& dir) {
         throw Error((dir / "config.json").string() + ": malformed JSON: " + e.what());
     }
     if (config.contains("quantization_config")) f->m_quantization = config["quantization_config"].dump();
-    std::vector<fs::path> files;
-    if (fs::exists(dir / "model.safetensors")) files.push_back(dir / "model.safetensors");
-    else if (fs::exists(dir / "model.safetensors.index.json")) {
-        const fs::path ixFile = dir / "model.safetensors.index.json";
-        nlohmann::json index;
-        try {
-            index = parseJsonInput(readJsonInputText(ixFile, kCheckpointIndexLimits), ixFile.string(), kCheckpointIndexLimits);
-        } catch (const nlohmann::json::exception&) {
-            // not JSON: reported below as having no weight_map
-        }
-        if (!index.is_object() || !index.contains("weight_map")) throw Error(ixFile.string() + ": no weight_map");
-        std::set<std::string> shards;
-        for (const auto& [k, v] : index["weight_map"].items()) shards.insert(v.get<std::string>());
-        for (const auto& s : shards) files.push_back(dir / s);
-    } else
-        throw Error(dir.string() + ": no model.safetensors or model.safetensors.index.json");
+    // The same shard rules as loading a model: plain names from the index, no link out of the folder.
+    const std::vector<fs::path> files = checkpointShardPaths(dir);
     for (const auto& p : files) {
         f->m_files.push_back(SafetensorsFile::open(p));
         for (const auto& t : f->m_files.back()->tensors()) f->m_tensors[t.name] = {f->m_files.back().get(), &t};

@@ -13,6 +13,7 @@
 #include "core/export/hf_check.h"
 #include "core/export/hf_export.h"
 #include "core/export/readers/exported_folder_reader.h"
+#include "core/export/readers/hf_folder.h"
 #include "core/io/safetensors_file.h"
 #include "core/util/error.h"
 #include "hf_export_fixtures.h"
@@ -168,6 +169,22 @@ private slots:
         const auto r = exportTo(*q.model, "hf-gptq-uniform-fused", HfExportFormat::Gptq);
         QVERIFY(!r.warnings.empty());  // the 172-wide MLP modules kept F16
         for (const auto& w : r.warnings) QVERIFY2(w.find("fused layer") == std::string::npos, w.c_str());
+    }
+
+    // check-export reads folders from anywhere: an index naming a shard outside the folder is
+    // refused by the loader's own rule, before any file is opened.
+    void exportedFolderShardOutsideTheFolderIsRefused() {
+        const auto dir = test::freshScratchDir("hf-folder-escape");
+        std::filesystem::create_directories(dir / "m");
+        std::ofstream(dir / "m" / "config.json") << "{\"model_type\": \"llama\"}";
+        std::ofstream(dir / "m" / "model.safetensors.index.json") << "{\"weight_map\": {\"a.weight\": \"../outside.safetensors\"}}";
+        std::ofstream(dir / "outside.safetensors") << "not read";
+        try {
+            (void)HfFolder::open(dir / "m");
+            QFAIL("a shard outside the folder was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("must be a plain file name"), e.what());
+        }
     }
 
     // AWQ, hand-worked words: row 0 of qweight holds input 0 of outputs 0..7 (codes 1..8) in the order
