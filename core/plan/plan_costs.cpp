@@ -236,7 +236,7 @@ PlanCostTable measurePlanCosts(const LlamaModel& model, const CalibrationSet& ca
         for (ModuleKind k : kAllModuleKinds) {
             if (done.count(k)) continue;
             const GroupCapture& input = *inputs.at(inputOwner(k));
-            Pending p{k, {}, layer->linear(k)->denseWeight(), {}, {}, {}};
+            Pending p{k, {}, layer->linear(k)->denseWeight(), {}, {}, {}, {}};
             ModuleCosts& m = p.costs;
             m.name = moduleName(l, k);
             m.outFeatures = p.W.rows();

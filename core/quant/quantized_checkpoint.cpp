@@ -169,7 +169,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
             OrderedJson e = schemeEntry(r.scheme);
             if (const auto it = nonStandard.find(r.name); it != nonStandard.end()) e["standard_layout"] = it->second;
             modules[r.name] = e;
-            const std::string re = "^" + escapeRegex(r.name) + "$";
+            const std::string re = std::string("^").append(escapeRegex(r.name)).append("$");
             if (r.scheme.method == QuantMethod::Fp16 || !isWeightOnly(r.scheme.method))
                 dynamic["-:" + re] = OrderedJson::object();  // not in GPTQ layout: GPTQ loaders must skip it
             else if (!isWeightOnly(d.method) || e["bits"] != defaultEntry.value("bits", OrderedJson()) ||

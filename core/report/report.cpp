@@ -77,14 +77,14 @@ std::string runWhat(const RunRecord& run) {
     if (!run.planJson.empty()) {
         try {
             const QuantPlan plan = QuantPlan::fromJsonText(run.planJson, run.id);
-            what += (what.empty() ? "" : " ") + plan.defaultScheme.label();
+            what.append(what.empty() ? "" : " ").append(plan.defaultScheme.label());
             if (!plan.rules.empty())
                 what += " + " + std::to_string(plan.rules.size()) + (plan.rules.size() == 1 ? " rule" : " rules");
         } catch (const Error&) {
             what += (what.empty() ? "" : " ") + std::string("plan");
         }
     } else if (!run.modelPath.empty()) {
-        what += (what.empty() ? "" : " ") + std::filesystem::path(run.modelPath).filename().string();
+        what.append(what.empty() ? "" : " ").append(std::filesystem::path(run.modelPath).filename().string());
     }
     return what;
 }

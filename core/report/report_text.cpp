@@ -66,13 +66,13 @@ std::string mdTable(const ReportTable& t, const std::vector<std::string>& keys) 
     std::string out = "|", rule = "|";
     for (const auto i : idx) {
         const auto& c = t.columns[i];
-        out += " " + mdEscape(c.title) + (c.unit.empty() ? "" : " (" + c.unit + ")") + " |";
+        out.append(" ").append(mdEscape(c.title)).append(c.unit.empty() ? "" : " (" + c.unit + ")").append(" |");
         rule += "---|";
     }
     out += "\n" + rule + "\n";
     for (const auto& r : t.rows) {
         out += "|";
-        for (const auto i : idx) out += " " + mdEscape(readableCellText(r[i])) + " |";
+        for (const auto i : idx) out.append(" ").append(mdEscape(readableCellText(r[i]))).append(" |");
         out += "\n";
     }
     return out;
@@ -114,10 +114,10 @@ std::string reportToCsv(const Report& report) {
     for (const auto& s : report.sections)
         for (const auto& t : s.tables) {
             out += "# table: " + t.id + "\n";
-            for (std::size_t i = 0; i < t.columns.size(); ++i) out += (i ? "," : "") + csvField(t.columns[i].key);
+            for (std::size_t i = 0; i < t.columns.size(); ++i) out.append(i ? "," : "").append(csvField(t.columns[i].key));
             out += "\n";
             for (const auto& r : t.rows) {
-                for (std::size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + csvCell(r[i]);
+                for (std::size_t i = 0; i < r.size(); ++i) out.append(i ? "," : "").append(csvCell(r[i]));
                 out += "\n";
             }
             out += "\n";
