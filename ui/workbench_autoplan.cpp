@@ -38,6 +38,10 @@ QString autoPlanSummary(const AutoPlanOutcome& outcome, int changedRows, int row
                 .arg(outcome.ctx)
                 .arg(outcome.forwards)
                 .arg(outcome.secondsCosts, 0, 'f', 1);
+    if (outcome.reusedModules > 0)
+        text += QObject::tr(" (%1 of %2 modules' costs reused from an earlier measurement)")
+                    .arg(outcome.reusedModules)
+                    .arg(outcome.sweep.modules.size());
     return text;
 }
 
@@ -50,7 +54,7 @@ Job* WorkbenchController::optimizePlan(const AutoPlanRequest& request) {
                               .arg(request.windows)
                               .arg(request.ctx)
                               .arg(m_calibration.seed);
-    Job* job = m_jobs->submit(JobKind::Plan, title, autoPlanWork(model, m_calibration, request));
+    Job* job = m_jobs->submit(JobKind::Plan, title, autoPlanWork(model, m_calibration, request, m_workspace->planCosts()));
     connect(job, &Job::finished, this, [this, job, model, target](JobState state) {
         if (state == JobState::Failed) fail(tr("Optimize failed"), job->errorMessage(), true);
         if (state != JobState::Succeeded || m_workspace->model() != model) return;
@@ -63,6 +67,7 @@ Job* WorkbenchController::optimizePlan(const AutoPlanRequest& request) {
             if (const auto it = chosen.find(doc->row(i).name); it != chosen.end()) schemes[std::size_t(i)] = it->second;
         const auto changed = doc->replaceSchemesMarked(schemes, tr("Optimize to %1").arg(target));
         m_workspace->setAutoPlanFrontier(outcome->frontier);
+        m_workspace->mergePlanCosts(outcome->sweep);
         const QString summary = autoPlanSummary(*outcome, int(changed.size()), doc->rowCount());
         emit logged(summary);
         emit statusReported(summary);

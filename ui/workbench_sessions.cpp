@@ -276,6 +276,7 @@ Job* WorkbenchController::submitSave(const QString& file, bool recoveryCopy) {
     if (data.provenance.quantbenchVersion.empty()) data.provenance.quantbenchVersion = QB_VERSION;
     data.plans.push_back({kCurrentPlan, m_workspace->plan()->toPlan().toJsonText(), {}});
     data.plans.push_back({kWorkbenchState, workbenchStateJson(*m_workspace, recoveryCopy ? m_workspace->sessionFile() : QString()), {}});
+    data.planCosts = m_workspace->planCosts();
     for (const auto& run : m_workspace->runs()) {
         data.runs.push_back(toStored(*run));
         if (!run->planJson.empty()) data.plans.push_back({runId(*run), run->planJson, {}});
@@ -338,6 +339,7 @@ Job* WorkbenchController::submitOpen(const QString& file, bool recoveryCopy) {
             for (const auto& r : data->runs)
                 runs.push_back(std::make_shared<const RunRecord>(fromStored(r, order, precision, state)));
             m_workspace->setRuns(std::move(runs));
+            m_workspace->setPlanCosts(data->planCosts);
             for (const auto& plan : data->plans)
                 if (plan.name == kCurrentPlan) {
                     try {

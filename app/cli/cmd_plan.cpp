@@ -3,8 +3,6 @@
 // (core/plan) and writes the plan file `quantize --plan` reads.
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -141,24 +139,6 @@ nlohmann::ordered_json resultJson(const PlanArgs& args, const core::PlanCostTabl
 }
 
 
-// Wires the cost sweep to the session: recorded modules are offered for reuse, fresh ones
-// recorded as each finishes.
-void attachSession(const PlanArgs& args, const core::LlamaModel& model, const core::SessionProvenance& provenance,
-                   const core::CalibrationSet& calibration, core::PlanCostOptions& options) {
-    const std::string fingerprint = core::planCostFingerprint(provenance, calibration, options);
-    auto known = std::make_shared<std::map<std::string, core::ModuleCosts>>();
-    for (auto& m : core::readPlanCosts(args.session, fingerprint)) known->emplace(m.name, std::move(m));
-    auto order = std::make_shared<std::map<std::string, std::int64_t>>();
-    for (const auto& name : core::linearModuleNames(model.config())) order->emplace(name, std::int64_t(order->size()));
-    options.reuse = [known](const core::ModuleCosts& pending) -> std::optional<core::ModuleCosts> {
-        const auto it = known->find(pending.name);
-        return it == known->end() ? std::nullopt : std::optional(it->second);
-    };
-    options.finished = [args, fingerprint, order, provenance](const core::ModuleCosts& m) {
-        core::writePlanCostModule(args.session, fingerprint, m, order->at(m.name), provenance);
-    };
-}
-
 Confirmation confirmPlan(const PlanArgs& args, const core::LlamaModel& model, const core::CalibrationSet& calibration,
                          const core::AutoPlanResult& r, const core::SessionProvenance* provenance, const core::RunContext& ctx) {
     Confirmation c;
@@ -205,7 +185,8 @@ int runPlan(const PlanArgs& args) {
     std::optional<core::SessionProvenance> provenance;
     if (!args.session.empty()) {
         provenance = core::makeSessionProvenance(*core::Checkpoint::open(args.model), calibText, calibration, args.seed);
-        attachSession(args, *model, *provenance, calibration, options);
+        core::attachPlanCostSession(args.session, core::planCostFingerprint(*provenance, calibration, options),
+                                    core::linearModuleNames(model->config()), *provenance, options);
     }
 
     const core::PlanCostTable costs = core::measurePlanCosts(*model, calibration, options, ctx);

@@ -35,12 +35,11 @@
 
 #include "core/calib/calibration.h"
 #include "core/model/llama_model.h"
+#include "core/plan/module_costs.h"
 #include "core/plan/plan_candidates.h"
 #include "core/util/run_context.h"
 
 namespace qb::core {
-
-struct ModuleCosts;
 
 struct PlanCostOptions {
     CandidateSpace space;
@@ -55,17 +54,6 @@ struct PlanCostOptions {
     /// its layer's costs are measured (to record it, e.g. core/store/plan_cost_store.h). An
     /// exception from it stops the sweep.
     std::function<void(const ModuleCosts&)> finished;
-};
-
-struct ModuleCosts {
-    std::string name;   ///< "model.layers.0.self_attn.q_proj"
-    Index outFeatures = 0;
-    Index inFeatures = 0;
-    std::vector<PlanCandidate> candidates;
-    std::vector<double> measured;  ///< [candidates] cost(m, c), nats; empty when not measured
-    std::vector<double> proxy;     ///< [candidates] proxy(m, c), nats
-    double probeKld = 0.0;         ///< cost(m, probe)
-    double probeRtnError = 0.0;    ///< e(probe)
 };
 
 struct PlanCostTable {

@@ -1,6 +1,8 @@
 #include "core/store/plan_cost_store.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +41,39 @@ ModuleCosts readModule(const H5::Group& g, const std::string& name) {
     return m;
 }
 
+/// A sweep's modules in their recorded order.
+std::vector<ModuleCosts> readSweep(const H5::Group& sweep) {
+    std::vector<std::pair<std::int64_t, ModuleCosts>> ordered;
+    for (const std::string& name : childNames(sweep)) {
+        const H5::Group g = openGroup(sweep, name);
+        ordered.emplace_back(readAttribute<std::int64_t>(g, "order"), readModule(g, name));
+    }
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ModuleCosts> out;
+    for (auto& [order, m] : ordered) out.push_back(std::move(m));
+    return out;
+}
+
+void writeModule(const H5::Group& sweep, const ModuleCosts& m, std::int64_t order) {
+    if (sweep.nameExists(m.name)) sweep.unlink(m.name);
+    const H5::Group g = sweep.createGroup(m.name);
+    writeAttribute(g, "order", order);
+    writeAttribute(g, "out_features", std::int64_t(m.outFeatures));
+    writeAttribute(g, "in_features", std::int64_t(m.inFeatures));
+    writeAttribute(g, "probe_kld", m.probeKld);
+    writeAttribute(g, "probe_rtn_error", m.probeRtnError);
+    std::vector<std::string> schemes;
+    std::vector<std::uint64_t> bytes;
+    for (const auto& c : m.candidates) {
+        schemes.push_back(schemeToJson(c.scheme));
+        bytes.push_back(c.bytes);
+    }
+    writeStrings(g, "candidates", schemes);
+    writeVector(g, "bytes", bytes);
+    writeVector(g, "proxy", m.proxy);
+    if (!m.measured.empty()) writeVector(g, "measured", m.measured);
+}
+
 }  // namespace
 
 std::string planCostFingerprint(const SessionProvenance& model, const CalibrationSet& calibration, const PlanCostOptions& options) {
@@ -64,41 +99,56 @@ std::vector<ModuleCosts> readPlanCosts(const std::filesystem::path& path, const 
     SessionStore::readRoot(path, [&](const H5::Group& root) {
         if (!root.nameExists(kGroup)) return;
         const H5::Group costs = openGroup(root, kGroup);
-        if (!costs.nameExists(fingerprint)) return;
-        const H5::Group sweep = openGroup(costs, fingerprint);
-        std::vector<std::pair<std::int64_t, ModuleCosts>> ordered;
-        for (const std::string& name : childNames(sweep)) {
-            const H5::Group g = openGroup(sweep, name);
-            ordered.emplace_back(readAttribute<std::int64_t>(g, "order"), readModule(g, name));
-        }
-        std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (auto& [order, m] : ordered) out.push_back(std::move(m));
+        if (costs.nameExists(fingerprint)) out = readSweep(openGroup(costs, fingerprint));
     });
     return out;
 }
 
 void writePlanCostModule(const std::filesystem::path& path, const std::string& fingerprint, const ModuleCosts& m, std::int64_t order,
                          const SessionProvenance& provenanceIfNew) {
-    SessionStore::editRoot(path, provenanceIfNew, [&](const H5::Group& root) {
-        const H5::Group sweep = child(child(root, kGroup), fingerprint);
-        if (sweep.nameExists(m.name)) sweep.unlink(m.name);
-        const H5::Group g = sweep.createGroup(m.name);
-        writeAttribute(g, "order", order);
-        writeAttribute(g, "out_features", std::int64_t(m.outFeatures));
-        writeAttribute(g, "in_features", std::int64_t(m.inFeatures));
-        writeAttribute(g, "probe_kld", m.probeKld);
-        writeAttribute(g, "probe_rtn_error", m.probeRtnError);
-        std::vector<std::string> schemes;
-        std::vector<std::uint64_t> bytes;
-        for (const auto& c : m.candidates) {
-            schemes.push_back(schemeToJson(c.scheme));
-            bytes.push_back(c.bytes);
-        }
-        writeStrings(g, "candidates", schemes);
-        writeVector(g, "bytes", bytes);
-        writeVector(g, "proxy", m.proxy);
-        if (!m.measured.empty()) writeVector(g, "measured", m.measured);
-    });
+    SessionStore::editRoot(path, provenanceIfNew,
+                           [&](const H5::Group& root) { writeModule(child(child(root, kGroup), fingerprint), m, order); });
+}
+
+void reusePlanCosts(std::vector<ModuleCosts> known, PlanCostOptions& options) {
+    auto byName = std::make_shared<std::map<std::string, ModuleCosts>>();
+    for (auto& m : known) byName->insert_or_assign(m.name, std::move(m));
+    options.reuse = [byName](const ModuleCosts& pending) -> std::optional<ModuleCosts> {
+        const auto it = byName->find(pending.name);
+        return it == byName->end() ? std::nullopt : std::optional(it->second);
+    };
+}
+
+void attachPlanCostSession(const std::filesystem::path& path, const std::string& fingerprint, const std::vector<std::string>& moduleOrder,
+                           const SessionProvenance& provenanceIfNew, PlanCostOptions& options) {
+    reusePlanCosts(readPlanCosts(path, fingerprint), options);
+    auto order = std::make_shared<std::map<std::string, std::int64_t>>();
+    for (const auto& name : moduleOrder) order->emplace(name, std::int64_t(order->size()));
+    options.finished = [path, fingerprint, order, provenanceIfNew](const ModuleCosts& m) {
+        const auto it = order->find(m.name);
+        if (it == order->end()) throw Error("plan costs: module '" + m.name + "' is not one of the model's linear modules");
+        writePlanCostModule(path, fingerprint, m, it->second, provenanceIfNew);
+    };
+}
+
+std::vector<PlanCostSweep> readPlanCostSweeps(const H5::Group& root) {
+    std::vector<PlanCostSweep> out;
+    if (!root.nameExists(kGroup)) return out;
+    const H5::Group costs = openGroup(root, kGroup);
+    for (const std::string& fingerprint : childNames(costs)) out.push_back({fingerprint, readSweep(openGroup(costs, fingerprint))});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fingerprint < b.fingerprint; });
+    return out;
+}
+
+void writePlanCostSweeps(const H5::Group& root, const std::vector<PlanCostSweep>& sweeps) {
+    if (sweeps.empty()) return;
+    const H5::Group costs = root.createGroup(kGroup);
+    for (const PlanCostSweep& sweep : sweeps) {
+        if (sweep.fingerprint.empty() || sweep.fingerprint.find('/') != std::string::npos || costs.nameExists(sweep.fingerprint))
+            throw Error("plan costs: fingerprint '" + sweep.fingerprint + "' is empty, holds '/' or appears twice");
+        const H5::Group g = costs.createGroup(sweep.fingerprint);
+        for (std::size_t i = 0; i < sweep.modules.size(); ++i) writeModule(g, sweep.modules[i], std::int64_t(i));
+    }
 }
 
 }  // namespace qb::core

@@ -17,6 +17,10 @@
 #include "core/plan/plan_costs.h"
 #include "core/store/session_data.h"
 
+namespace H5 {
+class Group;
+}
+
 namespace qb::core {
 
 /// SHA-256 (hex) over the model's config and safetensors header hashes (model.configSha256,
@@ -35,5 +39,23 @@ namespace qb::core {
 /// Atomic (SessionStore::editRoot). Throws Error "<file>: <problem>".
 void writePlanCostModule(const std::filesystem::path& path, const std::string& fingerprint, const ModuleCosts& module,
                          std::int64_t order, const SessionProvenance& provenanceIfNew);
+
+/// Wires a sweep to the session at path: the modules recorded there under fingerprint are
+/// offered for reuse (options.reuse, as reusePlanCosts), and each freshly measured module is
+/// recorded as it finishes (options.finished, writePlanCostModule with its index in
+/// moduleOrder, the model's linear modules in forward order). Reads the session now; throws
+/// Error "<file>: <problem>" as readPlanCosts.
+void attachPlanCostSession(const std::filesystem::path& path, const std::string& fingerprint, const std::vector<std::string>& moduleOrder,
+                           const SessionProvenance& provenanceIfNew, PlanCostOptions& options);
+
+/// Sets options.reuse to offer known's modules by name (measurePlanCosts takes one only when
+/// its candidates are the pending module's, with measured costs when options.measure).
+void reusePlanCosts(std::vector<ModuleCosts> known, PlanCostOptions& options);
+
+/// For SessionStore's read and write of a whole session: every sweep under root's /plan_costs
+/// (modules in their recorded order, sweeps by fingerprint), and writing them under a root
+/// that has no /plan_costs yet.
+[[nodiscard]] std::vector<PlanCostSweep> readPlanCostSweeps(const H5::Group& root);
+void writePlanCostSweeps(const H5::Group& root, const std::vector<PlanCostSweep>& sweeps);
 
 }  // namespace qb::core

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/plan/module_costs.h"
 #include "core/stats/module_stats.h"
 #include "core/store/run_protocol.h"
 
@@ -74,6 +75,9 @@ struct SessionData {
     std::vector<ModuleStats> modules;  ///< in model order
     std::vector<PlanRecord> plans;     ///< sorted by name when read
     std::vector<RunRecord> runs;       ///< in the order they were written
+    /// The plan autopilot's measured costs (/plan_costs: `plan --auto --session`, the
+    /// workbench's Optimize), one sweep per fingerprint, sorted by fingerprint when read.
+    std::vector<PlanCostSweep> planCosts;
 };
 
 }  // namespace qb::core

@@ -13,6 +13,7 @@
 #include "core/store/hdf5_heap_check.h"
 #include "core/store/hdf5_io.h"
 #include "core/store/module_stats_io.h"
+#include "core/store/plan_cost_store.h"
 #include "core/store/protocol_io.h"
 #include "core/store/session_probe.h"
 #include "core/util/error.h"
@@ -356,8 +357,9 @@ struct SessionWriter::Impl {
         writeProvenance(root, provenance);
         modules = root.createGroup("modules");
     }
-    /// Writes plans and runs, closes the file and renames it over path.
-    void finish(const std::vector<PlanRecord>& planRecords, const std::vector<RunRecord>& runRecords) {
+    /// Writes plans, runs and plan costs, closes the file and renames it over path.
+    void finish(const std::vector<PlanRecord>& planRecords, const std::vector<RunRecord>& runRecords,
+                const std::vector<PlanCostSweep>& planCosts) {
         if (committed) throw Error("the session was already committed");
         const H5::Group root = file.openGroup("/");
         const H5::Group plans = root.createGroup("plans");
@@ -367,6 +369,7 @@ struct SessionWriter::Impl {
             if (runs.nameExists(runRecords[i].id)) throw Error("run id '" + runRecords[i].id + "' appears twice");
             writeRunObject(runs, runRecords[i], std::int64_t(i));
         }
+        writePlanCostSweeps(root, planCosts);
         modules.close();
         file.close();
         temp.commit();
@@ -411,7 +414,7 @@ std::size_t SessionWriter::moduleCount() const {
 }
 
 void SessionWriter::commit() {
-    guarded(m->path, kCannotWrite, [&] { m->finish({}, {}); });
+    guarded(m->path, kCannotWrite, [&] { m->finish({}, {}, {}); });
 }
 
 // ---- SessionStore -----------------------------------------------------------------------
@@ -419,7 +422,7 @@ void SessionWriter::commit() {
 void SessionStore::write(const fs::path& path, const SessionData& data) {
     SessionWriter writer(path, data.provenance);
     for (const ModuleStats& module : data.modules) writer.addModule(module);
-    guarded(path, kCannotWrite, [&] { writer.m->finish(data.plans, data.runs); });
+    guarded(path, kCannotWrite, [&] { writer.m->finish(data.plans, data.runs, data.planCosts); });
 }
 
 namespace {
@@ -441,6 +444,7 @@ SessionData readSessionData(const H5::H5File& file) {
         const H5::Group runs = openGroup(root, "runs");
         for (const std::string& id : byOrder(runs)) data.runs.push_back(readRunObject(runs, id));
     }
+    data.planCosts = readPlanCostSweeps(root);
     return data;
 }
 

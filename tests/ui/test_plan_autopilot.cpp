@@ -17,6 +17,7 @@
 #include <QUndoStack>
 
 #include "core/quant/quant_scheme.h"
+#include "core/store/session_store.h"
 
 #include "qcustomplot.h"
 #include "support/test_support.h"
@@ -211,7 +212,38 @@ private slots:
         QVERIFY(plot->grab().save(QString::fromStdString((m_scratch / "pareto-autopilot.png").string())));
     }
 
+    // The Optimize above measured every module's costs; asking again on the same calibration and
+    // candidates (another target) measures nothing, and the costs survive a save and a reopen.
+    void theNextOptimizeReusesTheMeasuredCosts() {
+        ui::Workspace* ws = m_controller->workspace();
+        QCOMPARE(ws->planCosts().size(), std::size_t(1));
+        QCOMPARE(ws->planCosts().front().modules.size(), std::size_t(m_doc->rowCount()));
+        m_bar->setTarget(3.5, ui::OptimizeBar::Unit::BitsPerWeight);
+        QTest::mouseClick(m_bar->optimizeButton(), Qt::LeftButton);
+        ui::Job* job = m_controller->jobs()->jobs().last();
+        QVERIFY2(test::waitForJob(job, 120000) == ui::JobState::Succeeded, qPrintable(job->errorMessage()));
+        const auto outcome = job->result<ui::AutoPlanOutcome>();
+        QCOMPARE(outcome->reusedModules, std::size_t(m_doc->rowCount()));
+        QCOMPARE(outcome->forwards, std::size_t(0));
+        QVERIFY(m_doc->bitsPerWeight() <= 3.5);
+        QVERIFY2(m_bar->summaryLabel()->text().contains(QStringLiteral("%1 of %1 modules' costs reused").arg(m_doc->rowCount())),
+                 qPrintable(m_bar->summaryLabel()->text()));
+
+        const QString file = QString::fromStdString((m_scratch / "costs.h5").string());
+        QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
+        QCOMPARE(core::SessionStore::read(m_scratch / "costs.h5").planCosts.size(), std::size_t(1));
+        QCOMPARE(test::waitForJob(m_controller->openSession(file)), ui::JobState::Succeeded);
+        QTRY_COMPARE(ws->sessionFile(), file);
+        QCOMPARE(ws->planCosts().size(), std::size_t(1));
+        QTest::mouseClick(m_bar->optimizeButton(), Qt::LeftButton);
+        job = m_controller->jobs()->jobs().last();
+        QCOMPARE(test::waitForJob(job, 120000), ui::JobState::Succeeded);
+        QCOMPARE(job->result<ui::AutoPlanOutcome>()->reusedModules, std::size_t(m_doc->rowCount()));
+    }
+
     void cancelLeavesThePlanAlone() {
+        // Other windows: the costs must be measured (nothing to reuse), so there is work to cancel.
+        m_bar->findChild<QSpinBox*>(QStringLiteral("optimizeWindows"))->setValue(3);
         const auto before = m_doc->schemes();
         const int undoBefore = m_doc->undoStack()->count();
         m_bar->setTarget(3.0, ui::OptimizeBar::Unit::BitsPerWeight);

@@ -7,6 +7,8 @@
 
 #include "core/calib/calibration.h"
 #include "core/plan/plan_costs.h"
+#include "core/store/plan_cost_store.h"
+#include "core/store/session_provenance.h"
 #include "ui/jobs/text_source.h"
 
 namespace qb::ui {
@@ -68,8 +70,10 @@ AutoPlanFrontier autoPlanFrontier(const core::PlanCostTable& costs) {
     return f;
 }
 
-JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration, AutoPlanRequest request) {
-    return makeJobWork([model = std::move(model), calibration = std::move(calibration), request = std::move(request)](const core::RunContext& ctx) {
+JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration, AutoPlanRequest request,
+                     std::vector<core::PlanCostSweep> known) {
+    return makeJobWork([model = std::move(model), calibration = std::move(calibration), request = std::move(request),
+                        known = std::move(known)](const core::RunContext& ctx) {
         core::checkCandidateSpace(request.space);  // before any work: a bad selection fails at once
         ctx.progress(0.0, "sampling calibration windows");
         const auto calib = core::withErrorContext(calibration.textFile.string(), [&] {
@@ -82,6 +86,12 @@ JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettin
         });
         core::PlanCostOptions options;
         options.space = request.space;
+        // What the costs depend on; a synthetic model (no checkpoint) is named by the calibration and
+        // the candidates only, which is enough: the workspace drops its sweeps when the model changes.
+        const std::string fingerprint = core::planCostFingerprint(
+            model->checkpoint ? core::makeSessionProvenance(*model->checkpoint) : core::SessionProvenance{}, calib, options);
+        for (const auto& sweep : known)
+            if (sweep.fingerprint == fingerprint) core::reusePlanCosts(sweep.modules, options);
         const core::PlanCostTable costs = core::measurePlanCosts(*model->model, calib, options, ctx.sub(0.0, 0.97));
         ctx.progress(0.97, "solving");
         AutoPlanOutcome out;
@@ -90,11 +100,14 @@ JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettin
         out.proxySpearman = costs.proxySpearman;
         out.candidatesPerModule = costs.modules.empty() ? 0 : costs.modules.front().candidates.size();
         out.forwards = costs.forwards;
+        out.reusedModules = costs.reusedModules;
+        out.sweep = {fingerprint, costs.modules};
         out.windows = costs.windows;
         out.ctx = costs.ctx;
         out.secondsCosts = costs.secondsTotal;
-        ctx.log("costs: " + std::to_string(out.forwards) + " forwards over " + std::to_string(costs.modules.size()) + " modules × " +
-                std::to_string(out.candidatesPerModule) + " candidates in " + fixed(costs.secondsTotal, 1) + " s; " +
+        ctx.log("costs: " + std::to_string(out.forwards) + " forwards over " + std::to_string(costs.measuredModules) + " modules × " +
+                std::to_string(out.candidatesPerModule) + " candidates in " + fixed(costs.secondsTotal, 1) + " s, " +
+                std::to_string(costs.reusedModules) + " modules' costs reused from an earlier sweep; " +
                 std::to_string(out.frontier->autopilot.size()) + " budgets solved for the frontier");
         ctx.progress(1.0, "done");
         return out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/plan/autoplan.h"
+#include "core/plan/module_costs.h"
 #include "ui/jobs/core_jobs.h"
 #include "ui/models/autoplan_frontier.h"
 
@@ -31,6 +32,8 @@ struct AutoPlanOutcome {
     std::optional<double> proxySpearman;             ///< ρ(proxy, measured) over every (module, candidate)
     std::size_t candidatesPerModule = 0;
     std::size_t forwards = 0;
+    std::size_t reusedModules = 0;   ///< modules whose costs came from an earlier sweep (not measured again)
+    core::PlanCostSweep sweep;       ///< every module's costs under their fingerprint, for the workspace to keep
     int windows = 0;
     int ctx = 0;
     double secondsCosts = 0.0;
@@ -48,8 +51,11 @@ struct AutoPlanOutcome {
 /// Result: AutoPlanOutcome. Samples request.windows × request.ctx calibration windows of
 /// calibration.textFile (seed calibration.seed), measures every candidate's cost for every linear
 /// module (core::measurePlanCosts: progress per module, cancellable per candidate), solves for the
-/// target and for the frontier sweep. Throws core::Error with core's words (an invalid candidate
-/// space, a target below the smallest plan).
-[[nodiscard]] JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration, AutoPlanRequest request);
+/// target and for the frontier sweep. A module recorded in known under the same fingerprint
+/// (core::planCostFingerprint: the same model, calibration windows and candidates) is not
+/// measured again. Throws core::Error with core's words (an invalid candidate space, a target
+/// below the smallest plan).
+[[nodiscard]] JobWork autoPlanWork(std::shared_ptr<const LoadedModel> model, CalibrationSettings calibration, AutoPlanRequest request,
+                                   std::vector<core::PlanCostSweep> known = {});
 
 }  // namespace qb::ui

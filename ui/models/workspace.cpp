@@ -1,5 +1,7 @@
 #include "ui/models/workspace.h"
 
+#include <algorithm>
+
 #include <QUndoStack>
 
 #include "ui/models/undo_history.h"
@@ -24,6 +26,7 @@ void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
     m_stats.reset();
     m_runs.clear();
     m_autoPlanFrontier.reset();
+    m_planCosts.clear();
     m_nextRunId = 1;
     m_currentModule.clear();
     m_plan->resetModules(m_model ? m_model->modules : std::vector<ModuleInfo>{});
@@ -40,6 +43,18 @@ void Workspace::setModel(std::shared_ptr<const LoadedModel> model) {
 void Workspace::setAutoPlanFrontier(std::shared_ptr<const AutoPlanFrontier> frontier) {
     m_autoPlanFrontier = std::move(frontier);
     emit autoPlanFrontierChanged();
+}
+
+void Workspace::setPlanCosts(std::vector<core::PlanCostSweep> sweeps) { m_planCosts = std::move(sweeps); }
+
+void Workspace::mergePlanCosts(core::PlanCostSweep sweep) {
+    const auto same = std::find_if(m_planCosts.begin(), m_planCosts.end(),
+                                   [&](const core::PlanCostSweep& s) { return s.fingerprint == sweep.fingerprint; });
+    const std::size_t known = same != m_planCosts.end() ? same->modules.size() : 0;
+    const std::size_t now = sweep.modules.size();
+    if (same != m_planCosts.end()) *same = std::move(sweep);
+    else m_planCosts.push_back(std::move(sweep));
+    if (now > known) setContentModified();
 }
 
 void Workspace::clear() { setModel(nullptr); }

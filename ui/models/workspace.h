@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QString>
 
+#include "core/plan/module_costs.h"
 #include "ui/models/autoplan_frontier.h"
 #include "ui/models/loaded_model.h"
 #include "ui/models/model_stats.h"
@@ -64,6 +65,17 @@ public:
     [[nodiscard]] const std::shared_ptr<const AutoPlanFrontier>& autoPlanFrontier() const { return m_autoPlanFrontier; }
     void setAutoPlanFrontier(std::shared_ptr<const AutoPlanFrontier> frontier);
 
+    /// The plan autopilot's measured costs on this model, one sweep per fingerprint (what they
+    /// were measured on: core::planCostFingerprint): those of the session opened (`plan --auto
+    /// --session` or an earlier Optimize) and of every Optimize since. Saved in the session, so
+    /// an Optimize on the same calibration and candidates measures nothing again.
+    [[nodiscard]] const std::vector<core::PlanCostSweep>& planCosts() const { return m_planCosts; }
+    /// Replaces every sweep (a reopened session); not an edit.
+    void setPlanCosts(std::vector<core::PlanCostSweep> sweeps);
+    /// Adds sweep, replacing the sweep of the same fingerprint; when it holds a module the
+    /// workspace did not have, the work is modified (it is worth saving).
+    void mergePlanCosts(core::PlanCostSweep sweep);
+
     [[nodiscard]] const QString& currentModule() const { return m_currentModule; }
     void setCurrentModule(const QString& name);
 
@@ -110,6 +122,7 @@ private:
     std::shared_ptr<const ModelStats> m_stats;
     std::vector<RunPtr> m_runs;
     std::shared_ptr<const AutoPlanFrontier> m_autoPlanFrontier;
+    std::vector<core::PlanCostSweep> m_planCosts;
     QString m_currentModule;
     ModuleStatistic m_statistic = ModuleStatistic::Worst;
     QString m_openView;

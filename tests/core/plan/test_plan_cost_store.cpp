@@ -25,22 +25,14 @@ using namespace qb::core;
 
 namespace {
 
-// A sweep that records each module as it finishes and reuses what path holds for fingerprint.
+// A sweep wired to the session at path by core's attachPlanCostSession (reuses what path holds
+// for the fingerprint, records each module as it finishes); recordAtMost stands for a sweep
+// killed after recording that many modules.
 PlanCostTable recordedSweep(const LlamaModel& model, const CalibrationSet& calib, PlanCostOptions options, const std::string& path,
                             const SessionProvenance& provenance, std::size_t recordAtMost = SIZE_MAX) {
-    const std::string fingerprint = planCostFingerprint(provenance, calib, options);
-    const std::vector<ModuleCosts> known = readPlanCosts(path, fingerprint);
-    options.reuse = [&](const ModuleCosts& pending) -> std::optional<ModuleCosts> {
-        for (const auto& m : known)
-            if (m.name == pending.name) return m;
-        return std::nullopt;
-    };
-    const auto names = linearModuleNames(model.config());
-    std::size_t recorded = 0;
-    options.finished = [&](const ModuleCosts& m) {
-        if (recorded++ >= recordAtMost) return;
-        const auto at = std::find(names.begin(), names.end(), m.name) - names.begin();
-        writePlanCostModule(path, fingerprint, m, std::int64_t(at), provenance);
+    attachPlanCostSession(path, planCostFingerprint(provenance, calib, options), linearModuleNames(model.config()), provenance, options);
+    options.finished = [record = options.finished, recorded = std::size_t(0), recordAtMost](const ModuleCosts& m) mutable {
+        if (recorded++ < recordAtMost) record(m);
     };
     return measurePlanCosts(model, calib, options);
 }
@@ -108,6 +100,32 @@ private slots:
         PlanCostOptions moreBits = m_options;
         moreBits.space.bits = {2, 3, 4};
         QCOMPARE(readPlanCosts(path, planCostFingerprint(m_provenance, m_calib, moreBits)).size(), std::size_t(0));
+    }
+
+    // A session written whole — the workbench's Save, SessionStore::write of what it read — keeps
+    // the recorded costs: a sweep on the rewritten file measures nothing and gets the same costs.
+    void aSessionWrittenWholeKeepsItsCosts() {
+        const std::string path = m_dir.filePath("full.h5").toStdString();  // recorded by the first test
+        const std::string saved = m_dir.filePath("saved.h5").toStdString();
+        const SessionData data = SessionStore::read(path);
+        QCOMPARE(data.planCosts.size(), std::size_t(1));
+        QCOMPARE(data.planCosts.front().fingerprint, planCostFingerprint(m_provenance, m_calib, m_options));
+        QCOMPARE(data.planCosts.front().modules.size(), std::size_t(35));
+        QCOMPARE(data.planCosts.front().modules.front().name, std::string("model.layers.0.self_attn.q_proj"));  // forward order
+        SessionStore::write(saved, data);
+        const PlanCostTable again = recordedSweep(*m_model, m_calib, m_options, saved, m_provenance);
+        QCOMPARE(again.reusedModules, std::size_t(35));
+        QCOMPARE(again.forwards, std::size_t(0));
+        const auto recorded = readPlanCosts(path, data.planCosts.front().fingerprint);
+        for (std::size_t i = 0; i < 35; ++i) {
+            QCOMPARE(again.modules[i].name, recorded[i].name);
+            QCOMPARE(again.modules[i].measured, recorded[i].measured);
+        }
+        // A session without costs reads none and writes no /plan_costs group.
+        SessionData plain = data;
+        plain.planCosts.clear();
+        SessionStore::write(saved, plain);
+        QVERIFY(SessionStore::read(saved).planCosts.empty());
     }
 
 private:
