@@ -96,12 +96,7 @@ void QuantizedWeight::validate() const {
         throw Error("quantized weight: a zero point lies outside [0, " + std::to_string(maxq) + "]");
 }
 
-QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method)
-    : m_groupSize(weight.groupSize), m_sym(weight.sym), m_bias(std::move(bias)), m_method(std::move(method)) {
-    weight.validate();
-    if (m_bias && m_bias->size() != weight.rows)
-        throw Error("quantized linear: bias has " + std::to_string(m_bias->size()) + " entries for " +
-                    std::to_string(weight.rows) + " output features");
+kernels::PackedQuantWeight packQuantizedWeight(const QuantizedWeight& weight) {
     kernels::QuantSource src;
     src.bits = weight.bits;
     src.rows = weight.rows;
@@ -111,7 +106,16 @@ QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<Ve
     src.scales = weight.scales.data();
     src.zeros = weight.zeros.data();
     src.gIdx = weight.gIdx.data();
-    m_packed = withErrorContext("quantized linear", [&] { return kernels::PackedQuantWeight::pack(src); });
+    return kernels::PackedQuantWeight::pack(src);
+}
+
+QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method)
+    : m_groupSize(weight.groupSize), m_sym(weight.sym), m_bias(std::move(bias)), m_method(std::move(method)) {
+    weight.validate();
+    if (m_bias && m_bias->size() != weight.rows)
+        throw Error("quantized linear: bias has " + std::to_string(m_bias->size()) + " entries for " +
+                    std::to_string(weight.rows) + " output features");
+    m_packed = withErrorContext("quantized linear", [&] { return packQuantizedWeight(weight); });
     m_weightBytes = weight.packedBytes();
 }
 

@@ -58,6 +58,10 @@ struct QuantizedWeight {
     void validate() const;
 };
 
+/// weight in the packed kernel layout (kernels::PackedQuantWeight::pack of its codes, scales,
+/// zeros and group index): what QuantizedLinear holds. Throws Error as pack() does.
+[[nodiscard]] kernels::PackedQuantWeight packQuantizedWeight(const QuantizedWeight& weight);
+
 /// A Linear whose weight is a QuantizedWeight, held only in the packed kernel layout of
 /// core/kernels (GPTQ stream words in tiles of 8 rows, F16 scales, uint8 zero points; about
 /// bits/8 bytes per weight — see core/kernels/packed_layout.h). forward() runs the packed

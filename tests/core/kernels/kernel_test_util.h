@@ -17,18 +17,7 @@
 namespace qb::test {
 
 /// Q in the kernels' packed layout (what QuantizedLinear holds).
-inline core::kernels::PackedQuantWeight packOf(const core::QuantizedWeight& Q) {
-    core::kernels::QuantSource s;
-    s.bits = Q.bits;
-    s.rows = Q.rows;
-    s.cols = Q.cols;
-    s.groups = Q.groups();
-    s.codes = Q.codes.data();
-    s.scales = Q.scales.data();
-    s.zeros = Q.zeros.data();
-    s.gIdx = Q.gIdx.data();
-    return core::kernels::PackedQuantWeight::pack(s);
-}
+inline core::kernels::PackedQuantWeight packOf(const core::QuantizedWeight& Q) { return core::packQuantizedWeight(Q); }
 
 /// Relative tolerance of every optimized product against dequantize-then-multiply.
 inline constexpr double kRelTol = 1e-5;
