@@ -313,12 +313,12 @@ private slots:
                                  path(test::bundledText("eval.txt")), "--ctx", "64", "--max-windows", "3", "--threads", "2"});
         QCOMPARE(r.exitCode, 0);
         // The model against its own logits: every divergence is zero and every top token agrees.
-        for (const QString& line : {"KLD mean             0.000000 nats", "KLD median           0.000000 nats",
+        for (const char* line : {"KLD mean             0.000000 nats", "KLD median           0.000000 nats",
                                     "KLD p90              0.000000 nats", "KLD p99              0.000000 nats",
                                     "KLD max              0.000000 nats", "top-1 agreement      100.00 %",
                                     "RMS Δp               0.000 %", "same top, worst 1%   100.00 % of 2 positions",
                                     "perplexity change    +0.00 %", "positions            189 (3 windows of 64 tokens)"})
-            QVERIFY2(linesStartingWith(r.out, line).size() == 1, qPrintable(line + " in:\n" + QString::fromUtf8(r.out)));
+            QVERIFY2(linesStartingWith(r.out, line).size() == 1, qPrintable(QString::fromUtf8(line) + " in:\n" + QString::fromUtf8(r.out)));
         const QStringList model = linesStartingWith(r.out, "perplexity  "), baseline = linesStartingWith(r.out, "baseline perplexity ");
         QCOMPARE(model.size(), 1);
         QCOMPARE(baseline.size(), 1);

@@ -184,7 +184,13 @@ QString ExportModelDialog::defaultOutput() const {
         stem += "-" + run;
     }
     const core::ExportTarget t = target();
-    stem += t.format == "gguf" ? "-" + core::ggmlTypeName(t.ggufType) + ".gguf" : "-" + t.format;
+    stem += '-';  // appended piece by piece: GCC 12 warns falsely (-Wstringop-overflow) on "lit" + std::string&&
+    if (t.format == "gguf") {
+        stem += core::ggmlTypeName(t.ggufType);
+        stem += ".gguf";
+    } else {
+        stem += t.format;
+    }
     return toQString(dir.parent_path() / stem);
 }
 

@@ -60,7 +60,7 @@ struct ReportPlots::Impl {
 };
 
 ReportPlots::ReportPlots(const core::SessionData& session, const std::vector<std::string>& runIds)
-    : m(new Impl{session, runIds, {}, {}}) {
+    : m(new Impl{session, runIds, {}, {}, {}}) {
     const auto all = runsFromSession(session, core::reportModuleNames(session), "F32");
     for (std::size_t i = 0; i < session.runs.size() && i < all.size(); ++i)
         if (std::find(runIds.begin(), runIds.end(), session.runs[i].id) != runIds.end()) m->runs.push_back(all[i]);

@@ -62,8 +62,8 @@ SessionData makeSession() {
     d.modules.push_back(makeModule("model.layers.10.mlp.up_proj", 12, 6, 6, nullptr));
     d.plans.push_back({"w4-all", R"({"default": {"method": "rtn", "bits": 4}})", "2025-02-01T00:00:00Z"});
     d.runs.push_back({"run-2", "w4-all", "{}", {{"perplexity", 12.5}, {"seconds", 3.25}},
-                      {{"model.layers.2.self_attn.q_proj", 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}});
-    d.runs.push_back({"run-1", "w4-all", "{}", {}, {}, "2025-02-01T00:00:02Z", {}, {}, {}});
+                      {{"model.layers.2.self_attn.q_proj", 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}, {}, {}});
+    d.runs.push_back({"run-1", "w4-all", "{}", {}, {}, "2025-02-01T00:00:02Z", {}, {}, {}, {}, {}});
     return d;
 }
 
@@ -210,8 +210,8 @@ private slots:
     void runsAreAppendedInOrderAndReplacedInPlace() {
         const fs::path file = qb::test::freshScratchDir("session_runs") / "s.qbsession";
         SessionStore::write(file, makeSession());
-        SessionStore::writeRun(file, {"run-0", "p", "{}", {{"perplexity", 9.75}}, {{"m", 0.5}}, "", {}, {}, {}});
-        SessionStore::writeRun(file, {"run-2", "p2", "{}", {{"perplexity", 11.0}}, {}, "", {}, {}, {}});
+        SessionStore::writeRun(file, {"run-0", "p", "{}", {{"perplexity", 9.75}}, {{"m", 0.5}}, "", {}, {}, {}, {}, {}});
+        SessionStore::writeRun(file, {"run-2", "p2", "{}", {{"perplexity", 11.0}}, {}, "", {}, {}, {}, {}, {}});
         QCOMPARE(SessionStore::runIds(file), (std::vector<std::string>{"run-2", "run-1", "run-0"}));
         const RunRecord r = SessionStore::readRun(file, "run-2");
         QCOMPARE(r.planName, std::string("p2"));

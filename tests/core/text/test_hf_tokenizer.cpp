@@ -31,7 +31,10 @@ nlohmann::json readFixture(const std::string& name) {
 
 std::string idList(const std::vector<int>& ids) {
     std::string s;
-    for (const int id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+    for (const int id : ids) {
+        if (!s.empty()) s += ' ';
+        s += std::to_string(id);
+    }
     return s;
 }
 
