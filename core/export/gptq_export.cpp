@@ -86,7 +86,9 @@ HfFolderPlan planGptqExport(const LlamaModel& model, const HfExportOptions& opti
         if (n > count[def]) def = s;
     OrderedJson dynamic = OrderedJson::object();
     for (const auto& m : plan.report.modules) {
-        const std::string re = "^" + escapeRegex(m.name) + "$";
+        std::string re = "^";  // appended: GCC 12 warns falsely (-Wstringop-overflow) on "lit" + std::string&&
+        re += escapeRegex(m.name);
+        re += '$';
         if (const auto it = packed.find(m.name); it == packed.end()) dynamic["-:" + re] = OrderedJson::object();
         else if (!(it->second == def)) dynamic["+:" + re] = it->second.json();
     }

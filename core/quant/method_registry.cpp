@@ -43,7 +43,10 @@ std::string methodHelpText() {
         if (!e.keys.empty()) {
             std::string keys;
             for (const auto& k : e.keys) keys += (keys.empty() ? "" : ", ") + k;
-            s += std::string(14, ' ') + "keys: " + keys + "\n";
+            s.append(14, ' ');  // appended piece by piece: GCC 12 warns falsely on chains of std::string&& + "lit"
+            s += "keys: ";
+            s += keys;
+            s += '\n';
         }
     }
     return s;

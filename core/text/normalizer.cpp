@@ -77,9 +77,9 @@ private:
     std::string m_prefix;
 };
 
-class Sequence : public Normalizer {
+class NormalizerSequence : public Normalizer {
 public:
-    explicit Sequence(std::vector<std::unique_ptr<const Normalizer>> steps) : m_steps(std::move(steps)) {}
+    explicit NormalizerSequence(std::vector<std::unique_ptr<const Normalizer>> steps) : m_steps(std::move(steps)) {}
     void normalize(std::string& text) const override {
         for (const auto& step : m_steps) step->normalize(text);
     }
@@ -113,7 +113,7 @@ std::unique_ptr<const Normalizer> makeNormalizer(const nlohmann::json& spec, con
         std::vector<std::unique_ptr<const Normalizer>> steps;
         for (const auto& step : *it)
             if (auto n = makeNormalizer(step, file)) steps.push_back(std::move(n));
-        return std::make_unique<Sequence>(std::move(steps));
+        return std::make_unique<NormalizerSequence>(std::move(steps));
     }
     throw Error(file + ": normalizer type '" + type + "' is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, "
                 "Replace, Prepend, Sequence)");

@@ -139,9 +139,9 @@ private:
     Regex m_delimiter;
 };
 
-class Sequence : public PreTokenizer {
+class PreTokenizerSequence : public PreTokenizer {
 public:
-    explicit Sequence(std::vector<std::unique_ptr<const PreTokenizer>> steps) : m_steps(std::move(steps)) {}
+    explicit PreTokenizerSequence(std::vector<std::unique_ptr<const PreTokenizer>> steps) : m_steps(std::move(steps)) {}
     void split(std::vector<std::string>& pieces, bool atTextStart) const override {
         for (const auto& step : m_steps) step->split(pieces, atTextStart);
     }
@@ -198,7 +198,7 @@ std::unique_ptr<const PreTokenizer> makeStep(const nlohmann::json& spec, const s
         if (it == spec.end() || !it->is_array()) throw Error(file + ": pre_tokenizer Sequence needs a \"pretokenizers\" array");
         std::vector<std::unique_ptr<const PreTokenizer>> steps;
         for (const auto& step : *it) steps.push_back(makeStep(step, file, info));
-        return std::make_unique<Sequence>(std::move(steps));
+        return std::make_unique<PreTokenizerSequence>(std::move(steps));
     }
     throw Error(file + ": pre_tokenizer type '" + type + "' is not supported (supported: Split, ByteLevel, Metaspace, Sequence)");
 }
