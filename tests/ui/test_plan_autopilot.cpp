@@ -228,6 +228,7 @@ private slots:
         QVERIFY(m_doc->bitsPerWeight() <= 3.5);
         QVERIFY2(m_bar->summaryLabel()->text().contains(QStringLiteral("%1 of %1 modules' costs reused").arg(m_doc->rowCount())),
                  qPrintable(m_bar->summaryLabel()->text()));
+        QVERIFY(m_bar->grab().save(QString::fromStdString((m_scratch / "optimize-reused.png").string())));
 
         const QString file = QString::fromStdString((m_scratch / "costs.h5").string());
         QCOMPARE(test::waitForJob(m_controller->saveSession(file)), ui::JobState::Succeeded);
