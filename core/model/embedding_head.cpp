@@ -19,6 +19,10 @@ void EmbeddingHead::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     std::function<void(Index, Index)> rowsRead;
     if (m_checkpoint) rowsRead = [this](Index r0, Index count) { release(r0, count); };
     halfMatmul(m_table->halfBits(), m_table->isBf16(), m_table->rows(), m_table->cols(), X, Y, rowsRead);
+    // Once more over the whole table: a fault in one block can map pages of a block released
+    // before it (the kernel maps a large page-cache folio, or its fault-around window, whole),
+    // so the blocks' own releases can leave a neighbour's pages behind.
+    release(0, m_table->rows());
 }
 
 void EmbeddingHead::readRows(Index r0, Index count, float* out) const {
