@@ -28,7 +28,10 @@ void BM_ReadProbed(benchmark::State& state) {
     std::size_t n = 0;
     for (auto _ : state) {
         state.PauseTiming();
-        const fs::path copy = folder / ("s" + std::to_string(n++) + ".h5");
+        std::string name = "s";  // appended: GCC 12 warns falsely (-Wrestrict) on "lit" + std::string&&
+        name += std::to_string(n++);
+        name += ".h5";
+        const fs::path copy = folder / name;
         fs::copy_file(g_session, copy);
         state.ResumeTiming();
         benchmark::DoNotOptimize(SessionStore::read(copy).modules.size());
