@@ -106,8 +106,8 @@ std::optional<ExportArgs> exportArgsOf(const QuantizeArgs& args) {
 class StopAfterLayer final : public core::LayerJournal {
 public:
     StopAfterLayer(core::LayerJournal& inner, const core::RunContext& ctx, int layer) : m_inner(inner), m_ctx(ctx), m_layer(layer) {}
-    std::optional<core::PartialQuantization> restore(const core::LlamaModel& model, const core::QuantPlan& plan) override {
-        return m_inner.restore(model, plan);
+    std::optional<core::PartialQuantization> restore(const core::LlamaModel& model, const core::QuantPlan& plan, bool withLayers) override {
+        return m_inner.restore(model, plan, withLayers);
     }
     void layerDone(const core::DecoderLayer& layer, const std::vector<core::ModuleReport>& modules, double seconds,
                    const core::MatrixRM& hidden, const core::MatrixRM& fpHidden) override {
@@ -171,6 +171,9 @@ int runQuantize(const QuantizeArgs& args) {
     // Durable per-layer state beside the output, so that an interrupted run can be continued
     // (--resume) into the checkpoint an uninterrupted one writes; removed once that is written.
     core::QuantizeOptions options;
+    // Each finished layer lives only in the state folder until the checkpoint is written from
+    // there, one layer at a time: the run holds one layer, not the whole quantized model.
+    options.keepLayers = false;
     const auto fingerprint = core::quantizeFingerprint(args.model, plan, calibText, calibration, args.seed, options,
                                                        core::BackendRegistry::instance().preferred()->name());
     const auto notes = noteContext();
@@ -202,15 +205,15 @@ int runQuantize(const QuantizeArgs& args) {
             throw;
         }
     }();
-    core::writeQuantizedCheckpoint(result, plan, args.model, args.out, ctx);
+    core::writeQuantizedCheckpoint(*model, [&](int i) { return state->layer(i, c, plan); }, result, plan, args.model, args.out, ctx);
     state->remove();
 
     std::optional<core::PerplexityResult> ppl;
-    if (!args.evalText.empty()) {
+    if (!args.evalText.empty()) {  // on the checkpoint as written (it reloads exactly: F16-exact scales, packed codes)
         const auto evalStream = core::encodeDocuments(*tokenizer, evalText);
         core::PerplexityOptions pplOptions;
         pplOptions.ctx = args.evalCtx;
-        ppl = core::evaluatePerplexity(*result.model, evalStream, pplOptions, ctx);
+        ppl = core::evaluatePerplexity(*core::loadModel(args.out), evalStream, pplOptions, ctx);
     }
     core::Protocol protocol;
     protocol.calibration = core::makeCalibrationProtocol(args.calib, calibText, calibration.windows, calibration.ctx, args.seed);

@@ -1,5 +1,7 @@
 #include "core/quant/layer_state_file.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 
@@ -7,10 +9,12 @@
 
 #include "core/io/safetensors_file.h"
 #include "core/kernels/fp16_linear.h"
+#include "core/quant/gptq_pack.h"
 #include "core/quant/llm_int8.h"
 #include "core/quant/quantized_weight.h"
 #include "core/quant/smoothquant.h"
 #include "core/util/error.h"
+#include "core/util/half.h"
 #include "core/util/json_input.h"
 
 namespace qb::core {
@@ -46,12 +50,16 @@ Json addModule(const std::string& key, const Linear& linear, std::vector<TensorB
     Json meta;
     const Index rows = linear.outFeatures(), cols = linear.inFeatures();
     if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear)) {
+        // Packed as the checkpoint packs them, with the zero points as they are (v2): bits/8
+        // bytes per weight plus F16 scales, every value exact (scales are F16-exact by
+        // construction), instead of one byte per code.
         const QuantizedWeight w = q->weight();
         meta = {{"type", "grid"}, {"bits", w.bits}, {"group_size", w.groupSize ? Json(*w.groupSize) : Json(nullptr)}, {"sym", w.sym}};
-        out.push_back(rawBlob(key + ".codes", DType::U8, {rows, cols}, w.codes.data(), std::size_t(w.codes.size())));
-        out.push_back(rawBlob(key + ".scales", DType::F32, {rows, w.scales.cols()}, w.scales.data(), std::size_t(w.scales.size())));
-        out.push_back(rawBlob(key + ".zeros", DType::I32, {rows, w.zeros.cols()}, w.zeros.data(), std::size_t(w.zeros.size())));
-        out.push_back(rawBlob(key + ".g_idx", DType::I32, {cols}, w.gIdx.data(), w.gIdx.size()));
+        const GptqTensors t = packGptq(w, GptqZeroFormat::V2);
+        out.push_back(rawBlob(key + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, t.qweight.data(), t.qweight.size()));
+        out.push_back(rawBlob(key + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, t.qzeros.data(), t.qzeros.size()));
+        out.push_back(rawBlob(key + ".scales", DType::F16, {t.scalesShape[0], t.scalesShape[1]}, t.scalesF16.data(), t.scalesF16.size()));
+        out.push_back(rawBlob(key + ".g_idx", DType::I32, {t.gIdxSize}, t.g_idx.data(), t.g_idx.size()));
     } else if (const auto* a = dynamic_cast<const W8A8Linear*>(&linear)) {
         meta = {{"type", "w8a8"}, {"act_bits", a->actBits()}};
         out.push_back(int8Blob(key + ".codes", a->quantizedWeight()));
@@ -70,7 +78,7 @@ Json addModule(const std::string& key, const Linear& linear, std::vector<TensorB
             throw Error(key + ": the resume state cannot hold a module of format '" + linear.format() + "'");
         meta = {{"type", f16 ? "f16" : "dense"}};
         const MatrixRM W = linear.denseWeight();  // F16 values exactly (Fp16Linear), or the F32 weight
-        out.push_back(rawBlob(key + ".weight", DType::F32, {rows, cols}, W.data(), std::size_t(W.size())));
+        out.push_back(makeFloatBlob(key + ".weight", {rows, cols}, W.data(), f16 ? DType::F16 : DType::F32));
     }
     if (linear.bias()) out.push_back(vectorBlob(key + ".bias", *linear.bias()));
     return meta;
@@ -172,21 +180,21 @@ LinearPtr readModule(const LayerReader& in, const std::string& key, const Json& 
     const std::string type = meta.at("type").get<std::string>();
     auto bias = in.bias(key, rows);
     if (type == "grid") {
-        QuantizedWeight w;
-        w.bits = meta.at("bits").get<int>();
-        if (!meta.at("group_size").is_null()) w.groupSize = meta["group_size"].get<int>();
-        w.sym = meta.at("sym").get<bool>();
-        w.rows = rows;
-        w.cols = cols;
-        const Index groups = groupCount(cols, w.groupSize);
-        w.codes.resize(rows, cols);
-        w.scales.resize(rows, groups);
-        w.zeros.resize(rows, groups);
-        w.gIdx.resize(std::size_t(cols));
-        in.copy(key + ".codes", DType::U8, {rows, cols}, w.codes.data());
-        in.copy(key + ".scales", DType::F32, {rows, groups}, w.scales.data());
-        in.copy(key + ".zeros", DType::I32, {rows, groups}, w.zeros.data());
-        in.copy(key + ".g_idx", DType::I32, {cols}, w.gIdx.data());
+        const int bits = meta.at("bits").get<int>();
+        std::optional<int> groupSize;
+        if (!meta.at("group_size").is_null()) groupSize = meta["group_size"].get<int>();
+        if (groupSize && *groupSize < 1) throw Error("group_size " + std::to_string(*groupSize) + " is not positive");
+        GptqTensors t = gptqShapes(bits, groupSize, cols, rows);
+        const auto fill = [&](const std::string& name, DType dtype, const std::array<Index, 2>& shape, auto& v) {
+            v.resize(std::size_t(shape[0] * shape[1]));
+            in.copy(key + name, dtype, {shape[0], shape[1]}, v.data());
+        };
+        fill(".qweight", DType::I32, t.qweightShape, t.qweight);
+        fill(".qzeros", DType::I32, t.qzerosShape, t.qzeros);
+        fill(".scales", DType::F16, t.scalesShape, t.scalesF16);
+        t.g_idx.resize(std::size_t(t.gIdxSize));
+        in.copy(key + ".g_idx", DType::I32, {t.gIdxSize}, t.g_idx.data());
+        const QuantizedWeight w = unpackGptq(t, bits, groupSize, meta.at("sym").get<bool>(), cols, rows, GptqZeroFormat::V2);
         return std::make_shared<QuantizedLinear>(w, std::move(bias), method);
     }
     if (type == "w8a8") return std::make_shared<W8A8Linear>(in.int8Rows(key, rows, cols), std::move(bias), meta.at("act_bits").get<int>(), method);
@@ -199,10 +207,16 @@ LinearPtr readModule(const LayerReader& in, const std::string& key, const Json& 
         return std::make_shared<LlmInt8Linear>(in.int8Rows(key, rows, cols), std::move(bias), meta.at("threshold").get<double>(),
                                                std::vector<int>(stored.begin(), stored.end()), std::move(fpWeight));
     }
-    if (type == "f16" || type == "dense") {
+    if (type == "f16") {
+        std::vector<std::uint16_t> h(std::size_t(rows * cols));
+        in.copy(key + ".weight", DType::F16, {rows, cols}, h.data());
+        MatrixRM W(rows, cols);
+        std::transform(h.begin(), h.end(), W.data(), f16ToFloat);
+        return std::make_shared<Fp16Linear>(W, std::move(bias));
+    }
+    if (type == "dense") {
         MatrixRM W(rows, cols);
         in.copy(key + ".weight", DType::F32, {rows, cols}, W.data());
-        if (type == "f16") return std::make_shared<Fp16Linear>(W, std::move(bias));
         return std::make_shared<DenseLinear>(std::move(W), std::move(bias));
     }
     throw Error("module type '" + type + "' is unknown");
@@ -227,7 +241,7 @@ void writeLayerState(const fs::path& path, const DecoderLayer& layer, const std:
                       {"seconds", Json(seconds).dump()}});
 }
 
-LayerState readLayerState(const fs::path& path, const ModelConfig& config, int index, const QuantPlan& plan) {
+LayerState readLayerState(const fs::path& path, const ModelConfig& config, int index, const QuantPlan& plan, bool withLayer) {
     const auto file = SafetensorsFile::open(path);
     return withErrorContext(path.string(), [&] {
         try {
@@ -239,6 +253,13 @@ LayerState readLayerState(const fs::path& path, const ModelConfig& config, int i
             const Json reports = parseJsonInput(md.at("reports"), "metadata 'reports'", kResumeStateJsonLimits);
             LayerState state;
             state.seconds = parseJsonInput(md.at("seconds"), "metadata 'seconds'", kResumeStateJsonLimits).get<double>();
+            if (!reports.is_array() || reports.size() != kAllModuleKinds.size()) throw Error("metadata 'reports' does not hold 7 modules");
+            for (std::size_t m = 0; m < reports.size(); ++m) {
+                state.modules.push_back(reportOf(reports[m], plan));
+                if (state.modules.back().name != moduleName(index, kAllModuleKinds[m]))
+                    throw Error("report " + std::to_string(m) + " names '" + state.modules.back().name + "'");
+            }
+            if (!withLayer) return state;
             const LayerReader in(*file);
             auto L = std::make_shared<DecoderLayer>();
             L->index = index;
@@ -250,12 +271,6 @@ LayerState readLayerState(const fs::path& path, const ModelConfig& config, int i
                 const Index rows = moduleShape(config, k).first, cols = moduleShape(config, k).second;  // no structured binding: clang 14 cannot capture one
                 const std::string method = methodName(plan.resolve(moduleName(index, k)).method);
                 L->linear(k) = withErrorContext(moduleSuffix(k), [&] { return readModule(in, moduleSuffix(k), meta.at(moduleSuffix(k)), rows, cols, method); });
-            }
-            if (!reports.is_array() || reports.size() != kAllModuleKinds.size()) throw Error("metadata 'reports' does not hold 7 modules");
-            for (std::size_t m = 0; m < reports.size(); ++m) {
-                state.modules.push_back(reportOf(reports[m], plan));
-                if (state.modules.back().name != moduleName(index, kAllModuleKinds[m]))
-                    throw Error("report " + std::to_string(m) + " names '" + state.modules.back().name + "'");
             }
             state.layer = std::move(L);
             return state;

@@ -5,12 +5,13 @@
 //
 // Tensors, per module "<suffix>" (moduleSuffix: "self_attn.q_proj", …):
 //   grid modules (rtn, gptq, awq, omniquant: QuantizedLinear)
-//       <suffix>.codes U8 [out, in], .scales F32 [out, groups], .zeros I32 [out, groups],
-//       .g_idx I32 [in]                                   (QuantizedWeight, unpacked)
+//       <suffix>.qweight, .qzeros I32, .scales F16, .g_idx I32: the checkpoint's GPTQ packing
+//       (core/quant/gptq_pack.h) with the zero points as they are (v2), so bits/8 bytes per
+//       weight; exact, since a QuantizedWeight's scales are F16-exact
 //   int8 modules (W8A8Linear, LlmInt8Linear)
 //       <suffix>.codes I8 [out, in], .row_scales F32 [out]; LLM.int8() also .fp_columns I32 [k]
 //       and .fp_weight F16 [out, k]
-//   F16 and F32 modules: <suffix>.weight F32 [out, in]
+//   F16 modules: <suffix>.weight F16 [out, in] (exact); F32 modules: <suffix>.weight F32
 //   every module: <suffix>.bias F32 [out] when it has one
 // and the norms input_layernorm, post_attention_layernorm (q_norm, k_norm for Qwen3), F32.
 // The metadata holds "modules" (each module's type and grid), "reports" (its ModuleReports,
@@ -27,7 +28,7 @@
 namespace qb::core {
 
 struct LayerState {
-    std::shared_ptr<const DecoderLayer> layer;
+    std::shared_ptr<const DecoderLayer> layer;  ///< null when read without it
     std::vector<ModuleReport> modules;  ///< the layer's seven, in forward order
     double seconds = 0.0;               ///< wall time of the layer in the run that wrote it
 };
@@ -38,9 +39,10 @@ void writeLayerState(const std::filesystem::path& path, const DecoderLayer& laye
                      double seconds);
 
 /// Reads layer `index` of a model with config back; plan resolves the schemes of the reports
-/// and the modules' method labels. Throws Error "<file>: …" when anything is missing or does
-/// not fit config.
+/// and the modules' method labels. withLayer false reads only the reports and seconds (a
+/// resume that streams its layers to the output does not hold them). Throws Error "<file>: …"
+/// when anything is missing or does not fit config.
 [[nodiscard]] LayerState readLayerState(const std::filesystem::path& path, const ModelConfig& config, int index,
-                                        const QuantPlan& plan);
+                                        const QuantPlan& plan, bool withLayer = true);
 
 }  // namespace qb::core

@@ -148,11 +148,11 @@ omniquant::LwcLayerResult trainOmniQuant(const ModelConfig& c, const DecoderLaye
 
 // A journal's restored state must fit this model and calibration set; a state that does not
 // (its fingerprint should have refused it) is an error, never a silently wrong checkpoint.
-void checkPartial(const PartialQuantization& p, const ModelConfig& c, const CalibrationSet& calibration, bool omni) {
+void checkPartial(const PartialQuantization& p, const ModelConfig& c, const CalibrationSet& calibration, bool omni, bool withLayers) {
     const Index n = Index(calibration.windows) * Index(calibration.ctx);
     const auto fits = [&](const MatrixRM& h) { return h.rows() == n && h.cols() == Index(c.hiddenSize); };
-    if (p.layers.empty() || int(p.layers.size()) > c.numLayers || p.modules.size() != p.layers.size() * kAllModuleKinds.size() ||
-        !fits(p.hidden) || (omni && !fits(p.fpHidden)))
+    if (p.layersDone < 1 || p.layersDone > c.numLayers || p.modules.size() != std::size_t(p.layersDone) * kAllModuleKinds.size() ||
+        (withLayers && int(p.layers.size()) != p.layersDone) || !fits(p.hidden) || (omni && !fits(p.fpHidden)))
         throw Error("quantize: the resumed state does not fit this model and calibration set");
     for (std::size_t i = 0; i < p.layers.size(); ++i)
         if (!p.layers[i] || p.layers[i]->index != int(i))
@@ -194,8 +194,11 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
     MatrixRM hidden;    // [windows·T, hidden]: layer i's input
     MatrixRM fpHidden;  // the same through the float model (OmniQuant)
     double priorSeconds = 0.0;
-    if (auto partial = options.journal ? options.journal->restore(model, plan) : std::nullopt) {
-        checkPartial(*partial, c, calibration, omni);
+    if (!options.keepLayers && !options.journal) throw Error("quantize: a run that does not keep its layers needs a journal to hold them");
+    int done = 0;  // layers 0..done−1 are quantized (in `layers`, or only in the journal)
+    if (auto partial = options.journal ? options.journal->restore(model, plan, options.keepLayers) : std::nullopt) {
+        checkPartial(*partial, c, calibration, omni, options.keepLayers);
+        done = partial->layersDone;
         layers = std::move(partial->layers);
         result.modules = std::move(partial->modules);
         result.linearWeights = partial->linearWeights;
@@ -203,14 +206,14 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
         priorSeconds = partial->seconds;
         hidden = std::move(partial->hidden);
         fpHidden = std::move(partial->fpHidden);
-        ctx.log("resuming after layer " + std::to_string(layers.size() - 1) + " (" + std::to_string(layers.size()) + " of " +
+        ctx.log("resuming after layer " + std::to_string(done - 1) + " (" + std::to_string(done) + " of " +
                 std::to_string(c.numLayers) + " layers were done)");
     } else {
         hidden = model.embed(calibration.tokens);
         if (omni) fpHidden = hidden;
     }
 
-    for (int i = int(layers.size()); i < c.numLayers; ++i) {
+    for (int i = done; i < c.numLayers; ++i) {
         ctx.throwIfStopped();
         const auto layerStart = Clock::now();
         const std::size_t firstModule = result.modules.size();
@@ -316,15 +319,16 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             runMlpBlock(c, L, h);
             hidden.middleRows(b, rows) = h;
         }
-        layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));
         if (options.journal) {
-            const std::vector<ModuleReport> done(result.modules.begin() + std::ptrdiff_t(firstModule), result.modules.end());
-            options.journal->layerDone(*layers.back(), done, secondsSince(layerStart), hidden, fpHidden);
+            const std::vector<ModuleReport> reports(result.modules.begin() + std::ptrdiff_t(firstModule), result.modules.end());
+            options.journal->layerDone(L, reports, secondsSince(layerStart), hidden, fpHidden);
         }
+        if (options.keepLayers) layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));  // else the journal holds it
     }
 
-    result.model = LlamaModel::fromParts(c, model.embeddingPtr(), std::move(layers), model.finalNorm(),
-                                         c.tieWordEmbeddings ? nullptr : model.lmHeadPtr());
+    if (options.keepLayers)
+        result.model = LlamaModel::fromParts(c, model.embeddingPtr(), std::move(layers), model.finalNorm(),
+                                             c.tieWordEmbeddings ? nullptr : model.lmHeadPtr());
     result.bitsPerWeight = result.linearWeights ? 8.0 * double(result.linearBytes) / double(result.linearWeights) : 0.0;
     result.seconds = priorSeconds + secondsSince(start);
     ctx.progress(1.0, "done");

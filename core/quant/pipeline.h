@@ -47,7 +47,7 @@ struct ModuleReport {
 };
 
 struct QuantizeResult {
-    std::shared_ptr<LlamaModel> model;  ///< the quantized model (layers resident)
+    std::shared_ptr<LlamaModel> model;  ///< the quantized model (layers resident); null when options.keepLayers is false
     std::vector<ModuleReport> modules;  ///< in forward order
     std::uint64_t linearWeights = 0;    ///< number of weights in the linear modules
     std::uint64_t linearBytes = 0;      ///< their storage bytes after quantization
@@ -59,7 +59,8 @@ struct QuantizeResult {
 /// A run after its first layers.size() decoder layers: everything the driver needs to go on
 /// with layer layers.size() exactly as if it had never stopped.
 struct PartialQuantization {
-    std::vector<std::shared_ptr<const DecoderLayer>> layers;  ///< layers 0..k−1, quantized
+    int layersDone = 0;                                       ///< k
+    std::vector<std::shared_ptr<const DecoderLayer>> layers;  ///< layers 0..k−1, quantized (empty when not asked for)
     std::vector<ModuleReport> modules;                        ///< their modules, in forward order
     std::uint64_t linearWeights = 0;
     std::uint64_t linearBytes = 0;
@@ -75,8 +76,10 @@ class LayerJournal {
 public:
     virtual ~LayerJournal() = default;
     /// The layers an interrupted run finished (checked against model's shapes by the driver),
-    /// or nullopt to start at layer 0. plan resolves the modules' schemes.
-    [[nodiscard]] virtual std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan) = 0;
+    /// or nullopt to start at layer 0. plan resolves the modules' schemes. withLayers false:
+    /// only their reports (the driver streams layers and does not hold them).
+    [[nodiscard]] virtual std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan,
+                                                                     bool withLayers) = 0;
     /// Layer layer.index is quantized: its modules' reports, the wall seconds it took, and the
     /// next layer's input hidden (fpHidden: empty unless the plan uses OmniQuant). Durable on return.
     virtual void layerDone(const DecoderLayer& layer, const std::vector<ModuleReport>& modules, double seconds,
@@ -89,6 +92,11 @@ struct QuantizeOptions {
     Index maxRowsKept = 1 << 17;
     /// Optional (not owned): resumes from its state and records every finished layer.
     LayerJournal* journal = nullptr;
+    /// false: every finished layer goes to the journal (required) and is dropped from memory,
+    /// so that a run holds one layer at a time however many there are (a 70B model's quantized
+    /// layers are ≈ 37 GB at 4 bits); result.model is then null and the journal's files hold
+    /// the layers (QuantizeResumeState::layer, which writeQuantizedCheckpoint streams from).
+    bool keepLayers = true;
 };
 
 /// Quantizes a copy of `model` (the input is not modified) with `plan` on `calibration`.

@@ -122,13 +122,19 @@ void checkQuantizedCheckpointOutput(const fs::path& outDir) {
 void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const fs::path& sourceDir,
                               const fs::path& outDir, const RunContext& ctx) {
     if (!result.model) throw Error("export: no quantized model");
+    const LlamaModel& m = *result.model;
+    writeQuantizedCheckpoint(m, [&m](int i) { return m.layer(i); }, result, plan, sourceDir, outDir, ctx);
+}
+
+void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource& layers, const QuantizeResult& result,
+                              const QuantPlan& plan, const fs::path& sourceDir, const fs::path& outDir, const RunContext& ctx) {
     checkQuantizedCheckpointOutput(outDir);
     std::error_code ec;
     const fs::path tmp = atomicTempPath(outDir);
     fs::remove_all(tmp, ec);
     if (!fs::create_directory(tmp, ec)) throw Error(tmp.string() + ": cannot create (" + ec.message() + ")");
     try {
-        const LlamaModel& m = *result.model;
+        const LlamaModel& m = base;  // the embedding, final norm and output head
         const ModelConfig& c = m.config();
         const DType embedType = [&] {
             const auto src = Checkpoint::open(sourceDir);
@@ -136,19 +142,43 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
             return t && (t->dtype == DType::F16 || t->dtype == DType::BF16) ? t->dtype : DType::F32;
         }();
 
-        // v1 cannot hold a zero point of 0 (an asymmetric group without a negative weight): then the
-        // whole checkpoint uses v2, so every group decodes as it was evaluated. Modules that the
-        // standard layout cannot hold (widths not multiples of 32) stay padded here and are noted.
+        // The layers' tensors: one layer at a time, packed with the zero-point convention f.
+        auto layerTensors = [&](const DecoderLayer& L, GptqZeroFormat f) {
+            std::vector<TensorBlob> v;
+            const std::string p = "model.layers." + std::to_string(L.index) + ".";
+            v.push_back(vectorBlob(p + "input_layernorm.weight", L.inputNorm, DType::F32));
+            v.push_back(vectorBlob(p + "post_attention_layernorm.weight", L.postAttentionNorm, DType::F32));
+            if (L.qNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.q_norm.weight", L.qNorm, DType::F32));
+            if (L.kNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.k_norm.weight", L.kNorm, DType::F32));
+            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(L.index, k), *L.linear(k), f, v);
+            return v;
+        };
+        auto layerAt = [&](int i) {
+            auto L = layers(i);
+            if (!L || L->index != i) throw Error("export: quantized layer " + std::to_string(i) + " is missing");
+            return L;
+        };
+
+        // First pass over the layers (each taken, scanned and dropped): the declarations of their
+        // tensors, and the zero-point convention. v1 cannot hold a zero point of 0 (an asymmetric
+        // group without a negative weight): then the whole checkpoint uses v2, so every group
+        // decodes as it was evaluated. The shapes are the same in both conventions. Modules that
+        // the standard layout cannot hold (widths not multiples of 32) stay padded here and are noted.
         GptqZeroFormat zeroFormat = GptqZeroFormat::V1;
         std::map<std::string, std::string> nonStandard;
-        for (int i = 0; i < c.numLayers; ++i)
+        std::vector<TensorDecl> layerDecls;
+        for (int i = 0; i < c.numLayers; ++i) {
+            ctx.throwIfStopped();
+            const auto L = layerAt(i);
             for (ModuleKind k : kAllModuleKinds)
-                if (const auto* ql = dynamic_cast<const QuantizedLinear*>(m.layer(i)->linear(k).get())) {
+                if (const auto* ql = dynamic_cast<const QuantizedLinear*>(L->linear(k).get())) {
                     const QuantizedWeight w = ql->weight();
                     if (gptqZeroPointsBelowOne(w) > 0) zeroFormat = GptqZeroFormat::V2;
                     if (auto why = gptqStandardLayoutProblem(w.bits, w.groupSize, w.cols, w.rows); !why.empty())
                         nonStandard[moduleName(i, k)] = std::move(why);
                 }
+            for (const auto& b : layerTensors(*L, GptqZeroFormat::V2)) layerDecls.push_back({b.name, b.dtype, b.shape});
+        }
 
         // config.json: the source config plus quantization_config.
         OrderedJson config = readOrderedJsonFile(sourceDir / "config.json", kConfigJsonLimits);
@@ -186,30 +216,17 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
                            {"checkpoint_format", q["checkpoint_format"]}, {"quant_method", q["quant_method"]}}.dump(2) + "\n");
         ctx.throwIfStopped();
 
-        // Tensors, streamed into model.safetensors: the header is declared first (one layer's
-        // tensors are packed to learn their shapes, then dropped), then the data is written
-        // layer by layer, so at most one layer's packed tensors and a block of embedding rows
-        // are in memory besides the model (a 1B model's F16 embedding alone is 525 MB).
-        auto layerTensors = [&](int i) {
-            std::vector<TensorBlob> v;
-            const auto L = m.layer(i);
-            const std::string p = "model.layers." + std::to_string(i) + ".";
-            v.push_back(vectorBlob(p + "input_layernorm.weight", L->inputNorm, DType::F32));
-            v.push_back(vectorBlob(p + "post_attention_layernorm.weight", L->postAttentionNorm, DType::F32));
-            if (L->qNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.q_norm.weight", L->qNorm, DType::F32));
-            if (L->kNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.k_norm.weight", L->kNorm, DType::F32));
-            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(i, k), *L->linear(k), zeroFormat, v);
-            return v;
-        };
+        // Tensors, streamed into model.safetensors: the header is declared first (from the pass
+        // above), then the data is written layer by layer, so at most one layer's packed tensors
+        // and a block of embedding rows are in memory besides the model (a 1B model's F16
+        // embedding alone is 525 MB), and none of the other layers when the source reads them
+        // from disk.
         std::vector<TensorDecl> decls;
         const std::int64_t vocab = c.vocabSize, hidden = c.hiddenSize;
         decls.push_back({"model.embed_tokens.weight", embedType, {vocab, hidden}});
         decls.push_back({"model.norm.weight", DType::F32, {hidden}});
         if (!c.tieWordEmbeddings) decls.push_back({"lm_head.weight", embedType, {vocab, hidden}});
-        for (int i = 0; i < c.numLayers; ++i) {
-            ctx.throwIfStopped();
-            for (const auto& b : layerTensors(i)) decls.push_back({b.name, b.dtype, b.shape});
-        }
+        decls.insert(decls.end(), layerDecls.begin(), layerDecls.end());
         SafetensorsStreamWriter out(tmp / "model.safetensors", decls, {{"format", "pt"}, {"quantized_by", "quantbench " QB_VERSION}});
         // A [vocab, hidden] table in embedType, 1024 rows at a time.
         auto writeTable = [&](const std::function<void(Index r0, Index rows, float* dst)>& rowsOf) {
@@ -239,7 +256,7 @@ void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& pla
         }
         for (int i = 0; i < c.numLayers; ++i) {
             ctx.throwIfStopped();
-            for (const auto& b : layerTensors(i)) out.append(b.bytes.data(), b.bytes.size());
+            for (const auto& b : layerTensors(*layerAt(i), zeroFormat)) out.append(b.bytes.data(), b.bytes.size());
         }
         out.commit();
         ctx.throwIfStopped();

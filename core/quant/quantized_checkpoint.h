@@ -10,6 +10,7 @@
 // quantization_config.quantbench.modules so mixed plans reload exactly.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "core/model/llama_model.h"
@@ -25,6 +26,19 @@ namespace qb::core {
 /// exists and is not empty, or on any write failure (naming the file).
 void writeQuantizedCheckpoint(const QuantizeResult& result, const QuantPlan& plan, const std::filesystem::path& sourceDir,
                               const std::filesystem::path& outDir, const RunContext& ctx = {});
+
+/// The quantized decoder layer `index`, on demand: the writer asks for each layer twice (its
+/// tensors' shapes, then their bytes) and holds one at a time.
+using QuantizedLayerSource = std::function<std::shared_ptr<const DecoderLayer>(int index)>;
+
+/// The same for a run that did not keep its layers (QuantizeOptions::keepLayers false): base
+/// gives the configuration, embedding, final norm and output head (the float model that was
+/// quantized: the run leaves those as they are), layers the quantized decoder layers
+/// (QuantizeResumeState::layer), result the reports. The bytes equal those the overload above
+/// writes for the same run.
+void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource& layers, const QuantizeResult& result,
+                              const QuantPlan& plan, const std::filesystem::path& sourceDir, const std::filesystem::path& outDir,
+                              const RunContext& ctx = {});
 
 /// Throws Error unless outDir can receive a quantized checkpoint: it does not exist or is an
 /// empty folder, and its parent folder exists and is writable. writeQuantizedCheckpoint()

@@ -127,7 +127,7 @@ std::unique_ptr<QuantizeResumeState> QuantizeResumeState::resume(const fs::path&
     return state;
 }
 
-std::optional<PartialQuantization> QuantizeResumeState::restore(const LlamaModel& model, const QuantPlan& plan) {
+std::optional<PartialQuantization> QuantizeResumeState::restore(const LlamaModel& model, const QuantPlan& plan, bool withLayers) {
     const int k = completePrefix(m_folder);
     // Whatever lies beyond the prefix (a layer whose activations never landed, .part files of a
     // killed write) is redone by this run.
@@ -144,10 +144,11 @@ std::optional<PartialQuantization> QuantizeResumeState::restore(const LlamaModel
     }
     if (k == 0) return std::nullopt;
     PartialQuantization p;
+    p.layersDone = k;
     const ModelConfig& c = model.config();
     for (int i = 0; i < k; ++i) {
-        LayerState s = readLayerState(layerFile(m_folder, i), c, i, plan);
-        p.layers.push_back(std::move(s.layer));
+        LayerState s = readLayerState(layerFile(m_folder, i), c, i, plan, withLayers);
+        if (withLayers) p.layers.push_back(std::move(s.layer));
         for (auto& r : s.modules) {
             p.linearWeights += std::uint64_t(r.outFeatures) * std::uint64_t(r.inFeatures);
             p.linearBytes += r.bytes;
@@ -185,6 +186,10 @@ void QuantizeResumeState::layerDone(const DecoderLayer& layer, const std::vector
     });
     std::error_code ec;
     if (i > 0) fs::remove(hiddenFile(m_folder, i - 1), ec);
+}
+
+std::shared_ptr<const DecoderLayer> QuantizeResumeState::layer(int index, const ModelConfig& config, const QuantPlan& plan) const {
+    return readLayerState(layerFile(m_folder, index), config, index, plan).layer;
 }
 
 void QuantizeResumeState::remove() {

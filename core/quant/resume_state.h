@@ -7,8 +7,10 @@
 //   fingerprint.json         QuantizeFingerprint of the run (written first)
 //   owner.pid                the process that uses the folder (a second live run is refused)
 //   layer-00003.safetensors  layer 3 as quantized: its norms, each module's exact contents
-//                            (grid codes/scales/zeros/g_idx, int8 codes and row scales, F16
-//                            weights, bias) and, in the metadata, its module reports and seconds
+//                            (grid codes packed as the checkpoint packs them, int8 codes and
+//                            row scales, F16 weights, bias; core/quant/layer_state_file.h) and,
+//                            in the metadata, its module reports and seconds. A run that does
+//                            not keep its layers in memory writes its checkpoint from these.
 //   hidden-00003.safetensors layer 3's output (the next layer's calibration input), F32
 //                            [windows·ctx, hidden], and the float model's with OmniQuant
 // Each file is written as "<name>.part", fsync'ed, renamed, and the folder fsync'ed: a file
@@ -51,10 +53,14 @@ public:
 
     /// LayerJournal: the complete prefix of layers (nullopt for none). Throws Error naming the
     /// file when a layer file is unreadable or does not fit model.
-    [[nodiscard]] std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan) override;
+    [[nodiscard]] std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan, bool withLayers) override;
     /// LayerJournal: writes layer-<i> and hidden-<i> durably, then drops hidden-<i−1>.
     void layerDone(const DecoderLayer& layer, const std::vector<ModuleReport>& modules, double seconds,
                    const MatrixRM& hidden, const MatrixRM& fpHidden) override;
+
+    /// Layer `index` as layerDone() wrote it (a run that does not keep its layers writes its
+    /// checkpoint from here, one layer at a time). Throws Error naming the file.
+    [[nodiscard]] std::shared_ptr<const DecoderLayer> layer(int index, const ModelConfig& config, const QuantPlan& plan) const;
 
     /// Removes the folder (the checkpoint is written; nothing is left to resume), its fingerprint
     /// first. Best effort.

@@ -31,8 +31,8 @@ const char* const kPlan = R"({"default": {"method": "gptq", "bits": 4, "group_si
 class StopAfterLayer final : public core::LayerJournal {
 public:
     StopAfterLayer(core::LayerJournal& inner, const core::RunContext& ctx, int stopAfter) : m_inner(inner), m_ctx(ctx), m_stopAfter(stopAfter) {}
-    std::optional<core::PartialQuantization> restore(const core::LlamaModel& model, const core::QuantPlan& plan) override {
-        return m_inner.restore(model, plan);
+    std::optional<core::PartialQuantization> restore(const core::LlamaModel& model, const core::QuantPlan& plan, bool withLayers) override {
+        return m_inner.restore(model, plan, withLayers);
     }
     void layerDone(const core::DecoderLayer& layer, const std::vector<core::ModuleReport>& modules, double seconds,
                    const core::MatrixRM& hidden, const core::MatrixRM& fpHidden) override {

@@ -9,6 +9,7 @@
 
 #include "core/backend/backend.h"
 #include "core/calib/calibration.h"
+#include "core/io/safetensors_file.h"
 #include "core/quant/pipeline.h"
 #include "core/quant/quantized_checkpoint.h"
 #include "core/quant/resume_state.h"
@@ -40,8 +41,8 @@ const char* const kMixedPlan = R"({"default": {"method": "gptq", "bits": 4, "gro
 class StopAfterLayer final : public LayerJournal {
 public:
     StopAfterLayer(LayerJournal& inner, const RunContext& ctx, int stopAfter) : m_inner(inner), m_ctx(ctx), m_stopAfter(stopAfter) {}
-    std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan) override {
-        return m_inner.restore(model, plan);
+    std::optional<PartialQuantization> restore(const LlamaModel& model, const QuantPlan& plan, bool withLayers) override {
+        return m_inner.restore(model, plan, withLayers);
     }
     void layerDone(const DecoderLayer& layer, const std::vector<ModuleReport>& modules, double seconds, const MatrixRM& hidden,
                    const MatrixRM& fpHidden) override {
@@ -149,6 +150,55 @@ private slots:
         compareCheckpoints(dir / "uninterrupted", dir / "resumed");
     }
 
+    void aRunThatDropsItsLayersWritesTheSameCheckpointFromTheStateFiles() {
+        // quantize's CLI path: each finished layer lives only in the state folder, and the
+        // checkpoint is streamed from there one layer at a time. Every module type of the mixed
+        // plan must come back bit for bit.
+        const auto p = QuantPlan::fromJsonText(kMixedPlan, "test plan");
+        const fs::path dir = qb::test::freshScratchDir("resume_streamed");
+        quantizeTo(p, nullptr, dir / "in-memory");
+        auto state = QuantizeResumeState::startFresh(QuantizeResumeState::folderFor(dir / "streamed"), fingerprint(p));
+        QuantizeOptions options;
+        options.journal = state.get();
+        options.keepLayers = false;
+        const auto result = quantizeModel(*m_model, p, m_calib, {}, options);
+        QVERIFY(!result.model);  // no quantized layer is held
+        QCOMPARE(result.modules.size(), std::size_t(5 * 7));
+        writeQuantizedCheckpoint(*m_model, [&](int i) { return state->layer(i, m_model->config(), p); }, result, p,
+                                 qb::test::bundledModelDir(), dir / "streamed");
+        compareCheckpoints(dir / "in-memory", dir / "streamed");
+    }
+
+    void aRunThatDropsItsLayersNeedsAJournal() {
+        const auto p = QuantPlan::fromJsonText(R"({"default": {"method": "rtn", "bits": 4}})", "test plan");
+        QuantizeOptions options;
+        options.keepLayers = false;
+        QVERIFY_THROWS_EXCEPTION(Error, (void)quantizeModel(*m_model, p, m_calib, {}, options));
+    }
+
+    void theStateHoldsGridCodesPackedAsTheCheckpointDoes() {
+        // W4: a layer file takes bits/8 bytes per code (q_proj 64×64: qweight [8, 64] int32 =
+        // 2,048 bytes), so the whole file is smaller than one byte per weight would be.
+        const auto p = QuantPlan::fromJsonText(R"({"default": {"method": "rtn", "bits": 4, "group_size": 32}})", "test plan");
+        const fs::path folder = qb::test::freshScratchDir("resume_packed") / "out.quantize-state";
+        interruptAfter(p, folder, 0);
+        const fs::path layerFile = folder / "layer-00000.safetensors";
+        const auto file = SafetensorsFile::open(layerFile);
+        QVERIFY(!file->find("self_attn.q_proj.codes"));
+        const TensorInfo* qweight = file->find("self_attn.q_proj.qweight");
+        QVERIFY(qweight);
+        QCOMPARE(qweight->dtype, DType::I32);
+        QCOMPARE(qweight->shape, (std::vector<std::int64_t>{8, 64}));
+        QCOMPARE(file->find("self_attn.q_proj.scales")->dtype, DType::F16);
+        std::uintmax_t weights = 0;
+        for (ModuleKind k : kAllModuleKinds) {
+            const auto& L = *m_model->layer(0)->linear(k);
+            weights += std::uintmax_t(L.outFeatures() * L.inFeatures());
+        }
+        QCOMPARE(weights, std::uintmax_t(2 * 64 * 64 + 2 * 32 * 64 + 3 * 172 * 64));  // 45,312
+        QVERIFY2(fs::file_size(layerFile) < weights, std::to_string(fs::file_size(layerFile)).c_str());
+    }
+
     void aLayerWhoseActivationsNeverLandedIsRedone() {
         // A kill after layer 2's file landed but before its activations did: layers 0..1 are
         // kept, layer 2 is redone, and a .part file of a killed write is dropped.
@@ -202,7 +252,7 @@ private slots:
         QCOMPARE(log.size(), std::size_t(1));
         QVERIFY2(log[0].rfind("removed the state of an interrupted run (2 layers) in " + folder.string(), 0) == 0, log[0].c_str());
         QCOMPARE(QuantizeResumeState::completeLayers(folder), 0);
-        QVERIFY(!state->restore(*m_model, p).has_value());
+        QVERIFY(!state->restore(*m_model, p, true).has_value());
         state->remove();
         QVERIFY(!fs::exists(folder));
     }
