@@ -12,8 +12,9 @@ namespace qb::core {
 
 EmbeddingTable::EmbeddingTable(MatrixRM table) : m_rows(table.rows()), m_cols(table.cols()), m_f32(std::move(table)) {}
 
-EmbeddingTable::EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, const void* mapped, Index rows, Index cols, bool bf16)
-    : m_rows(rows), m_cols(cols), m_bf16(bf16), m_mapped(mapped), m_checkpoint(std::move(checkpoint)) {}
+EmbeddingTable::EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, std::string tensor, const void* mapped, Index rows,
+                               Index cols, bool bf16)
+    : m_rows(rows), m_cols(cols), m_bf16(bf16), m_mapped(mapped), m_checkpoint(std::move(checkpoint)), m_tensor(std::move(tensor)) {}
 
 EmbeddingTable::EmbeddingTable(std::vector<std::uint16_t> bits, Index rows, Index cols, bool bf16)
     : m_rows(rows), m_cols(cols), m_f16(std::move(bits)), m_bf16(bf16) {
@@ -46,10 +47,16 @@ std::shared_ptr<const EmbeddingTable> EmbeddingTable::load(const std::shared_ptr
                             std::to_string((i0 + i) / std::size_t(cols)) + ")");
         checkpoint->release(name, 2 * i0, 2 * (i0 + n));
     }
-    return std::shared_ptr<EmbeddingTable>(new EmbeddingTable(checkpoint, t.data, rows, cols, bf16));
+    return std::shared_ptr<EmbeddingTable>(new EmbeddingTable(checkpoint, name, t.data, rows, cols, bf16));
 }
 
 void EmbeddingTable::row(Index r, float* out) const { rows(r, 1, out); }
+
+void EmbeddingTable::releaseRows(Index r0, Index count) const {
+    if (!m_mapped || !m_checkpoint) return;
+    const std::size_t rowBytes = 2 * std::size_t(m_cols);
+    m_checkpoint->release(m_tensor, std::size_t(r0) * rowBytes, std::size_t(r0 + count) * rowBytes);
+}
 
 void EmbeddingTable::rows(Index r0, Index count, float* out) const {
     const std::size_t n = std::size_t(count) * std::size_t(m_cols);

@@ -40,6 +40,10 @@ public:
     void row(Index r, float* out) const;
     /// Writes rows [r0, r0 + count) as float into out [count, cols] row-major.
     void rows(Index r0, Index count, float* out) const;
+    /// For a table read in place (load() of a 16-bit tensor): drops the mapped pages of rows
+    /// [r0, r0 + count) from the resident set (a pass over the whole table, e.g. writing it
+    /// out, then holds one block at a time). A later lookup reads them again. No-op otherwise.
+    void releaseRows(Index r0, Index count) const;
     /// The 16-bit values [rows * cols] (only when isHalf()); possibly not 2-byte aligned.
     [[nodiscard]] const void* halfBits() const { return m_mapped ? m_mapped : static_cast<const void*>(m_f16.data()); }
     /// The float32 table (only when neither F16 nor BF16).
@@ -51,13 +55,15 @@ public:
 
 private:
     /// A 16-bit table read in place from checkpoint's mapping (load()).
-    EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, const void* mapped, Index rows, Index cols, bool bf16);
+    EmbeddingTable(std::shared_ptr<const Checkpoint> checkpoint, std::string tensor, const void* mapped, Index rows, Index cols,
+                   bool bf16);
     Index m_rows = 0, m_cols = 0;
     MatrixRM m_f32;                    // float32 form (empty when F16)
     std::vector<std::uint16_t> m_f16;  // 16-bit form, [rows * cols] (empty when float32)
     bool m_bf16 = false;               // the 16-bit values are BF16 rather than F16
     const void* m_mapped = nullptr;    // 16-bit values in a mapped checkpoint (m_f16 empty)
     std::shared_ptr<const Checkpoint> m_checkpoint;  // keeps m_mapped valid
+    std::string m_tensor;                            // the mapped tensor's name (releaseRows)
 };
 
 }  // namespace qb::core

@@ -240,7 +240,10 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
                 out.append(b.bytes.data(), b.bytes.size());
             }
         };
-        writeTable([&](Index r0, Index rows, float* dst) { m.embedding().rows(r0, rows, dst); });  // 16-bit → float → 16-bit is exact
+        writeTable([&](Index r0, Index rows, float* dst) {  // 16-bit → float → 16-bit is exact
+            m.embedding().rows(r0, rows, dst);
+            m.embedding().releaseRows(r0, rows);  // a table read in place: its pages go as they are written
+        });
         const TensorBlob norm = vectorBlob("model.norm.weight", m.finalNorm(), DType::F32);
         out.append(norm.bytes.data(), norm.bytes.size());
         if (!c.tieWordEmbeddings) {

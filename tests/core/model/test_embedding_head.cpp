@@ -115,6 +115,24 @@ private slots:
         QCOMPARE(rows[0], core::bf16ToFloat(core::floatToBf16(W(4000, 0))));
         QVERIFY(residentKbOfMapping(table->halfBits()) <= tableKb / 20);
     }
+    void aTableReadInPlaceReleasesTheRowsItIsToldTo() {
+        // What the checkpoint writer does block by block: read rows, then release them.
+        const MatrixRM W = test::randomMatrix(4096, 512, 13, 0.05f);
+        const auto ckpt = core::Checkpoint::open(folderWithTable(W));
+        const auto table = core::EmbeddingTable::load(ckpt, "lm_head.weight", 4096, 512);
+        const long tableKb = 4096 * 512 * 2 / 1024;
+        std::vector<float> rows(std::size_t(4096 * 512));
+        table->rows(0, 4096, rows.data());
+        QVERIFY(residentKbOfMapping(table->halfBits()) >= tableKb * 9 / 10);
+        table->releaseRows(0, 2048);
+        const long half = residentKbOfMapping(table->halfBits());
+        QVERIFY2(half <= tableKb / 2 + tableKb / 20 && half >= tableKb * 4 / 10, std::to_string(half).c_str());  // the other half stays
+        table->releaseRows(2048, 2048);
+        QVERIFY(residentKbOfMapping(table->halfBits()) <= tableKb / 20);
+        float row[512];
+        table->row(4000, row);  // read again from the file
+        QCOMPARE(row[7], core::bf16ToFloat(core::floatToBf16(W(4000, 7))));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestEmbeddingHead)
