@@ -151,7 +151,11 @@ int runQuantize(const QuantizeArgs& args) {
     // --resume then finds the run done (below, once the fingerprint matches).
     const auto stateFolder = core::QuantizeResumeState::folderFor(args.out);
     const bool maybeDone = args.resume && std::filesystem::exists(stateFolder) && std::filesystem::exists(std::filesystem::path(args.out) / "config.json");
-    if (!maybeDone) core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
+    // Killed after the state was removed, before exiting: no state, and an output that records
+    // this run's fingerprint (checked below, once the fingerprint is known).
+    const bool maybeWritten = args.resume && !std::filesystem::exists(stateFolder) &&
+                              std::filesystem::exists(std::filesystem::path(args.out) / "quantbench_report.json");
+    if (!maybeDone && !maybeWritten) core::checkQuantizedCheckpointOutput(args.out);  // before any work, not after calibration
     const std::optional<ExportArgs> exportArgs = exportArgsOf(args);
     if (exportArgs) checkExportArgs(*exportArgs);  // likewise for the export's format, type and path
     const SessionAppend session(args.session);
@@ -177,6 +181,13 @@ int runQuantize(const QuantizeArgs& args) {
     const auto fingerprint = core::quantizeFingerprint(args.model, plan, calibText, calibration, args.seed, options,
                                                        core::BackendRegistry::instance().preferred()->name());
     const auto notes = noteContext();
+    if (maybeWritten) {
+        if (core::QuantizeResumeState::outputHoldsRun(args.out, fingerprint)) {
+            notes.log(args.out + " was written by this run before the interruption (nothing to resume; --eval, --session and --export did not run)");
+            return 0;
+        }
+        core::checkQuantizedCheckpointOutput(args.out);  // another run's output: refused as before
+    }
     if (maybeDone && !core::QuantizeResumeState::holdsRun(stateFolder)) {  // the state's removal was cut short
         std::error_code ec;
         std::filesystem::remove_all(stateFolder, ec);
@@ -196,7 +207,7 @@ int runQuantize(const QuantizeArgs& args) {
     std::optional<StopAfterLayer> stopHook;
     if (const auto k = testStopLayer()) stopHook.emplace(*state, ctx, *k);
     options.journal = stopHook ? static_cast<core::LayerJournal*>(&*stopHook) : state.get();
-    const auto result = [&] {
+    auto result = [&] {
         try {
             return core::quantizeModel(*model, plan, calibration, ctx, options);
         } catch (const core::Cancelled&) {
@@ -205,6 +216,7 @@ int runQuantize(const QuantizeArgs& args) {
             throw;
         }
     }();
+    result.fingerprintJson = fingerprint.toJson();
     core::writeQuantizedCheckpoint(*model, [&](int i) { return state->layer(i, c, plan); }, result, plan, args.model, args.out, ctx);
     state->remove();
 

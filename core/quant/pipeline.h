@@ -54,6 +54,10 @@ struct QuantizeResult {
     double bitsPerWeight = 0.0;         ///< over the linear modules
     double seconds = 0.0;               ///< wall time of the whole run
     std::vector<std::string> notes;     ///< e.g. calibration shortened, plan rule warnings
+    /// The run's QuantizeFingerprint as JSON (its toJson()), set by a caller that has one: the
+    /// checkpoint's quantbench_report.json records it, so that `quantize --resume` killed after
+    /// its state was removed knows the output is this run's.
+    std::string fingerprintJson;
 };
 
 /// A run after its first layers.size() decoder layers: everything the driver needs to go on

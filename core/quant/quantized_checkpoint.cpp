@@ -78,9 +78,18 @@ OrderedJson schemeEntry(const QuantScheme& s) {
     return j;
 }
 
-// Appends the tensors of one linear module.
-void addLinear(const std::string& name, const Linear& linear, GptqZeroFormat zeroFormat, std::vector<TensorBlob>& out) {
-    if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear)) {
+// Appends the tensors of one linear module. shapesOnly: grid modules get their GPTQ tensors'
+// names, dtypes and shapes without bytes (no unpacking or packing: the writer's first pass).
+void addLinear(const std::string& name, const Linear& linear, GptqZeroFormat zeroFormat, std::vector<TensorBlob>& out,
+               bool shapesOnly = false) {
+    if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear); q && shapesOnly) {
+        const GptqTensors t = gptqShapes(q->spec().bits, q->spec().groupSize, q->inFeatures(), q->outFeatures());
+        out.push_back({name + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, {}});
+        out.push_back({name + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, {}});
+        out.push_back({name + ".scales", DType::F16, {t.scalesShape[0], t.scalesShape[1]}, {}});
+        out.push_back({name + ".g_idx", DType::I32, {t.gIdxSize}, {}});
+        if (q->bias()) out.push_back({name + ".bias", DType::F16, {q->outFeatures()}, {}});
+    } else if (q) {
         const GptqTensors t = packGptq(q->weight(), zeroFormat);
         out.push_back(rawBlob(name + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, t.qweight));
         out.push_back(rawBlob(name + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, t.qzeros));
@@ -143,14 +152,14 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
         }();
 
         // The layers' tensors: one layer at a time, packed with the zero-point convention f.
-        auto layerTensors = [&](const DecoderLayer& L, GptqZeroFormat f) {
+        auto layerTensors = [&](const DecoderLayer& L, GptqZeroFormat f, bool shapesOnly = false) {
             std::vector<TensorBlob> v;
             const std::string p = "model.layers." + std::to_string(L.index) + ".";
             v.push_back(vectorBlob(p + "input_layernorm.weight", L.inputNorm, DType::F32));
             v.push_back(vectorBlob(p + "post_attention_layernorm.weight", L.postAttentionNorm, DType::F32));
             if (L.qNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.q_norm.weight", L.qNorm, DType::F32));
             if (L.kNorm.size() > 0) v.push_back(vectorBlob(p + "self_attn.k_norm.weight", L.kNorm, DType::F32));
-            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(L.index, k), *L.linear(k), f, v);
+            for (ModuleKind k : kAllModuleKinds) addLinear(moduleName(L.index, k), *L.linear(k), f, v, shapesOnly);
             return v;
         };
         auto layerAt = [&](int i) {
@@ -162,7 +171,7 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
         // First pass over the layers (each taken, scanned and dropped): the declarations of their
         // tensors, and the zero-point convention. v1 cannot hold a zero point of 0 (an asymmetric
         // group without a negative weight): then the whole checkpoint uses v2, so every group
-        // decodes as it was evaluated. The shapes are the same in both conventions. Modules that
+        // decodes as it was evaluated. The shapes do not depend on the convention. Modules that
         // the standard layout cannot hold (widths not multiples of 32) stay padded here and are noted.
         GptqZeroFormat zeroFormat = GptqZeroFormat::V1;
         std::map<std::string, std::string> nonStandard;
@@ -177,7 +186,7 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
                     if (auto why = gptqStandardLayoutProblem(w.bits, w.groupSize, w.cols, w.rows); !why.empty())
                         nonStandard[moduleName(i, k)] = std::move(why);
                 }
-            for (const auto& b : layerTensors(*L, GptqZeroFormat::V2)) layerDecls.push_back({b.name, b.dtype, b.shape});
+            for (const auto& b : layerTensors(*L, zeroFormat, true)) layerDecls.push_back({b.name, b.dtype, b.shape});
         }
 
         // config.json: the source config plus quantization_config.
@@ -274,6 +283,7 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
         report["linear_weights"] = result.linearWeights;
         report["seconds"] = result.seconds;
         report["checkpoint_format"] = gptqCheckpointFormatName(zeroFormat);
+        if (!result.fingerprintJson.empty()) report["fingerprint"] = OrderedJson::parse(result.fingerprintJson);
         for (const auto& r : result.modules) {
             OrderedJson e = {{"name", r.name}, {"format", r.format}, {"relative_error", r.relativeError},
                              {"bytes", r.bytes}, {"bits_per_weight", r.bitsPerWeight}, {"seconds", r.seconds}};

@@ -201,6 +201,17 @@ void QuantizeResumeState::remove() {
     fs::remove_all(m_folder, ec);
 }
 
+bool QuantizeResumeState::outputHoldsRun(const fs::path& outDir, const QuantizeFingerprint& fingerprint) {
+    try {
+        const auto report = readJsonFile(outDir / "quantbench_report.json", kResumeStateJsonLimits);
+        if (!report.is_object() || !report.contains("fingerprint")) return false;
+        const auto recorded = QuantizeFingerprint::fromJson(report["fingerprint"].dump(), "quantbench_report.json");
+        return !fingerprint.changeFrom(recorded).has_value();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 bool QuantizeResumeState::holdsRun(const fs::path& folder) {
     std::error_code ec;
     return fs::exists(folder / kFingerprintFile, ec);

@@ -65,6 +65,9 @@ public:
     /// Removes the folder (the checkpoint is written; nothing is left to resume), its fingerprint
     /// first. Best effort.
     void remove();
+    /// True when outDir is a checkpoint whose quantbench_report.json records fingerprint (the
+    /// run wrote it; QuantizeResult::fingerprintJson). False for anything else; never throws.
+    [[nodiscard]] static bool outputHoldsRun(const std::filesystem::path& outDir, const QuantizeFingerprint& fingerprint);
     /// True when folder holds a run's fingerprint; false for a missing folder or one whose
     /// removal was cut short (remove() drops the fingerprint first).
     [[nodiscard]] static bool holdsRun(const std::filesystem::path& folder);

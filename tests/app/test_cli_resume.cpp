@@ -110,6 +110,28 @@ private slots:
         QVERIFY(fs::exists(dir / "out" / "model.safetensors"));
         QVERIFY(!fs::exists(dir / "out.quantize-state"));
     }
+
+    void aResumeAfterTheStateWasRemovedFindsTheRunDone() {
+        // A kill between the state's removal and the exit leaves the finished output and no
+        // state: --resume recognises its own run by the fingerprint in quantbench_report.json.
+        const fs::path dir = test::freshScratchDir("cli_resume_written");
+        const fs::path plan = writePlan(dir, "plan.json", R"({"default": {"method": "rtn", "bits": 4}})");
+        QCOMPARE(runCli(quantizeArgs(plan, dir / "out")).exitCode, 0);
+        QVERIFY(!fs::exists(dir / "out.quantize-state"));
+        const std::string before = readBytes(dir / "out" / "model.safetensors");
+        const CliRun again = runCli(quantizeArgs(plan, dir / "out") << "--resume");
+        QCOMPARE(again.exitCode, 0);
+        QCOMPARE(again.err.toStdString(), "note: " + (dir / "out").string() +
+                                              " was written by this run before the interruption (nothing to resume; --eval, --session and --export did not run)\n");
+        QVERIFY(readBytes(dir / "out" / "model.safetensors") == before);
+
+        // Another run's output is refused as before.
+        const fs::path w3 = writePlan(dir, "w3.json", R"({"default": {"method": "rtn", "bits": 3}})");
+        const CliRun other = runCli(quantizeArgs(w3, dir / "out") << "--resume");
+        QCOMPARE(other.exitCode, 1);
+        QCOMPARE(other.err.toStdString(), "error: " + (dir / "out").string() +
+                                              ": already exists and is not an empty folder (choose another --out or remove it)\n");
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliResume)
