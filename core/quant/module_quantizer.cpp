@@ -1,5 +1,6 @@
 #include "core/quant/module_quantizer.h"
 
+#include "core/backend/backend.h"
 #include "core/kernels/fp16_linear.h"
 #include "core/quant/awq.h"
 #include "core/quant/gptq.h"
@@ -81,10 +82,19 @@ ModuleQuantization learnedGridModule(const QuantizedWeight& weight, const std::o
 
 double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Linear& linear) {
     if (X.rows() == 0) return 0.0;
-    MatrixRM Y = X * W.transpose();  // [n, out] reference
+    // Both products on the backend's GEMM (OpenBLAS, or the device): on every calibration row
+    // they cost twice the calibration forward, and Eigen's GEMM made this report figure about
+    // half of a whole-model GPTQ run (BENCHMARKS.md, "Whole-model GPTQ of the 1B shape").
+    const Backend& gemm = backendFor(BackendOp::Linear, X.rows(), W.cols(), W.rows());
+    MatrixRM Y;  // [n, out] reference X·Wᵀ
+    gemm.linear(X, W, Y);
     MatrixRM Yq;
-    linear.forward(X, Yq);
-    if (linear.bias()) Yq.rowwise() -= linear.bias()->transpose();
+    if (dynamic_cast<const QuantizedLinear*>(&linear)) {
+        gemm.linear(X, linear.denseWeight(), Yq);  // a weight-only module computes X·Ŵᵀ exactly so
+    } else {
+        linear.forward(X, Yq);  // int8 modules also quantize their activations
+        if (linear.bias()) Yq.rowwise() -= linear.bias()->transpose();
+    }
     const double ref = Y.cast<double>().squaredNorm();
     if (ref == 0.0) return 0.0;
     return (Y - Yq).cast<double>().squaredNorm() / ref;
