@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -57,6 +59,15 @@ int dryRun(const QuantizeArgs& args, const core::QuantPlan& plan, const core::Mo
 
 /// The run quantize appends to --session: the plan, every module's relative output error, size,
 /// time and (with --eval) perplexity under the workbench's metric names.
+/// Where this run's time went, one stage per line (stages that took no time are left out).
+void printStages(const core::QuantizeResult& result, double writeSeconds) {
+    const double run = std::max(result.stages.total(), 1e-9);
+    std::printf("\n%-18s %10s %7s\n", "stage", "seconds", "share");
+    for (const auto& [name, seconds] : result.stages.entries())
+        if (seconds >= 0.005) std::printf("%-18s %10.2f %6.1f%%\n", name.c_str(), seconds, 100.0 * seconds / run);
+    std::printf("%-18s %10.2f\n", "write checkpoint", writeSeconds);
+}
+
 core::RunRecord quantizeRun(const QuantizeArgs& args, const core::QuantizeResult& result,
                             const std::optional<core::PerplexityResult>& ppl, const core::Protocol& protocol) {
     core::RunRecord run;
@@ -217,7 +228,9 @@ int runQuantize(const QuantizeArgs& args) {
         }
     }();
     result.fingerprintJson = fingerprint.toJson();
+    const auto writeStart = std::chrono::steady_clock::now();
     core::writeQuantizedCheckpoint(*model, [&](int i) { return state->layer(i, c, plan); }, result, plan, args.model, args.out, ctx);
+    const double writeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - writeStart).count();
     state->remove();
 
     std::optional<core::PerplexityResult> ppl;
@@ -258,6 +271,8 @@ int runQuantize(const QuantizeArgs& args) {
         j["bits_per_weight"] = result.bitsPerWeight;
         j["linear_bytes"] = result.linearBytes;
         j["seconds"] = result.seconds;
+        for (const auto& [name, seconds] : result.stages.entries()) j["stage_seconds"][name] = seconds;
+        j["stage_seconds"]["write checkpoint"] = writeSeconds;
         if (ppl) j["perplexity"] = ppl->perplexity;
         j["protocol"] = protocolJson(protocol);
         if (!runId.empty()) j["session"] = {{"file", args.session}, {"run", runId}};
@@ -278,6 +293,7 @@ int runQuantize(const QuantizeArgs& args) {
         std::printf("%-36s %-12s %5s %5s %11.3e %8.3f %9zu%s\n", r.name.c_str(), core::methodName(r.scheme.method).c_str(),
                     bitsLabel(r.scheme).c_str(), groupLabel(r.scheme).c_str(), r.relativeError, r.seconds, r.bytes, extra.c_str());
     }
+    printStages(result, writeSeconds);
     std::printf("\nlinear weights  %s in %s (%.3f bits per weight)\n", withThousands(result.linearWeights).c_str(),
                 humanBytes(result.linearBytes).c_str(), result.bitsPerWeight);
     std::printf("time            %.2f s\n", result.seconds);

@@ -41,6 +41,10 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             if (input.hessian().size() == 0) throw Error(name + ": GPTQ needs the Hessian of its input");
             auto r = quantizeGptqPreferred(W, input.hessian(), scheme.grid, scheme.gptq, ctx, name);
             out.gptqDamping = r.report.damping;
+            out.gptqSecondsPrepare = r.report.secondsPrepare;
+            out.gptqSecondsFactor = r.report.secondsCholesky;
+            out.gptqSecondsSweep = r.report.secondsSweep;
+            out.gptqSecondsObjective = r.report.secondsObjective;
             out.linear = std::make_shared<QuantizedLinear>(std::move(r.weight), roundBias(bias), method);
             break;
         }

@@ -17,6 +17,9 @@ namespace qb::core {
 struct ModuleQuantization {
     LinearPtr linear;
     std::optional<double> gptqDamping;
+    /// GPTQ: its step times (GptqReport's secondsPrepare/Cholesky/Sweep/Objective), for the
+    /// pipeline's stage breakdown.
+    double gptqSecondsPrepare = 0.0, gptqSecondsFactor = 0.0, gptqSecondsSweep = 0.0, gptqSecondsObjective = 0.0;
     std::optional<double> outlierColumnFraction;  ///< LLM.int8(): on the captured input
 };
 

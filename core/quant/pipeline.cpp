@@ -159,6 +159,17 @@ void checkPartial(const PartialQuantization& p, const ModelConfig& c, const Cali
             throw Error("quantize: the resumed state does not hold layer " + std::to_string(i));
 }
 
+// Adds the seconds f takes to acc; returns what f returns.
+template <class F>
+decltype(auto) timed(double& acc, F&& f) {
+    struct Add {
+        double& acc;
+        Clock::time_point t0 = Clock::now();
+        ~Add() { acc += secondsSince(t0); }
+    } add{acc};
+    return f();
+}
+
 std::string lossText(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.4g", v);
@@ -166,6 +177,19 @@ std::string lossText(double v) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, double>> QuantizeStageSeconds::entries() const {
+    return {{"embed", embed},           {"scale search", scaleSearch},    {"lwc training", lwcTraining},
+            {"forward", forward},       {"capture", capture},             {"gptq prepare", gptqPrepare},
+            {"gptq factor", gptqFactor}, {"gptq sweep", gptqSweep},       {"gptq objective", gptqObjective},
+            {"other quantizers", otherQuantizers}, {"output error", outputError}, {"journal", journal}};
+}
+
+double QuantizeStageSeconds::total() const {
+    double t = 0.0;
+    for (const auto& [name, seconds] : entries()) t += seconds;
+    return t;
+}
 
 std::vector<std::string> linearModuleNames(const ModelConfig& config) {
     std::vector<std::string> names;
@@ -209,9 +233,10 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
         ctx.log("resuming after layer " + std::to_string(done - 1) + " (" + std::to_string(done) + " of " +
                 std::to_string(c.numLayers) + " layers were done)");
     } else {
-        hidden = model.embed(calibration.tokens);
+        hidden = timed(result.stages.embed, [&] { return model.embed(calibration.tokens); });
         if (omni) fpHidden = hidden;
     }
+    QuantizeStageSeconds& stage = result.stages;
 
     for (int i = done; i < c.numLayers; ++i) {
         ctx.throwIfStopped();
@@ -223,21 +248,27 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
         std::array<QuantScheme, 7> schemes;
         for (ModuleKind k : kAllModuleKinds) schemes[std::size_t(k)] = plan.resolve(moduleName(i, k));
 
-        const auto alphas = applyScaleTransforms(c, L, schemes, hidden, T, batchRows, options);
+        const bool scaled = std::any_of(schemes.begin(), schemes.end(), [](const QuantScheme& s) {
+            return s.method == QuantMethod::Awq || s.method == QuantMethod::SmoothQuant;
+        });
+        const auto alphas = scaled ? timed(stage.scaleSearch, [&] { return applyScaleTransforms(c, L, schemes, hidden, T, batchRows, options); })
+                                   : std::map<std::size_t, double>{};
 
         // OmniQuant: the layer's clipping is trained first; it takes most of the layer's progress share.
         const bool omniLayer = std::any_of(schemes.begin(), schemes.end(), [](const QuantScheme& s) { return s.method == QuantMethod::OmniQuant; });
         const double trainShare = omniLayer ? 0.9 : 0.0;
         omniquant::LwcLayerResult lwc;
         if (omniLayer) {
-            lwc = trainOmniQuant(c, *model.layer(i), L, schemes, hidden, fpHidden, T, batchRows,
-                                 ctx.sub(i / double(c.numLayers), (i + trainShare) / double(c.numLayers)));
+            lwc = timed(stage.lwcTraining, [&] {
+                return trainOmniQuant(c, *model.layer(i), L, schemes, hidden, fpHidden, T, batchRows,
+                                      ctx.sub(i / double(c.numLayers), (i + trainShare) / double(c.numLayers)));
+            });
             const std::string losses = lwc.epochLoss.empty() ? "no training (epochs 0)"
                                                              : "loss " + lossText(lwc.epochLoss.front()) + " → " + lossText(lwc.epochLoss.back()) +
                                                                    " over " + std::to_string(lwc.epochLoss.size()) + " epochs";
             ctx.log(layerName + ": omniquant LWC " + losses + ", " + lossText(lwc.seconds) + " s");
         } else if (omni) {
-            runLayerOn(c, *model.layer(i), fpHidden, T, batchRows);
+            timed(stage.lwcTraining, [&] { runLayerOn(c, *model.layer(i), fpHidden, T, batchRows); });
         }
         const int trainedModules = int(std::count_if(lwc.weights.begin(), lwc.weights.end(), [](const auto& w) { return w.has_value(); }));
 
@@ -253,12 +284,14 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             GroupCapture capture(captureName, L.linear(group.front())->inFeatures(), hidden.rows(),
                                  options.maxRowsKept, groupHas(schemes, group, QuantMethod::Gptq));
             if (g == 2) {  // o_proj is quantized now: h = x + o_proj(attn)
-                for (Index b = 0; b < hidden.rows(); b += batchRows) {
-                    const Index rows = std::min(batchRows, hidden.rows() - b);
-                    MatrixRM h = hidden.middleRows(b, rows);
-                    addAttentionOutput(L, attn.middleRows(b, rows), h);
-                    hidden.middleRows(b, rows) = h;
-                }
+                timed(stage.forward, [&] {
+                    for (Index b = 0; b < hidden.rows(); b += batchRows) {
+                        const Index rows = std::min(batchRows, hidden.rows() - b);
+                        MatrixRM h = hidden.middleRows(b, rows);
+                        addAttentionOutput(L, attn.middleRows(b, rows), h);
+                        hidden.middleRows(b, rows) = h;
+                    }
+                });
                 attn = MatrixRM();
             }
             if (g == 1) attn.resize(hidden.rows(), L.linear(ModuleKind::O)->inFeatures());
@@ -266,17 +299,23 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 ctx.throwIfStopped();
                 const Index rows = std::min(batchRows, hidden.rows() - b);
                 const auto h = hidden.middleRows(b, rows);
-                switch (g) {
-                    case 0: capture.observe(captureName, attentionInput(c, L, h)); break;
-                    case 1:
-                        attn.middleRows(b, rows) = attentionMixer(c, L, h, T);
+                MatrixRM X;  // [rows, in]: the group's input
+                timed(stage.forward, [&] {
+                    switch (g) {
+                        case 0: X = attentionInput(c, L, h); break;
+                        case 1: attn.middleRows(b, rows) = attentionMixer(c, L, h, T); break;
+                        case 2: X = mlpInput(c, L, h); break;
+                        default: X = mlpMixer(c, L, h); break;
+                    }
+                });
+                timed(stage.capture, [&] {
+                    if (g == 1)
                         capture.observe(captureName, attn.middleRows(b, rows));
-                        break;
-                    case 2: capture.observe(captureName, mlpInput(c, L, h)); break;
-                    default: capture.observe(captureName, mlpMixer(c, L, h)); break;
-                }
+                    else
+                        capture.observe(captureName, X);
+                });
             }
-            capture.finish();
+            timed(stage.capture, [&] { capture.finish(); });
             for (ModuleKind k : group) {
                 ctx.throwIfStopped();
                 const std::string name = moduleName(i, k);
@@ -290,6 +329,12 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 });
                 ModuleReport rep;
                 rep.seconds = secondsSince(t0);
+                const double gptqSeconds = mq.gptqSecondsPrepare + mq.gptqSecondsFactor + mq.gptqSecondsSweep + mq.gptqSecondsObjective;
+                stage.gptqPrepare += mq.gptqSecondsPrepare;
+                stage.gptqFactor += mq.gptqSecondsFactor;
+                stage.gptqSweep += mq.gptqSecondsSweep;
+                stage.gptqObjective += mq.gptqSecondsObjective;
+                stage.otherQuantizers += std::max(0.0, rep.seconds - gptqSeconds);
                 if (scheme.method == QuantMethod::OmniQuant) {  // the layer's training, shared by its trained modules
                     rep.seconds += lwc.seconds / trainedModules;
                     rep.lwcEpochLoss = lwc.epochLoss;
@@ -299,7 +344,7 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 rep.format = mq.linear->format();
                 rep.outFeatures = W.rows();
                 rep.inFeatures = W.cols();
-                rep.relativeError = relativeOutputError(capture.rows(), W, *mq.linear);
+                rep.relativeError = timed(stage.outputError, [&] { return relativeOutputError(capture.rows(), W, *mq.linear); });
                 rep.bytes = mq.linear->storageBytes();
                 rep.bitsPerWeight = 8.0 * double(rep.bytes) / double(W.size());
                 rep.outlierColumnFraction = mq.outlierColumnFraction;
@@ -313,15 +358,17 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             ctx.progress((i + trainShare + (1.0 - trainShare) * (g + 1) / stepsPerLayer) / c.numLayers,
                          layerName + ": " + moduleSuffix(group.front()));
         }
-        for (Index b = 0; b < hidden.rows(); b += batchRows) {  // next layer's input: h + down_proj(·)
-            const Index rows = std::min(batchRows, hidden.rows() - b);
-            MatrixRM h = hidden.middleRows(b, rows);
-            runMlpBlock(c, L, h);
-            hidden.middleRows(b, rows) = h;
-        }
+        timed(stage.forward, [&] {
+            for (Index b = 0; b < hidden.rows(); b += batchRows) {  // next layer's input: h + down_proj(·)
+                const Index rows = std::min(batchRows, hidden.rows() - b);
+                MatrixRM h = hidden.middleRows(b, rows);
+                runMlpBlock(c, L, h);
+                hidden.middleRows(b, rows) = h;
+            }
+        });
         if (options.journal) {
             const std::vector<ModuleReport> reports(result.modules.begin() + std::ptrdiff_t(firstModule), result.modules.end());
-            options.journal->layerDone(L, reports, secondsSince(layerStart), hidden, fpHidden);
+            timed(stage.journal, [&] { options.journal->layerDone(L, reports, secondsSince(layerStart), hidden, fpHidden); });
         }
         if (options.keepLayers) layers.push_back(std::make_shared<const DecoderLayer>(std::move(L)));  // else the journal holds it
     }

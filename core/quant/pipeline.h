@@ -46,6 +46,27 @@ struct ModuleReport {
     std::vector<double> lwcEpochLoss;             ///< OmniQuant: the layer's block MSE per epoch (shared by its modules)
 };
 
+/// Where a quantize run's wall time went, summed over the layers this process ran (a resumed
+/// run's earlier layers are not in it). The stages partition the run: total() is the run's
+/// wall time less what falls between them (progress reports, copying a layer).
+struct QuantizeStageSeconds {
+    double embed = 0.0;             ///< the calibration windows' token embeddings
+    double scaleSearch = 0.0;       ///< AWQ / SmoothQuant before the layer's quantization: capture forward, search, folding
+    double lwcTraining = 0.0;       ///< OmniQuant: the layer's clipping training (and the float model's forward)
+    double forward = 0.0;           ///< the staged forward through the layer being quantized, to the next layer's input
+    double capture = 0.0;           ///< GroupCapture: Hessian 2/n·XᵀX, the kept rows, max|X|
+    double gptqPrepare = 0.0;       ///< GPTQ: dead columns, permutation, static groups, damping
+    double gptqFactor = 0.0;        ///< GPTQ: the Cholesky factor of H⁻¹
+    double gptqSweep = 0.0;         ///< GPTQ: the column sweep
+    double gptqObjective = 0.0;     ///< GPTQ: the objective tr(ΔW H ΔWᵀ) and its reference
+    double otherQuantizers = 0.0;   ///< every other method's quantizer (RTN, AWQ clip + grid, int8, fp16)
+    double outputError = 0.0;       ///< each module's relative output error on its captured input
+    double journal = 0.0;           ///< writing each layer's resume state
+    /// The stages in run order with their names as printed ("forward", "gptq factor", …).
+    [[nodiscard]] std::vector<std::pair<std::string, double>> entries() const;
+    [[nodiscard]] double total() const;
+};
+
 struct QuantizeResult {
     std::shared_ptr<LlamaModel> model;  ///< the quantized model (layers resident); null when options.keepLayers is false
     std::vector<ModuleReport> modules;  ///< in forward order
@@ -53,6 +74,7 @@ struct QuantizeResult {
     std::uint64_t linearBytes = 0;      ///< their storage bytes after quantization
     double bitsPerWeight = 0.0;         ///< over the linear modules
     double seconds = 0.0;               ///< wall time of the whole run
+    QuantizeStageSeconds stages;        ///< this process's share of it, by stage
     std::vector<std::string> notes;     ///< e.g. calibration shortened, plan rule warnings
     /// The run's QuantizeFingerprint as JSON (its toJson()), set by a caller that has one: the
     /// checkpoint's quantbench_report.json records it, so that `quantize --resume` killed after
