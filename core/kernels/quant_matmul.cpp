@@ -219,12 +219,18 @@ void PackedQuantWeight::unpack(std::uint8_t* codes, float* scales, std::int32_t*
 
 MatrixRM PackedQuantWeight::dequantize() const {
     MatrixRM Wd(m_rows, m_cols);
+    dequantizeRows(0, m_rows, Wd.data(), m_cols);
+    return Wd;
+}
+
+void PackedQuantWeight::dequantizeRows(Index r0, Index r1, float* out, Index ld) const {
+    if (r0 < 0 || r1 > m_rows || r0 > r1 || ld < m_cols) throw Error("quantized weight: rows or stride out of range");
     const Index blockWords = Index(m_bits) * kTileRows;
-#pragma omp parallel for num_threads(threadCount()) schedule(static) if (m_rows * m_cols > (1 << 20))
-    for (Index o = 0; o < m_rows; ++o) {
+#pragma omp parallel for num_threads(threadCount()) schedule(static) if ((r1 - r0) * m_cols > (1 << 20))
+    for (Index o = r0; o < r1; ++o) {
         const Index t = o / kTileRows, l = o % kTileRows;
         const std::uint32_t* tw = m_words.data() + t * m_blocks * blockWords + l;
-        float* w = Wd.row(o).data();
+        float* w = out + (o - r0) * ld;
         for (const QuantSegment& seg : m_segments) {
             const TileGroupParams& p = m_params[std::size_t(t * m_groups + seg.group)];
             const float s = f16ToFloat(p.scale[l]), z = float(p.zero[l]);
@@ -234,7 +240,6 @@ MatrixRM PackedQuantWeight::dequantize() const {
                         w[c] = s * (float(getStreamValue(tw + b * blockWords, m_bits, k)) - z);  // gridValue()
         }
     }
-    return Wd;
 }
 
 KernelPath quantGemvKernel(const PackedQuantWeight& W, KernelPath path) {

@@ -67,6 +67,8 @@ public:
     void unpack(std::uint8_t* codes, float* scales, std::int32_t* zeros) const;
     /// Ŵ [rows, cols] in float, bit for bit QuantizedWeight::dequantize().
     [[nodiscard]] MatrixRM dequantize() const;
+    /// Rows [r0, r1) of Ŵ, the same values, into out [r1 − r0, cols] (row stride ld ≥ cols).
+    void dequantizeRows(Index r0, Index r1, float* out, Index ld) const;
 
 private:
     int m_bits = 4;

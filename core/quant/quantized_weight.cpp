@@ -123,7 +123,26 @@ void QuantizedLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     if (X.cols() != inFeatures())
         throw Error("quantized linear: input has " + std::to_string(X.cols()) + " features, weight expects " +
                     std::to_string(inFeatures()));
-    kernels::quantMatmul(m_packed, X, Y);
+    const Index n = X.rows(), out = m_packed.rows(), in = m_packed.cols();
+    if (n < kBackendGemmRows) {
+        kernels::quantMatmul(m_packed, X, Y);
+    } else {
+        // A calibration batch (thousands of rows): dequantize Ŵ a block of output rows at a time
+        // and multiply on the backend's GEMM. The slab kernel's L2-sized slabs and Eigen GEMMs
+        // suit a few hundred rows; here the dequantization is paid once per block and the product
+        // runs at the BLAS's speed (BENCHMARKS.md, "Whole-model GPTQ of the 1B shape").
+        Y.resize(n, out);
+        const Index block = std::min<Index>(out, kBackendGemmBlockRows);
+        const Backend& gemm = backendFor(BackendOp::Linear, n, in, block);
+        MatrixRM Wb(block, in), Yb;  // [block, in] rows of Ŵ, [n, block] their outputs
+        for (Index r0 = 0; r0 < out; r0 += block) {
+            const Index rows = std::min(block, out - r0);
+            if (rows != Wb.rows()) Wb.resize(rows, in);
+            m_packed.dequantizeRows(r0, r0 + rows, Wb.data(), in);
+            gemm.linear(X, Wb, Yb);
+            Y.middleCols(r0, rows) = Yb;
+        }
+    }
     addBias(m_bias, Y);
 }
 

@@ -77,9 +77,12 @@ public:
 
     [[nodiscard]] Index outFeatures() const override { return m_packed.rows(); }
     [[nodiscard]] Index inFeatures() const override { return m_packed.cols(); }
-    /// Y = X · Ŵᵀ + bias through kernels::quantMatmul (matrix–vector kernel for one row,
-    /// slab-dequantized GEMM for more).
+    /// Y = X · Ŵᵀ + bias: through kernels::quantMatmul (matrix–vector kernel for one row,
+    /// slab-dequantized GEMM for more) below kBackendGemmRows rows; from there Ŵ is
+    /// dequantized kBackendGemmBlockRows output rows at a time and multiplied on the backend.
     void forward(const ConstMatrixRef& X, MatrixRM& Y) const override;
+    static constexpr Index kBackendGemmRows = 1024;
+    static constexpr Index kBackendGemmBlockRows = 1024;
     /// Ŵ [out, in], dequantized on demand (bit for bit QuantizedWeight::dequantize()).
     [[nodiscard]] MatrixRM denseWeight() const override { return m_packed.dequantize(); }
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }

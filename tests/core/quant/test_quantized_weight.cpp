@@ -67,6 +67,35 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, L.forward(test::randomMatrix(2, 41, 1), Y));
         QVERIFY_THROWS_EXCEPTION(Error, QuantizedLinear(Q, VectorF::Zero(5)));
     }
+    void aCalibrationBatchMultipliesDequantizedBlocksOfRows() {
+        // From kBackendGemmRows rows the product runs on dequantized blocks of
+        // kBackendGemmBlockRows output rows: 2,600 outputs make two full blocks and a partial
+        // one, and an act-order permutation (a shuffled g_idx) must land each column in place.
+        const Index out = 2 * QuantizedLinear::kBackendGemmBlockRows + 552, in = 96;
+        const MatrixRM W = test::randomMatrix(out, in, 21);
+        QuantizedWeight Q = quantizeRtn(W, {4, 32, false});
+        for (Index c = 0; c < in; ++c) Q.gIdx[std::size_t(c)] = std::int32_t((c * 7) % 3);  // every group, shuffled
+        const VectorF bias = VectorF::LinSpaced(out, -0.5f, 0.5f);
+        const QuantizedLinear L(Q, bias, "gptq");
+        const MatrixRM Wq = Q.dequantize();
+        QCOMPARE(L.denseWeight(), Wq);  // dequantizeRows over all rows: the same values bit for bit
+        MatrixRM block(40, in);
+        L.packed().dequantizeRows(1000, 1040, block.data(), in);
+        QCOMPARE(block, MatrixRM(Wq.middleRows(1000, 40)));
+
+        const MatrixRM X = test::randomMatrix(QuantizedLinear::kBackendGemmRows + 3, in, 22);
+        MatrixRM Y;
+        L.forward(X, Y);
+        const MatrixRMd ref = (X.cast<double>() * Wq.cast<double>().transpose()).rowwise() + bias.cast<double>().transpose();
+        QCOMPARE(Y.rows(), X.rows());
+        QCOMPARE(Y.cols(), out);
+        QVERIFY((Y.cast<double>() - ref).cwiseAbs().maxCoeff() < 1e-4);
+        // The same rows through the small-batch kernels give the same outputs to float rounding.
+        MatrixRM Ysmall;
+        L.forward(X.topRows(300), Ysmall);
+        QVERIFY((Ysmall - Y.topRows(300)).cwiseAbs().maxCoeff() < 1e-4f);
+        QVERIFY_THROWS_EXCEPTION(Error, L.packed().dequantizeRows(0, out + 1, block.data(), in));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestQuantizedWeight)
