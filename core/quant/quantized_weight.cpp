@@ -128,9 +128,10 @@ void QuantizedLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
         kernels::quantMatmul(m_packed, X, Y);
     } else {
         // A calibration batch (thousands of rows): dequantize Ŵ a block of output rows at a time
-        // and multiply on the backend's GEMM. The slab kernel's L2-sized slabs and Eigen GEMMs
-        // suit a few hundred rows; here the dequantization is paid once per block and the product
-        // runs at the BLAS's speed (BENCHMARKS.md, "Whole-model GPTQ of the 1B shape").
+        // and multiply on the backend's GEMM (the CPU backend: one large Eigen GEMM per thread).
+        // The slab kernel's L2-sized slabs and small per-slab GEMMs suit a few hundred rows; here
+        // the dequantization is paid once per block and each product is large (BENCHMARKS.md,
+        // "Stage by stage, from quantize's own timer").
         Y.resize(n, out);
         const Index block = std::min<Index>(out, kBackendGemmBlockRows);
         const Backend& gemm = backendFor(BackendOp::Linear, n, in, block);
