@@ -27,6 +27,11 @@ void GroupCapture::observe(const std::string&, const ConstMatrixRef& X) {
     m_seen += X.rows();
 }
 
+const MatrixRM& GroupCapture::hessianFloat() const {
+    if (!m_HFloat) m_HFloat = m_H.cast<float>();
+    return *m_HFloat;
+}
+
 void GroupCapture::finish() {
     if (m_kept < m_rows.rows()) m_rows.conservativeResize(m_kept, Eigen::NoChange);
 }

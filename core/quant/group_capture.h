@@ -6,6 +6,7 @@
 //   stride once more than maxRows would be kept.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/model/activation_tap.h"
@@ -28,6 +29,8 @@ public:
     [[nodiscard]] const MatrixRM& rows() const { return m_rows; }
     /// H = 2/n·XᵀX over every row seen; [in, in] (empty unless wantHessian).
     [[nodiscard]] const MatrixRMd& hessian() const { return m_H; }
+    /// hessian() in float, made on first use after finish() (not thread-safe).
+    [[nodiscard]] const MatrixRM& hessianFloat() const;
     /// max_t |X_tj| over every row seen; [in].
     [[nodiscard]] const VectorF& absMax() const { return m_absMax; }
     [[nodiscard]] Index rowsSeen() const { return m_seen; }
@@ -41,6 +44,7 @@ private:
     long m_hessianSamples = 0;
     MatrixRM m_rows;
     MatrixRMd m_H;
+    mutable std::optional<MatrixRM> m_HFloat;
     VectorF m_absMax;
 };
 

@@ -9,6 +9,7 @@
 #include "core/quant/quantized_weight.h"
 #include "core/quant/rtn.h"
 #include "core/quant/smoothquant.h"
+#include "core/stats/sensitivity.h"
 #include "core/util/error.h"
 #include "core/util/half.h"
 
@@ -102,6 +103,18 @@ double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Lin
     const double ref = Y.cast<double>().squaredNorm();
     if (ref == 0.0) return 0.0;
     return (Y - Yq).cast<double>().squaredNorm() / ref;
+}
+
+double relativeOutputError(const GroupCapture& capture, const MatrixRM& W, const Linear& linear) {
+    const bool weightOnly = dynamic_cast<const QuantizedLinear*>(&linear) || dynamic_cast<const Fp16Linear*>(&linear) ||
+                            dynamic_cast<const DenseLinear*>(&linear);
+    if (!weightOnly || capture.hessian().size() == 0 || W.cols() >= capture.rowsSeen())
+        return relativeOutputError(capture.rows(), W, linear);
+    const MatrixRM& H = capture.hessianFloat();  // [in, in]
+    const double reference = gramQuadraticFormFloat(W, H);  // tr(W H Wᵀ) = 2/n·‖X Wᵀ‖²
+    if (reference <= 0.0) return 0.0;
+    const MatrixRM dW = W - linear.denseWeight();      // [out, in]
+    return std::max(0.0, gramQuadraticFormFloat(dW, H)) / reference;
 }
 
 }  // namespace qb::core

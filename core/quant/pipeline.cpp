@@ -344,7 +344,7 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 rep.format = mq.linear->format();
                 rep.outFeatures = W.rows();
                 rep.inFeatures = W.cols();
-                rep.relativeError = timed(stage.outputError, [&] { return relativeOutputError(capture.rows(), W, *mq.linear); });
+                rep.relativeError = timed(stage.outputError, [&] { return relativeOutputError(capture, W, *mq.linear); });
                 rep.bytes = mq.linear->storageBytes();
                 rep.bitsPerWeight = 8.0 * double(rep.bytes) / double(W.size());
                 rep.outlierColumnFraction = mq.outlierColumnFraction;

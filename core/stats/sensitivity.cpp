@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/backend/backend.h"
 #include "core/backend/cpu/blas_gemm.h"
@@ -39,6 +40,10 @@ double sumOverRowBlocks(const ConstMatrixRef& D, double flopsPerRow, BlockEnergy
     constexpr double kMinFlopsPerThread = 1 << 20;
     const double flops = double(D.rows()) * flopsPerRow;
     const int threads = std::max(1, int(std::min<double>({double(threadCount()), double(blocks), flops / kMinFlopsPerThread})));
+    // One thread: no parallel region, so BLAS is held to one thread explicitly (the same
+    // rounding whichever thread calls, see SingleThreadedBlas).
+    std::optional<SingleThreadedBlas> serial;
+    if (threads == 1) serial.emplace();
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic)
     for (Index b = 0; b < blocks; ++b) {
         const Index begin = b * kBlock;
@@ -183,6 +188,10 @@ double SensitivityInputs::outputEnergy(const ConstMatrixRef& D) const {
 
 double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G) {
     return quadraticForm<double>(D, G);
+}
+
+double gramQuadraticFormFloat(const ConstMatrixRef& D, const MatrixRM& G) {
+    return quadraticForm<float>(D, G);
 }
 
 double relativeOutputError(const ConstMatrixRef& W, const ConstMatrixRef& What, const MatrixRMd& G) {

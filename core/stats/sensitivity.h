@@ -67,6 +67,8 @@ private:
 /// blocks, summed in block order (independent of the thread count). Throws Error on a shape mismatch.
 /// (computeSensitivity evaluates the same form in float, for speed.)
 [[nodiscard]] double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G);
+/// The same with G in float: float products, double sums (the form computeSensitivity uses).
+[[nodiscard]] double gramQuadraticFormFloat(const ConstMatrixRef& D, const MatrixRM& G);
 
 /// e = tr(ΔW G ΔWᵀ) / tr(W G Wᵀ) with ΔW = W − What. 0 when both are 0; +∞ when only the
 /// denominator is 0 (W Xᵀ = 0 but What Xᵀ ≠ 0). Throws Error on a shape mismatch.

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include <omp.h>
+
 extern "C" int openblas_get_parallel(void);
 extern "C" void openblas_set_num_threads(int);
 // LAPACK as OpenBLAS exports it (Fortran calling convention, column-major).
@@ -75,5 +77,9 @@ void initBlasThreading() {
         if (openblas_get_parallel() == 1) openblas_set_num_threads(1);  // 1 = pthreads build
     });
 }
+
+SingleThreadedBlas::SingleThreadedBlas() : m_saved(omp_get_max_threads()) { omp_set_num_threads(1); }
+
+SingleThreadedBlas::~SingleThreadedBlas() { omp_set_num_threads(m_saved); }
 
 }  // namespace qb::core

@@ -47,4 +47,20 @@ void trsmLowerRowMajor(bool left, bool trans, int m, int n, const double* L, int
 /// runs single-threaded inside our parallel regions). Idempotent; called by the backend.
 void initBlasThreading();
 
+/// While alive, BLAS calls from this thread run on one thread even outside a parallel region.
+/// An OpenMP OpenBLAS otherwise takes its thread count from the calling thread's
+/// omp_get_max_threads(), which setThreadCount() sets per thread, and a GEMM split over another
+/// thread count can round differently: a figure meant to be reproducible (the output error a
+/// resumed run must repeat bit for bit) needs the same split whichever thread computes it.
+class SingleThreadedBlas {
+public:
+    SingleThreadedBlas();
+    ~SingleThreadedBlas();
+    SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+    SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+private:
+    int m_saved = 0;
+};
+
 }  // namespace qb::core
