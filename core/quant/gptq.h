@@ -43,9 +43,9 @@ struct GptqReport {
     double objectiveRelative = 0.0;   ///< objective / objectiveReference (0 when the reference is 0)
     bool factorInFloat = false;       ///< H⁻¹'s factor came from spotrf/strtri (see GptqFactorMode)
     double secondsPrepare = 0.0;      ///< dead columns, permutation, static groups, damping
-    double secondsCholesky = 0.0;     ///< Hinv = upper Cholesky factor of H⁻¹ (all attempts)
+    double secondsCholesky = 0.0;     ///< Hinv = upper Cholesky factor of H⁻¹ (all attempts), with the sampled ‖W‖²_H read from L̃ on the way
     double secondsSweep = 0.0;        ///< the column sweep with lazy block updates
-    double secondsObjective = 0.0;    ///< objective and tr(W H Wᵀ)
+    double secondsObjective = 0.0;    ///< objective and tr(W H Wᵀ) from the sampled norms
     double secondsTotal = 0.0;
 };
 

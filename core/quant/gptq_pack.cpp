@@ -11,7 +11,7 @@ namespace qb::core {
 namespace {
 
 
-void checkBits(int bits) {
+void checkGptqFormatBits(int bits) {
     if (!isSupportedWeightBits(bits))
         throw Error("GPTQ format: bits must be in " + std::string(kSupportedWeightBitsText) + ", got " + std::to_string(bits));
 }
@@ -45,7 +45,7 @@ void checkSize(const char* tensor, std::size_t have, const std::array<Index, 2>&
 }  // namespace
 
 GptqTensors gptqShapes(int bits, const std::optional<int>& groupSize, Index inFeatures, Index outFeatures) {
-    checkBits(bits);
+    checkGptqFormatBits(bits);
     const Index nGroups = groupCount(inFeatures, groupSize);
     GptqTensors t;
     t.qweightShape = {ceilDiv(inFeatures, 32) * bits, outFeatures};

@@ -4,15 +4,21 @@
 
 #include "core/quant/gptq.h"
 #include "core/util/error.h"
+#include "core/util/huge_pages.h"
 
 namespace qb::core {
 
 GroupCapture::GroupCapture(std::string moduleName, Index inFeatures, Index totalRows, Index maxRows, bool wantHessian)
     : m_name(std::move(moduleName)), m_wantHessian(wantHessian) {
     m_stride = std::max<Index>(1, (totalRows + maxRows - 1) / std::max<Index>(1, maxRows));
-    m_rows.resize((totalRows + m_stride - 1) / m_stride, inFeatures);
+    m_rows.resize((totalRows + m_stride - 1) / m_stride, inFeatures);  // [kept, in]: 256 MiB for down_proj at 8,192 rows
+    adviseHugePages(m_rows.data(), std::size_t(m_rows.size()) * sizeof(float));
     m_absMax = VectorF::Zero(inFeatures);
-    if (m_wantHessian) m_H = MatrixRMd::Zero(inFeatures, inFeatures);
+    if (m_wantHessian) {  // [in, in] double: 512 MiB at 8,192 inputs
+        m_H.resize(inFeatures, inFeatures);
+        adviseHugePages(m_H.data(), std::size_t(m_H.size()) * sizeof(double));
+        m_H.setZero();
+    }
 }
 
 void GroupCapture::observe(const std::string&, const ConstMatrixRef& X) {

@@ -10,6 +10,7 @@
 //     U = J · L̃⁻¹ · J                                                     (1)
 // one Cholesky and one triangular inverse (≈ 2n³/3 flops instead of ≈ 4n³/3).
 
+#include <functional>
 #include <vector>
 
 #include "core/util/matrix.h"
@@ -27,16 +28,24 @@ namespace qb::core {
 
 /// Result of upperCholeskyOfInverse().
 struct InverseHessianFactor {
-    MatrixRM U;     ///< [n, n] upper, H⁻¹ = UᵀU, float (what the GPTQ sweep reads)
-    MatrixRM Lrev;  ///< [n, n] lower, J·H·J = Lrev·Lrevᵀ, float (for ‖·‖_H norms)
+    MatrixRM U;  ///< [n, n] upper, H⁻¹ = UᵀU, float (what the GPTQ sweep reads)
 };
+
+/// Sees L̃ [n, n] (lower, strict upper zero, J·H·J = L̃·L̃ᵀ) once per factorisation that
+/// passed the pivot test, in the factor's own storage, before the triangular inverse
+/// overwrites it: GPTQ's ‖·‖_H norms read it there, so no copy of L̃ (n² floats) is kept. The
+/// float factorisation passes its storage; the double one passes L̃ rounded to float. A
+/// factorisation can still fail after the visit (a zero pivot in the inverse): the last visit
+/// before a success is the factor of the U returned.
+using LowerFactorVisitor = std::function<void(const MatrixRM& Lrev)>;
 
 /// Eq. (1) above for a symmetric positive-definite H (double). Returns false when the
 /// Cholesky factorisation fails or a pivot L_jj² falls below 1e-12·H_jj (H singular to
 /// working precision); the caller then increases damping and retries.
-[[nodiscard]] bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out);
+[[nodiscard]] bool upperCholeskyOfInverse(const MatrixRMd& H, InverseHessianFactor& out,
+                                          const LowerFactorVisitor& visitLrev = {});
 
-/// The precision of the factorisation (U and Lrev are float either way).
+/// The precision of the factorisation (U and the visited L̃ are float either way).
 enum class FactorPrecision {
     Double,  ///< dpotrf + dtrtri
     /// spotrf + strtri, as the reference runs its whole factorisation in float32: half the
@@ -54,6 +63,7 @@ enum class FactorPrecision {
 /// Only H's lower triangle (in processing order) is read and copied.
 [[nodiscard]] bool upperCholeskyOfInverse(const Eigen::Ref<const MatrixRMd>& H, const std::vector<Index>& perm,
                                           const VectorD& diag, InverseHessianFactor& out,
-                                          FactorPrecision precision = FactorPrecision::Double);
+                                          FactorPrecision precision = FactorPrecision::Double,
+                                          const LowerFactorVisitor& visitLrev = {});
 
 }  // namespace qb::core

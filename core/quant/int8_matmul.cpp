@@ -13,7 +13,7 @@ constexpr float kMinAbsmax = 1e-5f;                // SmoothQuant: scales.clamp_
 constexpr double kExactFloatInteger = 16777216.0;  // 2^24
 constexpr int kInt8Max = 127;
 
-void checkBits(int bits) {
+void checkActivationBits(int bits) {
     if (bits < 2 || bits > 8) throw Error("int8 quantization: bits must be in 2..8, got " + std::to_string(bits));
 }
 
@@ -63,7 +63,7 @@ void scaleProduct(const Int32Matrix& C, const VectorF& sa, const VectorF& sb, Ma
 }  // namespace
 
 RowQuantized quantizeRowsAbsmax(const ConstMatrixRef& A, int bits) {
-    checkBits(bits);
+    checkActivationBits(bits);
     const float qmax = float((1 << (bits - 1)) - 1);
     RowQuantized R;
     R.codes.resize(A.rows(), A.cols());
@@ -84,7 +84,7 @@ MatrixRM Int8RowQuantized::dequantized() const {
 }
 
 Int8RowQuantized quantizeRowsAbsmaxInt8(const ConstMatrixRef& A, int bits) {
-    checkBits(bits);
+    checkActivationBits(bits);
     const float qmax = float((1 << (bits - 1)) - 1);
     Int8RowQuantized R = emptyRows(A.rows(), A.cols());
 #pragma omp parallel for num_threads(threadCount()) schedule(static) if (A.size() > (1 << 16))

@@ -2,6 +2,7 @@
 
 #include "core/backend/backend.h"
 #include "core/util/error.h"
+#include "core/util/huge_pages.h"
 
 namespace qb::core {
 
@@ -38,27 +39,30 @@ QuantizedWeight QuantizedWeight::allocate(Index rows, Index cols, const WeightGr
     q.rows = rows;
     q.cols = cols;
     const Index nGroups = groupCount(cols, spec.groupSize);
-    q.codes = CodeMatrix::Zero(rows, cols);
+    q.codes.resize(rows, cols);  // one byte per weight: 16 MiB for a 4096² layer
+    adviseHugePages(q.codes.data(), std::size_t(q.codes.size()));
+    q.codes.setZero();
     q.scales = MatrixRM::Ones(rows, nGroups);
     q.zeros = ZeroMatrix::Zero(rows, nGroups);
     q.gIdx = sequentialGroupIndex(cols, spec.groupSize);
     return q;
 }
 
-MatrixRM QuantizedWeight::dequantize() const {
+void QuantizedWeight::dequantizeRow(Index r, float* w) const {
     // Ŵ[r, c] = scales[r, g] · (codes[r, c] − zeros[r, g]),  g = gIdx[c]
+    const float* s = scales.row(r).data();
+    const std::int32_t* z = zeros.row(r).data();
+    const std::uint8_t* q = codes.row(r).data();
+    for (Index c = 0; c < cols; ++c) {
+        const std::int32_t g = gIdx[std::size_t(c)];
+        w[c] = gridValue(float(q[c]), s[g], float(z[g]));
+    }
+}
+
+MatrixRM QuantizedWeight::dequantize() const {
     MatrixRM W(rows, cols);
 #pragma omp parallel for num_threads(threadCount()) schedule(static)
-    for (Index r = 0; r < rows; ++r) {
-        const float* s = scales.row(r).data();
-        const std::int32_t* z = zeros.row(r).data();
-        const std::uint8_t* q = codes.row(r).data();
-        float* w = W.row(r).data();
-        for (Index c = 0; c < cols; ++c) {
-            const std::int32_t g = gIdx[std::size_t(c)];
-            w[c] = gridValue(float(q[c]), s[g], float(z[g]));
-        }
-    }
+    for (Index r = 0; r < rows; ++r) dequantizeRow(r, W.row(r).data());
     return W;
 }
 

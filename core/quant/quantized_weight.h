@@ -50,6 +50,8 @@ struct QuantizedWeight {
     [[nodiscard]] WeightGridSpec spec() const { return {bits, groupSize, sym}; }
     /// Ŵ [out, in], row-major.
     [[nodiscard]] MatrixRM dequantize() const;
+    /// Row r of dequantize() into out[cols], the same values without the whole matrix.
+    void dequantizeRow(Index r, float* out) const;
     /// Bytes of the GPTQ checkpoint tensors: qweight + qzeros (int32, packed) + F16 scales + g_idx.
     [[nodiscard]] std::size_t packedBytes() const;
     /// True when gIdx is c / groupSize for every column (no act-order permutation).

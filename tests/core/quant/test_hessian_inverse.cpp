@@ -82,10 +82,46 @@ private slots:
             Hp(i, i) = diag[i];
         }
         InverseHessianFactor direct, viaPerm;
-        QVERIFY(upperCholeskyOfInverse(Hp, direct));
-        QVERIFY(upperCholeskyOfInverse(H, perm, diag, viaPerm));
+        MatrixRM directLrev, viaPermLrev;
+        QVERIFY(upperCholeskyOfInverse(Hp, direct, [&](const MatrixRM& L) { directLrev = L; }));
+        QVERIFY(upperCholeskyOfInverse(H, perm, diag, viaPerm, FactorPrecision::Double, [&](const MatrixRM& L) { viaPermLrev = L; }));
         QCOMPARE((viaPerm.U - direct.U).cwiseAbs().maxCoeff(), 0.0f);
-        QCOMPARE((viaPerm.Lrev - direct.Lrev).cwiseAbs().maxCoeff(), 0.0f);
+        QCOMPARE((viaPermLrev - directLrev).cwiseAbs().maxCoeff(), 0.0f);
+    }
+    // The visitor sees L̃ with J·H·J = L̃·L̃ᵀ, lower triangular, before the inverse overwrites it;
+    // in float (the storage GPTQ's objective reads in place) as in double.
+    void theVisitorSeesTheLowerFactorOfTheReversedMatrix() {
+        const MatrixRMd H = spdMatrix(200, 8);
+        const MatrixRMd JHJ = H.reverse();  // (J·H·J)(i, j) = H(n−1−i, n−1−j)
+        std::vector<Index> perm(200);
+        for (Index i = 0; i < 200; ++i) perm[std::size_t(i)] = i;
+        for (const FactorPrecision precision : {FactorPrecision::Double, FactorPrecision::Float}) {
+            InverseHessianFactor F;
+            MatrixRM Lrev;
+            int visits = 0;
+            QVERIFY(upperCholeskyOfInverse(H, perm, H.diagonal(), F, precision, [&](const MatrixRM& L) {
+                Lrev = L;
+                ++visits;
+            }));
+            QCOMPARE(visits, 1);
+            QCOMPARE(Lrev.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().cwiseAbs().maxCoeff(), 0.0f);
+            const MatrixRMd Ld = Lrev.cast<double>();
+            const double err = (Ld * Ld.transpose() - JHJ).cwiseAbs().maxCoeff() / JHJ.cwiseAbs().maxCoeff();
+            QVERIFY2(err < 1e-5, qPrintable(QString::number(err)));
+            // and U is still the factor of H⁻¹: U·(J·L̃·L̃ᵀ·J)·Uᵀ = I
+            const MatrixRMd U = F.U.cast<double>();
+            QVERIFY(((U * H * U.transpose()) - MatrixRMd::Identity(200, 200)).cwiseAbs().maxCoeff() < 1e-3);
+        }
+    }
+    // U's strict lower triangle is zero in float too (the reversed storage of L̃⁻¹'s zero upper).
+    void theFloatFactorIsUpperTriangular() {
+        const MatrixRMd H = spdMatrix(333, 9);
+        std::vector<Index> perm(333);
+        for (Index i = 0; i < 333; ++i) perm[std::size_t(i)] = i;
+        InverseHessianFactor F;
+        QVERIFY(upperCholeskyOfInverse(H, perm, H.diagonal(), F, FactorPrecision::Float));
+        QCOMPARE(F.U.triangularView<Eigen::StrictlyLower>().toDenseMatrix().cwiseAbs().maxCoeff(), 0.0f);
+        QVERIFY((F.U.diagonal().array() > 0.0f).all());
     }
 };
 
