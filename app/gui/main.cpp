@@ -10,6 +10,7 @@
 #include <QTimer>
 
 #include "app/common/gpu_registration.h"
+#include "app/common/huge_page_malloc.h"
 #include "ui/jobs/job.h"
 #include "ui/main_window.h"
 #include "ui/util/app_paths.h"
@@ -28,6 +29,7 @@ bool displayAvailable() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    qb::app::reexecWithHugePageMalloc(argv);  // first: it may replace the process (BENCHMARKS.md, "Huge pages for malloc")
     if (!displayAvailable()) {
         std::fprintf(stderr, "error: no display (set DISPLAY, or run under xvfb-run, or use quantbench-cli)\n");
         return 1;
