@@ -40,15 +40,18 @@ void reexecWithHugePageMalloc(char** argv) {
 #if defined(__GLIBC__) && defined(__linux__)
     const char* off = std::getenv("QB_HUGE_PAGES");
     if (off && std::strcmp(off, "0") == 0) return;
-    const char* tunables = std::getenv("GLIBC_TUNABLES");
-    if (tunables && std::strstr(tunables, "glibc.malloc.hugetlb")) return;  // set already: by us, or by the user
+    const char* current = std::getenv("GLIBC_TUNABLES");
+    if (current && std::strstr(current, "glibc.malloc.hugetlb")) return;  // set already: by us, or by the user
     if (!glibcHasHugetlbTunable() || !thpModeIsMadvise()) return;
-    std::string value = tunables && *tunables ? std::string(tunables) + ":" + kTunable : std::string(kTunable);
+    // A copy: setenv may invalidate what getenv returned.
+    const bool had = current != nullptr;
+    const std::string before = had ? current : "";
+    const std::string value = before.empty() ? std::string(kTunable) : before + ":" + kTunable;
     if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
     execv("/proc/self/exe", argv);
     // exec failed (no /proc, say): go on as we are, without the tunable in our own environment
-    if (tunables)
-        setenv("GLIBC_TUNABLES", tunables, 1);
+    if (had)
+        setenv("GLIBC_TUNABLES", before.c_str(), 1);
     else
         unsetenv("GLIBC_TUNABLES");
 #else
