@@ -64,8 +64,14 @@ ReportSection moduleErrorSection(const ReportInput& in) {
         bool any = false;
         for (const auto* r : runs) {
             const auto it = r->run->moduleErrors.find(name);
-            row.push_back(it == r->run->moduleErrors.end() ? ReportCell() : ReportCell(it->second));
-            any = any || it != r->run->moduleErrors.end();
+            // Emplaced by alternative: GCC 12 warns falsely (maybe-uninitialized) on moving a
+            // temporary variant built in a conditional expression.
+            if (it == r->run->moduleErrors.end()) {
+                row.emplace_back(std::monostate{});
+            } else {
+                row.emplace_back(it->second);
+                any = true;
+            }
         }
         if (any) t.rows.push_back(std::move(row));
     }
