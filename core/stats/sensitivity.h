@@ -2,13 +2,14 @@
 // Quantization sensitivity of one linear module: the relative output error of round-to-nearest
 // quantization on calibration inputs,
 //     e(Q) = ‖W Xᵀ − Q(W) Xᵀ‖²_F / ‖W Xᵀ‖²_F,
-// for a grid of bit widths × group sizes. X is never kept: with G = Xᵀ X [in, in] (the Gram
-// matrix, accumulated in double as the calibration streams by),
-//     ‖ΔW Xᵀ‖²_F = tr(ΔW G ΔWᵀ),   ΔW = W − Q(W),
-// so the cost is one [out,in]×[in,in] product per grid point instead of one per token batch.
-// With fewer tokens than input channels (a few calibration windows on a large model) X itself
-// is the smaller and cheaper form: ‖ΔW Xᵀ‖²_F costs out·in·tokens and X holds tokens·in floats,
-// against out·in² and in² doubles for G. SensitivityInputs picks the form.
+// for a grid of bit widths × group sizes. With G = Xᵀ X [in, in] (the Gram matrix,
+// accumulated in double as the calibration streams by),
+//     ‖ΔW Xᵀ‖²_F = tr(ΔW G ΔWᵀ) = ⟨G, ΔWᵀΔW⟩_F,   ΔW = W − Q(W),
+// and the symmetric ΔWᵀΔW is formed tile by tile over its lower triangle only: out·in²
+// flops per grid point, whatever the token count. ‖ΔW Xᵀ‖²_F on X itself costs
+// 2·out·in·tokens and X holds tokens·in floats against in² doubles for G: with fewer tokens
+// than input channels (a few calibration windows on a large model) X is kept, and the forms
+// run on X while tokens < 0.8·in, else on G made from X in float. SensitivityInputs picks.
 // W, Q(W): [out, in] row-major; X: [tokens, in] row-major.
 
 #include <cstdint>
@@ -38,7 +39,7 @@ private:
 /// while the expected token count is at most in_features, else the Gram matrix G = Xᵀ X
 /// (GramAccumulator). Inputs beyond the expected count are still taken: the kept X is then
 /// folded into a Gram matrix and accumulation goes on there. Not thread-safe: outputEnergy()
-/// caches G in float on first use.
+/// caches G in float on first use (made from the kept X when tokens ≥ 0.8·in_features).
 class SensitivityInputs {
 public:
     SensitivityInputs(Index inFeatures, Index expectedTokens);
@@ -67,8 +68,22 @@ private:
 /// blocks, summed in block order (independent of the thread count). Throws Error on a shape mismatch.
 /// (computeSensitivity evaluates the same form in float, for speed.)
 [[nodiscard]] double gramQuadraticForm(const ConstMatrixRef& D, const MatrixRMd& G);
-/// The same with G in float: float products, double sums (the form computeSensitivity uses).
+/// The same with G in float, as ⟨G, DᵀD⟩ over the lower triangle's tiles of DᵀD (out·in² flops,
+/// half of D·G's): float products, double sums (the form computeSensitivity uses). The
+/// same value on any thread count.
 [[nodiscard]] double gramQuadraticFormFloat(const ConstMatrixRef& D, const MatrixRM& G);
+
+/// The float form as it was computed before the symmetric one, kept as its reference: one
+/// GEMM P = D_R·G per row block and Σ P ∘ D_R, 2·out·in² flops. For tests and
+/// qb_bench_sensitivity.
+[[nodiscard]] double gramQuadraticFormFloatRef(const ConstMatrixRef& D, const MatrixRM& G);
+/// ‖D Xᵀ‖²_F on the inputs X [tokens, in] themselves: one GEMM D_R·Xᵀ per row block of D,
+/// 2·out·in·tokens flops, float products, double sums (SensitivityInputs' form while
+/// it keeps X and tokens < 0.8·in). Throws Error on a shape mismatch.
+[[nodiscard]] double directQuadraticForm(const ConstMatrixRef& D, const ConstMatrixRef& X);
+/// G = Xᵀ X [in, in] in float from X [tokens, in] (the lower triangle's tiles, mirrored):
+/// what SensitivityInputs makes from a kept X when the symmetric form is the cheaper.
+[[nodiscard]] MatrixRM floatGramMatrix(const ConstMatrixRef& X);
 
 /// e = tr(ΔW G ΔWᵀ) / tr(W G Wᵀ) with ΔW = W − What. 0 when both are 0; +∞ when only the
 /// denominator is 0 (W Xᵀ = 0 but What Xᵀ ≠ 0). Throws Error on a shape mismatch.

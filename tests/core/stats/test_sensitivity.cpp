@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/backend/backend.h"
 #include "core/quant/rtn.h"
 #include "core/stats/sensitivity.h"
 #include "core/util/error.h"
@@ -105,17 +106,63 @@ private slots:
     }
 
     void inputsAreKeptWhileTokensDoNotExceedChannels() {
-        // 80 expected tokens ≤ 96 channels: X itself is kept and ‖D Xᵀ‖² computed from it.
-        const MatrixRM X = calibrationInputs(80, 96, 10);
-        SensitivityInputs inputs(96, 80);
+        // 70 expected tokens ≤ 96 channels: X itself is kept, and with 70 < 0.8·96 tokens
+        // ‖D Xᵀ‖² is computed from it.
+        const MatrixRM X = calibrationInputs(70, 96, 10);
+        SensitivityInputs inputs(96, 70);
         inputs.add(X.topRows(50));
-        inputs.add(X.bottomRows(30));
+        inputs.add(X.bottomRows(20));
         QVERIFY(inputs.keepsInputs());
-        QCOMPARE(inputs.tokens(), std::uint64_t(80));
+        QCOMPARE(inputs.tokens(), std::uint64_t(70));
         const MatrixRM D = qb::test::randomMatrix(1100, 96, 11, 0.01f);  // row blocks of 512, 512 and 76
         const double direct = directEnergy(D.cast<double>(), X);
         QVERIFY2(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct,
                  qPrintable(QString("%1 vs %2").arg(inputs.outputEnergy(D)).arg(direct)));
+    }
+
+    // 90 kept tokens ≥ 0.8·96 channels: the forms run on G made from the kept X in float
+    // (cheaper than X from the first form on); the figure is still ‖D Xᵀ‖².
+    void keptInputsNearTheChannelCountGoThroughTheirGramMatrix() {
+        const MatrixRM X = calibrationInputs(90, 96, 18);
+        SensitivityInputs inputs(96, 90);
+        inputs.add(X);
+        QVERIFY(inputs.keepsInputs());
+        const MatrixRM D = qb::test::randomMatrix(700, 96, 19, 0.01f);
+        const double direct = directEnergy(D.cast<double>(), X);
+        QVERIFY2(std::abs(inputs.outputEnergy(D) - direct) <= kGramTolerance * direct,
+                 qPrintable(QString("%1 vs %2").arg(inputs.outputEnergy(D)).arg(direct)));
+        bool isGram = true;
+        QCOMPARE(inputs.floatInputs(isGram).rows(), Index(90));  // the device still gets X
+        QVERIFY(!isGram);
+    }
+
+    // The float form ⟨G, DᵀD⟩ over tiles of 256: in = 1,100 gives tiles of 256 (four) and 76 on
+    // each side (five diagonal ssyrk tiles, ten sgemm ones below them). It equals
+    // tr(D G Dᵀ) in double, and the same bits on one thread and on two.
+    void floatFormOverTilesEqualsTheDoubleForm() {
+        const MatrixRM X = calibrationInputs(1300, 1100, 20);
+        GramAccumulator acc(1100);
+        acc.add(X);
+        const MatrixRM Gf = acc.gram().cast<float>();
+        const MatrixRM D = qb::test::randomMatrix(37, 1100, 21, 0.01f);
+        const double exact = gramQuadraticForm(D, acc.gram());
+        const int saved = threadCount();
+        setThreadCount(1);
+        const double one = gramQuadraticFormFloat(D, Gf);
+        setThreadCount(2);
+        const double two = gramQuadraticFormFloat(D, Gf);
+        setThreadCount(saved);
+        QVERIFY2(std::abs(one - exact) <= kGramTolerance * exact, qPrintable(QString("%1 vs %2").arg(one).arg(exact)));
+        QVERIFY2(one == two, qPrintable(QString("%1 vs %2").arg(one, 0, 'g', 17).arg(two, 0, 'g', 17)));
+        const double gemmForm = gramQuadraticFormFloatRef(D, Gf);  // the D·G form it replaced
+        QVERIFY(std::abs(gemmForm - exact) <= kGramTolerance * exact);
+        // A weight that sees only one tile pair: D nonzero in columns 600–699 (tile 2) and 1,050
+        // (tile 4, the partial one) alone, so the form is the diagonal tile's plus twice the off-diagonal one's.
+        MatrixRM sparse = MatrixRM::Zero(5, 1100);
+        sparse.middleCols(600, 100) = qb::test::randomMatrix(5, 100, 22);
+        sparse.col(1050) = qb::test::randomMatrix(5, 1, 23);
+        const double sparseExact = gramQuadraticForm(sparse, acc.gram());
+        QVERIFY(std::abs(gramQuadraticFormFloat(sparse, Gf) - sparseExact) <= kGramTolerance * sparseExact);
     }
 
     void keptInputsGiveTheSameTableAsTheGramMatrix() {
