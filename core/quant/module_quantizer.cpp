@@ -108,7 +108,7 @@ double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Lin
 double relativeOutputError(const GroupCapture& capture, const MatrixRM& W, const Linear& linear) {
     const bool weightOnly = dynamic_cast<const QuantizedLinear*>(&linear) || dynamic_cast<const Fp16Linear*>(&linear) ||
                             dynamic_cast<const DenseLinear*>(&linear);
-    if (!weightOnly || capture.hessian().size() == 0 || W.cols() >= capture.rowsSeen())
+    if (!weightOnly || capture.hessian().size() == 0 || W.cols() >= 2 * capture.rowsSeen())
         return relativeOutputError(capture.rows(), W, linear);
     const MatrixRM& H = capture.hessianFloat();  // [in, in]
     const double reference = gramQuadraticFormFloat(W, H);  // tr(W H Wᵀ) = 2/n·‖X Wᵀ‖²

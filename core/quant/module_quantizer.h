@@ -42,9 +42,10 @@ struct ModuleQuantization {
 /// The same figure for a module of a group: when the module is weight-only (linear(X) = X·Ŵᵀ +
 /// b, Ŵ = its denseWeight()) and the capture holds H = 2/n·XᵀX, through H,
 ///     ‖X ΔWᵀ‖² / ‖X Wᵀ‖² = tr(ΔW H ΔWᵀ) / tr(W H Wᵀ),   ΔW = W − Ŵ,
-/// on every row seen, in float with double sums — 2·out·in² flops per form against 2·n·out·in
-/// for a GEMM, so this path is taken only while in < n (rows seen). Otherwise the GEMMs on the
-/// rows kept (relativeOutputError above).
+/// on every row seen, in float with double sums — out·in² flops per form (⟨H, ΔWᵀΔW⟩ over the lower
+/// triangle, gramQuadraticFormFloat) against 2·n·out·in for a GEMM, so this path is
+/// taken only while in < 2n (n rows seen). Otherwise the GEMMs on the rows kept
+/// (relativeOutputError above).
 [[nodiscard]] double relativeOutputError(const GroupCapture& capture, const MatrixRM& W, const Linear& linear);
 
 /// A float weight rounded to F16 precision (the "fp16" method keeps modules in half precision).

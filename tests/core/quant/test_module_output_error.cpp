@@ -1,6 +1,6 @@
 // A module's relative output error, ‖X ΔWᵀ‖² / ‖X Wᵀ‖² with ΔW = W − Ŵ, as quantize reports it
 // (ModuleReport::relativeError). For a weight-only module whose group captured H = 2/n·XᵀX it is
-// computed through H, over every calibration row, while in_features < rows; otherwise on the rows
+// computed through H, over every calibration row, while in_features < 2 × rows; otherwise on the rows
 // kept. The expected values are the definition evaluated in double on X itself.
 #include <QtTest>
 
@@ -78,19 +78,35 @@ private slots:
         QVERIFY2(std::abs(got - kept) <= 1e-5 * kept, qPrintable(QString("%1 vs %2 (kept rows)").arg(got).arg(kept)));
     }
 
-    // in_features ≥ rows: the forms through H would cost more than the GEMMs, so the rows are used.
+    // in_features ≥ 2 × rows: the forms through H would cost more than the GEMMs, so the rows are used.
     void widerThanTheRowsItUsesTheRowsKept() {
-        MatrixRM X = inputs(60, 64, 21);
+        MatrixRM X = inputs(32, 64, 21);
         const MatrixRM W = randomMatrix(40, 64, 22, 0.05f);
         for (Index r = 0; r < X.rows(); ++r)
             if (r % 6 != 0) X(r, 7) *= 50.0f;  // a channel loud only on the rows not kept
         const QuantizedLinear q(quantizeRtn(W, {.bits = 3, .groupSize = 32}), std::nullopt, "rtn");
-        const GroupCapture capture = captureOf(X, 10, true);
+        const GroupCapture capture = captureOf(X, 6, true);
         const double kept = directRelativeError(strided(X, 6), W, q.denseWeight());
         const double all = directRelativeError(X, W, q.denseWeight());
         QVERIFY2(std::abs(kept - all) > 1e-2 * all, qPrintable(QString("%1 vs %2").arg(kept).arg(all)));
         const double got = relativeOutputError(capture, W, q);
         QVERIFY2(std::abs(got - kept) <= 1e-5 * kept, qPrintable(QString("%1 vs %2 (kept rows)").arg(got).arg(kept)));
+    }
+
+    // rows ≤ in_features < 2 × rows: the forms through H (out·in² each) still cost less than the
+    // GEMMs on every row (2·n·out·in each), so the figure covers every row.
+    void betweenOnceAndTwiceTheRowsItUsesTheHessian() {
+        MatrixRM X = inputs(48, 64, 23);
+        const MatrixRM W = randomMatrix(40, 64, 24, 0.05f);
+        for (Index r = 0; r < X.rows(); ++r)
+            if (r % 6 != 0) X(r, 7) *= 50.0f;  // a channel loud only on the rows not kept
+        const QuantizedLinear q(quantizeRtn(W, {.bits = 3, .groupSize = 32}), std::nullopt, "rtn");
+        const GroupCapture capture = captureOf(X, 8, true);
+        const double kept = directRelativeError(strided(X, 6), W, q.denseWeight());
+        const double all = directRelativeError(X, W, q.denseWeight());
+        QVERIFY2(std::abs(kept - all) > 1e-2 * all, qPrintable(QString("%1 vs %2").arg(kept).arg(all)));
+        const double got = relativeOutputError(capture, W, q);
+        QVERIFY2(std::abs(got - all) <= 1e-5 * all, qPrintable(QString("%1 vs %2 (all rows)").arg(got).arg(all)));
     }
 
     // A bias changes neither figure: both sides of the ratio leave it out.
