@@ -111,7 +111,7 @@ double symmetricForm(const ConstMatrixRef& D, const MatrixRM& G) {
     if (out == 0 || in == 0) return 0.0;
     const Index tile = formTile(in);
     const std::vector<std::pair<Index, Index>> tiles = lowerTriangleTiles(in);
-    const int ld = int(D.outerStride());
+    const int ld = int(std::max(D.outerStride(), in));  // BLAS wants lda ≥ in even for one row
     return sumOverTasks(Index(tiles.size()), double(out) * double(in) * double(in) / 2.0, [&](Index t) {
         const auto [I, J] = tiles[std::size_t(t)];
         const Index i0 = I * tile, bi = std::min(tile, in - i0);
@@ -151,7 +151,7 @@ MatrixRM floatGram(const ConstMatrixRef& X) {
     if (tokens == 0) return G;
     const Index tile = formTile(in);
     const std::vector<std::pair<Index, Index>> tiles = lowerTriangleTiles(in);
-    const int ld = int(X.outerStride());
+    const int ld = int(std::max(X.outerStride(), in));
     (void)sumOverTasks(Index(tiles.size()), double(tokens) * double(in) * double(in) / 2.0, [&](Index t) {
         const auto [I, J] = tiles[std::size_t(t)];
         const Index i0 = I * tile, bi = std::min(tile, in - i0);

@@ -24,18 +24,17 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include "core/backend/backend.h"
-#include "core/kernels/cpu_features.h"
 #include "core/quant/gptq.h"
 
 #include <cblas.h>
 
+#include "bench_context.h"
 #include "gptq_reference_blas.h"
 
 using namespace qb::core;
@@ -161,26 +160,6 @@ void peakGemm(benchmark::State& state) {
 void BM_PeakSgemm(benchmark::State& state) { peakGemm<float>(state); }
 void BM_PeakDgemm(benchmark::State& state) { peakGemm<double>(state); }
 
-std::string cpuModel() {
-    std::ifstream in("/proc/cpuinfo");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-void addContext() {
-    namespace k = qb::core::kernels;
-    const k::CpuFeatures& f = k::cpuFeatures();
-    std::string isa;
-    for (const auto& [on, name] : {std::pair{f.avx2, "avx2"}, {f.fma, "fma"}, {f.f16c, "f16c"}, {f.avx512vnni, "avx512vnni"}})
-        if (on) isa += std::string(isa.empty() ? "" : " ") + name;
-    benchmark::AddCustomContext("qb_cpu_model", cpuModel());
-    benchmark::AddCustomContext("qb_isa", isa.empty() ? "none" : isa);
-    benchmark::AddCustomContext("qb_kernel_path", k::kernelPathName(k::activeKernelPath()));
-    benchmark::AddCustomContext("qb_openblas", std::string(openblas_get_corename()) + " (" + openblas_get_config() + ")");
-    benchmark::AddCustomContext("qb_threads", std::to_string(threadCount()));
-}
-
 }  // namespace
 
 BENCHMARK(BM_GptqHessian)->UseRealTime()->Unit(benchmark::kSecond)->Iterations(1);
@@ -197,7 +176,8 @@ int main(int argc, char** argv) {
     if (const char* t = std::getenv("QB_THREADS")) setThreadCount(std::atoi(t));
     openblas_set_num_threads(threadCount());  // the reference's torch.matmul and LAPACK calls use every thread
     benchmark::Initialize(&argc, argv);
-    addContext();
+    qb::bench::addMachineContext();
+    benchmark::AddCustomContext("qb_openblas", std::string(openblas_get_corename()) + " (" + openblas_get_config() + ")");
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -15,14 +15,12 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <random>
 #include <string>
-#include <utility>
 
+#include "bench_context.h"
 #include "core/backend/backend.h"
-#include "core/kernels/cpu_features.h"
 #include "core/stats/sensitivity.h"
 
 using namespace qb::core;
@@ -90,25 +88,6 @@ void BM_FloatGram(benchmark::State& state) {
     setFlops(state, double(kTokens) * double(in) * double(in));
 }
 
-std::string cpuModel() {
-    std::ifstream in("/proc/cpuinfo");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-void addContext() {
-    namespace k = qb::core::kernels;
-    const k::CpuFeatures& f = k::cpuFeatures();
-    std::string isa;
-    for (const auto& [on, name] : {std::pair{f.avx2, "avx2"}, {f.fma, "fma"}, {f.avx512vnni, "avx512vnni"}})
-        if (on) isa += std::string(isa.empty() ? "" : " ") + name;
-    benchmark::AddCustomContext("qb_cpu_model", cpuModel());
-    benchmark::AddCustomContext("qb_isa", isa.empty() ? "none" : isa);
-    benchmark::AddCustomContext("qb_threads", std::to_string(threadCount()));
-    benchmark::AddCustomContext("qb_tokens", std::to_string(kTokens));
-}
-
 // Llama 3.2 1B: q/o 2048→2048, k/v 2048→512, gate/up 2048→8192, down 8192→2048.
 void moduleShapes(benchmark::internal::Benchmark* b) {
     b->Args({2048, 2048})->Args({2048, 512})->Args({2048, 8192})->Args({8192, 2048});
@@ -124,7 +103,8 @@ BENCHMARK(BM_FloatGram)->Arg(8192)->UseRealTime()->Unit(benchmark::kMillisecond)
 int main(int argc, char** argv) {
     if (const char* t = std::getenv("QB_THREADS")) setThreadCount(std::atoi(t));
     benchmark::Initialize(&argc, argv);
-    addContext();
+    qb::bench::addMachineContext();
+    benchmark::AddCustomContext("qb_tokens", std::to_string(kTokens));
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -156,6 +156,8 @@ private slots:
         QVERIFY2(one == two, qPrintable(QString("%1 vs %2").arg(one, 0, 'g', 17).arg(two, 0, 'g', 17)));
         const double gemmForm = gramQuadraticFormFloatRef(D, Gf);  // the D·G form it replaced
         QVERIFY(std::abs(gemmForm - exact) <= kGramTolerance * exact);
+        const double oneRow = gramQuadraticForm(D.topRows(1), acc.gram());  // a single output row
+        QVERIFY(std::abs(gramQuadraticFormFloat(D.topRows(1), Gf) - oneRow) <= kGramTolerance * oneRow);
         // A weight that sees only one tile pair: D nonzero in columns 600–699 (tile 2) and 1,050
         // (tile 4, the partial one) alone, so the form is the diagonal tile's plus twice the off-diagonal one's.
         MatrixRM sparse = MatrixRM::Zero(5, 1100);
