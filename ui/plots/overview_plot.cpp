@@ -59,18 +59,22 @@ void fillOverview(QCustomPlot* plot, const ModelStats* stats, int layers, Module
     for (int l = 0; l < layers; ++l)
         for (int k = 0; k < kKinds; ++k) {
             const auto* m = stats->find(core::moduleName(l, core::kAllModuleKinds[std::size_t(k)]));
-            const auto v = m ? statisticValue(*m, info.statistic) : std::nullopt;
-            const bool usable = v && std::isfinite(*v) && (!info.logScale || *v > 0);
-            map->data()->setCell(k, l, usable ? *v : std::numeric_limits<double>::quiet_NaN());
+            // The value as a plain double (NaN when the module or its statistic is missing):
+            // GCC 12 warned falsely (maybe-uninitialized) on the optional read in a conditional.
+            const std::optional<double> v = m ? statisticValue(*m, info.statistic) : std::optional<double>();
+            const double value = v.value_or(std::numeric_limits<double>::quiet_NaN());
+            const bool usable = std::isfinite(value) && (!info.logScale || value > 0);
+            const double cell = usable ? value : std::numeric_limits<double>::quiet_NaN();
+            map->data()->setCell(k, l, cell);
             if (usable) {
-                lo = std::min(lo, *v);
-                hi = std::max(hi, *v);
+                lo = std::min(lo, value);
+                hi = std::max(hi, value);
             }
             if (labels) {
                 auto* text = new QCPItemText(plot);
                 text->position->setCoords(k, l);
-                text->setText(v ? compactNumber(*v) : QObject::tr("n/a"));
-                texts.emplace_back(text, usable ? *v : std::numeric_limits<double>::quiet_NaN());
+                text->setText(v ? compactNumber(value) : QObject::tr("n/a"));
+                texts.emplace_back(text, cell);
                 QFont f = plot->font();
                 f.setPointSizeF(f.pointSizeF() * 0.85);
                 text->setFont(f);
