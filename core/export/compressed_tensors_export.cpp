@@ -111,6 +111,7 @@ HfFolderPlan planCompressedTensorsExport(const LlamaModel& model) {
             s = {8, 0, true, false, true};
             plan.report.modules.push_back({name, "int-quantized w8a8", {}});
         } else if (const auto* q = dynamic_cast<const QuantizedLinear*>(linear.get())) {
+            refuseInt8Module(name, *linear, "compressed-tensors");  // refuses OmniQuant's per-token activations
             const QuantizedWeight w = q->weight();
             if (w.bits != 4 && w.bits != 8)
                 throw Error("compressed-tensors export: " + name + " is " + q->format() + "; vLLM's pack-quantized kernels take 4- or 8-bit codes (W4A16, W8A16), so other widths are refused");

@@ -20,6 +20,9 @@ std::vector<std::pair<std::string, std::shared_ptr<const Linear>>> linearModules
 }
 
 void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName) {
+    if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear); q && q->actBits())
+        throw Error(formatName + " export: " + name + " is " + linear.format() + " (OmniQuant with per-token activations), which " +
+                    formatName + " has no layout for; it stays in quantbench's own checkpoint (GGUF takes its weights, without the activations' quantization)");
     if (dynamic_cast<const QuantizedLinear*>(&linear) || dynamic_cast<const Fp16Linear*>(&linear) || dynamic_cast<const DenseLinear*>(&linear))
         return;
     throw Error(formatName + " export: " + name + " is " + linear.format() + " (int8 weights with int8 activations), which " + formatName +

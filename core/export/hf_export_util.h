@@ -17,8 +17,9 @@ namespace qb::core {
 /// Every linear module of model in forward order: (HF name, module), each module shared so that
 /// it outlives a streamed model's layer (which is dropped once nothing holds it).
 [[nodiscard]] std::vector<std::pair<std::string, std::shared_ptr<const Linear>>> linearModules(const LlamaModel& model);
-/// Throws Error naming the module when it holds int8 codes with int8 activations (W8A8,
-/// SmoothQuant, LLM.int8()), which formatName has no layout for.
+/// Throws Error naming the module when it quantizes its activations — int8 codes with int8
+/// activations (W8A8, SmoothQuant, LLM.int8()) or OmniQuant's grid with per-token activations —
+/// which formatName has no layout for.
 void refuseInt8Module(const std::string& name, const Linear& linear, const std::string& formatName);
 /// The dtype the source folder stores model.embed_tokens.weight in when it is F16 or BF16,
 /// else F32: the exports keep the embedding (and an untied head) in it.

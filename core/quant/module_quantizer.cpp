@@ -81,7 +81,7 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
 
 ModuleQuantization learnedGridModule(const QuantizedWeight& weight, const std::optional<VectorF>& bias, const QuantScheme& scheme) {
     ModuleQuantization out;
-    out.linear = std::make_shared<QuantizedLinear>(weight, roundBias(bias), methodName(scheme.method));
+    out.linear = std::make_shared<QuantizedLinear>(weight, roundBias(bias), methodName(scheme.method), scheme.omniquant.actBits);
     return out;
 }
 
@@ -94,10 +94,10 @@ double relativeOutputError(const ConstMatrixRef& X, const MatrixRM& W, const Lin
     MatrixRM Y;  // [n, out] reference X·Wᵀ
     gemm.linear(X, W, Y);
     MatrixRM Yq;
-    if (dynamic_cast<const QuantizedLinear*>(&linear)) {
+    if (const auto* q = dynamic_cast<const QuantizedLinear*>(&linear); q && !q->actBits()) {
         gemm.linear(X, linear.denseWeight(), Yq);  // a weight-only module computes X·Ŵᵀ exactly so
     } else {
-        linear.forward(X, Yq);  // int8 modules also quantize their activations
+        linear.forward(X, Yq);  // int8 and weight-activation modules also quantize their activations
         if (linear.bias()) Yq.rowwise() -= linear.bias()->transpose();
     }
     const double ref = Y.cast<double>().squaredNorm();

@@ -128,22 +128,35 @@ bool planUses(const QuantPlan& plan, const ModelConfig& c, QuantMethod m) {
     return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return plan.resolve(n).method == m; });
 }
 
-// OmniQuant's LWC for the modules of layer L whose scheme is omniquant, trained on the block
-// (the others keep their float weights meanwhile and are quantized by their own method after).
+// OmniQuant's training for the modules of layer L whose scheme is omniquant, on the block (the
+// others keep their float weights meanwhile and are quantized by their own method after).
 // fpHidden: the FP model's input of this layer; on return its output (the next layer's input).
+// A LET pair (let.h) is learned when every module it transforms is omniquant with LET on.
 omniquant::LwcLayerResult trainOmniQuant(const ModelConfig& c, const DecoderLayer& fpLayer, const DecoderLayer& L,
                                          const std::array<QuantScheme, 7>& schemes, const MatrixRM& hidden, MatrixRM& fpHidden,
                                          Index T, Index batchRows, const RunContext& ctx) {
-    runLayerOn(c, fpLayer, fpHidden, T, batchRows);  // F(W, X_fp): the targets
-    std::array<std::optional<WeightGridSpec>, 7> grids;
+    omniquant::OmniQuantLayerSpec spec;
     const QuantScheme* first = nullptr;
     for (ModuleKind k : kAllModuleKinds)
         if (schemes[std::size_t(k)].method == QuantMethod::OmniQuant) {
-            grids[std::size_t(k)] = schemes[std::size_t(k)].grid;
+            spec.grids[std::size_t(k)] = schemes[std::size_t(k)].grid;
             if (!first) first = &schemes[std::size_t(k)];
         }
-    // One optimisation per layer: its epochs and learning rate are those of the layer's first omniquant module.
-    return omniquant::trainLayerLwc(c, L, grids, hidden, fpHidden, T, first->omniquant, ctx);
+    // One optimisation per layer: its epochs, learning rates and activation bits are those of the layer's first omniquant module.
+    spec.actBits = first->omniquant.actBits.value_or(0);
+    const auto letOn = [&](std::initializer_list<ModuleKind> kinds) {
+        return std::all_of(kinds.begin(), kinds.end(), [&](ModuleKind k) {
+            const QuantScheme& s = schemes[std::size_t(k)];
+            return s.method == QuantMethod::OmniQuant && s.omniquant.actBits && s.omniquant.let;
+        });
+    };
+    spec.letQkv = letOn({ModuleKind::Q, ModuleKind::K, ModuleKind::V});
+    spec.letFc1 = letOn({ModuleKind::Gate, ModuleKind::Up});
+    spec.letOut = letOn({ModuleKind::V, ModuleKind::O});
+    const bool let = spec.letQkv || spec.letFc1 || spec.letOut;
+    MatrixRM fpInputs = let ? fpHidden : MatrixRM();
+    runLayerOn(c, fpLayer, fpHidden, T, batchRows);  // F(W, X_fp): the targets
+    return omniquant::trainLayerOmniQuant(c, L, spec, hidden, fpInputs, fpHidden, T, first->omniquant, ctx);
 }
 
 // A journal's restored state must fit this model and calibration set; a state that does not
@@ -266,7 +279,9 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
             const std::string losses = lwc.epochLoss.empty() ? "no training (epochs 0)"
                                                              : "loss " + lossText(lwc.epochLoss.front()) + " → " + lossText(lwc.epochLoss.back()) +
                                                                    " over " + std::to_string(lwc.epochLoss.size()) + " epochs";
-            ctx.log(layerName + ": omniquant LWC " + losses + ", " + lossText(lwc.seconds) + " s");
+            ctx.log(layerName + ": omniquant " + (lwc.let ? "LWC+LET " : "LWC ") + losses + ", " + lossText(lwc.seconds) + " s");
+            if (lwc.let)  // the float layer the other modules and every later forward see: W̃, g̃
+                omniquant::foldLet(L, *lwc.let, {c.numHeads, c.numKvHeads, c.headDim, T, c.windowOfLayer(i)});
         } else if (omni) {
             timed(stage.lwcTraining, [&] { runLayerOn(c, *model.layer(i), fpHidden, T, batchRows); });
         }

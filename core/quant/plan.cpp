@@ -45,7 +45,8 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   bits          2..8           packed weights and the GPTQ bit streams (quant_matmul.h, gptq_pack.h)
 //   group_size    ≥ 1, or −1     QuantizedWeight; −1 = one group per row
 //   act_bits      4..8           W8A8Linear's per-token activations (8: int8 kernels; below: simulated);
-//                                not for omniquant (its activation quantization needs LET)
+//                                omniquant's per-token activations (simulated), which makes it a
+//                                weight-activation scheme trained with LET; null = weight-only again
 //   threshold     > 0, finite    LlmInt8Linear
 //   damp_percent  0..1           GPTQ (λ = damp_percent · mean diag H)
 //   block_size    ≥ 1            GPTQ lazy batches
@@ -53,6 +54,7 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   alpha         0..1           SmoothQuant's migration strength
 //   epochs        0..1000        OmniQuant's passes over the calibration windows (0: RTN with the initial clipping)
 //   lr_lwc        > 0, finite    OmniQuant's AdamW learning rate (aug_loss: true/false)
+//   lr_let        > 0, finite    OmniQuant's LET learning rate (let: true/false; alpha initialises its scales)
 constexpr int kMaxGroupSize = 1 << 20;
 constexpr int kMaxBlockSize = 1 << 16;
 constexpr int kMaxAwqGrid = 1000;
@@ -110,10 +112,17 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             s.awq.grid = int(getInt(v, k, origin, 1, kMaxAwqGrid));
         } else if (k == "clip_search") {
             s.awq.clipSearch = getBool(v, k, origin);
-        } else if (k == "alpha") {
+        } else if (k == "alpha") {  // SmoothQuant's migration strength, and LET's initial one
             s.smooth.alpha = getNumber(v, k, origin, 0.0, 1.0);
-        } else if (k == "act_bits") {
-            s.smooth.actBits = int(getInt(v, k, origin, kMinActBits, kMaxActBits));
+            s.omniquant.letAlpha = s.smooth.alpha;
+        } else if (k == "act_bits") {  // one key for every method that quantizes activations
+            if (v.is_null()) {
+                s.smooth.actBits = 8;
+                s.omniquant.actBits.reset();
+            } else {
+                s.smooth.actBits = int(getInt(v, k, origin, kMinActBits, kMaxActBits));
+                s.omniquant.actBits = s.smooth.actBits;
+            }
         } else if (k == "threshold") {
             s.llmInt8.threshold = getPositive(v, k, origin);
         } else if (k == "epochs") {
@@ -122,16 +131,14 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             s.omniquant.lrLwc = getPositive(v, k, origin);
         } else if (k == "aug_loss") {
             s.omniquant.augLoss = getBool(v, k, origin);
-        } else if (k == "let" || k == "lr_let") {
-            throw Error(origin + ": \"" + k + "\" is not implemented: omniquant learns the weight clipping (LWC) only; " +
-                        "the learnable equivalent transformation (LET) is not written yet");
+        } else if (k == "let") {
+            s.omniquant.let = getBool(v, k, origin);
+        } else if (k == "lr_let") {
+            s.omniquant.lrLet = getPositive(v, k, origin);
         } else {
             throw Error(origin + ": unknown key \"" + k + "\"");
         }
     }
-    if (s.method == QuantMethod::OmniQuant && obj.contains("act_bits"))
-        throw Error(origin + ": \"act_bits\" does not apply to omniquant: quantizing its activations needs the learnable " +
-                    "equivalent transformation (LET), which is not written yet; omniquant quantizes weights only");
 }
 
 // Parses text; a syntax error becomes "<origin>: malformed JSON at line L, column C".
@@ -196,13 +203,15 @@ std::string schemeToJson(const QuantScheme& s) {
     j["grid"] = s.awq.grid;
     j["clip_search"] = s.awq.clipSearch;
     j["alpha"] = s.smooth.alpha;
-    // Only where activations are quantized: omniquant refuses the key (it needs LET), so writing it
-    // for every method would make an omniquant plan unreadable after its own round trip.
+    // Only where activations are quantized: for omniquant the key makes the scheme weight-activation.
     if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) j["act_bits"] = s.smooth.actBits;
+    if (s.method == QuantMethod::OmniQuant && s.omniquant.actBits) j["act_bits"] = *s.omniquant.actBits;
     j["threshold"] = s.llmInt8.threshold;
     j["epochs"] = s.omniquant.epochs;
     j["lr_lwc"] = s.omniquant.lrLwc;
     j["aug_loss"] = s.omniquant.augLoss;
+    j["let"] = s.omniquant.let;
+    j["lr_let"] = s.omniquant.lrLet;
     return j.dump();
 }
 

@@ -72,8 +72,9 @@ std::string QuantScheme::label() const {
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
     case QuantMethod::OmniQuant:
-        return "omniquant " + gridLabel(grid) +  " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc) +
-               (omniquant.augLoss ? " aug-loss" : "");
+        return "omniquant " + gridLabel(grid) +
+               (omniquant.actBits ? " a" + std::to_string(*omniquant.actBits) + " (simulated)" + (omniquant.let ? " let" : " no-let") : "") +
+               " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc) + (omniquant.augLoss ? " aug-loss" : "");
     }
     return methodName(method);
 }

@@ -69,14 +69,20 @@ struct LlmInt8Options {
     double threshold = 6.0;  ///< input columns with any |x| ≥ threshold stay in floating point
 };
 
-/// OmniQuant's learnable weight clipping (LWC) training. lrLwc = 5e-3 is the paper's value
-/// (Shao et al. 2024, §4.1); the official main.py defaults --lwc_lr to 1e-2, which its
-/// scripts do not override. LET (learnable equivalent transformation) is not implemented.
-/// augLoss is the official code's --aug_loss (off by default there and here).
+/// OmniQuant's training: learnable weight clipping (LWC) and, for the weight-activation
+/// schemes (actBits set: W4A4, W6A6, W4A8 …), the learnable equivalent transformation (LET).
+/// lrLwc = 5e-3 is the paper's value (Shao et al. 2024, §4.1); the official main.py defaults
+/// --lwc_lr to 1e-2, which its scripts do not override; lrLet and letAlpha are the official
+/// --let_lr and --alpha defaults. augLoss is the official code's --aug_loss (off by default
+/// there and here).
 struct OmniQuantOptions {
     int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
     double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b
     bool augLoss = false; ///< add the MSE to the FP layer's output on the quantized inputs (official --aug_loss)
+    std::optional<int> actBits;  ///< per-token activation bits (kMinActBits..kMaxActBits); empty = weight-only
+    bool let = true;      ///< learn LET's scales (weight-activation schemes only)
+    double lrLet = 5e-3;  ///< AdamW learning rate of the LET scales
+    double letAlpha = 0.5;  ///< migration strength of the scales' initialisation
 };
 
 struct QuantScheme {

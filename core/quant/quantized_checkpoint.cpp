@@ -34,6 +34,9 @@ using OrderedJson = nlohmann::ordered_json;
 namespace {
 
 bool isWeightOnly(QuantMethod m) { return methodInfo(m).weightOnly; }
+// A module that GPTQ loaders read as they should: weight-only grids, not OmniQuant's
+// weight-activation schemes (their per-token activations are this project's only).
+bool inGptqLayout(const QuantScheme& s) { return isWeightOnly(s.method) && !(s.method == QuantMethod::OmniQuant && s.omniquant.actBits); }
 
 template <class T>
 TensorBlob rawBlob(std::string name, DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& data) {
@@ -70,6 +73,7 @@ OrderedJson schemeEntry(const QuantScheme& s) {
         j["group_size"] = s.grid.groupSize ? *s.grid.groupSize : -1;
         j["sym"] = s.grid.sym;
         j["desc_act"] = s.method == QuantMethod::Gptq && s.gptq.actOrder;
+        if (s.method == QuantMethod::OmniQuant && s.omniquant.actBits) j["act_bits"] = *s.omniquant.actBits;  // per-token activations
     } else if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) {
         j["act_bits"] = s.smooth.actBits;
     } else if (s.method == QuantMethod::LlmInt8) {
@@ -193,7 +197,7 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
         OrderedJson config = readOrderedJsonFile(sourceDir / "config.json", kConfigJsonLimits);
         const QuantScheme& d = plan.defaultScheme;
         bool allGptqLayout = true;
-        for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (isWeightOnly(r.scheme.method) || r.scheme.method == QuantMethod::Fp16);
+        for (const auto& r : result.modules) allGptqLayout = allGptqLayout && (inGptqLayout(r.scheme) || r.scheme.method == QuantMethod::Fp16);
         OrderedJson q;
         q["quant_method"] = allGptqLayout ? "gptq" : "quantbench";
         q["checkpoint_format"] = gptqCheckpointFormatName(zeroFormat);
@@ -209,7 +213,7 @@ void writeQuantizedCheckpoint(const LlamaModel& base, const QuantizedLayerSource
             if (const auto it = nonStandard.find(r.name); it != nonStandard.end()) e["standard_layout"] = it->second;
             modules[r.name] = e;
             const std::string re = std::string("^").append(escapeRegex(r.name)).append("$");
-            if (r.scheme.method == QuantMethod::Fp16 || !isWeightOnly(r.scheme.method))
+            if (r.scheme.method == QuantMethod::Fp16 || !inGptqLayout(r.scheme))
                 dynamic["-:" + re] = OrderedJson::object();  // not in GPTQ layout: GPTQ loaders must skip it
             else if (!isWeightOnly(d.method) || e["bits"] != defaultEntry.value("bits", OrderedJson()) ||
                      e["group_size"] != defaultEntry.value("group_size", OrderedJson()) || e["sym"] != defaultEntry.value("sym", OrderedJson()) ||
@@ -310,6 +314,7 @@ struct ModuleFormat {
     std::optional<int> groupSize = 128;
     bool sym = false;
     int actBits = 8;
+    bool actBitsGiven = false;  // the module's entry names act_bits (a weight-activation grid module)
     double threshold = 6.0;
 };
 
@@ -428,6 +433,7 @@ ModuleFormat withKeys(ModuleFormat f, const OrderedJson& e, const std::string& w
     if (const OrderedJson* v = fieldOf(e, "sym", OrderedJson::value_t::boolean, "true or false", where)) f.sym = v->get<bool>();
     if (allKeys) {
         f.actBits = intField(e, "act_bits", f.actBits, where);
+        f.actBitsGiven = e.contains("act_bits");
         if (const OrderedJson* v = fieldOf(e, "threshold", OrderedJson::value_t::number_float, "a number", where))
             f.threshold = v->get<double>();
     }
@@ -510,7 +516,10 @@ LinearFactory quantizedLinearFactory(const ModelConfig& config, const std::strin
                 t.g_idx = sequentialGroupIndex(in, f.groupSize);
             QuantizedWeight w = withErrorContext(ckpt.fileOf(name + ".qweight").string() + ": " + name,
                                                  [&] { return unpackGptq(t, f.bits, f.groupSize, f.sym, in, out, meta->zeroFormat); });
-            return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method);
+            const std::optional<int> actBits = f.actBitsGiven ? std::optional<int>(f.actBits) : std::nullopt;
+            return withErrorContext(ckpt.fileOf(name + ".qweight").string() + ": " + name, [&] {
+                return std::make_shared<QuantizedLinear>(std::move(w), loadBias(ckpt, name, out), f.method, actBits);
+            });
         }
         const TensorInfo* w = ckpt.find(name + ".weight");
         if (w && w->dtype == DType::I8) return loadInt8Linear(ckpt, name, f.method, f.actBits, f.threshold, out, in);

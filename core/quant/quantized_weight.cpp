@@ -1,6 +1,7 @@
 #include "core/quant/quantized_weight.h"
 
 #include "core/backend/backend.h"
+#include "core/quant/token_quant.h"
 #include "core/util/error.h"
 #include "core/util/huge_pages.h"
 
@@ -113,9 +114,13 @@ kernels::PackedQuantWeight packQuantizedWeight(const QuantizedWeight& weight) {
     return kernels::PackedQuantWeight::pack(src);
 }
 
-QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method)
-    : m_groupSize(weight.groupSize), m_sym(weight.sym), m_bias(std::move(bias)), m_method(std::move(method)) {
+QuantizedLinear::QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method,
+                                 std::optional<int> actBits)
+    : m_groupSize(weight.groupSize), m_sym(weight.sym), m_bias(std::move(bias)), m_method(std::move(method)), m_actBits(actBits) {
     weight.validate();
+    if (m_actBits && (*m_actBits < kMinActBits || *m_actBits > kMaxActBits))
+        throw Error("quantized linear: activation bits " + std::to_string(*m_actBits) + " outside " +
+                    std::to_string(kMinActBits) + ".." + std::to_string(kMaxActBits));
     if (m_bias && m_bias->size() != weight.rows)
         throw Error("quantized linear: bias has " + std::to_string(m_bias->size()) + " entries for " +
                     std::to_string(weight.rows) + " output features");
@@ -127,6 +132,15 @@ void QuantizedLinear::forward(const ConstMatrixRef& X, MatrixRM& Y) const {
     if (X.cols() != inFeatures())
         throw Error("quantized linear: input has " + std::to_string(X.cols()) + " features, weight expects " +
                     std::to_string(inFeatures()));
+    if (m_actBits) {  // per-token activations first (simulated), then the weight-only product
+        MatrixRM Xq = X;
+        fakeQuantizeTokensInPlace(Xq, *m_actBits);
+        return forwardWeightOnly(Xq, Y);
+    }
+    forwardWeightOnly(X, Y);
+}
+
+void QuantizedLinear::forwardWeightOnly(const ConstMatrixRef& X, MatrixRM& Y) const {
     const Index n = X.rows(), out = m_packed.rows(), in = m_packed.cols();
     if (n < kBackendGemmRows) {
         kernels::quantMatmul(m_packed, X, Y);
@@ -175,6 +189,7 @@ std::string QuantizedLinear::format() const {
     s += "int" + std::to_string(m_packed.bits());
     s += m_groupSize ? " g" + std::to_string(*m_groupSize) : std::string(" row");
     if (m_sym) s += " sym";
+    if (m_actBits) s += " a" + std::to_string(*m_actBits) + " (simulated)";  // x̂ is float at every width
     return s;
 }
 

@@ -73,9 +73,12 @@ struct QuantizedWeight {
 class QuantizedLinear final : public Linear {
 public:
     /// method is a short label for format(), e.g. "rtn", "gptq", "awq" (may be empty).
-    /// Throws Error if weight is inconsistent (or a scale is not F16-exact) or bias has the
-    /// wrong size.
-    QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method = {});
+    /// actBits: OmniQuant's weight-activation schemes quantize each input row per token
+    /// (token_quant.h, simulated: x̂ is float) before the product; empty for weight-only.
+    /// Throws Error if weight is inconsistent (or a scale is not F16-exact), bias has the
+    /// wrong size or actBits is outside kMinActBits..kMaxActBits.
+    QuantizedLinear(const QuantizedWeight& weight, std::optional<VectorF> bias, std::string method = {},
+                    std::optional<int> actBits = std::nullopt);
 
     [[nodiscard]] Index outFeatures() const override { return m_packed.rows(); }
     [[nodiscard]] Index inFeatures() const override { return m_packed.cols(); }
@@ -90,8 +93,10 @@ public:
     [[nodiscard]] const std::optional<VectorF>& bias() const override { return m_bias; }
     /// packedBytes() of the weight plus the bias stored as F16 (the GPTQ checkpoint layout).
     [[nodiscard]] std::size_t storageBytes() const override;
-    /// e.g. "gptq int4 g128", "rtn int3 row sym".
+    /// e.g. "gptq int4 g128", "rtn int3 row sym", "omniquant int4 row a8 (simulated)".
     [[nodiscard]] std::string format() const override;
+    /// The per-token activation bits, or empty for a weight-only module.
+    [[nodiscard]] const std::optional<int>& actBits() const { return m_actBits; }
 
     /// The unpacked weight, rebuilt from the packed form (codes, scales, zeros, g_idx).
     [[nodiscard]] QuantizedWeight weight() const;
@@ -103,12 +108,15 @@ public:
     [[nodiscard]] bool sequentialGroups() const;
 
 private:
+    void forwardWeightOnly(const ConstMatrixRef& X, MatrixRM& Y) const;
+
     kernels::PackedQuantWeight m_packed;  // Ŵ: [out, in] in the kernel layout
     std::optional<int> m_groupSize;
     bool m_sym = false;
     std::size_t m_weightBytes = 0;  // packedBytes() of the weight
     std::optional<VectorF> m_bias;
     std::string m_method;
+    std::optional<int> m_actBits;
 };
 
 }  // namespace qb::core

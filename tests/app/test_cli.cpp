@@ -466,7 +466,7 @@ private slots:
         QVERIFY(!std::filesystem::exists(dir / "out"));
     }
     // The issue's plan as written (20 epochs of LWC on 4 windows of 128 tokens): one line per
-    // module, the per-layer log line with the loss; LET is refused as a plan error.
+    // module, the per-layer log line with the loss; with act_bits, LWC and LET train together.
     void quantizeWithAnOmniQuantPlan() {
         const auto dir = test::freshScratchDir("cli-omniquant");
         writeFile(dir / "plan.json", R"({"default": {"method": "omniquant", "bits": 4, "group_size": 32}})");
@@ -480,11 +480,11 @@ private slots:
         QVERIFY2(r.err.contains("layer 4: omniquant LWC loss ") && r.err.contains(" over 20 epochs, "), r.err.constData());
         QVERIFY(std::filesystem::exists(dir / "out" / "model.safetensors"));
 
-        writeFile(dir / "let.json", R"({"default": {"method": "omniquant", "let": true}})");
+        writeFile(dir / "let.json", R"({"default": {"method": "omniquant", "bits": 4, "group_size": -1, "act_bits": 4, "epochs": 2}})");
         const CliRun let = runCli(QStringList{"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "let.json"),
                                               "--out", path(dir / "out-let")} + calib);
-        QCOMPARE(let.exitCode, 1);
-        QVERIFY2(let.err.contains("\"let\" is not implemented"), let.err.constData());
+        QCOMPARE(let.exitCode, 0);
+        QVERIFY2(let.err.contains("layer 4: omniquant LWC+LET loss ") && let.err.contains(" over 2 epochs, "), let.err.constData());
     }
     void existingOutputIsRefusedBeforeAnyWork() {
         // --calib names no file: reaching the calibration would fail with another message.

@@ -10,7 +10,10 @@
 //   a = Attention(q, k, v)   ∂q, ∂k, ∂v (attention_grad.h), then RoPE and the per-head norms backward
 //   q, k, v = xn₁·Ŵᵀ         ∂Ŵ = ∂qᵀ·xn₁ …,  ∂xn₁ = ∂q·Ŵ_q + ∂k·Ŵ_k + ∂v·Ŵ_v
 //   xn₁ = RMSNorm₁(x)        ∂x += RMSNorm backward
-// The norm weights and biases get no gradient: LWC learns only the clipping of the weights.
+// With actBits the weight gradients read the quantized inputs (∂Ŵ = ∂outᵀ·Q_a(in)) and each
+// input gradient passes the token quantizer's straight-through backward (token_quant.h).
+// LET (let.h) also asks for the RMSNorm gains' gradients, ∂g = Σ_rows ∂xn ⊙ x·r, and the
+// biases', ∂b = Σ_rows ∂out.
 
 #include <array>
 
@@ -20,15 +23,30 @@ namespace qb::core::omniquant {
 
 template <class S>
 struct BlockGradients {
-    std::array<MatrixS<S>, 7> dW;  ///< ∂L/∂Ŵ [out, in] by ModuleKind; empty where not asked
-    MatrixS<S> dx;                 ///< ∂L/∂x [n, D]; empty unless asked
+    std::array<MatrixS<S>, 7> dW;    ///< ∂L/∂Ŵ [out, in] by ModuleKind; empty where not asked
+    std::array<VectorS<S>, 7> dBias; ///< ∂L/∂b [out] for the asked modules that have a bias
+    MatrixS<S> dx;                   ///< ∂L/∂x [n, D]; empty unless asked
+    VectorS<S> dInputNorm, dPostAttentionNorm;  ///< ∂L/∂g₁, ∂L/∂g₂ [D]; empty unless asked
 };
 
-/// Gradients for ∂L/∂y = dy [n, D] at the forward that filled cache. wantWeight[k]: compute
-/// ∂L/∂Ŵ_k; wantInput: compute ∂L/∂x (three more GEMMs).
+/// What blockBackward computes.
+struct BlockGradientRequest {
+    std::array<bool, 7> weight{};  ///< ∂L/∂Ŵ_k (and ∂L/∂b_k where module k has a bias)
+    bool input = false;            ///< ∂L/∂x (three more GEMMs)
+    bool norms = false;            ///< ∂L/∂g₁, ∂L/∂g₂ (the same three GEMMs, without ∂x)
+};
+
+/// Gradients for ∂L/∂y = dy [n, D] at the forward that filled cache.
+template <class S>
+[[nodiscard]] BlockGradients<S> blockBackward(const BlockShape<S>& shape, const BlockWeights<S>& weights,
+                                              const BlockCache<S>& cache, const MatrixS<S>& dy, const BlockGradientRequest& want);
+
+/// The same with wantWeight[k]: ∂L/∂Ŵ_k, wantInput: ∂L/∂x.
 template <class S>
 [[nodiscard]] BlockGradients<S> blockBackward(const BlockShape<S>& shape, const BlockWeights<S>& weights,
                                               const BlockCache<S>& cache, const MatrixS<S>& dy,
-                                              const std::array<bool, 7>& wantWeight, bool wantInput);
+                                              const std::array<bool, 7>& wantWeight, bool wantInput) {
+    return blockBackward(shape, weights, cache, dy, BlockGradientRequest{wantWeight, wantInput, false});
+}
 
 }  // namespace qb::core::omniquant

@@ -40,20 +40,31 @@ MatrixS<S> linearForward(const MatrixS<S>& X, const MatrixS<S>& W, const std::op
     return Y;
 }
 
+// Q_a(in) into q with the decisions in rd (recorded, or replayed when frozen); nothing without actBits.
+template <class S>
+void quantizeInput(int actBits, const MatrixS<S>& in, MatrixS<S>& q, TokenRounding<S>& rd, bool frozen) {
+    if (actBits == 0) {
+        q.resize(0, 0);
+        return;
+    }
+    q = tokenFakeQuantize<S>(in, actBits, &rd, frozen);
+}
+
 }  // namespace
 
 template <class S>
-MatrixS<S> blockForward(const BlockShape<S>& s, const BlockWeights<S>& w, const MatrixS<S>& x, BlockCache<S>& c) {
+MatrixS<S> blockForward(const BlockShape<S>& s, const BlockWeights<S>& w, const MatrixS<S>& x, BlockCache<S>& c, bool frozen) {
     const AttentionShape& as = s.attention;
     if (x.rows() % as.T != 0) throw Error("omniquant: the block input is not whole windows");
     const auto bias = [&](ModuleKind k) -> const std::optional<VectorS<S>>& { return w.bias[std::size_t(k)]; };
     c.x = x;
     // xn₁ = RMSNorm₁(x)
     rmsNormForward(x, w.inputNorm, s.rmsNormEps, c.xn1, c.rstd1);
-    // q, k, v = xn₁·Ŵᵀ (+ b); Qwen3: per-head RMSNorm; then RoPE on q and k
-    c.q = linearForward(c.xn1, w.weight(ModuleKind::Q), bias(ModuleKind::Q));  // [n, H·d]
-    c.k = linearForward(c.xn1, w.weight(ModuleKind::K), bias(ModuleKind::K));  // [n, Hkv·d]
-    c.v = linearForward(c.xn1, w.weight(ModuleKind::V), bias(ModuleKind::V));  // [n, Hkv·d]
+    // q, k, v = Q_a(xn₁)·Ŵᵀ (+ b); Qwen3: per-head RMSNorm; then RoPE on q and k
+    quantizeInput(s.actBits, c.xn1, c.xq1, c.rq1, frozen);
+    c.q = linearForward(c.in1(), w.weight(ModuleKind::Q), bias(ModuleKind::Q));  // [n, H·d]
+    c.k = linearForward(c.in1(), w.weight(ModuleKind::K), bias(ModuleKind::K));  // [n, Hkv·d]
+    c.v = linearForward(c.in1(), w.weight(ModuleKind::V), bias(ModuleKind::V));  // [n, Hkv·d]
     if (w.qNorm.size() > 0) {
         c.qLin = c.q;
         rmsNormForward(c.qLin, w.qNorm, s.rmsNormEps, c.q, c.rstdQ);
@@ -66,15 +77,18 @@ MatrixS<S> blockForward(const BlockShape<S>& s, const BlockWeights<S>& w, const 
     ropeForward(c.k, as.kvHeads, as.headDim, as.T, s.rope);
     // a = softmax(q·kᵀ/√d + causal mask)·v
     c.a = attentionForward(as, c.q, c.k, c.v, c.P);
-    // h = x + a·Ŵ_oᵀ
-    c.h = x + linearForward(c.a, w.weight(ModuleKind::O), bias(ModuleKind::O));
-    // xn₂ = RMSNorm₂(h); m = silu(xn₂·Ŵ_gateᵀ) ⊙ (xn₂·Ŵ_upᵀ)
+    // h = x + Q_a(a)·Ŵ_oᵀ
+    quantizeInput(s.actBits, c.a, c.aq, c.rqa, frozen);
+    c.h = x + linearForward(c.inO(), w.weight(ModuleKind::O), bias(ModuleKind::O));
+    // xn₂ = RMSNorm₂(h); m = silu(Q_a(xn₂)·Ŵ_gateᵀ) ⊙ (Q_a(xn₂)·Ŵ_upᵀ)
     rmsNormForward(c.h, w.postAttentionNorm, s.rmsNormEps, c.xn2, c.rstd2);
-    c.gate = linearForward(c.xn2, w.weight(ModuleKind::Gate), bias(ModuleKind::Gate));  // [n, I]
-    c.up = linearForward(c.xn2, w.weight(ModuleKind::Up), bias(ModuleKind::Up));        // [n, I]
+    quantizeInput(s.actBits, c.xn2, c.xq2, c.rq2, frozen);
+    c.gate = linearForward(c.in2(), w.weight(ModuleKind::Gate), bias(ModuleKind::Gate));  // [n, I]
+    c.up = linearForward(c.in2(), w.weight(ModuleKind::Up), bias(ModuleKind::Up));        // [n, I]
     c.m = (c.gate.array() / (S(1) + (-c.gate.array()).exp()) * c.up.array()).matrix();  // silu(g) = g·σ(g)
-    // y = h + m·Ŵ_downᵀ
-    return c.h + linearForward(c.m, w.weight(ModuleKind::Down), bias(ModuleKind::Down));
+    // y = h + Q_a(m)·Ŵ_downᵀ
+    quantizeInput(s.actBits, c.m, c.mq, c.rqm, frozen);
+    return c.h + linearForward(c.inDown(), w.weight(ModuleKind::Down), bias(ModuleKind::Down));
 }
 
 template BlockWeights<float> blockWeightsOf<float>(const DecoderLayer&);
@@ -82,8 +96,8 @@ template BlockWeights<double> blockWeightsOf<double>(const DecoderLayer&);
 template BlockShape<float> blockShapeOf<float>(const ModelConfig&, int, Index);
 template BlockShape<double> blockShapeOf<double>(const ModelConfig&, int, Index);
 template MatrixS<float> blockForward<float>(const BlockShape<float>&, const BlockWeights<float>&, const MatrixS<float>&,
-                                            BlockCache<float>&);
+                                            BlockCache<float>&, bool);
 template MatrixS<double> blockForward<double>(const BlockShape<double>&, const BlockWeights<double>&, const MatrixS<double>&,
-                                              BlockCache<double>&);
+                                              BlockCache<double>&, bool);
 
 }  // namespace qb::core::omniquant

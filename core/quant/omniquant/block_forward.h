@@ -11,7 +11,9 @@
 //   m = silu(g) ⊙ u                                    (SwiGLU, Shazeer 2020, eq. 6)
 //   y = h + m·Ŵ_downᵀ
 // Ŵ are whatever weights the caller puts in BlockWeights: the float weights for the
-// full-precision target, the fake-quantized ones (lwc.h) while training.
+// full-precision target, the fake-quantized ones (lwc.h) while training. With actBits (the
+// weight-activation schemes) every linear reads its input fake-quantized per token,
+// Q_a(xn₁), Q_a(a), Q_a(xn₂), Q_a(m) (token_quant.h); attention's q·kᵀ and P·v stay float.
 
 #include <array>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "core/quant/omniquant/attention_grad.h"
 #include "core/quant/omniquant/rope_grad.h"
 #include "core/quant/omniquant/train_math.h"
+#include "core/quant/token_quant.h"
 
 namespace qb::core::omniquant {
 
@@ -48,6 +51,7 @@ struct BlockShape {
     AttentionShape attention;
     double rmsNormEps = 1e-6;
     RopeTable<S> rope;  ///< [T, d/2]
+    int actBits = 0;    ///< per-token activation bits of every linear's input; 0 = float inputs
 };
 
 /// The block shape of layer `layerIndex` of config for windows of T tokens.
@@ -68,11 +72,21 @@ struct BlockCache {
     MatrixS<S> h;                 ///< [n, D] after the attention residual
     MatrixS<S> gate, up;          ///< [n, I] before the activation
     MatrixS<S> m;                 ///< [n, I] silu(g) ⊙ u
+    // With actBits: the linears' inputs as they read them, and the token quantizers' decisions.
+    MatrixS<S> xq1, aq, xq2, mq;  ///< Q_a(xn₁), Q_a(a), Q_a(xn₂), Q_a(m); empty without actBits
+    TokenRounding<S> rq1, rqa, rq2, rqm;
+
+    /// The input linear group reads: xq1 or xn1 (…) depending on actBits.
+    [[nodiscard]] const MatrixS<S>& in1() const { return xq1.size() ? xq1 : xn1; }
+    [[nodiscard]] const MatrixS<S>& inO() const { return aq.size() ? aq : a; }
+    [[nodiscard]] const MatrixS<S>& in2() const { return xq2.size() ? xq2 : xn2; }
+    [[nodiscard]] const MatrixS<S>& inDown() const { return mq.size() ? mq : m; }
 };
 
-/// y [n, D] for x [n, D] (n a multiple of T); cache receives the intermediates.
+/// y [n, D] for x [n, D] (n a multiple of T); cache receives the intermediates. frozenActs:
+/// the token quantizers replay the decisions already in cache (the gradient checks' surrogate).
 template <class S>
 [[nodiscard]] MatrixS<S> blockForward(const BlockShape<S>& shape, const BlockWeights<S>& weights, const MatrixS<S>& x,
-                                      BlockCache<S>& cache);
+                                      BlockCache<S>& cache, bool frozenActs = false);
 
 }  // namespace qb::core::omniquant

@@ -17,6 +17,7 @@ struct GroupFit {
     S scale, zero;   // F16(h), z
     S step;          // h
     S dhda, dhdb;
+    S dhdMax, dhdMin;  // ∂h/∂max(W), ∂h/∂min(W) of the group
 };
 
 template <class S>
@@ -29,7 +30,9 @@ GroupFit<S> fitGroup(S wMin, S wMax, S a, S b, int maxq, bool sym) {
     const S xMax = std::max(rowMax, S(0)), xMin = std::min(rowMin, S(0));
     const S dxMaxDa = rowMax > S(0) ? wMax * gamma * (S(1) - gamma) : S(0);  // ∂(γ·max)/∂a = max·γ(1 − γ)
     const S dxMinDb = rowMin < S(0) ? wMin * beta * (S(1) - beta) : S(0);    // ∂(β·min)/∂b = min·β(1 − β)
-    GroupFit<S> f{S(p.scale), S(p.zero), S(0), S(0), S(0)};
+    const S dxMaxDw = rowMax > S(0) ? gamma : S(0);  // ∂(γ·max)/∂max
+    const S dxMinDw = rowMin < S(0) ? beta : S(0);   // ∂(β·min)/∂min
+    GroupFit<S> f{S(p.scale), S(p.zero), S(0), S(0), S(0), S(0), S(0)};
     const S q = S(maxq);
     if (xMax == S(0) && xMin == S(0)) {
         f.step = S(2) / q;  // an all-zero group: the fixed range [−1, 1]
@@ -37,12 +40,16 @@ GroupFit<S> fitGroup(S wMin, S wMax, S a, S b, int maxq, bool sym) {
         f.step = (xMax - xMin) / q;  // h = (γ·max − β·min) / (2^N − 1)
         f.dhda = dxMaxDa / q;
         f.dhdb = -dxMinDb / q;
+        f.dhdMax = dxMaxDw / q;
+        f.dhdMin = -dxMinDw / q;
     } else if (xMax >= -xMin) {
         f.step = S(2) * xMax / q;  // h = 2·max(|β·min|, γ·max) / (2^N − 1)
         f.dhda = S(2) * dxMaxDa / q;
+        f.dhdMax = S(2) * dxMaxDw / q;
     } else {
         f.step = -S(2) * xMin / q;
         f.dhdb = -S(2) * dxMinDb / q;
+        f.dhdMin = -S(2) * dxMinDw / q;
     }
     return f;
 }
@@ -84,6 +91,8 @@ MatrixS<S> lwcFakeQuantize(const LwcWeight<S>& weight, const LwcParams<S>& param
     }
     rd.dhda.resize(W.rows(), groups);
     rd.dhdb.resize(W.rows(), groups);
+    rd.dhdMax.resize(W.rows(), groups);
+    rd.dhdMin.resize(W.rows(), groups);
     MatrixS<S> What(W.rows(), W.cols());
     for (Index r = 0; r < W.rows(); ++r) {
         for (Index k = 0; k < groups; ++k) {
@@ -91,6 +100,8 @@ MatrixS<S> lwcFakeQuantize(const LwcWeight<S>& weight, const LwcParams<S>& param
                                        weight.spec.sym);
             rd.dhda(r, k) = f.dhda;
             rd.dhdb(r, k) = f.dhdb;
+            rd.dhdMax(r, k) = f.dhdMax;
+            rd.dhdMin(r, k) = f.dhdMin;
             if (!frozen) {
                 rd.zero(r, k) = f.zero;
                 rd.stepOffset(r, k) = f.scale - f.step;
@@ -119,6 +130,25 @@ MatrixS<S> lwcFakeQuantize(const LwcWeight<S>& weight, const LwcParams<S>& param
     return What;
 }
 
+namespace {
+
+// ∂L/∂h of group k of row r: Σ ∂L/∂Ŵ · ∂Ŵ/∂h over the group's columns [c0, c1).
+template <class S>
+S stepGradient(const LwcRounding<S>& rd, const MatrixS<S>& dWhat, Index r, Index k, Index c0, Index c1, int maxq) {
+    const S z = rd.zero(r, k);
+    S dh = 0;
+    for (Index c = c0; c < c1; ++c) {
+        switch (rd.clamp(r, c)) {
+            case LwcClamp::Inside: dh += dWhat(r, c) * rd.roundOffset(r, c); break;  // ⌊t⌉ − t
+            case LwcClamp::Low: dh += dWhat(r, c) * (S(0) - z); break;                 // q − z
+            case LwcClamp::High: dh += dWhat(r, c) * (S(maxq) - z); break;
+        }
+    }
+    return dh;
+}
+
+}  // namespace
+
 template <class S>
 void lwcBackward(const LwcWeight<S>& weight, const LwcRounding<S>& rd, const MatrixS<S>& dWhat, MatrixS<S>& da,
                  MatrixS<S>& db) {
@@ -128,19 +158,32 @@ void lwcBackward(const LwcWeight<S>& weight, const LwcRounding<S>& rd, const Mat
     db.resize(dWhat.rows(), groups);
     for (Index r = 0; r < dWhat.rows(); ++r)
         for (Index k = 0; k < groups; ++k) {
-            const S z = rd.zero(r, k);
-            S dh = 0;  // ∂L/∂h = Σ ∂L/∂Ŵ · ∂Ŵ/∂h
             const Index c0 = k * width, c1 = std::min(dWhat.cols(), c0 + width);
-            for (Index c = c0; c < c1; ++c) {
-                switch (rd.clamp(r, c)) {
-                    case LwcClamp::Inside: dh += dWhat(r, c) * rd.roundOffset(r, c); break;  // ⌊t⌉ − t
-                    case LwcClamp::Low: dh += dWhat(r, c) * (S(0) - z); break;                 // q − z
-                    case LwcClamp::High: dh += dWhat(r, c) * (S(maxq) - z); break;
-                }
-            }
+            const S dh = stepGradient(rd, dWhat, r, k, c0, c1, maxq);  // ∂L/∂h
             da(r, k) = dh * rd.dhda(r, k);
             db(r, k) = dh * rd.dhdb(r, k);
         }
+}
+
+template <class S>
+MatrixS<S> lwcWeightBackward(const LwcWeight<S>& weight, const LwcRounding<S>& rd, const MatrixS<S>& dWhat) {
+    const int maxq = QuantGrid(weight.spec.bits, weight.spec.sym).maxq();
+    const Index groups = rd.zero.cols(), width = groupWidth(dWhat.cols(), weight.spec.groupSize);
+    MatrixS<S> dW(dWhat.rows(), dWhat.cols());
+    for (Index r = 0; r < dWhat.rows(); ++r)
+        for (Index k = 0; k < groups; ++k) {
+            const Index c0 = k * width, c1 = std::min(dWhat.cols(), c0 + width);
+            Index iMin = c0, iMax = c0;  // the group's extremes, the first of ties (as lwcWeightOf's minCoeff/maxCoeff)
+            for (Index c = c0; c < c1; ++c) {
+                dW(r, c) = rd.clamp(r, c) == LwcClamp::Inside ? dWhat(r, c) : S(0);  // Ŵ = W + h·δ inside
+                if (weight.W(r, c) < weight.W(r, iMin)) iMin = c;
+                if (weight.W(r, c) > weight.W(r, iMax)) iMax = c;
+            }
+            const S dh = stepGradient(rd, dWhat, r, k, c0, c1, maxq);
+            dW(r, iMax) += dh * rd.dhdMax(r, k);
+            dW(r, iMin) += dh * rd.dhdMin(r, k);
+        }
+    return dW;
 }
 
 QuantizedWeight lwcQuantize(const LwcWeight<float>& weight, const LwcParams<float>& params) {
@@ -167,6 +210,9 @@ template LwcWeight<double> lwcWeightOf<double>(MatrixS<double>, const WeightGrid
 template MatrixS<float> lwcFakeQuantize<float>(const LwcWeight<float>&, const LwcParams<float>&, LwcRounding<float>&, bool);
 template MatrixS<double> lwcFakeQuantize<double>(const LwcWeight<double>&, const LwcParams<double>&, LwcRounding<double>&,
                                                  bool);
+template MatrixS<float> lwcWeightBackward<float>(const LwcWeight<float>&, const LwcRounding<float>&, const MatrixS<float>&);
+template MatrixS<double> lwcWeightBackward<double>(const LwcWeight<double>&, const LwcRounding<double>&,
+                                                   const MatrixS<double>&);
 template void lwcBackward<float>(const LwcWeight<float>&, const LwcRounding<float>&, const MatrixS<float>&, MatrixS<float>&,
                                  MatrixS<float>&);
 template void lwcBackward<double>(const LwcWeight<double>&, const LwcRounding<double>&, const MatrixS<double>&,

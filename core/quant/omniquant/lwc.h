@@ -61,6 +61,7 @@ struct LwcRounding {
     MatrixS<S> zero;         ///< z per group [out, groups]
     MatrixS<S> stepOffset;   ///< F16(h) − h per group [out, groups]
     MatrixS<S> dhda, dhdb;   ///< ∂h/∂a, ∂h/∂b per group [out, groups]
+    MatrixS<S> dhdMax, dhdMin;  ///< ∂h/∂max(W), ∂h/∂min(W) per group [out, groups] (LET moves W)
 };
 
 /// Ŵ [out, in] for the current (a, b). rounding receives the decisions; with frozen = true it
@@ -75,6 +76,12 @@ template <class S>
 template <class S>
 void lwcBackward(const LwcWeight<S>& weight, const LwcRounding<S>& rounding, const MatrixS<S>& dWhat, MatrixS<S>& da,
                  MatrixS<S>& db);
+
+/// ∂L/∂W [out, in] from ∂L/∂Ŵ, for a W that is itself trained (LET scales it, let.h):
+/// straight through inside the grid (Ŵ = W + h·δ), 0 where clamped, and ∂L/∂h routed to each
+/// group's maximum and minimum through h (as torch's amax/amin, to the first of ties).
+template <class S>
+[[nodiscard]] MatrixS<S> lwcWeightBackward(const LwcWeight<S>& weight, const LwcRounding<S>& rounding, const MatrixS<S>& dWhat);
 
 /// Folds the learned clipping into W and quantizes it: the QuantizedWeight whose dequantize()
 /// is lwcFakeQuantize()'s Ŵ bit for bit. With a = b → ∞ (γ = β = 1) this is quantizeRtn().

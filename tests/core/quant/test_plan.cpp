@@ -59,10 +59,21 @@ private slots:
             QCOMPARE(plan.resolve("model.layers.0.mlp.up_proj").smooth.actBits, a);
         }
     }
-    void actBitsOfOmniQuantNeedLet() {
-        QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 6}})"),
-                 QString::fromUtf8("plan.json: default: \"act_bits\" does not apply to omniquant: quantizing its activations needs the "
-                                   "learnable equivalent transformation (LET), which is not written yet; omniquant quantizes weights only"));
+    // act_bits makes omniquant a weight-activation scheme (trained with LET); null, weight-only again.
+    void actBitsMakeOmniQuantWeightActivation() {
+        const auto plan = QuantPlan::fromJsonText(
+            R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 6}, "rules": [{"match": "*.mlp.down_proj", "act_bits": null}]})",
+            "plan.json");
+        const QuantScheme q = plan.resolve("model.layers.0.self_attn.q_proj"), down = plan.resolve("model.layers.0.mlp.down_proj");
+        QCOMPARE(q.omniquant.actBits, std::optional<int>(6));
+        QVERIFY(q.omniquant.let);
+        QCOMPARE(down.omniquant.actBits, std::optional<int>());
+        QCOMPARE(QString::fromStdString(q.label()), QString::fromUtf8("omniquant w4 g128 asym a6 (simulated) let epochs=20 lr=0.005"));
+        const auto again = QuantPlan::fromJsonText(plan.toJsonText(), "again.json");  // the round trip keeps both
+        QCOMPARE(again.resolve("model.layers.0.self_attn.q_proj").omniquant.actBits, std::optional<int>(6));
+        QCOMPARE(again.resolve("model.layers.0.mlp.down_proj").omniquant.actBits, std::optional<int>());
+        QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "act_bits": 3}})"),
+                 QString::fromUtf8("plan.json: default: \"act_bits\" is 3, outside 4–8"));
     }
     void groupSizeZero() {
         QCOMPARE(errorOf(R"({"default": {"method": "rtn", "group_size": 0}})"),

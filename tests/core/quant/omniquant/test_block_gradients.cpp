@@ -2,7 +2,9 @@
 // differences in double precision, for every parameter group: the clipping parameters a and b
 // of each of the seven linears, and the block input x. The fake quantization's rounding is
 // frozen at the base point (lwc.h), so the surrogate differentiated by finite differences is
-// exactly the straight-through estimator the backward implements.
+// exactly the straight-through estimator the backward implements. With activation bits, the
+// per-token quantizers' decisions are frozen the same way (token_quant.h), and the RMSNorm
+// gains' gradients (what LET's scales reach the norms through) are checked too.
 #include <QtTest>
 
 #include <cmath>
@@ -38,13 +40,21 @@ struct Problem {
     std::array<LwcParams<double>, 7> params;
     std::array<LwcRounding<double>, 7> rounding;
     Md x, target;
+    BlockCache<double> actDecisions;  // the token quantizers' decisions of the recorded forward
 
     // L = mean((y − target)²) with Ŵ = Q(W; a, b) and the rounding frozen or recorded.
     double loss(bool frozen, BlockCache<double>& cache, BlockWeights<double>& w) {
         w = weights;
         for (ModuleKind k : kAllModuleKinds)
             w.weight(k) = lwcFakeQuantize(lwc[std::size_t(k)], params[std::size_t(k)], rounding[std::size_t(k)], frozen);
-        const Md y = blockForward(shape, w, x, cache);
+        if (frozen) {
+            cache.rq1 = actDecisions.rq1;
+            cache.rqa = actDecisions.rqa;
+            cache.rq2 = actDecisions.rq2;
+            cache.rqm = actDecisions.rqm;
+        }
+        const Md y = blockForward(shape, w, x, cache, frozen);
+        if (!frozen) actDecisions = cache;
         return (y - target).squaredNorm() / double(y.size());
     }
     double loss() {
@@ -54,7 +64,7 @@ struct Problem {
     }
 };
 
-Problem makeProblem(int bits, bool sym, bool qwenNorms, int slidingWindow, bool bias) {
+Problem makeProblem(int bits, bool sym, bool qwenNorms, int slidingWindow, bool bias, int actBits = 0) {
     std::mt19937 rng(7);
     const Index D = 16, d = 4, I = 24, T = 6, windows = 2;
     const int H = 4, Hkv = 2;
@@ -62,6 +72,7 @@ Problem makeProblem(int bits, bool sym, bool qwenNorms, int slidingWindow, bool 
     p.shape.attention = {H, Hkv, int(d), T, slidingWindow};
     p.shape.rmsNormEps = 1e-5;
     p.shape.rope = ropeTable<double>(plainRopeFrequencies(int(d), 10000.0), T);
+    p.shape.actBits = actBits;
     auto& w = p.weights;
     w.inputNorm = Vd::Ones(D) + 0.1 * randomMatrix(D, 1, rng, 1.0);
     w.postAttentionNorm = Vd::Ones(D) + 0.1 * randomMatrix(D, 1, rng, 1.0);
@@ -114,9 +125,12 @@ private slots:
         QTest::addColumn<bool>("qwenNorms");
         QTest::addColumn<int>("slidingWindow");
         QTest::addColumn<bool>("bias");
-        QTest::newRow("llama w3 asym") << 3 << false << false << 0 << false;
-        QTest::newRow("llama w4 sym") << 4 << true << false << 0 << false;
-        QTest::newRow("w2 asym, qwen3 head norms, bias, sliding window 3") << 2 << false << true << 3 << true;
+        QTest::addColumn<int>("actBits");
+        QTest::newRow("llama w3 asym") << 3 << false << false << 0 << false << 0;
+        QTest::newRow("llama w4 sym") << 4 << true << false << 0 << false << 0;
+        QTest::newRow("w2 asym, qwen3 head norms, bias, sliding window 3") << 2 << false << true << 3 << true << 0;
+        QTest::newRow("llama w4 asym a4 (per-token activations)") << 4 << false << false << 0 << false << 4;
+        QTest::newRow("w3 sym a6, qwen3 head norms, bias") << 3 << true << true << 0 << true << 6;
     }
     void matchFiniteDifferences() {
         QFETCH(int, bits);
@@ -124,7 +138,8 @@ private slots:
         QFETCH(bool, qwenNorms);
         QFETCH(int, slidingWindow);
         QFETCH(bool, bias);
-        Problem p = makeProblem(bits, sym, qwenNorms, slidingWindow, bias);
+        QFETCH(int, actBits);
+        Problem p = makeProblem(bits, sym, qwenNorms, slidingWindow, bias, actBits);
 
         // Analytic: forward (recording the rounding), ∂L/∂y = 2(y − target)/N, backward, LWC backward.
         BlockCache<double> cache;
@@ -132,9 +147,10 @@ private slots:
         p.loss(false, cache, w);
         const Md y = blockForward(p.shape, w, p.x, cache);
         const Md dy = 2.0 * (y - p.target) / double(y.size());
-        std::array<bool, 7> all;
-        all.fill(true);
-        const BlockGradients<double> g = blockBackward(p.shape, w, cache, dy, all, true);
+        BlockGradientRequest all;
+        all.weight.fill(true);
+        all.input = all.norms = true;
+        const BlockGradients<double> g = blockBackward(p.shape, w, cache, dy, all);
 
         int clamped = 0;  // the check must cover clamped codes too
         for (ModuleKind k : kAllModuleKinds) {
@@ -152,6 +168,25 @@ private slots:
         qInfo("input x: %.2e; clamped codes: %d", errX, clamped);
         QVERIFY(errX <= kMaxRelativeError);
         QVERIFY(clamped > 0);
+        // The gains are vectors in p.weights, which loss() reads: central differences on them in place.
+        const auto normError = [&](VectorS<double>& field, const VectorS<double>& analytic) {
+            Md numeric(field.size(), 1);
+            for (Index i = 0; i < field.size(); ++i) {
+                const double saved = field(i);
+                field(i) = saved + kStep;
+                const double up = p.loss();
+                field(i) = saved - kStep;
+                const double down = p.loss();
+                field(i) = saved;
+                numeric(i) = (up - down) / (2.0 * kStep);
+            }
+            return (Md(analytic) - numeric).norm() / numeric.norm();
+        };
+        const double errG1 = normError(p.weights.inputNorm, g.dInputNorm);
+        const double errG2 = normError(p.weights.postAttentionNorm, g.dPostAttentionNorm);
+        qInfo("norm gains: g1 %.2e, g2 %.2e", errG1, errG2);
+        QVERIFY(errG1 <= kMaxRelativeError);
+        QVERIFY(errG2 <= kMaxRelativeError);
     }
 
     // The frozen surrogate is the real fake quantization at the base point: same Ŵ.

@@ -72,10 +72,14 @@ private slots:
         QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "epochs": -1}})"), QString("test plan: default: \"epochs\" is -1, outside 0–1000"));
         QVERIFY(errorOf(R"({"default": {"method": "omniquant", "lr_lwc": 0}})").contains("lr_lwc"));
         QVERIFY(planOf(R"({"default": {"method": "omniquant", "aug_loss": true}})").defaultScheme.omniquant.augLoss);
-        for (const char* key : {"let", "lr_let"}) {
-            const QString e = errorOf(std::string("{\"default\": {\"method\": \"omniquant\", \"") + key + "\": 1}}");
-            QVERIFY2(e.contains("not implemented") && e.contains(key), qPrintable(e));
-        }
+        const QuantPlan let = planOf(R"({"default": {"method": "omniquant", "act_bits": 4, "let": false, "lr_let": 0.01, "alpha": 0.75}})");
+        QVERIFY(!let.defaultScheme.omniquant.let);
+        QCOMPARE(let.defaultScheme.omniquant.lrLet, 0.01);
+        QCOMPARE(let.defaultScheme.omniquant.letAlpha, 0.75);
+        QCOMPARE(OmniQuantOptions{}.lrLet, 5e-3);  // the official --let_lr and --alpha
+        QCOMPARE(OmniQuantOptions{}.letAlpha, 0.5);
+        QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "let": 1}})"), QString("test plan: default: \"let\" must be true or false, not 1"));
+        QVERIFY(errorOf(R"({"default": {"method": "omniquant", "lr_let": -1}})").contains("lr_let"));
     }
 
     // Zero epochs: every module is RTN on [σ(4)·min, σ(4)·max] of each group, codes and scales equal.
