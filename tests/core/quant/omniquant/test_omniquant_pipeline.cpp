@@ -8,6 +8,7 @@
 #include "core/backend/backend.h"
 #include "core/calib/calibration.h"
 #include "core/eval/perplexity.h"
+#include "core/export/hf_export.h"
 #include "core/quant/method_registry.h"
 #include "core/quant/pipeline.h"
 #include "core/quant/quant_grid.h"
@@ -123,6 +124,38 @@ private slots:
         std::filesystem::remove_all(dir);
         writeQuantizedCheckpoint(r, planOf(plan), qb::test::bundledModelDir(), dir);
         QCOMPARE(perplexity(*loadModel(dir)), pOmni);
+    }
+
+    // W4A4 (weights per row, activations per token): LET learned with the clipping gives a lower
+    // perplexity than the clipping alone (the same epochs), its scales are folded into the norms,
+    // every module quantizes its input rows, the checkpoint reloads to the same model, and the
+    // Hugging Face exports refuse the modules by name.
+    void weightActivationTrainsLetAndReloads() {
+        const std::string plan = R"({"default": {"method": "omniquant", "bits": 4, "group_size": -1, "act_bits": 4, "epochs": 3}})";
+        const std::string noLet = R"({"default": {"method": "omniquant", "bits": 4, "group_size": -1, "act_bits": 4, "epochs": 3, "let": false}})";
+        const auto let = quantizeModel(*m_model, planOf(plan), m_calib);
+        const auto lwc = quantizeModel(*m_model, planOf(noLet), m_calib);
+        const double pLet = perplexity(*let.model), pLwc = perplexity(*lwc.model);
+        qInfo("W4A4 per-row perplexity (16 windows of 256): LWC %.4f, LWC+LET %.4f", pLwc, pLet);
+        QVERIFY(pLet < pLwc);
+        QVERIFY((let.model->layer(0)->inputNorm - m_model->layer(0)->inputNorm).norm() > 1e-3f);  // s_qkv folded
+        QCOMPARE(lwc.model->layer(0)->inputNorm, m_model->layer(0)->inputNorm);
+        for (const auto& m : let.modules) QVERIFY2(m.format.find("int4 row a4 (simulated)") != std::string::npos, m.format.c_str());
+
+        const auto dir = qb::test::freshScratchDir("omniquant-w4a4-checkpoint");
+        std::filesystem::remove_all(dir);
+        writeQuantizedCheckpoint(let, planOf(plan), qb::test::bundledModelDir(), dir);
+        const auto reloaded = loadModel(dir);
+        QCOMPARE(perplexity(*reloaded), pLet);
+        const QString refusal = [&] {
+            try {
+                (void)planGptqExport(*reloaded, {});
+            } catch (const Error& e) {
+                return QString::fromStdString(e.what());
+            }
+            return QString();
+        }();
+        QVERIFY2(refusal.startsWith("GPTQ export: model.layers.0.self_attn.q_proj is omniquant int4 row a4 (simulated)"), qPrintable(refusal));
     }
 
     void cancelStopsTheRun() {
