@@ -155,6 +155,15 @@ private slots:
         m_doc->undoStack()->undo();
     }
 
+    void omniQuantWithActivationBitsIsShownSimulated() {
+        m_doc->applyPlan(core::QuantPlan::fromJsonText(R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 4}})", "plan"),
+                         QStringLiteral("plan"));
+        const QAbstractItemModel* model = m_view->tableModel();
+        QCOMPARE(model->index(0, PlanTableModel::Bits).data().toString(), QStringLiteral("4 (A4 simulated)"));
+        QVERIFY(model->index(0, PlanTableModel::Method).data(Qt::ToolTipRole).toString().contains(QStringLiteral("a4 (simulated) let")));
+        m_doc->undoStack()->undo();
+    }
+
     void bitsEditorOffersEveryWidthFromTwoToEight() {
         qb::ui::WeightBitsSpinBox spin;
         QCOMPARE(spin.minimum(), 2);
