@@ -81,6 +81,13 @@ struct BlockCache {
     [[nodiscard]] const MatrixS<S>& inO() const { return aq.size() ? aq : a; }
     [[nodiscard]] const MatrixS<S>& in2() const { return xq2.size() ? xq2 : xn2; }
     [[nodiscard]] const MatrixS<S>& inDown() const { return mq.size() ? mq : m; }
+    /// Takes the token quantizers' decisions of another forward (for blockForward's frozenActs).
+    void takeActivationRounding(const BlockCache& from) {
+        rq1 = from.rq1;
+        rqa = from.rqa;
+        rq2 = from.rq2;
+        rqm = from.rqm;
+    }
 };
 
 /// y [n, D] for x [n, D] (n a multiple of T); cache receives the intermediates. frozenActs:

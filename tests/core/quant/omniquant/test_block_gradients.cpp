@@ -47,12 +47,7 @@ struct Problem {
         w = weights;
         for (ModuleKind k : kAllModuleKinds)
             w.weight(k) = lwcFakeQuantize(lwc[std::size_t(k)], params[std::size_t(k)], rounding[std::size_t(k)], frozen);
-        if (frozen) {
-            cache.rq1 = actDecisions.rq1;
-            cache.rqa = actDecisions.rqa;
-            cache.rq2 = actDecisions.rq2;
-            cache.rqm = actDecisions.rqm;
-        }
+        if (frozen) cache.takeActivationRounding(actDecisions);
         const Md y = blockForward(shape, w, x, cache, frozen);
         if (!frozen) actDecisions = cache;
         return (y - target).squaredNorm() / double(y.size());

@@ -55,12 +55,7 @@ struct Problem {
             w.weight(k) = lwcFakeQuantize(lwcWeightOf<double>(w.weight(k), spec), params[i], rounding[i], frozen);
         }
         BlockCache<double> cache;
-        if (frozen) {
-            cache.rq1 = actDecisions.rq1;
-            cache.rqa = actDecisions.rqa;
-            cache.rq2 = actDecisions.rq2;
-            cache.rqm = actDecisions.rqm;
-        }
+        if (frozen) cache.takeActivationRounding(actDecisions);
         const Md y = blockForward(shape, w, x, cache, frozen);
         if (!frozen) actDecisions = cache;
         if (out) *out = cache;
