@@ -55,6 +55,7 @@ Json addModule(const std::string& key, const Linear& linear, std::vector<TensorB
         // construction), instead of one byte per code.
         const QuantizedWeight w = q->weight();
         meta = {{"type", "grid"}, {"bits", w.bits}, {"group_size", w.groupSize ? Json(*w.groupSize) : Json(nullptr)}, {"sym", w.sym}};
+        if (q->actBits()) meta["act_bits"] = *q->actBits();  // per-token activations (weight-activation grid schemes)
         const GptqTensors t = packGptq(w, GptqZeroFormat::V2);
         out.push_back(rawBlob(key + ".qweight", DType::I32, {t.qweightShape[0], t.qweightShape[1]}, t.qweight.data(), t.qweight.size()));
         out.push_back(rawBlob(key + ".qzeros", DType::I32, {t.qzerosShape[0], t.qzerosShape[1]}, t.qzeros.data(), t.qzeros.size()));
@@ -195,7 +196,8 @@ LinearPtr readModule(const LayerReader& in, const std::string& key, const Json& 
         t.g_idx.resize(std::size_t(t.gIdxSize));
         in.copy(key + ".g_idx", DType::I32, {t.gIdxSize}, t.g_idx.data());
         const QuantizedWeight w = unpackGptq(t, bits, groupSize, meta.at("sym").get<bool>(), cols, rows, GptqZeroFormat::V2);
-        return std::make_shared<QuantizedLinear>(w, std::move(bias), method);
+        const std::optional<int> actBits = meta.contains("act_bits") ? std::optional<int>(meta.at("act_bits").get<int>()) : std::nullopt;
+        return std::make_shared<QuantizedLinear>(w, std::move(bias), method, actBits);
     }
     if (type == "w8a8") return std::make_shared<W8A8Linear>(in.int8Rows(key, rows, cols), std::move(bias), meta.at("act_bits").get<int>(), method);
     if (type == "llm_int8") {

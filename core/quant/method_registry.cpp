@@ -5,12 +5,12 @@ namespace qb::core {
 const std::vector<MethodInfo>& methodRegistry() {
     static const std::vector<MethodInfo> registry = {
         {QuantMethod::Fp16, "fp16", "FP16 (keep)", {}, "keep the module in half precision", false, false},
-        {QuantMethod::Rtn, "rtn", "RTN", {"bits", "group_size", "sym"},
+        {QuantMethod::Rtn, "rtn", "RTN", {"bits", "group_size", "sym", "act_bits"},
          "round-to-nearest on a min-max (or absmax) grid per group; no calibration", true, false},
         {QuantMethod::Gptq, "gptq", "GPTQ (Frantar et al., 2023)",
-         {"bits", "group_size", "sym", "act_order", "damp_percent", "block_size", "static_groups"},
+         {"bits", "group_size", "sym", "act_order", "damp_percent", "block_size", "static_groups", "act_bits"},
          "second-order error compensation with the calibration Hessian H = 2XXᵀ", true, true},
-        {QuantMethod::Awq, "awq", "AWQ (Lin et al., 2023)", {"bits", "group_size", "sym", "grid", "clip_search"},
+        {QuantMethod::Awq, "awq", "AWQ (Lin et al., 2023)", {"bits", "group_size", "sym", "grid", "clip_search", "act_bits"},
          "activation-aware per-channel scales s = s_x^α folded into the previous op, then clipping search", true, true},
         {QuantMethod::W8A8, "w8a8", "W8A8", {"act_bits"},
          "int8 weights per output channel, int8 activations per token (dynamic)", false, false},

@@ -36,7 +36,8 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             out.linear = std::make_shared<Fp16Linear>(W, bias);  // held in F16: 2 bytes per weight
             break;
         case QuantMethod::Rtn:
-            out.linear = std::make_shared<QuantizedLinear>(quantizeRtnPreferred(W, scheme.grid, ctx, name), roundBias(bias), method);
+            out.linear = std::make_shared<QuantizedLinear>(quantizeRtnPreferred(W, scheme.grid, ctx, name), roundBias(bias), method,
+                                                           scheme.gridActBits);
             break;
         case QuantMethod::Gptq: {
             if (input.hessian().size() == 0) throw Error(name + ": GPTQ needs the Hessian of its input");
@@ -46,7 +47,7 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             out.gptqSecondsFactor = r.report.secondsCholesky;
             out.gptqSecondsSweep = r.report.secondsSweep;
             out.gptqSecondsObjective = r.report.secondsObjective;
-            out.linear = std::make_shared<QuantizedLinear>(std::move(r.weight), roundBias(bias), method);
+            out.linear = std::make_shared<QuantizedLinear>(std::move(r.weight), roundBias(bias), method, scheme.gridActBits);
             break;
         }
         case QuantMethod::Awq: {
@@ -55,7 +56,7 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
             MatrixRM Wc = W;
             if (clip && scheme.awq.clipSearch && input.rows().rows() > 0)
                 applyAwqClip(Wc, searchAwqClip(input.rows(), Wc, scheme.grid), scheme.grid);
-            out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(Wc, scheme.grid), roundBias(bias), method);
+            out.linear = std::make_shared<QuantizedLinear>(quantizeRtn(Wc, scheme.grid), roundBias(bias), method, scheme.gridActBits);
             break;
         }
         case QuantMethod::W8A8:
@@ -81,7 +82,7 @@ ModuleQuantization quantizeModule(const std::string& name, const QuantScheme& sc
 
 ModuleQuantization learnedGridModule(const QuantizedWeight& weight, const std::optional<VectorF>& bias, const QuantScheme& scheme) {
     ModuleQuantization out;
-    out.linear = std::make_shared<QuantizedLinear>(weight, roundBias(bias), methodName(scheme.method), scheme.omniquant.actBits);
+    out.linear = std::make_shared<QuantizedLinear>(weight, roundBias(bias), methodName(scheme.method), scheme.gridActBits);
     return out;
 }
 

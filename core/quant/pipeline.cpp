@@ -143,11 +143,11 @@ omniquant::LwcLayerResult trainOmniQuant(const ModelConfig& c, const DecoderLaye
             if (!first) first = &schemes[std::size_t(k)];
         }
     // One optimisation per layer: its epochs, learning rates and activation bits are those of the layer's first omniquant module.
-    spec.actBits = first->omniquant.actBits.value_or(0);
+    spec.actBits = first->gridActBits.value_or(0);
     const auto letOn = [&](std::initializer_list<ModuleKind> kinds) {
         return std::all_of(kinds.begin(), kinds.end(), [&](ModuleKind k) {
             const QuantScheme& s = schemes[std::size_t(k)];
-            return s.method == QuantMethod::OmniQuant && s.omniquant.actBits && s.omniquant.let;
+            return s.method == QuantMethod::OmniQuant && s.gridActBits && s.omniquant.let;
         });
     };
     spec.letQkv = letOn({ModuleKind::Q, ModuleKind::K, ModuleKind::V});

@@ -45,8 +45,8 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   bits          2..8           packed weights and the GPTQ bit streams (quant_matmul.h, gptq_pack.h)
 //   group_size    ≥ 1, or −1     QuantizedWeight; −1 = one group per row
 //   act_bits      4..8           W8A8Linear's per-token activations (8: int8 kernels; below: simulated);
-//                                omniquant's per-token activations (simulated), which makes it a
-//                                weight-activation scheme trained with LET; null = weight-only again
+//                                for the grid methods (rtn, gptq, awq, omniquant) per-token asymmetric
+//                                activations, simulated (omniquant then trains LET); null = weight-only
 //   threshold     > 0, finite    LlmInt8Linear
 //   damp_percent  0..1           GPTQ (λ = damp_percent · mean diag H)
 //   block_size    ≥ 1            GPTQ lazy batches
@@ -118,10 +118,10 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
         } else if (k == "act_bits") {  // one key for every method that quantizes activations
             if (v.is_null()) {
                 s.smooth.actBits = 8;
-                s.omniquant.actBits.reset();
+                s.gridActBits.reset();
             } else {
                 s.smooth.actBits = int(getInt(v, k, origin, kMinActBits, kMaxActBits));
-                s.omniquant.actBits = s.smooth.actBits;
+                s.gridActBits = s.smooth.actBits;
             }
         } else if (k == "threshold") {
             s.llmInt8.threshold = getPositive(v, k, origin);
@@ -205,7 +205,7 @@ std::string schemeToJson(const QuantScheme& s) {
     j["alpha"] = s.smooth.alpha;
     // Only where activations are quantized: for omniquant the key makes the scheme weight-activation.
     if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) j["act_bits"] = s.smooth.actBits;
-    if (s.method == QuantMethod::OmniQuant && s.omniquant.actBits) j["act_bits"] = *s.omniquant.actBits;
+    if (methodInfo(s.method).weightOnly && s.gridActBits) j["act_bits"] = *s.gridActBits;
     j["threshold"] = s.llmInt8.threshold;
     j["epochs"] = s.omniquant.epochs;
     j["lr_lwc"] = s.omniquant.lrLwc;

@@ -56,15 +56,17 @@ std::optional<QuantMethod> methodFromName(const std::string& name) {
 }
 
 std::string QuantScheme::label() const {
+    // " a4 (simulated)": a grid scheme's per-token activations, always simulated (token_quant.h).
+    const std::string gridAct = gridActBits ? " a" + std::to_string(*gridActBits) + " (simulated)" : "";
     switch (method) {
     case QuantMethod::Fp16:
         return "fp16";
     case QuantMethod::Rtn:
-        return "rtn " + gridLabel(grid);
+        return "rtn " + gridLabel(grid) + gridAct;
     case QuantMethod::Gptq:
-        return "gptq " + gridLabel(grid) + (gptq.actOrder ? " act-order" : "") + (gptq.staticGroups ? " static-groups" : "");
+        return "gptq " + gridLabel(grid) + gridAct + (gptq.actOrder ? " act-order" : "") + (gptq.staticGroups ? " static-groups" : "");
     case QuantMethod::Awq:
-        return "awq " + gridLabel(grid) + (awq.clipSearch ? "" : " no-clip");
+        return "awq " + gridLabel(grid) + gridAct + (awq.clipSearch ? "" : " no-clip");
     case QuantMethod::W8A8:
         return weightActivationLabel(8, smooth.actBits);
     case QuantMethod::SmoothQuant:
@@ -72,8 +74,7 @@ std::string QuantScheme::label() const {
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
     case QuantMethod::OmniQuant:
-        return "omniquant " + gridLabel(grid) +
-               (omniquant.actBits ? " a" + std::to_string(*omniquant.actBits) + " (simulated)" + (omniquant.let ? " let" : " no-let") : "") +
+        return "omniquant " + gridLabel(grid) + gridAct + (gridActBits ? (omniquant.let ? " let" : " no-let") : "") +
                " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc) + (omniquant.augLoss ? " aug-loss" : "");
     }
     return methodName(method);

@@ -72,16 +72,15 @@ struct LlmInt8Options {
 /// OmniQuant's training: learnable weight clipping (LWC) and, for the weight-activation
 /// schemes (actBits set: W4A4, W6A6, W4A8 …), the learnable equivalent transformation (LET).
 /// lrLwc = 5e-3 is the paper's value (Shao et al. 2024, §4.1); the official main.py defaults
-/// --lwc_lr to 1e-2, which its scripts do not override; lrLet and letAlpha are the official
-/// --let_lr and --alpha defaults. augLoss is the official code's --aug_loss (off by default
+/// --lwc_lr to 1e-2, which its scripts do not override; lrLet = 1e-2 is the (the official
+/// --let_lr is 5e-3), letAlpha the official --alpha. augLoss is the official code's --aug_loss (off by default
 /// there and here).
 struct OmniQuantOptions {
     int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
     double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b
     bool augLoss = false; ///< add the MSE to the FP layer's output on the quantized inputs (official --aug_loss)
-    std::optional<int> actBits;  ///< per-token activation bits (kMinActBits..kMaxActBits); empty = weight-only
-    bool let = true;      ///< learn LET's scales (weight-activation schemes only)
-    double lrLet = 5e-3;  ///< AdamW learning rate of the LET scales
+    bool let = true;      ///< learn LET's scales (weight-activation schemes only: QuantScheme::gridActBits)
+    double lrLet = 1e-2;  ///< AdamW learning rate of the LET scales (the issue's 1e-2; the official --let_lr is 5e-3)
     double letAlpha = 0.5;  ///< migration strength of the scales' initialisation
 };
 
@@ -93,6 +92,9 @@ struct QuantScheme {
     SmoothQuantOptions smooth;
     LlmInt8Options llmInt8;
     OmniQuantOptions omniquant;
+    /// Per-token activation bits of a grid module (rtn, gptq, awq, omniquant; kMinActBits..kMaxActBits,
+    /// asymmetric, always simulated: token_quant.h); empty = weight-only. OmniQuant with it trains LET.
+    std::optional<int> gridActBits;
 
     /// "gptq w4 g128 asym act-order", "w8a8", "w8a6 (simulated)", "fp16" — for tables and logs.
     [[nodiscard]] std::string label() const;

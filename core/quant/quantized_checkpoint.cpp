@@ -34,9 +34,9 @@ using OrderedJson = nlohmann::ordered_json;
 namespace {
 
 bool isWeightOnly(QuantMethod m) { return methodInfo(m).weightOnly; }
-// A module that GPTQ loaders read as they should: weight-only grids, not OmniQuant's
-// weight-activation schemes (their per-token activations are this project's only).
-bool inGptqLayout(const QuantScheme& s) { return isWeightOnly(s.method) && !(s.method == QuantMethod::OmniQuant && s.omniquant.actBits); }
+// A module that GPTQ loaders read as they should: weight-only grids, not the weight-activation
+// grid schemes (their per-token activations are this project's only).
+bool inGptqLayout(const QuantScheme& s) { return isWeightOnly(s.method) && !s.gridActBits; }
 
 template <class T>
 TensorBlob rawBlob(std::string name, DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& data) {
@@ -73,7 +73,7 @@ OrderedJson schemeEntry(const QuantScheme& s) {
         j["group_size"] = s.grid.groupSize ? *s.grid.groupSize : -1;
         j["sym"] = s.grid.sym;
         j["desc_act"] = s.method == QuantMethod::Gptq && s.gptq.actOrder;
-        if (s.method == QuantMethod::OmniQuant && s.omniquant.actBits) j["act_bits"] = *s.omniquant.actBits;  // per-token activations
+        if (s.gridActBits) j["act_bits"] = *s.gridActBits;  // per-token activations
     } else if (s.method == QuantMethod::W8A8 || s.method == QuantMethod::SmoothQuant) {
         j["act_bits"] = s.smooth.actBits;
     } else if (s.method == QuantMethod::LlmInt8) {

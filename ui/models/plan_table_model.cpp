@@ -92,8 +92,8 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
                 if (!applies && (row.scheme.method == core::QuantMethod::W8A8 || row.scheme.method == core::QuantMethod::SmoothQuant) &&
                     core::isSimulatedActBits(row.scheme.smooth.actBits))
                     return tr("8 (A%1 simulated)").arg(row.scheme.smooth.actBits);  // weights 8, activations simulated
-                if (row.scheme.method == core::QuantMethod::OmniQuant && row.scheme.omniquant.actBits)  // OmniQuant W4A4 …
-                    return tr("%1 (A%2 simulated)").arg(row.scheme.grid.bits).arg(*row.scheme.omniquant.actBits);
+                if (applies && row.scheme.gridActBits)  // weight-activation grid schemes: W4A4 …
+                    return tr("%1 (A%2 simulated)").arg(row.scheme.grid.bits).arg(*row.scheme.gridActBits);
                 return applies ? QVariant(row.scheme.grid.bits) : QVariant(QStringLiteral("8"));
             case GroupSize: return applies ? groupSizeText(fieldValue(row.scheme, PlanField::GroupSize).toInt()) : QStringLiteral("—");
             case Sym:

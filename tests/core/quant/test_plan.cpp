@@ -65,13 +65,13 @@ private slots:
             R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 6}, "rules": [{"match": "*.mlp.down_proj", "act_bits": null}]})",
             "plan.json");
         const QuantScheme q = plan.resolve("model.layers.0.self_attn.q_proj"), down = plan.resolve("model.layers.0.mlp.down_proj");
-        QCOMPARE(q.omniquant.actBits, std::optional<int>(6));
+        QCOMPARE(q.gridActBits, std::optional<int>(6));
         QVERIFY(q.omniquant.let);
-        QCOMPARE(down.omniquant.actBits, std::optional<int>());
+        QCOMPARE(down.gridActBits, std::optional<int>());
         QCOMPARE(QString::fromStdString(q.label()), QString::fromUtf8("omniquant w4 g128 asym a6 (simulated) let epochs=20 lr=0.005"));
         const auto again = QuantPlan::fromJsonText(plan.toJsonText(), "again.json");  // the round trip keeps both
-        QCOMPARE(again.resolve("model.layers.0.self_attn.q_proj").omniquant.actBits, std::optional<int>(6));
-        QCOMPARE(again.resolve("model.layers.0.mlp.down_proj").omniquant.actBits, std::optional<int>());
+        QCOMPARE(again.resolve("model.layers.0.self_attn.q_proj").gridActBits, std::optional<int>(6));
+        QCOMPARE(again.resolve("model.layers.0.mlp.down_proj").gridActBits, std::optional<int>());
         QCOMPARE(errorOf(R"({"default": {"method": "omniquant", "act_bits": 3}})"),
                  QString::fromUtf8("plan.json: default: \"act_bits\" is 3, outside 4–8"));
     }

@@ -12,6 +12,7 @@
 #include "core/io/safetensors_file.h"
 #include "core/quant/pipeline.h"
 #include "core/quant/quantized_checkpoint.h"
+#include "core/quant/quantized_weight.h"
 #include "core/quant/resume_state.h"
 #include "core/text/tokenizer.h"
 #include "support/cli_process.h"
@@ -131,6 +132,10 @@ private slots:
         // OmniQuant's state also carries the float model's activations (its training targets).
         QTest::newRow("omniquant w4 g32, 1 epoch, stopped after layer 2")
             << R"({"default": {"method": "omniquant", "bits": 4, "group_size": 32, "epochs": 1}})" << 2;
+        // W4A4: the state keeps the LET-folded norms and each module's activation width.
+        QTest::newRow("omniquant w4a4 with LET, 1 epoch, stopped after layer 1")
+            << R"({"default": {"method": "omniquant", "bits": 4, "group_size": -1, "act_bits": 4, "epochs": 1}})" << 1;
+        QTest::newRow("rtn w4a6, stopped after layer 0") << R"({"default": {"method": "rtn", "bits": 4, "group_size": 32, "act_bits": 6}})" << 0;
     }
     void aResumedRunWritesTheCheckpointOfAnUninterruptedOne() {
         QFETCH(QString, plan);
@@ -197,6 +202,19 @@ private slots:
         }
         QCOMPARE(weights, std::uintmax_t(2 * 64 * 64 + 2 * 32 * 64 + 3 * 172 * 64));  // 45,312
         QVERIFY2(fs::file_size(layerFile) < weights, std::to_string(fs::file_size(layerFile)).c_str());
+    }
+
+    // A weight-activation grid module comes back from the state with its activation width.
+    void aRestoredModuleKeepsItsActivationWidth() {
+        const auto p = QuantPlan::fromJsonText(R"({"default": {"method": "rtn", "bits": 4, "group_size": 32, "act_bits": 6}})", "test plan");
+        const fs::path folder = qb::test::freshScratchDir("resume_act_bits") / "out.quantize-state";
+        interruptAfter(p, folder, 0);
+        auto state = QuantizeResumeState::resume(folder, fingerprint(p));
+        const auto partial = state->restore(*m_model, p, true);
+        QVERIFY(partial && !partial->layers.empty());
+        const auto* q = dynamic_cast<const QuantizedLinear*>(partial->layers[0]->linear(ModuleKind::Q).get());
+        QVERIFY(q);
+        QCOMPARE(q->actBits(), std::optional<int>(6));
     }
 
     void aLayerWhoseActivationsNeverLandedIsRedone() {
