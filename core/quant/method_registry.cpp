@@ -19,7 +19,7 @@ const std::vector<MethodInfo>& methodRegistry() {
         {QuantMethod::LlmInt8, "llm_int8", "LLM.int8() (Dettmers et al., 2022)", {"threshold"},
          "vector-wise int8 with input columns holding any |x| ≥ threshold kept in floating point", false, false},
         {QuantMethod::OmniQuant, "omniquant", "OmniQuant LWC + LET (Shao et al., 2024)",
-         {"bits", "group_size", "sym", "epochs", "lr_lwc", "aug_loss", "act_bits", "let", "lr_let", "alpha"},
+         {"bits", "group_size", "sym", "epochs", "lr_lwc", "aug_loss", "act_bits", "lwc", "let", "lr_let", "alpha"},
          "learnable weight clipping γ=σ(a), β=σ(b) per row and group, trained per layer on the block output (AdamW); "
          "with act_bits, per-token activations and the learnable equivalent transformation (channel scales) too",
          true, true},

@@ -276,10 +276,12 @@ QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, con
                 return trainOmniQuant(c, *model.layer(i), L, schemes, hidden, fpHidden, T, batchRows,
                                       ctx.sub(i / double(c.numLayers), (i + trainShare) / double(c.numLayers)));
             });
-            const std::string losses = lwc.epochLoss.empty() ? "no training (epochs 0)"
+            const std::string losses = lwc.epochLoss.empty() ? "no training"
                                                              : "loss " + lossText(lwc.epochLoss.front()) + " → " + lossText(lwc.epochLoss.back()) +
                                                                    " over " + std::to_string(lwc.epochLoss.size()) + " epochs";
-            ctx.log(layerName + ": omniquant " + (lwc.let ? "LWC+LET " : "LWC ") + losses + ", " + lossText(lwc.seconds) + " s");
+            const QuantScheme& first = *std::find_if(schemes.begin(), schemes.end(), [](const QuantScheme& s) { return s.method == QuantMethod::OmniQuant; });
+            ctx.log(layerName + ": omniquant " + omniquant::omniQuantTrainingName(first.omniquant.lwc, lwc.let.has_value()) + " " + losses + ", " +
+                    lossText(lwc.seconds) + " s");
             if (lwc.let)  // the float layer the other modules and every later forward see: W̃, g̃
                 omniquant::foldLet(L, *lwc.let, {c.numHeads, c.numKvHeads, c.headDim, T, c.windowOfLayer(i)});
         } else if (omni) {

@@ -54,7 +54,7 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 //   alpha         0..1           SmoothQuant's migration strength
 //   epochs        0..1000        OmniQuant's passes over the calibration windows (0: RTN with the initial clipping)
 //   lr_lwc        > 0, finite    OmniQuant's AdamW learning rate (aug_loss: true/false)
-//   lr_let        > 0, finite    OmniQuant's LET learning rate (let: true/false; alpha initialises its scales)
+//   lr_let        > 0, finite    OmniQuant's LET learning rate (let, lwc: true/false; alpha initialises the scales)
 constexpr int kMaxGroupSize = 1 << 20;
 constexpr int kMaxBlockSize = 1 << 16;
 constexpr int kMaxAwqGrid = 1000;
@@ -131,6 +131,8 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
             s.omniquant.lrLwc = getPositive(v, k, origin);
         } else if (k == "aug_loss") {
             s.omniquant.augLoss = getBool(v, k, origin);
+        } else if (k == "lwc") {
+            s.omniquant.lwc = getBool(v, k, origin);
         } else if (k == "let") {
             s.omniquant.let = getBool(v, k, origin);
         } else if (k == "lr_let") {
@@ -210,6 +212,7 @@ std::string schemeToJson(const QuantScheme& s) {
     j["epochs"] = s.omniquant.epochs;
     j["lr_lwc"] = s.omniquant.lrLwc;
     j["aug_loss"] = s.omniquant.augLoss;
+    j["lwc"] = s.omniquant.lwc;
     j["let"] = s.omniquant.let;
     j["lr_let"] = s.omniquant.lrLet;
     return j.dump();

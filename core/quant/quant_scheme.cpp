@@ -74,7 +74,7 @@ std::string QuantScheme::label() const {
     case QuantMethod::LlmInt8:
         return "llm_int8 threshold=" + number(llmInt8.threshold);
     case QuantMethod::OmniQuant:
-        return "omniquant " + gridLabel(grid) + gridAct + (gridActBits ? (omniquant.let ? " let" : " no-let") : "") +
+        return "omniquant " + gridLabel(grid) + gridAct + (omniquant.lwc ? "" : " no-lwc") + (gridActBits ? (omniquant.let ? " let" : " no-let") : "") +
                " epochs=" + std::to_string(omniquant.epochs) + " lr=" + number(omniquant.lrLwc) + (omniquant.augLoss ? " aug-loss" : "");
     }
     return methodName(method);

@@ -79,6 +79,7 @@ struct OmniQuantOptions {
     int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
     double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b
     bool augLoss = false; ///< add the MSE to the FP layer's output on the quantized inputs (official --aug_loss)
+    bool lwc = true;      ///< learn the clipping (the official --lwc); false: plain min–max RTN of W (or of W̃ with LET)
     bool let = true;      ///< learn LET's scales (weight-activation schemes only: QuantScheme::gridActBits)
     double lrLet = 1e-2;  ///< AdamW learning rate of the LET scales (the issue's 1e-2; the official --let_lr is 5e-3)
     double letAlpha = 0.5;  ///< migration strength of the scales' initialisation

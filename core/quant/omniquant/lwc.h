@@ -27,6 +27,9 @@ namespace qb::core::omniquant {
 
 /// The official code's initial a and b.
 inline constexpr double kLwcInit = 4.0;
+/// a = b at which σ is 1 in float and double (no clipping, ∂h/∂a = 0): the quantizer is plain
+/// min–max RTN, what the official code's weight quantizer is without --lwc.
+inline constexpr double kLwcOff = 100.0;
 
 /// a and b of one linear: γ = σ(a) clips the maximum, β = σ(b) the minimum, [out, groups].
 template <class S>

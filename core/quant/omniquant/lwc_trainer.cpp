@@ -33,9 +33,9 @@ struct TrainedScale {
     }
 };
 
-std::string epochStage(int layer, int epoch, int epochs, double loss, bool let) {
+std::string epochStage(int layer, const std::string& what, int epoch, int epochs, double loss) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "layer %d: %s epoch %d/%d, loss %.4g", layer, let ? "LWC+LET" : "LWC", epoch, epochs, loss);
+    std::snprintf(buf, sizeof buf, "layer %d: %s epoch %d/%d, loss %.4g", layer, what.c_str(), epoch, epochs, loss);
     return buf;
 }
 
@@ -81,7 +81,7 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
     for (ModuleKind k : kAllModuleKinds) {
         if (!spec.grids[std::size_t(k)]) continue;
         TrainedModule m{k, lwcWeightOf<float>(fp.weight(k), *spec.grids[std::size_t(k)]), {}, {}, nullptr, nullptr};
-        m.params = initialLwcParams<float>(m.weight.W.rows(), m.weight.W.cols(), m.weight.spec);
+        m.params = initialLwcParams<float>(m.weight.W.rows(), m.weight.W.cols(), m.weight.spec, options.lwc ? kLwcInit : kLwcOff);
         m.optA = std::make_unique<AdamW>(m.params.a.rows(), m.params.a.cols(), adam);
         m.optB = std::make_unique<AdamW>(m.params.b.rows(), m.params.b.cols(), adam);
         trained[std::size_t(k)] = true;
@@ -119,7 +119,9 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
     BlockCache<float> cache;
     MatrixS<float> da, db;
     std::array<MatrixS<float>, 7> dWtilde;
-    for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    const std::string what = omniQuantTrainingName(options.lwc, let);
+    const int epochs = options.lwc || let ? options.epochs : 0;  // nothing to learn: the quantizers as initialised
+    for (int epoch = 0; epoch < epochs; ++epoch) {
         double lossSum = 0.0;
         for (Index w = 0; w < windows; ++w) {
             ctx.throwIfStopped();
@@ -143,6 +145,7 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
             }
             BlockGradients<float> g = blockBackward(shape, weights, cache, dy, request);
             for (auto& m : modules) {  // ∂L/∂a, ∂L/∂b from ∂L/∂Ŵ
+                if (!options.lwc) break;  // plain min–max: nothing to learn
                 lwcBackward(m.weight, m.rounding, g.dW[std::size_t(m.kind)], da, db);
                 m.optA->step(m.params.a, da);
                 m.optB->step(m.params.b, db);
@@ -163,7 +166,7 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
         }
         const double loss = lossSum / double(windows);
         result.epochLoss.push_back(loss);
-        ctx.progress(double(epoch + 1) / double(options.epochs), epochStage(layer.index, epoch + 1, options.epochs, loss, let));
+        ctx.progress(double(epoch + 1) / double(epochs), epochStage(layer.index, what, epoch + 1, epochs, loss));
     }
     if (let) {  // the final W̃ the clipping was learned on
         truncateLetScales(scales);
@@ -174,6 +177,10 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
     for (auto& m : modules) result.weights[std::size_t(m.kind)] = lwcQuantize(m.weight, m.params);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
+}
+
+std::string omniQuantTrainingName(bool lwc, bool let) {
+    return lwc && let ? "LWC+LET" : lwc ? "LWC" : let ? "LET" : "RTN (nothing learned)";
 }
 
 LwcLayerResult trainLayerLwc(const ModelConfig& c, const DecoderLayer& layer, const std::array<std::optional<WeightGridSpec>, 7>& grids,

@@ -22,6 +22,7 @@
 // both (lwcWeightBackward, letBackward).
 
 #include <array>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct OmniQuantLayerSpec {
     int actBits = 0;  ///< per-token activation bits of every linear's input; 0 = weight-only
     bool letQkv = false, letFc1 = false, letOut = false;  ///< the LET pairs learned (let.h)
 };
+
+/// "LWC+LET", "LWC", "LET" or "RTN (nothing learned)": what a layer's training learns, for logs.
+[[nodiscard]] std::string omniQuantTrainingName(bool lwc, bool let);
 
 /// trainLayerLwc with activations and LET: fpInputs [windows·T, hidden], the full-precision
 /// model's input of this layer, initialises the LET scales (unused without LET).

@@ -107,6 +107,34 @@ private slots:
         QVERIFY(std::abs(aug.epochLoss[0] / (2.0 * plain.epochLoss[0]) - 1.0) < 1e-3);  // targets from batches of another size
     }
 
+    // lwc: false (the official code without --lwc) keeps the plain min–max grid: with nothing
+    // else to learn the layer is RTN code for code; with LET the scales alone lower the W4A4 loss.
+    void withoutLwcTheGridIsRtn() {
+        const auto& L = *m_model->layer(1);
+        std::array<std::optional<WeightGridSpec>, 7> grids;
+        grids.fill(WeightGridSpec{4, 32, false});
+        OmniQuantOptions o;
+        o.lwc = false;
+        const auto r = omniquant::trainLayerLwc(m_model->config(), L, grids, m_x, m_target, kT, o, {});
+        QVERIFY(r.epochLoss.empty());  // nothing learnable: no epoch is run
+        for (ModuleKind k : kAllModuleKinds) {
+            const QuantizedWeight rtn = quantizeRtn(L.linear(k)->denseWeight(), *grids[0]);
+            QCOMPARE(r.weights[std::size_t(k)]->codes, rtn.codes);
+            QCOMPARE(r.weights[std::size_t(k)]->scales, rtn.scales);
+        }
+
+        omniquant::OmniQuantLayerSpec spec;
+        spec.grids = grids;
+        spec.actBits = 4;
+        spec.letQkv = spec.letFc1 = spec.letOut = true;
+        o.epochs = 3;
+        const auto let = omniquant::trainLayerOmniQuant(m_model->config(), L, spec, m_x, m_x, m_target, kT, o, {});
+        QCOMPARE(int(let.epochLoss.size()), 3);
+        qInfo("W4A4, LET alone: epoch losses %.4g … %.4g", let.epochLoss.front(), let.epochLoss.back());
+        QVERIFY(let.epochLoss.back() < let.epochLoss.front());
+        QVERIFY(let.let.has_value());
+    }
+
     void cancelStopsTheTraining() {
         std::array<std::optional<WeightGridSpec>, 7> grids;
         grids[std::size_t(ModuleKind::Down)] = WeightGridSpec{4, 32, false};
