@@ -150,12 +150,10 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
                 m.optA->step(m.params.a, da);
                 m.optB->step(m.params.b, db);
             }
-            if (let) {  // ∂L/∂W̃: through the clipping's quantizer for trained modules, directly for the others
+            if (let) {  // ∂L/∂W̃: through the clipping's quantizer for trained modules, directly for the others; then ∂L/∂s
                 for (ModuleKind k : kAllModuleKinds) dWtilde[std::size_t(k)] = std::move(g.dW[std::size_t(k)]);
                 for (auto& m : modules)
                     dWtilde[std::size_t(m.kind)] = lwcWeightBackward(m.weight, m.rounding, dWtilde[std::size_t(m.kind)]);
-            }
-            if (let) {
                 const LetScales<float> ds = letBackward(fp, scales, shape.attention, dWtilde, g.dBias[std::size_t(ModuleKind::V)],
                                                         g.dInputNorm, g.dPostAttentionNorm);
                 const VectorS<float>* grads[] = {&ds.qkv, &ds.fc1, &ds.out};
