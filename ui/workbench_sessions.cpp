@@ -142,6 +142,7 @@ core::RunRecord toStored(const RunRecord& run) {
     if (run.benchGenTokens > 0) m["bench_gen_tokens"] = run.benchGenTokens;
     if (run.kld) m.merge(core::kldMetrics(*run.kld));  // the names quantbench-cli eval --baseline stores
     for (const auto& module : run.modules) r.moduleErrors[module.name] = module.relativeError;
+    r.trainingLoss = core::trainingLossByLayer(run.modules);
     r.protocol = run.protocol;
     r.tokenKld = run.tokenKld;
     r.tokenKldTargets = run.tokenKldTargets;
@@ -219,6 +220,9 @@ RunRecord fromStored(const core::RunRecord& r, const std::vector<std::string>& m
         core::ModuleReport m;
         m.name = name;
         m.relativeError = it->second;
+        // The layer's OmniQuant loss history, shared by its modules as a run's reports hold it.
+        for (const auto& [layer, history] : r.trainingLoss)
+            if (name.rfind("model.layers." + std::to_string(layer) + ".", 0) == 0) m.lwcEpochLoss = history;
         run.modules.push_back(m);
     }
     if (run.isBaseline()) {

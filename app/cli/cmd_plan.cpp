@@ -154,6 +154,7 @@ Confirmation confirmPlan(const PlanArgs& args, const core::LlamaModel& model, co
         run.metrics = {{"predicted_kld", c.predicted}, {"measured_kld", c.measured}, {"bytes", double(c.bytes)},
                        {"bits_per_weight", q.bitsPerWeight}, {"seconds", c.seconds}};
         for (const auto& m : q.modules) run.moduleErrors[m.name] = m.relativeError;
+        run.trainingLoss = core::trainingLossByLayer(q.modules);
         c.runId = core::SessionStore::appendNumberedRun(args.session, run, *provenance);
     }
     return c;

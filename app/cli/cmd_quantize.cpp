@@ -90,6 +90,7 @@ core::RunRecord quantizeRun(const QuantizeArgs& args, const core::QuantizeResult
         m["tokens_per_second"] = ppl->tokensPerSecond;
     }
     for (const auto& r : result.modules) run.moduleErrors[r.name] = r.relativeError;
+    run.trainingLoss = core::trainingLossByLayer(result.modules);
     return run;
 }
 
@@ -268,6 +269,9 @@ int runQuantize(const QuantizeArgs& args) {
             if (r.gptqDamping) m["gptq_damping"] = *r.gptqDamping;
             j["modules"].push_back(m);
         }
+        // OmniQuant: each trained layer's loss per epoch, {"layer": i, "loss": [...]}.
+        for (const auto& [layer, history] : core::trainingLossByLayer(result.modules))
+            j["training_loss"].push_back({{"layer", layer}, {"loss", history}});
         j["bits_per_weight"] = result.bitsPerWeight;
         j["linear_bytes"] = result.linearBytes;
         j["seconds"] = result.seconds;

@@ -1,6 +1,7 @@
 #include "core/quant/pipeline.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -209,6 +210,21 @@ std::vector<std::string> linearModuleNames(const ModelConfig& config) {
     for (int i = 0; i < config.numLayers; ++i)
         for (ModuleKind k : kAllModuleKinds) names.push_back(moduleName(i, k));
     return names;
+}
+
+std::map<int, std::vector<double>> trainingLossByLayer(const std::vector<ModuleReport>& modules) {
+    static constexpr std::string_view kPrefix = "model.layers.";
+    std::map<int, std::vector<double>> byLayer;
+    for (const ModuleReport& m : modules) {
+        if (m.lwcEpochLoss.empty() || m.name.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+        const std::size_t dot = m.name.find('.', kPrefix.size());
+        int layer = -1;
+        const char* first = m.name.data() + kPrefix.size();
+        const char* last = m.name.data() + (dot == std::string::npos ? m.name.size() : dot);
+        if (std::from_chars(first, last, layer).ptr != last || layer < 0) continue;
+        byLayer.try_emplace(layer, m.lwcEpochLoss);  // the layer's modules share one history
+    }
+    return byLayer;
 }
 
 QuantizeResult quantizeModel(const LlamaModel& model, const QuantPlan& plan, const CalibrationSet& calibration,

@@ -134,4 +134,10 @@ struct QuantizeOptions {
 /// The names of all linear modules of a model, in forward order.
 [[nodiscard]] std::vector<std::string> linearModuleNames(const ModelConfig& config);
 
+/// OmniQuant's training loss per decoder layer: layer index → the block loss of each epoch,
+/// taken from the reports of the layer's modules ("model.layers.<i>.…", which share it). Layers
+/// whose modules were not trained are absent; empty for a run without OmniQuant. The session
+/// (RunRecord::trainingLoss) and the report keep this history.
+[[nodiscard]] std::map<int, std::vector<double>> trainingLossByLayer(const std::vector<ModuleReport>& modules);
+
 }  // namespace qb::core

@@ -66,6 +66,9 @@ struct RunRecord {
     /// position predicted (same length). Empty when the run kept none (CLI runs, older sessions).
     std::vector<float> tokenKld;
     std::vector<std::int32_t> tokenKldTargets;
+    /// OmniQuant runs: each trained decoder layer's block loss per epoch (layer index → the
+    /// epochs' mean losses, core::trainingLossByLayer); empty for other runs and older sessions.
+    std::map<int, std::vector<double>> trainingLoss;
 };
 
 struct SessionData {

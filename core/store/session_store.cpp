@@ -262,6 +262,18 @@ void writeRunObject(const H5::Group& runs, const RunRecord& run, std::int64_t or
         writeVector(g, "token_kld", run.tokenKld);
         writeVector(g, "token_kld_targets", run.tokenKldTargets);
     }
+    if (!run.trainingLoss.empty()) {  // flattened: layer i's epochs follow layer i−1's
+        std::vector<std::int32_t> layers, epochs;
+        std::vector<double> losses;
+        for (const auto& [layer, history] : run.trainingLoss) {
+            layers.push_back(layer);
+            epochs.push_back(std::int32_t(history.size()));
+            losses.insert(losses.end(), history.begin(), history.end());
+        }
+        writeVector(g, "training_loss_layers", layers);
+        writeVector(g, "training_loss_epochs", epochs);
+        writeVector(g, "training_loss", losses);
+    }
 }
 
 RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
@@ -284,6 +296,21 @@ RunRecord readRunObject(const H5::Group& runs, const std::string& id) {
     if (g.nameExists("token_kld")) {  // optional: the workbench's KLD runs
         run.tokenKld = readVector<float>(g, "token_kld");
         run.tokenKldTargets = readVector<std::int32_t>(g, "token_kld_targets", run.tokenKld.size());
+    }
+    if (g.nameExists("training_loss_layers")) {  // optional: OmniQuant runs
+        const auto layers = readVector<std::int32_t>(g, "training_loss_layers");
+        const auto epochs = readVector<std::int32_t>(g, "training_loss_epochs", layers.size());
+        std::size_t total = 0;
+        for (const std::int32_t e : epochs) {
+            if (e < 0) throw Error("run '" + id + "': training_loss_epochs holds a negative count");
+            total += std::size_t(e);
+        }
+        const auto losses = readVector<double>(g, "training_loss", total);
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            run.trainingLoss[layers[i]].assign(losses.begin() + std::ptrdiff_t(at), losses.begin() + std::ptrdiff_t(at + std::size_t(epochs[i])));
+            at += std::size_t(epochs[i]);
+        }
     }
     return run;
 }

@@ -5,7 +5,8 @@
 // poll stopRequested() (or throwIfStopped()) at least once per layer or chunk, and send
 // human-readable lines to log(). The caller (CLI, GUI worker) supplies the callbacks.
 // Thread-safety: requestStop()/stopRequested() may be called from any thread; the
-// callbacks are invoked on the thread that runs the algorithm.
+// callbacks are invoked on the thread that runs the algorithm. A third, optional callback takes
+// points of curves the caller may draw live (curvePoint()).
 
 #include <atomic>
 #include <functional>
@@ -22,6 +23,9 @@ public:
     /// fraction in [0, 1] of the whole job; stage is a short human-readable label.
     using ProgressFn = std::function<void(double fraction, std::string_view stage)>;
     using LogFn = std::function<void(std::string_view line)>;
+    /// A point (x, y) of a named curve the caller may draw while the work runs, e.g. OmniQuant's
+    /// training loss: curve "layer 3", x the epoch, y the epoch's mean loss.
+    using CurveFn = std::function<void(std::string_view curve, double x, double y)>;
 
     RunContext() : m_stop(std::make_shared<std::atomic<bool>>(false)) {}
     RunContext(ProgressFn progress, LogFn log)
@@ -32,6 +36,11 @@ public:
     }
     void log(std::string_view line) const {
         if (m_log) m_log(line);
+    }
+    /// Optional: receives curvePoint() calls (children made by sub() share it).
+    void setCurveSink(CurveFn curve) { m_curve = std::move(curve); }
+    void curvePoint(std::string_view curve, double x, double y) const {
+        if (m_curve) m_curve(curve, x, y);
     }
     void requestStop() const { m_stop->store(true, std::memory_order_relaxed); }
     [[nodiscard]] bool stopRequested() const { return m_stop->load(std::memory_order_relaxed); }
@@ -50,6 +59,7 @@ public:
 private:
     ProgressFn m_progress;
     LogFn m_log;
+    CurveFn m_curve;
     std::shared_ptr<std::atomic<bool>> m_stop;
     double m_begin = 0.0;
     double m_end = 1.0;

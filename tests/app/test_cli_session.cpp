@@ -8,6 +8,7 @@
 #include <QProcess>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -155,6 +156,42 @@ private slots:
         QCOMPARE(int(std::distance(fs::directory_iterator(dir), fs::directory_iterator())), 4);  // team.h5, q/, plan.json, eval-small.txt
     }
 
+    // OmniQuant (issue 15): every trained layer's loss per epoch, as --json prints it, is the
+    // run's history in the session; an RTN run has none.
+    void anOmniQuantRunKeepsEachLayersLossHistory() {
+        const fs::path dir = test::freshScratchDir("cli_session_omniquant");
+        const fs::path session = dir / "team.h5";
+        std::ofstream(dir / "plan.json") << R"({"default": {"method": "omniquant", "bits": 3, "group_size": 32, "epochs": 3}})";
+        const CliRun q = runCli({"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "plan.json"), "--calib",
+                                 path(test::bundledText("calib.txt")), "--calib-windows", "2", "--calib-ctx", "64", "--out",
+                                 path(dir / "q"), "--threads", "1", "--session", path(session), "--json"});
+        QCOMPARE(q.exitCode, 0);
+        const QJsonArray printed = jsonOf(q.out)["training_loss"].toArray();
+        QCOMPARE(printed.size(), 5);  // the bundled model's decoder layers
+        const core::SessionData d = core::SessionStore::read(session);
+        QCOMPARE(int(d.runs.size()), 1);
+        const auto& stored = d.runs[0].trainingLoss;
+        QCOMPARE(int(stored.size()), 5);
+        for (int layer = 0; layer < 5; ++layer) {
+            const QJsonObject entry = printed[layer].toObject();
+            QCOMPARE(entry["layer"].toInt(), layer);
+            const QJsonArray loss = entry["loss"].toArray();
+            QCOMPARE(loss.size(), 3);
+            QCOMPARE(int(stored.at(layer).size()), 3);
+            for (int e = 0; e < 3; ++e) {
+                QVERIFY(loss[e].toDouble() > 0.0 && std::isfinite(loss[e].toDouble()));
+                QCOMPARE(stored.at(layer)[std::size_t(e)], loss[e].toDouble());
+            }
+        }
+
+        std::ofstream(dir / "rtn.json") << kPlan;
+        const CliRun r = runCli({"quantize", "--model", path(test::bundledModelDir()), "--plan", path(dir / "rtn.json"), "--calib",
+                                 path(test::bundledText("calib.txt")), "--calib-windows", "2", "--calib-ctx", "64", "--out",
+                                 path(dir / "r"), "--threads", "1", "--session", path(session), "--json"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!jsonOf(r.out).contains("training_loss"));
+        QVERIFY(core::SessionStore::read(session).runs.at(1).trainingLoss.empty());
+    }
     void evalAgainstABaselineAppendsItsKldFigures() {
         const fs::path dir = test::freshScratchDir("cli_session_kld");
         const fs::path session = dir / "kld.h5";

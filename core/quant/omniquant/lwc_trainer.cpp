@@ -164,6 +164,7 @@ LwcLayerResult trainLayerOmniQuant(const ModelConfig& c, const DecoderLayer& lay
         }
         const double loss = lossSum / double(windows);
         result.epochLoss.push_back(loss);
+        ctx.curvePoint("layer " + std::to_string(layer.index), double(epoch + 1), loss);
         ctx.progress(double(epoch + 1) / double(epochs), epochStage(layer.index, what, epoch + 1, epochs, loss));
     }
     if (let) {  // the final W̃ the clipping was learned on

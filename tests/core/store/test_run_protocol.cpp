@@ -64,9 +64,9 @@ private slots:
         evalOnly.environment = {1, "unknown", "baseline; kernels scalar", "cpu", "0.2.0", "unknown"};
         SessionData d;
         d.provenance = someProvenance();
-        d.runs.push_back({"run-1", "", "", {{"perplexity", 4.5}}, {}, "2025-02-01T00:00:01Z", fullProtocol(), "quantize", "/q", {}, {}});
-        d.runs.push_back({"run-2", "", "", {{"perplexity", 5.5}}, {}, "2025-02-01T00:00:02Z", evalOnly, "eval", "/m", {}, {}});
-        d.runs.push_back({"run-3", "", "", {}, {}, "2025-02-01T00:00:03Z", std::nullopt, "", "", {}, {}});
+        d.runs.push_back({"run-1", "", "", {{"perplexity", 4.5}}, {}, "2025-02-01T00:00:01Z", fullProtocol(), "quantize", "/q", {}, {}, {}});
+        d.runs.push_back({"run-2", "", "", {{"perplexity", 5.5}}, {}, "2025-02-01T00:00:02Z", evalOnly, "eval", "/m", {}, {}, {}});
+        d.runs.push_back({"run-3", "", "", {}, {}, "2025-02-01T00:00:03Z", std::nullopt, "", "", {}, {}, {}});
         const fs::path file = qb::test::freshScratchDir("protocol_round_trip") / "s.h5";
         SessionStore::write(file, d);
 
@@ -245,9 +245,9 @@ private slots:
         // internal ids): the next run is 6, after its baselines and numbered runs.
         SessionData d;
         d.provenance = someProvenance();
-        d.runs.push_back({"baseline", "", "", {{"run_number", 0}, {"baseline", 1}}, {}, {}, {}, {}, {}, {}, {}});
-        d.runs.push_back({"run-1", "", "", {{"run_number", 1}}, {}, {}, {}, {}, {}, {}, {}});
-        d.runs.push_back({"run-5", "", "", {{"run_number", 5}}, {}, {}, {}, {}, {}, {}, {}});
+        d.runs.push_back({"baseline", "", "", {{"run_number", 0}, {"baseline", 1}}, {}, {}, {}, {}, {}, {}, {}, {}});
+        d.runs.push_back({"run-1", "", "", {{"run_number", 1}}, {}, {}, {}, {}, {}, {}, {}, {}});
+        d.runs.push_back({"run-5", "", "", {{"run_number", 5}}, {}, {}, {}, {}, {}, {}, {}, {}});
         const fs::path file = qb::test::freshScratchDir("protocol_append_numbers") / "s.h5";
         SessionStore::write(file, d);
         QCOMPARE(SessionStore::appendNumberedRun(file, RunRecord{}, {}), std::string("run-6"));

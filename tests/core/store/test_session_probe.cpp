@@ -44,7 +44,7 @@ SessionData smallSession() {
     m.weight = computeWeightStats(qb::test::randomMatrix(6, 4, 7, 0.1f), WeightStatsOptions{11});
     d.modules.push_back(m);
     d.plans.push_back({"w4", "{\"default\": {\"method\": \"rtn\", \"bits\": 4}}", "2025-02-01T00:00:00Z"});
-    d.runs.push_back({"run-1", "w4", "{}", {{"perplexity", 12.5}}, {{m.name, 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}, {}, {}});
+    d.runs.push_back({"run-1", "w4", "{}", {{"perplexity", 12.5}}, {{m.name, 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}, {}, {}, {}});
     return d;
 }
 

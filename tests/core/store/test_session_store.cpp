@@ -62,8 +62,8 @@ SessionData makeSession() {
     d.modules.push_back(makeModule("model.layers.10.mlp.up_proj", 12, 6, 6, nullptr));
     d.plans.push_back({"w4-all", R"({"default": {"method": "rtn", "bits": 4}})", "2025-02-01T00:00:00Z"});
     d.runs.push_back({"run-2", "w4-all", "{}", {{"perplexity", 12.5}, {"seconds", 3.25}},
-                      {{"model.layers.2.self_attn.q_proj", 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}, {}, {}});
-    d.runs.push_back({"run-1", "w4-all", "{}", {}, {}, "2025-02-01T00:00:02Z", {}, {}, {}, {}, {}});
+                      {{"model.layers.2.self_attn.q_proj", 0.01}}, "2025-02-01T00:00:01Z", {}, {}, {}, {}, {}, {}});
+    d.runs.push_back({"run-1", "w4-all", "{}", {}, {}, "2025-02-01T00:00:02Z", {}, {}, {}, {}, {}, {}});
     return d;
 }
 
@@ -192,6 +192,27 @@ private slots:
         QVERIFY(r.runs[1].metrics.empty());
     }
 
+    // OmniQuant runs (issue 15): each trained layer's loss per epoch reads back as written, layers
+    // of different epoch counts included; a history whose values do not add up is refused.
+    void trainingLossHistoryRoundTripsAndAShortOneIsRefused() {
+        const fs::path file = qb::test::freshScratchDir("session_training_loss") / "s.qbsession";
+        SessionData d = makeSession();
+        d.runs[0].trainingLoss = {{0, {3.5, 2.25, 1.125}}, {3, {0.5, 0.25}}, {4, {}}};
+        SessionStore::write(file, d);
+        const SessionData r = SessionStore::read(file);
+        QCOMPARE(r.runs[0].trainingLoss, d.runs[0].trainingLoss);
+        QVERIFY(r.runs[1].trainingLoss.empty());  // a run without one has none
+        {
+            H5::H5File f(file.string(), H5F_ACC_RDWR);
+            H5::Group run = f.openGroup("/runs/run-2");
+            run.unlink("training_loss");
+            const hsize_t four[1] = {4};  // the epochs say 5
+            const double values[4] = {1, 2, 3, 4};
+            run.createDataSet("training_loss", H5::PredType::IEEE_F64LE, H5::DataSpace(1, four)).write(values, H5::PredType::NATIVE_DOUBLE);
+        }
+        expectError(file, "'training_loss' has 4 values, expected 5", [&] { (void)SessionStore::read(file); });
+    }
+
     void plansAreAddedAndReplaced() {
         const fs::path file = qb::test::freshScratchDir("session_plans") / "s.qbsession";
         SessionStore::write(file, makeSession());
@@ -210,8 +231,8 @@ private slots:
     void runsAreAppendedInOrderAndReplacedInPlace() {
         const fs::path file = qb::test::freshScratchDir("session_runs") / "s.qbsession";
         SessionStore::write(file, makeSession());
-        SessionStore::writeRun(file, {"run-0", "p", "{}", {{"perplexity", 9.75}}, {{"m", 0.5}}, "", {}, {}, {}, {}, {}});
-        SessionStore::writeRun(file, {"run-2", "p2", "{}", {{"perplexity", 11.0}}, {}, "", {}, {}, {}, {}, {}});
+        SessionStore::writeRun(file, {"run-0", "p", "{}", {{"perplexity", 9.75}}, {{"m", 0.5}}, "", {}, {}, {}, {}, {}, {}});
+        SessionStore::writeRun(file, {"run-2", "p2", "{}", {{"perplexity", 11.0}}, {}, "", {}, {}, {}, {}, {}, {}});
         QCOMPARE(SessionStore::runIds(file), (std::vector<std::string>{"run-2", "run-1", "run-0"}));
         const RunRecord r = SessionStore::readRun(file, "run-2");
         QCOMPARE(r.planName, std::string("p2"));
