@@ -141,6 +141,7 @@ Report buildReport(const SessionData& session, const std::filesystem::path& sess
         {"outliers", [&] { return outlierSection(in); }},
         {"sensitivity", [&] { return sensitivitySection(in); }},
         {"module_errors", [&] { return moduleErrorSection(in); }},
+        {"training", [&] { return trainingSection(in); }},
         {"quality", [&] { return qualitySection(in); }},
         {"latency", [&] { return latencySection(in); }},
         {"pareto", [&] { return paretoSection(in); }},

@@ -48,13 +48,13 @@ struct ReportTable {
 
 struct ReportSection {
     std::string id;     ///< "model", "protocol", "plan", "outliers", "sensitivity", "module_errors",
-                        ///< "quality", "latency", "pareto", "changes", "environment"
+                        ///< "training", "quality", "latency", "pareto", "changes", "environment"
     std::string title;
     std::vector<std::string> lines;     ///< prose, one paragraph each
     std::vector<std::string> warnings;  ///< shown highlighted: "run 3 vs run 1: ctx 512 vs 128"
     std::vector<ReportTable> tables;
     /// Plots a graphical writer draws here: "perplexity", "pareto", "module_errors", "latency",
-    /// "prefill", "overview", "outlier_channels:<module>".
+    /// "prefill", "overview", "outlier_channels:<module>", "training_loss:<run id>".
     std::vector<std::string> plots;
     /// Non-empty when the session has no data for this section: the one line saying so. Such a
     /// section has no tables and no plots.

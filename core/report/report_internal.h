@@ -39,6 +39,7 @@ struct ReportInput {
 [[nodiscard]] ReportSection outlierSection(const ReportInput& in);
 [[nodiscard]] ReportSection sensitivitySection(const ReportInput& in);
 [[nodiscard]] ReportSection moduleErrorSection(const ReportInput& in);
+[[nodiscard]] ReportSection trainingSection(const ReportInput& in);
 [[nodiscard]] ReportSection qualitySection(const ReportInput& in);
 [[nodiscard]] ReportSection latencySection(const ReportInput& in);
 [[nodiscard]] ReportSection paretoSection(const ReportInput& in);

@@ -81,6 +81,51 @@ ReportSection moduleErrorSection(const ReportInput& in) {
     return s;
 }
 
+ReportSection trainingSection(const ReportInput& in) {
+    std::vector<const ReportRun*> runs;
+    std::size_t epochs = 0;
+    for (const auto& r : in.runs) {
+        if (r.run->trainingLoss.empty()) continue;
+        runs.push_back(&r);
+        for (const auto& [layer, history] : r.run->trainingLoss) epochs = std::max(epochs, history.size());
+    }
+    if (runs.empty()) return skippedSection("training", "OmniQuant training loss", "No run in the report trained OmniQuant.");
+    ReportSection s;
+    s.id = "training";
+    s.title = "OmniQuant training loss";
+    // The first column names the row on its own: a PDF repeats it on each block of a wide table.
+    std::vector<ReportColumn> cols = {{"run_layer", "run, layer", ""}, {"run", "run", ""},           {"layer", "layer", ""},
+                                      {"epochs", "epochs", ""},        {"first_loss", "first", ""},  {"last_loss", "last", ""},
+                                      {"lowest_loss", "lowest", ""},   {"change_percent", "last vs first", "%"}};
+    for (std::size_t e = 1; e <= epochs; ++e) cols.push_back({"epoch_" + std::to_string(e), "epoch " + std::to_string(e), ""});
+    ReportTable t = makeTable("training_loss", "Block loss per layer and epoch", cols);
+    for (const auto* r : runs) {
+        for (const auto& [layer, history] : r->run->trainingLoss) {
+            std::vector<ReportCell> row = {r->label + ", layer " + std::to_string(layer), r->label, double(layer), double(history.size())};
+            if (history.empty()) {
+                row.resize(cols.size());
+            } else {
+                row.emplace_back(history.front());
+                row.emplace_back(history.back());
+                row.emplace_back(*std::min_element(history.begin(), history.end()));
+                row.emplace_back(100.0 * (history.back() / history.front() - 1.0));
+                for (std::size_t e = 0; e < epochs; ++e) {
+                    if (e < history.size()) row.emplace_back(history[e]);
+                    else row.emplace_back(std::monostate{});
+                }
+            }
+            t.rows.push_back(std::move(row));
+        }
+        s.plots.push_back("training_loss:" + r->id);
+    }
+    s.lines.push_back(
+        "The loss OmniQuant minimises per decoder layer: the MSE between the layer's output with quantized weights (and "
+        "activations, where the plan quantizes them) on the quantized model's inputs and the float layer's output on the "
+        "float model's inputs, the mean over each epoch's steps. A layer whose loss stays high is where the model breaks.");
+    s.tables.push_back(std::move(t));
+    return s;
+}
+
 ReportSection qualitySection(const ReportInput& in) {
     ReportSection s;
     s.id = "quality";

@@ -5,6 +5,7 @@
 #include <QProcess>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -378,11 +379,47 @@ private slots:
                  0);
         QCOMPARE(runCli({"report", "--session", qpath(session), "--out", qpath(dir / "r.json")}).exitCode, 0);
         const json j = json::parse(readBytes(dir / "r.json"));
-        for (const char* id : {"plan", "outliers", "sensitivity", "module_errors", "latency", "changes"}) {
+        for (const char* id : {"plan", "outliers", "sensitivity", "module_errors", "training", "latency", "changes"}) {
             const json* s = sectionOf(j, id);
             QVERIFY2(s && s->at("skipped").is_string() && s->at("tables").empty(), id);
         }
         QVERIFY(sectionOf(j, "quality")->at("skipped").is_null());
+    }
+
+    // OmniQuant (issue 15): each trained layer's loss per epoch, as the session holds it, in the
+    // table (with first, last, lowest and the change) and drawn per run in the HTML.
+    void anOmniQuantRunsLossHistoryIsInTheReport() {
+        const fs::path dir = test::freshScratchDir("report_cli_omniquant");
+        const fs::path session = dir / "s.h5";
+        std::ofstream(dir / "plan.json") << R"({"default": {"method": "omniquant", "bits": 3, "group_size": 32, "epochs": 3}})";
+        const CliRun q = runCli({"quantize", "--model", qpath(test::bundledModelDir()), "--plan", qpath(dir / "plan.json"), "--calib",
+                                 qpath(test::bundledText("calib.txt")), "--calib-windows", "2", "--calib-ctx", "64", "--out",
+                                 qpath(dir / "q"), "--threads", "1", "--session", qpath(session)});
+        QVERIFY2(q.exitCode == 0, q.err.constData());
+        QCOMPARE(runCli({"report", "--session", qpath(session), "--out", qpath(dir / "r.json")}).exitCode, 0);
+        const json j = json::parse(readBytes(dir / "r.json"));
+        const core::RunRecord run = core::SessionStore::read(session).runs.at(0);
+        QCOMPARE(int(run.trainingLoss.size()), 5);
+        const json rows = tableRows(j, "training_loss");
+        QCOMPARE(int(rows.size()), 5);
+        for (const auto& row : rows) {
+            const int layer = row["layer"].get<int>();
+            const std::vector<double>& history = run.trainingLoss.at(layer);
+            QCOMPARE(row["run_layer"].get<std::string>(), "run 1, layer " + std::to_string(layer));
+            QCOMPARE(row["epochs"].get<double>(), 3.0);
+            for (int e = 0; e < 3; ++e) QCOMPARE(row["epoch_" + std::to_string(e + 1)].get<double>(), history[std::size_t(e)]);
+            QCOMPARE(row["first_loss"].get<double>(), history.front());
+            QCOMPARE(row["last_loss"].get<double>(), history.back());
+            QCOMPARE(row["lowest_loss"].get<double>(), *std::min_element(history.begin(), history.end()));
+            QCOMPARE(row["change_percent"].get<double>(), 100.0 * (history.back() / history.front() - 1.0));
+        }
+        const json* section = sectionOf(j, "training");
+        QVERIFY(section && section->at("plots") == json::array({"training_loss:run-1"}));
+
+        QCOMPARE(runCli({"report", "--session", qpath(session), "--out", qpath(dir / "r.html")}).exitCode, 0);
+        const std::string html = readBytes(dir / "r.html");
+        QVERIFY(html.find("<title>training_loss:run-1</title>") != std::string::npos);  // the plot's SVG
+        QVERIFY(html.find("OmniQuant training loss · run 1") != std::string::npos);
     }
 
     void aBadSessionWritesNothing_data() {

@@ -16,6 +16,7 @@
 #include "ui/plots/outlier_plots.h"
 #include "ui/plots/overview_plot.h"
 #include "ui/plots/results_plots.h"
+#include "ui/plots/training_loss_plot.h"
 #include "ui/util/qt_convert.h"
 
 namespace qb::ui {
@@ -23,6 +24,7 @@ namespace qb::ui {
 namespace {
 
 const std::string kOutlierPrefix = "outlier_channels:";
+const std::string kTrainingLossPrefix = "training_loss:";
 
 /// The FP16 reference of the latency plots: the workbench's FP16 baseline when measured, else
 /// one made of the FP16 figures a CLI bench run measured beside its model (same run, same
@@ -100,6 +102,21 @@ QCustomPlot* ReportPlots::plot(const std::string& id) {
         m->overviewStats = stats;
         p = createOverviewPlot(QString(), {}, {});
         fillOverview(p, stats.get(), layers, ModuleStatistic::OutlierRatio);
+    } else if (id.rfind(kTrainingLossPrefix, 0) == 0) {
+        const std::string runId = id.substr(kTrainingLossPrefix.size());
+        for (const auto& run : m->session.runs)
+            if (run.id == runId && !run.trainingLoss.empty()) {
+                std::vector<LossCurve> curves;
+                for (const auto& [layer, history] : run.trainingLoss) {
+                    LossCurve c{QStringLiteral("layer %1").arg(layer), {}};
+                    for (std::size_t e = 0; e < history.size(); ++e) c.points.push_back(QPointF(double(e + 1), history[e]));
+                    curves.push_back(std::move(c));
+                }
+                const auto number = run.metrics.find("run_number");
+                const QString label = number != run.metrics.end() ? QStringLiteral("run %1").arg(int(number->second)) : toQString(run.id);
+                p = createTrainingLossPlot(QString());
+                fillTrainingLoss(p, curves, QObject::tr("OmniQuant training loss · %1").arg(label));
+            }
     } else if (id.rfind(kOutlierPrefix, 0) == 0) {
         const std::string name = id.substr(kOutlierPrefix.size());
         for (const auto& module : m->session.modules)
