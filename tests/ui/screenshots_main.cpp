@@ -2,6 +2,7 @@
 // docs/screenshots/ (run under Xvfb: xvfb-run -a -s "-screen 0 1600x1000x24" quantbench-screenshots [OUT_DIR]):
 //   outliers.png  the Outliers view of the outlier-injected equivalent model (the planted channel framed)
 //   overview.png  the layers × modules overview of that model
+//   jobs.png      the Jobs dock after an OmniQuant run: each layer's training loss per epoch beside the table
 //   plan.png      the plan editor holding a mixed plan
 //   results.png   runs against the FP16 and F32 baselines: perplexity with Δ%, Pareto, decode ms/token and
 //                 prefill tokens/s against FP16 (Benchmark job), per-module error
@@ -166,6 +167,8 @@ int main(int argc, char** argv) {
     script.add(quantize(all(scheme(core::QuantMethod::Gptq, 4, 128)), QStringLiteral("Preset: All W4 g128 GPTQ")));
     script.add(quantize(all(scheme(core::QuantMethod::Rtn, 3, 32)), QStringLiteral("All W3 g32 RTN")));
     script.add(quantize(all(scheme(core::QuantMethod::W8A8, 8, std::nullopt)), QStringLiteral("All W8A8")));
+    script.add(quantize(all(scheme(core::QuantMethod::OmniQuant, 3, 32)), QStringLiteral("All W3 g32 OmniQuant")));
+    script.add(shoot(QStringLiteral("jobs.png")));
     script.add([&]() -> ui::Job* {
         window.tabs()->setCurrentWidget(window.planView());
         window.planView()->applyPreset(ui::PlanPreset::W4G128Gptq);

@@ -14,6 +14,8 @@
 
 #include <fstream>
 
+#include <qcustomplot.h>
+
 #include "core/io/checkpoint.h"
 #include "support/test_support.h"
 #include "ui/jobs/job_queue.h"
@@ -26,6 +28,7 @@
 #include "ui/views/log_view.h"
 #include "ui/views/model_view.h"
 #include "ui/views/results_view.h"
+#include "ui/views/jobs_view.h"
 #include "ui/views/start_view.h"
 #include "ui/workbench_controller.h"
 
@@ -154,6 +157,47 @@ private slots:
         QVERIFY(table->item(2, 0)->text().contains(QStringLiteral("rtn w4 g128")));
         QVERIFY(table->item(2, 4)->text().endsWith(QStringLiteral("%")));  // Δ vs FP16
         QVERIFY(table->item(2, 5)->text().endsWith(QStringLiteral("%")));  // Δ vs F32
+    }
+
+    // OmniQuant reports each layer's loss per epoch as it trains (issue 15): the job keeps the
+    // curves, the Jobs dock draws them beside its table, and they are the run's history.
+    void anOmniQuantJobDrawsEachLayersLossInTheJobsDock() {
+        QCOMPARE(test::waitForJob(m_controller->openDemoModel()), ui::JobState::Succeeded);
+        QVERIFY(!m_window->jobsView()->lossPlot()->isVisible());  // no job has reported a curve
+        m_controller->evaluateSettings().ctx = 64;
+        m_controller->evaluateSettings().maxWindows = 2;
+        m_controller->calibrationSettings().ctx = 64;
+        m_controller->calibrationSettings().windows = 2;
+        auto* plan = m_controller->workspace()->plan();
+        plan->replaceSchemes(std::vector<core::QuantScheme>(std::size_t(plan->rowCount()), [] {
+                                 core::QuantScheme s;
+                                 s.method = core::QuantMethod::OmniQuant;
+                                 s.grid.bits = 3;
+                                 s.omniquant.epochs = 3;
+                                 return s;
+                             }()),
+                             QStringLiteral("omniquant"));
+        ui::Job* job = m_controller->quantizeWithPlan();
+        QCOMPARE(test::waitForJob(job), ui::JobState::Succeeded);
+        const auto& curves = job->curves();
+        QCOMPARE(int(curves.size()), 5);
+        const auto history = core::trainingLossByLayer(m_controller->workspace()->runs().back()->modules);
+        QCOMPARE(int(history.size()), 5);
+        for (int layer = 0; layer < 5; ++layer) {
+            QCOMPARE(curves[std::size_t(layer)].name, QStringLiteral("layer %1").arg(layer));
+            QCOMPARE(int(curves[std::size_t(layer)].points.size()), 3);
+            for (int e = 0; e < 3; ++e) {
+                QCOMPARE(curves[std::size_t(layer)].points[e].x(), double(e + 1));
+                QCOMPARE(curves[std::size_t(layer)].points[e].y(), history.at(layer)[std::size_t(e)]);
+            }
+        }
+        ui::JobsView* dock = m_window->jobsView();
+        QTRY_VERIFY(dock->lossPlot()->isVisible());
+        QCOMPARE(dock->lossPlotJob(), job);
+        QCOMPARE(dock->lossPlot()->graphCount(), 5);
+        QCOMPARE(dock->lossPlot()->graph(4)->dataCount(), 3);
+        m_controller->jobs()->clearFinished();  // the jobs go, and the plot with them
+        QTRY_VERIFY(!dock->lossPlot()->isVisible());
     }
 
     void cancellingAJobStopsItAndKeepsNoOutput() {

@@ -1,5 +1,7 @@
 #include "ui/jobs/job.h"
 
+#include <algorithm>
+
 #include <QPromise>
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
@@ -53,8 +55,13 @@ Job::Job(JobKind kind, QString title, JobWork work, QObject* parent)
         },
         [sink](std::string_view line) {
             if (sink->promise)
-                sink->promise->addResult(JobEvent{JobEvent::Type::Log, QString::fromUtf8(line.data(), qsizetype(line.size())), {}});
+                sink->promise->addResult(JobEvent{JobEvent::Type::Log, QString::fromUtf8(line.data(), qsizetype(line.size())), {}, {}});
         });
+    m_ctx.setCurveSink([sink](std::string_view curve, double x, double y) {
+        if (sink->promise)
+            sink->promise->addResult(
+                JobEvent{JobEvent::Type::Point, QString::fromUtf8(curve.data(), qsizetype(curve.size())), {}, QPointF(x, y)});
+    });
     connect(&m_watcher, &QFutureWatcher<JobEvent>::resultsReadyAt, this, &Job::onResultsReady);
     connect(&m_watcher, &QFutureWatcher<JobEvent>::finished, this, &Job::onFutureFinished);
     connect(&m_watcher, &QFutureWatcher<JobEvent>::progressValueChanged, this, [this](int value) {
@@ -125,15 +132,24 @@ void Job::cancel() {
 }
 
 void Job::onResultsReady(int begin, int end) {
+    bool newPoints = false;
     for (int i = begin; i < end; ++i) {
         const JobEvent event = m_watcher.resultAt(i);
         switch (event.type) {
             case JobEvent::Type::Log: emit logged(event.text); break;
+            case JobEvent::Type::Point: {
+                auto it = std::find_if(m_curves.begin(), m_curves.end(), [&](const JobCurve& c) { return c.name == event.text; });
+                if (it == m_curves.end()) it = m_curves.insert(m_curves.end(), JobCurve{event.text, {}});
+                it->points.push_back(event.point);
+                newPoints = true;
+                break;
+            }
             case JobEvent::Type::Done: m_result = event.result; break;
             case JobEvent::Type::Failed: m_error = event.text; break;
             case JobEvent::Type::Cancelled: break;
         }
     }
+    if (newPoints) emit curvesChanged();
 }
 
 void Job::onFutureFinished() {

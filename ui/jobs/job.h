@@ -13,10 +13,14 @@
 
 #include <memory>
 
+#include <vector>
+
 #include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QObject>
+#include <QPointF>
 #include <QString>
+#include <QVector>
 
 #include "core/util/run_context.h"
 
@@ -46,12 +50,20 @@ JobWork makeJobWork(F f) {
     };
 }
 
-/// What the worker sends back: a log line or the final outcome.
+/// What the worker sends back: a log line, a point of a curve, or the final outcome.
 struct JobEvent {
-    enum class Type { Log, Done, Failed, Cancelled };
+    enum class Type { Log, Point, Done, Failed, Cancelled };
     Type type = Type::Log;
-    QString text;      ///< the log line, or the failure message
+    QString text;      ///< the log line, the curve's name (Point), or the failure message
     JobResult result;  ///< Done only
+    QPointF point;     ///< Point only
+};
+
+/// A curve the work reported point by point (core::RunContext::curvePoint), e.g. OmniQuant's
+/// loss per epoch of one layer: name "layer 3", x the epoch, y the loss.
+struct JobCurve {
+    QString name;
+    QVector<QPointF> points;
 };
 
 class Job : public QObject {
@@ -75,6 +87,8 @@ public:
     [[nodiscard]] double etaSeconds() const;
     /// "error: <core message>" after a failure; empty otherwise.
     [[nodiscard]] const QString& errorMessage() const { return m_error; }
+    /// The curves the work reported so far, in the order their first points arrived.
+    [[nodiscard]] const std::vector<JobCurve>& curves() const { return m_curves; }
 
     /// The result after Succeeded, as the type the work returned.
     template <class T>
@@ -91,6 +105,8 @@ signals:
     void stateChanged(qb::ui::JobState state);
     void progressChanged(double fraction, const QString& stage);
     void logged(const QString& line);
+    /// New points arrived in curves() (batched: once per delivery from the worker).
+    void curvesChanged();
     /// Emitted once with the final state (Succeeded, Failed or Cancelled).
     void finished(qb::ui::JobState state);
 
@@ -111,6 +127,7 @@ private:
     QString m_stage;
     QString m_device;
     QString m_error;
+    std::vector<JobCurve> m_curves;
     JobResult m_result;
     QElapsedTimer m_clock;
     double m_finalSeconds = 0.0;

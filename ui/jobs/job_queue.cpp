@@ -19,6 +19,7 @@ Job* JobQueue::submit(JobKind kind, const QString& title, JobWork work) {
     m_jobs.append(job);
     connect(job, &Job::progressChanged, this, [this, job] { emit jobChanged(job); });
     connect(job, &Job::stateChanged, this, [this, job] { emit jobChanged(job); });
+    connect(job, &Job::curvesChanged, this, [this, job] { emit jobChanged(job); });
     connect(job, &Job::logged, this, [this, job](const QString& line) { emit logged(job->title() + QStringLiteral(": ") + line); });
     connect(job, &Job::finished, this, [this, job](JobState state) {
         if (state == JobState::Failed) emit logged(job->title() + QStringLiteral(": ") + job->errorMessage());

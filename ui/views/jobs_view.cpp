@@ -10,8 +10,11 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <qcustomplot.h>
+
 #include "ui/jobs/job_queue.h"
 #include "ui/models/job_table_model.h"
+#include "ui/plots/training_loss_plot.h"
 
 namespace qb::ui {
 
@@ -40,7 +43,8 @@ public:
 
 JobsView::JobsView(JobQueue* queue, QWidget* parent)
     : QWidget(parent), m_queue(queue), m_model(new JobTableModel(queue, this)), m_table(new QTableView(this)),
-      m_cancel(new QPushButton(tr("Cancel"), this)), m_clear(new QPushButton(tr("Clear finished"), this)), m_timer(new QTimer(this)) {
+      m_cancel(new QPushButton(tr("Cancel"), this)), m_clear(new QPushButton(tr("Clear finished"), this)), m_timer(new QTimer(this)),
+      m_lossPlot(createTrainingLossPlot(QStringLiteral("jobsLossPlot"))) {
     setObjectName(QStringLiteral("JobsView"));
     m_table->setModel(m_model);
     m_table->setItemDelegateForColumn(JobTableModel::Progress, new ProgressDelegate(m_table));
@@ -61,14 +65,26 @@ JobsView::JobsView(JobQueue* queue, QWidget* parent)
     buttons->addWidget(m_cancel);
     buttons->addWidget(m_clear);
     buttons->addStretch(1);
+    m_lossPlot->setParent(this);
+    m_lossPlot->setMinimumSize(320, 150);
+    m_lossPlot->setMaximumWidth(420);
+    m_lossPlot->hide();
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_table, 1);
+    top->addWidget(m_lossPlot);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addWidget(m_table);
+    layout->addLayout(top);
     layout->addLayout(buttons);
 
     connect(m_cancel, &QPushButton::clicked, this, &JobsView::cancelSelected);
     connect(m_clear, &QPushButton::clicked, m_queue, &JobQueue::clearFinished);
     connect(m_queue, &JobQueue::jobChanged, this, &JobsView::updateButtons);
+    connect(m_queue, &JobQueue::jobChanged, this, &JobsView::updateLossPlot);
+    connect(m_queue, &JobQueue::jobRemoved, this, [this](Job* job) {
+        if (job == m_lossJob) m_lossJob = nullptr;
+        updateLossPlot();
+    });
     connect(m_queue, &JobQueue::jobAdded, this, [this] {
         m_table->scrollToBottom();
         updateButtons();
@@ -79,6 +95,7 @@ JobsView::JobsView(JobQueue* queue, QWidget* parent)
         updateButtons();
     });
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, &JobsView::updateButtons);
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, &JobsView::updateLossPlot);
     m_timer->setInterval(250);
     connect(m_timer, &QTimer::timeout, m_model, &JobTableModel::refreshTimes);
     updateButtons();
@@ -89,6 +106,33 @@ void JobsView::cancelSelected() {
     Job* job = rows.isEmpty() ? nullptr : m_model->jobAt(rows.first().row());
     if (!job || job->isFinished()) job = m_queue->running();
     if (job) job->cancel();
+}
+
+void JobsView::updateLossPlot() {
+    const auto hasCurves = [](const Job* j) { return j && !j->curves().empty(); };
+    const auto rows = m_table->selectionModel()->selectedRows();
+    const Job* job = rows.isEmpty() ? nullptr : m_model->jobAt(rows.first().row());
+    if (!hasCurves(job)) job = m_queue->running();
+    if (!hasCurves(job)) {
+        job = nullptr;
+        const auto& jobs = m_queue->jobs();
+        for (auto it = jobs.rbegin(); it != jobs.rend() && !job; ++it)
+            if (hasCurves(*it)) job = *it;
+    }
+    if (!job) {
+        m_lossJob = nullptr;
+        m_lossPlot->hide();
+        return;
+    }
+    int points = 0;
+    for (const JobCurve& c : job->curves()) points += int(c.points.size());
+    if (job == m_lossJob && points == m_lossPoints && m_lossPlot->isVisible()) return;
+    m_lossJob = job;
+    m_lossPoints = points;
+    std::vector<LossCurve> curves;
+    for (const JobCurve& c : job->curves()) curves.push_back(LossCurve{c.name, c.points});
+    fillTrainingLoss(m_lossPlot, curves, job->title());
+    m_lossPlot->show();
 }
 
 void JobsView::updateButtons() {
