@@ -58,7 +58,6 @@ double getNumber(const json& v, const std::string& key, const std::string& origi
 constexpr int kMaxGroupSize = 1 << 20;
 constexpr int kMaxBlockSize = 1 << 16;
 constexpr int kMaxAwqGrid = 1000;
-constexpr int kMaxEpochs = 1000;
 
 int getBits(const json& v, const std::string& origin) {
     if (!v.is_number_integer()) throw Error(origin + ": \"bits\" must be an integer, not " + v.dump());
@@ -126,7 +125,7 @@ void applyKeys(const json& obj, QuantScheme& s, const std::string& origin, bool 
         } else if (k == "threshold") {
             s.llmInt8.threshold = getPositive(v, k, origin);
         } else if (k == "epochs") {
-            s.omniquant.epochs = int(getInt(v, k, origin, 0, kMaxEpochs));
+            s.omniquant.epochs = int(getInt(v, k, origin, 0, kMaxOmniQuantEpochs));
         } else if (k == "lr_lwc") {
             s.omniquant.lrLwc = getPositive(v, k, origin);
         } else if (k == "aug_loss") {

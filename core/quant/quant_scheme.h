@@ -75,6 +75,9 @@ struct LlmInt8Options {
 /// --lwc_lr to 1e-2, which its scripts do not override; lrLet = 1e-2 is the (the official
 /// --let_lr is 5e-3), letAlpha the official --alpha. augLoss is the official code's --aug_loss (off by default
 /// there and here).
+/// The most epochs a plan may ask OmniQuant for (the plan parser and the plan editor's box).
+inline constexpr int kMaxOmniQuantEpochs = 1000;
+
 struct OmniQuantOptions {
     int epochs = 20;      ///< passes over the calibration windows, one window per AdamW step
     double lrLwc = 5e-3;  ///< AdamW learning rate of the clipping parameters a, b

@@ -3,6 +3,7 @@
 
 #include <QComboBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -162,6 +163,59 @@ private slots:
         QCOMPARE(model->index(0, PlanTableModel::Bits).data().toString(), QStringLiteral("4 (A4 simulated)"));
         QVERIFY(model->index(0, PlanTableModel::Method).data(Qt::ToolTipRole).toString().contains(QStringLiteral("a4 (simulated) let")));
         m_doc->undoStack()->undo();
+    }
+
+    // OmniQuant's epochs and LWC learning rate (issue 15) are cells of its rows: edited through
+    // their editors, one undo step each, refused outside the plan file's bounds, and saved in
+    // the plan the CLI reads; other methods show "—" and cannot be edited there.
+    void omniQuantEpochsAndLearningRateAreEditedInTheTable() {
+        QTableView* table = m_view->table();
+        auto* model = table->model();
+        auto* undo = m_doc->undoStack();
+        QVERIFY(!(model->flags(model->index(2, PlanTableModel::Epochs)) & Qt::ItemIsEditable));  // rtn
+        QCOMPARE(model->index(2, PlanTableModel::Epochs).data().toString(), QStringLiteral("—"));
+        QVERIFY(m_doc->setField(2, PlanField::Method, QStringLiteral("omniquant")));
+        QCOMPARE(model->index(2, PlanTableModel::Epochs).data().toInt(), 20);  // the defaults
+        QCOMPARE(model->index(2, PlanTableModel::LrLwc).data().toString(), QStringLiteral("0.005"));
+        const int steps = undo->count();
+
+        const QModelIndex epochs = model->index(2, PlanTableModel::Epochs);
+        table->setCurrentIndex(epochs);
+        table->edit(epochs);
+        auto* spin = table->viewport()->findChild<QSpinBox*>();
+        QVERIFY(spin);
+        QCOMPARE(spin->maximum(), core::kMaxOmniQuantEpochs);
+        spin->setValue(7);
+        table->itemDelegateForColumn(PlanTableModel::Epochs)->setModelData(spin, model, epochs);
+        QCOMPARE(m_doc->row(2).scheme.omniquant.epochs, 7);
+        closeEditor(spin);
+
+        const QModelIndex lr = model->index(2, PlanTableModel::LrLwc);
+        table->setCurrentIndex(lr);
+        table->edit(lr);
+        auto* line = table->viewport()->findChild<QLineEdit*>();
+        QVERIFY(line);
+        QCOMPARE(line->text(), QStringLiteral("0.005"));
+        line->setText(QStringLiteral("1e-2"));
+        table->itemDelegateForColumn(PlanTableModel::LrLwc)->setModelData(line, model, lr);
+        QCOMPARE(m_doc->row(2).scheme.omniquant.lrLwc, 1e-2);
+        closeEditor(line);
+        QCOMPARE(undo->count(), steps + 2);
+
+        QVERIFY(!m_doc->setField(2, PlanField::Epochs, core::kMaxOmniQuantEpochs + 1));
+        QVERIFY(!m_doc->setField(2, PlanField::LrLwc, 0.0));
+        QVERIFY(!m_doc->setField(2, PlanField::LrLwc, -1e-3));
+        QCOMPARE(undo->count(), steps + 2);
+        const core::QuantScheme saved = m_doc->toPlan().resolve(m_doc->row(2).name);
+        QCOMPARE(saved.omniquant.epochs, 7);
+        QCOMPARE(saved.omniquant.lrLwc, 1e-2);
+
+        undo->undo();
+        QCOMPARE(m_doc->row(2).scheme.omniquant.lrLwc, 5e-3);
+        undo->undo();
+        QCOMPARE(m_doc->row(2).scheme.omniquant.epochs, 20);
+        undo->undo();
+        QCOMPARE(m_doc->row(2).scheme.method, core::QuantMethod::Rtn);
     }
 
     void bitsEditorOffersEveryWidthFromTwoToEight() {

@@ -1,6 +1,7 @@
 #include "ui/models/plan_document.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <QUndoStack>
@@ -30,6 +31,8 @@ bool fieldApplies(const core::QuantScheme& scheme, PlanField field) {
         case PlanField::GroupSize:
         case PlanField::Sym: return isGridMethod(scheme.method);
         case PlanField::ActOrder: return scheme.method == core::QuantMethod::Gptq;
+        case PlanField::Epochs:
+        case PlanField::LrLwc: return scheme.method == core::QuantMethod::OmniQuant;
     }
     return false;
 }
@@ -41,6 +44,8 @@ QVariant fieldValue(const core::QuantScheme& s, PlanField field) {
         case PlanField::GroupSize: return s.grid.groupSize ? *s.grid.groupSize : -1;
         case PlanField::Sym: return s.grid.sym;
         case PlanField::ActOrder: return s.gptq.actOrder;
+        case PlanField::Epochs: return s.omniquant.epochs;
+        case PlanField::LrLwc: return s.omniquant.lrLwc;
     }
     return {};
 }
@@ -69,6 +74,20 @@ bool applyField(core::QuantScheme& s, PlanField field, const QVariant& value) {
         }
         case PlanField::Sym: s.grid.sym = value.toBool(); return true;
         case PlanField::ActOrder: s.gptq.actOrder = value.toBool(); return true;
+        case PlanField::Epochs: {  // the plan file's bounds
+            bool ok = false;
+            const int epochs = value.toInt(&ok);
+            if (!ok || epochs < 0 || epochs > core::kMaxOmniQuantEpochs) return false;
+            s.omniquant.epochs = epochs;
+            return true;
+        }
+        case PlanField::LrLwc: {
+            bool ok = false;
+            const double lr = value.toDouble(&ok);
+            if (!ok || !(lr > 0.0) || !std::isfinite(lr)) return false;
+            s.omniquant.lrLwc = lr;
+            return true;
+        }
     }
     return false;
 }
@@ -81,6 +100,8 @@ QString describeFieldValue(PlanField field, const QVariant& value) {
             return QObject::tr("group size = %1").arg(value.toInt() == -1 ? QObject::tr("per row") : QString::number(value.toInt()));
         case PlanField::Sym: return value.toBool() ? QObject::tr("symmetric") : QObject::tr("asymmetric");
         case PlanField::ActOrder: return QObject::tr("act-order %1").arg(value.toBool() ? QObject::tr("on") : QObject::tr("off"));
+        case PlanField::Epochs: return QObject::tr("epochs = %1").arg(value.toInt());
+        case PlanField::LrLwc: return QObject::tr("LWC learning rate = %1").arg(value.toDouble(), 0, 'g', 6);
     }
     return {};
 }

@@ -40,6 +40,8 @@ std::optional<PlanField> PlanTableModel::fieldOf(int column) {
         case GroupSize: return PlanField::GroupSize;
         case Sym: return PlanField::Sym;
         case ActOrder: return PlanField::ActOrder;
+        case Epochs: return PlanField::Epochs;
+        case LrLwc: return PlanField::LrLwc;
         default: return std::nullopt;
     }
 }
@@ -47,8 +49,8 @@ std::optional<PlanField> PlanTableModel::fieldOf(int column) {
 QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal) return {};
     if (role == Qt::DisplayRole) {
-        static const char* kNames[] = {"Module", "Shape [out, in]", "Method", "Bits", "Group", "Sym", "Act-order", "Bytes (est.)",
-                                       "RTN w4 error"};
+        static const char* kNames[] = {"Module", "Shape [out, in]", "Method", "Bits", "Group", "Sym", "Act-order", "Epochs",
+                                       "LR (LWC)", "Bytes (est.)", "RTN w4 error"};
         return tr(kNames[section]);
     }
     if (role == Qt::ToolTipRole) {
@@ -59,6 +61,8 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
             case GroupSize: return tr("Input columns sharing one scale and zero point; 'per row' = one group per output row");
             case Sym: return tr("Symmetric grid (absmax, no zero point) instead of asymmetric min-max");
             case ActOrder: return tr("GPTQ: quantize columns in order of decreasing Hessian diagonal (activation order)");
+            case Epochs: return tr("OmniQuant: passes over the calibration windows, one window per AdamW step (0 = RTN with the initial clipping)");
+            case LrLwc: return tr("OmniQuant: AdamW learning rate of the clipping parameters (the paper's 5e-3)");
             case Bytes: return tr("Estimated storage in the GPTQ checkpoint layout (packed weights, F16 scales, zeros, g_idx)");
             case Sensitivity: return tr("Relative output error of RTN 4-bit group 128 on the calibration inputs (from Inspect)");
         }
@@ -98,6 +102,8 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
             case GroupSize: return applies ? groupSizeText(fieldValue(row.scheme, PlanField::GroupSize).toInt()) : QStringLiteral("—");
             case Sym:
             case ActOrder: return applies ? QVariant() : QVariant(QStringLiteral("—"));
+            case Epochs: return applies ? QVariant(row.scheme.omniquant.epochs) : QVariant(QStringLiteral("—"));
+            case LrLwc: return applies ? QVariant(QString::number(row.scheme.omniquant.lrLwc, 'g', 4)) : QVariant(QStringLiteral("—"));
             case Bytes: return humanBytes(double(core::schemeBytes(row.scheme, row.outFeatures, row.inFeatures)));
             case Sensitivity: {
                 const auto& stats = m_workspace->stats();

@@ -1,6 +1,6 @@
 #pragma once
 // PlanTableModel — the Plan view's table over a PlanDocument: module, shape, method, bits,
-// group size, sym, act-order, estimated bytes, and the module's RTN 4-bit sensitivity when the
+// group size, sym, act-order, OmniQuant's epochs and LWC learning rate, estimated bytes, and the module's RTN 4-bit sensitivity when the
 // workspace holds statistics. setData() goes through PlanDocument::setField (undoable).
 // Fields that do not apply to a row's method show "—" and are not editable. Rows the autopilot
 // changed (PlanDocument::markedRows) have autopilotMarkColor() as background until the next edit.
@@ -17,7 +17,7 @@ class Workspace;
 class PlanTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Module, Shape, Method, Bits, GroupSize, Sym, ActOrder, Bytes, Sensitivity, ColumnCount };
+    enum Column { Module, Shape, Method, Bits, GroupSize, Sym, ActOrder, Epochs, LrLwc, Bytes, Sensitivity, ColumnCount };
 
     explicit PlanTableModel(Workspace* workspace, QObject* parent = nullptr);
 

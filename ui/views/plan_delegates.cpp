@@ -1,6 +1,8 @@
 #include "ui/views/plan_delegates.h"
 
 #include <QComboBox>
+#include <QDoubleValidator>
+#include <QLineEdit>
 #include <QSpinBox>
 
 #include "core/quant/method_registry.h"
@@ -76,6 +78,42 @@ void GroupSizeDelegate::setEditorData(QWidget* editor, const QModelIndex& index)
 
 void GroupSizeDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
     model->setData(index, static_cast<QComboBox*>(editor)->currentData(), Qt::EditRole);
+}
+
+QWidget* EpochsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
+    auto* spin = new QSpinBox(parent);
+    spin->setRange(0, core::kMaxOmniQuantEpochs);
+    return spin;
+}
+
+void EpochsDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    static_cast<QSpinBox*>(editor)->setValue(index.data(Qt::EditRole).toInt());
+}
+
+void EpochsDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    auto* spin = static_cast<QSpinBox*>(editor);
+    spin->interpretText();
+    model->setData(index, spin->value(), Qt::EditRole);
+}
+
+QWidget* LearningRateDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
+    auto* edit = new QLineEdit(parent);
+    auto* validator = new QDoubleValidator(edit);
+    validator->setBottom(0.0);
+    validator->setNotation(QDoubleValidator::ScientificNotation);
+    validator->setLocale(QLocale::c());  // "5e-3" whatever the desktop's decimal separator
+    edit->setValidator(validator);
+    return edit;
+}
+
+void LearningRateDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    static_cast<QLineEdit*>(editor)->setText(QString::number(index.data(Qt::EditRole).toDouble(), 'g', 6));
+}
+
+void LearningRateDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    bool ok = false;
+    const double lr = QLocale::c().toDouble(static_cast<QLineEdit*>(editor)->text(), &ok);
+    if (ok) model->setData(index, lr, Qt::EditRole);  // the document refuses lr <= 0
 }
 
 }  // namespace qb::ui

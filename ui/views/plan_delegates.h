@@ -1,7 +1,8 @@
 #pragma once
 // Editors of the Plan table: a combo box of quantization methods (with a line of help each), a
 // spin box for bits (2–8) and a combo box of group sizes (32, 64, 128, 256, per row). Sym and
-// act-order are check boxes (Qt::CheckStateRole), no delegate needed.
+// act-order are check boxes (Qt::CheckStateRole), no delegate needed. OmniQuant's epochs take a
+// spin box and its learning rate a line edit that accepts positive numbers only.
 
 #include <QStyledItemDelegate>
 
@@ -32,6 +33,26 @@ signals:
 };
 
 class GroupSizeDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
+/// OmniQuant's epochs: a spin box over the plan file's range (0..core::kMaxOmniQuantEpochs).
+class EpochsDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
+/// A learning rate: a line edit taking any positive number ("5e-3", "0.005").
+class LearningRateDelegate : public QStyledItemDelegate {
     Q_OBJECT
 public:
     using QStyledItemDelegate::QStyledItemDelegate;
