@@ -139,6 +139,9 @@ std::string reportToMarkdown(const Report& report) {
                                                              "prefill_tokens_per_second", "prefill_speedup", "weight_bytes"}) + "\n";
     if (const auto* t = report.table("plan_summary"))
         out += "**Plans**\n\n" + mdTable(*t, {"run", "default_scheme", "rules", "bits_per_weight", "bytes"}) + "\n";
+    if (const auto* t = report.table("training_loss"))
+        out += "**OmniQuant training loss**\n\n" +
+               mdTable(*t, {"run_layer", "epochs", "first_loss", "last_loss", "change_percent"}) + "\n";
     std::vector<std::string> warnings, skipped;
     for (const auto& s : report.sections) {
         for (const auto& w : s.warnings)

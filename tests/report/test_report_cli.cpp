@@ -420,6 +420,10 @@ private slots:
         const std::string html = readBytes(dir / "r.html");
         QVERIFY(html.find("<title>training_loss:run-1</title>") != std::string::npos);  // the plot's SVG
         QVERIFY(html.find("OmniQuant training loss · run 1") != std::string::npos);
+        QCOMPARE(runCli({"report", "--session", qpath(session), "--out", qpath(dir / "r.md")}).exitCode, 0);
+        const std::string md = readBytes(dir / "r.md");  // the summary: first and last loss per layer
+        QVERIFY(md.find("**OmniQuant training loss**") != std::string::npos);
+        QVERIFY(md.find("| run 1, layer 4 | 3 |") != std::string::npos);
     }
 
     void aBadSessionWritesNothing_data() {
