@@ -5,6 +5,7 @@
 #include <QHeaderView>
 #include <QPainter>
 #include <QPushButton>
+#include <QSplitter>
 #include <QStyledItemDelegate>
 #include <QTableView>
 #include <QTimer>
@@ -44,7 +45,7 @@ public:
 JobsView::JobsView(JobQueue* queue, QWidget* parent)
     : QWidget(parent), m_queue(queue), m_model(new JobTableModel(queue, this)), m_table(new QTableView(this)),
       m_cancel(new QPushButton(tr("Cancel"), this)), m_clear(new QPushButton(tr("Clear finished"), this)), m_timer(new QTimer(this)),
-      m_lossPlot(createTrainingLossPlot(QStringLiteral("jobsLossPlot"))) {
+      m_lossPlot(createTrainingLossPlot(QStringLiteral("jobsLossPlot"), true)) {
     setObjectName(QStringLiteral("JobsView"));
     m_table->setModel(m_model);
     m_table->setItemDelegateForColumn(JobTableModel::Progress, new ProgressDelegate(m_table));
@@ -65,16 +66,18 @@ JobsView::JobsView(JobQueue* queue, QWidget* parent)
     buttons->addWidget(m_cancel);
     buttons->addWidget(m_clear);
     buttons->addStretch(1);
-    m_lossPlot->setParent(this);
-    m_lossPlot->setMinimumSize(320, 150);
-    m_lossPlot->setMaximumWidth(420);
+    // The table and the loss plot share the dock's width; the splitter lets the user trade one for the other.
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(m_table);
+    split->addWidget(m_lossPlot);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    split->setChildrenCollapsible(false);
+    m_lossPlot->setMinimumSize(260, 110);
     m_lossPlot->hide();
-    auto* top = new QHBoxLayout;
-    top->addWidget(m_table, 1);
-    top->addWidget(m_lossPlot);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(top);
+    layout->addWidget(split);
     layout->addLayout(buttons);
 
     connect(m_cancel, &QPushButton::clicked, this, &JobsView::cancelSelected);
@@ -131,7 +134,7 @@ void JobsView::updateLossPlot() {
     m_lossPoints = points;
     std::vector<LossCurve> curves;
     for (const JobCurve& c : job->curves()) curves.push_back(LossCurve{c.name, c.points});
-    fillTrainingLoss(m_lossPlot, curves, job->title());
+    fillTrainingLoss(m_lossPlot, curves, QString());  // the job is the selected (or running, or latest) row
     m_lossPlot->show();
 }
 
