@@ -265,8 +265,14 @@ core::QuantPlan PlanDocument::toPlan() const {
     for (const auto& r : m_rows) {
         const auto mine = nlohmann::json::parse(core::schemeToJson(r.scheme));
         nlohmann::ordered_json diff = nlohmann::ordered_json::object();
-        for (const auto& [k, v] : mine.items())
-            if (defaults.at(k) != v) diff[k] = v;
+        for (const auto& [k, v] : mine.items()) {
+            const auto d = defaults.find(k);
+            if (d == defaults.end() || *d != v) diff[k] = v;
+        }
+        // A key only the default has (act_bits of a weight-activation default on a weight-only
+        // row) is reset by null, as a plan file spells it.
+        for (const auto& [k, v] : defaults.items())
+            if (!mine.contains(k)) diff[k] = nullptr;
         if (!diff.empty()) plan.rules.push_back({r.name, diff.dump()});
     }
     return plan;
