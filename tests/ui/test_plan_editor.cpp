@@ -147,9 +147,10 @@ private slots:
         int simulated = 0, plain = 0;
         for (int r = 0; r < m_doc->rowCount(); ++r) {
             const QString bits = model->index(r, PlanTableModel::Bits).data().toString();
+            const QString act = model->index(r, PlanTableModel::ActBits).data().toString();
             const QString tip = model->index(r, PlanTableModel::Method).data(Qt::ToolTipRole).toString();
-            if (bits == QStringLiteral("8 (A6 simulated)") && tip == QStringLiteral("w8a6 (simulated)")) ++simulated;
-            if (bits == QStringLiteral("8") && tip == QStringLiteral("w8a8")) ++plain;
+            if (bits == QStringLiteral("8") && act == QStringLiteral("6 (simulated)") && tip == QStringLiteral("w8a6 (simulated)")) ++simulated;
+            if (bits == QStringLiteral("8") && act == QStringLiteral("8") && tip == QStringLiteral("w8a8")) ++plain;
         }
         QCOMPARE(plain, 7);  // the 7 linears of layer 0 keep 8-bit activations
         QCOMPARE(simulated, m_doc->rowCount() - 7);
@@ -160,9 +161,58 @@ private slots:
         m_doc->applyPlan(core::QuantPlan::fromJsonText(R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 4}})", "plan"),
                          QStringLiteral("plan"));
         const QAbstractItemModel* model = m_view->tableModel();
-        QCOMPARE(model->index(0, PlanTableModel::Bits).data().toString(), QStringLiteral("4 (A4 simulated)"));
+        QCOMPARE(model->index(0, PlanTableModel::Bits).data().toString(), QStringLiteral("4"));
+        QCOMPARE(model->index(0, PlanTableModel::ActBits).data().toString(), QStringLiteral("4 (simulated)"));
         QVERIFY(model->index(0, PlanTableModel::Method).data(Qt::ToolTipRole).toString().contains(QStringLiteral("a4 (simulated) let")));
         m_doc->undoStack()->undo();
+    }
+
+    // act_bits (issue 15) is a cell: a grid row becomes weight-activation (W4A4) and weight-only
+    // again ("none") through its combo box, as the plan file's one key sets it; w8a8 rows are
+    // offered 4–8 only; the edits are undoable and the saved plan carries them.
+    void activationBitsAreEditedInTheTable() {
+        QTableView* table = m_view->table();
+        auto* model = table->model();
+        auto* undo = m_doc->undoStack();
+        QCOMPARE(model->index(1, PlanTableModel::ActBits).data().toString(), QStringLiteral("none"));  // rtn w4 g128
+
+        const QModelIndex act = model->index(1, PlanTableModel::ActBits);
+        table->setCurrentIndex(act);
+        table->edit(act);
+        auto* combo = table->viewport()->findChild<QComboBox*>();
+        QVERIFY(combo);
+        QCOMPARE(combo->count(), 6);  // none, 4 … 8
+        QCOMPARE(combo->itemData(0).toInt(), 0);
+        combo->setCurrentIndex(combo->findData(4));
+        table->itemDelegateForColumn(PlanTableModel::ActBits)->setModelData(combo, model, act);
+        closeEditor(combo);
+        QCOMPARE(m_doc->row(1).scheme.gridActBits, std::optional<int>(4));
+        QCOMPARE(model->index(1, PlanTableModel::ActBits).data().toString(), QStringLiteral("4 (simulated)"));
+        QVERIFY(model->index(1, PlanTableModel::Method).data(Qt::ToolTipRole).toString().contains(QStringLiteral("a4 (simulated)")));
+        QCOMPARE(m_doc->toPlan().resolve(m_doc->row(1).name).gridActBits, std::optional<int>(4));
+        QVERIFY(m_doc->setField(1, PlanField::ActBits, 0));  // weight-only again
+        QVERIFY(!m_doc->row(1).scheme.gridActBits);
+        QCOMPARE(undo->count(), 1);  // edits of one cell merge into one step
+
+        QVERIFY(m_doc->setField(2, PlanField::Method, QStringLiteral("w8a8")));
+        QCOMPARE(model->index(2, PlanTableModel::ActBits).data().toString(), QStringLiteral("8"));
+        const QModelIndex w8 = model->index(2, PlanTableModel::ActBits);
+        table->setCurrentIndex(w8);
+        table->edit(w8);
+        auto* w8combo = table->viewport()->findChild<QComboBox*>();
+        QVERIFY(w8combo);
+        QCOMPARE(w8combo->count(), 5);  // no weight-only w8a8
+        QCOMPARE(w8combo->currentData().toInt(), 8);
+        closeEditor(w8combo);
+        QVERIFY(!m_doc->setField(2, PlanField::ActBits, 0));
+        QVERIFY(!m_doc->setField(2, PlanField::ActBits, 3));
+        QVERIFY(m_doc->setField(2, PlanField::ActBits, 6));
+        QCOMPARE(m_doc->row(2).scheme.smooth.actBits, 6);
+        QCOMPARE(model->index(2, PlanTableModel::ActBits).data().toString(), QStringLiteral("6 (simulated)"));
+        QVERIFY(!(model->flags(model->index(2, PlanTableModel::Epochs)) & Qt::ItemIsEditable));
+        while (undo->canUndo()) undo->undo();
+        QVERIFY(!m_doc->row(1).scheme.gridActBits);
+        QCOMPARE(m_doc->row(2).scheme.method, core::QuantMethod::Rtn);
     }
 
     // OmniQuant's epochs and LWC learning rate (issue 15) are cells of its rows: edited through
@@ -216,6 +266,20 @@ private slots:
         QCOMPARE(m_doc->row(2).scheme.omniquant.epochs, 20);
         undo->undo();
         QCOMPARE(m_doc->row(2).scheme.method, core::QuantMethod::Rtn);
+    }
+
+    // Rows whose activation widths differ from the default's (a w8a8 row under a weight-only
+    // default, a weight-only row under a W4A4 default) save to a plan that resolves to every
+    // row's own scheme.
+    void mixedActivationWidthsSaveAsTheyAre() {
+        for (const char* text : {R"({"default": {"method": "rtn", "bits": 4}, "rules": [{"match": "*.q_proj", "method": "w8a8", "act_bits": 6}]})",
+                                 R"({"default": {"method": "omniquant", "bits": 4, "act_bits": 4}, "rules": [{"match": "*.down_proj", "act_bits": null}]})"}) {
+            m_doc->applyPlan(core::QuantPlan::fromJsonText(text, "plan"), QStringLiteral("plan"));
+            const core::QuantPlan saved = core::QuantPlan::fromJsonText(m_doc->toPlan().toJsonText(), "saved");
+            for (const auto& row : m_doc->rows()) QVERIFY2(ui::sameScheme(saved.resolve(row.name), row.scheme), row.name.c_str());
+        }
+        QCOMPARE(m_doc->row(6).scheme.gridActBits, std::nullopt);  // layer 0's down_proj: weight-only under W4A4
+        QCOMPARE(m_doc->row(0).scheme.gridActBits, std::optional<int>(4));
     }
 
     void bitsEditorOffersEveryWidthFromTwoToEight() {

@@ -31,6 +31,9 @@ bool fieldApplies(const core::QuantScheme& scheme, PlanField field) {
         case PlanField::GroupSize:
         case PlanField::Sym: return isGridMethod(scheme.method);
         case PlanField::ActOrder: return scheme.method == core::QuantMethod::Gptq;
+        case PlanField::ActBits:
+            return isGridMethod(scheme.method) || scheme.method == core::QuantMethod::W8A8 ||
+                   scheme.method == core::QuantMethod::SmoothQuant;
         case PlanField::Epochs:
         case PlanField::LrLwc: return scheme.method == core::QuantMethod::OmniQuant;
     }
@@ -44,6 +47,7 @@ QVariant fieldValue(const core::QuantScheme& s, PlanField field) {
         case PlanField::GroupSize: return s.grid.groupSize ? *s.grid.groupSize : -1;
         case PlanField::Sym: return s.grid.sym;
         case PlanField::ActOrder: return s.gptq.actOrder;
+        case PlanField::ActBits: return isGridMethod(s.method) ? s.gridActBits.value_or(0) : s.smooth.actBits;
         case PlanField::Epochs: return s.omniquant.epochs;
         case PlanField::LrLwc: return s.omniquant.lrLwc;
     }
@@ -74,6 +78,20 @@ bool applyField(core::QuantScheme& s, PlanField field, const QVariant& value) {
         }
         case PlanField::Sym: s.grid.sym = value.toBool(); return true;
         case PlanField::ActOrder: s.gptq.actOrder = value.toBool(); return true;
+        case PlanField::ActBits: {  // as the plan file's one `act_bits` key sets it for every method
+            bool ok = false;
+            const int bits = value.toInt(&ok);
+            if (!ok) return false;
+            if (bits == 0 && isGridMethod(s.method)) {  // weight-only again
+                s.smooth.actBits = 8;
+                s.gridActBits.reset();
+                return true;
+            }
+            if (bits < core::kMinActBits || bits > core::kMaxActBits) return false;
+            s.smooth.actBits = bits;
+            s.gridActBits = bits;
+            return true;
+        }
         case PlanField::Epochs: {  // the plan file's bounds
             bool ok = false;
             const int epochs = value.toInt(&ok);
@@ -100,6 +118,8 @@ QString describeFieldValue(PlanField field, const QVariant& value) {
             return QObject::tr("group size = %1").arg(value.toInt() == -1 ? QObject::tr("per row") : QString::number(value.toInt()));
         case PlanField::Sym: return value.toBool() ? QObject::tr("symmetric") : QObject::tr("asymmetric");
         case PlanField::ActOrder: return QObject::tr("act-order %1").arg(value.toBool() ? QObject::tr("on") : QObject::tr("off"));
+        case PlanField::ActBits:
+            return value.toInt() == 0 ? QObject::tr("weight-only") : QObject::tr("activation bits = %1").arg(value.toInt());
         case PlanField::Epochs: return QObject::tr("epochs = %1").arg(value.toInt());
         case PlanField::LrLwc: return QObject::tr("LWC learning rate = %1").arg(value.toDouble(), 0, 'g', 6);
     }

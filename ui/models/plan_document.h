@@ -27,8 +27,9 @@ namespace qb::ui {
 
 /// The editable fields of a row. Values at the Qt boundary: Method QString (methodName),
 /// Bits int, GroupSize int (−1 = one group per output row, as the plan file spells it),
-/// Sym bool, ActOrder bool; OmniQuant's Epochs int (0..kMaxOmniQuantEpochs) and LrLwc double (> 0).
-enum class PlanField { Method, Bits, GroupSize, Sym, ActOrder, Epochs, LrLwc };
+/// Sym bool, ActOrder bool; ActBits int (kMinActBits..kMaxActBits, 0 = weight-only: the plan file's
+/// `act_bits`, null); OmniQuant's Epochs int (0..kMaxOmniQuantEpochs) and LrLwc double (> 0).
+enum class PlanField { Method, Bits, GroupSize, Sym, ActOrder, ActBits, Epochs, LrLwc };
 
 struct PlanRow {
     std::string name;

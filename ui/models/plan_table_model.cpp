@@ -40,6 +40,7 @@ std::optional<PlanField> PlanTableModel::fieldOf(int column) {
         case GroupSize: return PlanField::GroupSize;
         case Sym: return PlanField::Sym;
         case ActOrder: return PlanField::ActOrder;
+        case ActBits: return PlanField::ActBits;
         case Epochs: return PlanField::Epochs;
         case LrLwc: return PlanField::LrLwc;
         default: return std::nullopt;
@@ -49,8 +50,8 @@ std::optional<PlanField> PlanTableModel::fieldOf(int column) {
 QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal) return {};
     if (role == Qt::DisplayRole) {
-        static const char* kNames[] = {"Module", "Shape [out, in]", "Method", "Bits", "Group", "Sym", "Act-order", "Epochs",
-                                       "LR (LWC)", "Bytes (est.)", "RTN w4 error"};
+        static const char* kNames[] = {"Module", "Shape [out, in]", "Method", "Bits", "Group", "Sym", "Act-order", "Act bits",
+                                       "Epochs", "LR (LWC)", "Bytes (est.)", "RTN w4 error"};
         return tr(kNames[section]);
     }
     if (role == Qt::ToolTipRole) {
@@ -61,6 +62,9 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
             case GroupSize: return tr("Input columns sharing one scale and zero point; 'per row' = one group per output row");
             case Sym: return tr("Symmetric grid (absmax, no zero point) instead of asymmetric min-max");
             case ActOrder: return tr("GPTQ: quantize columns in order of decreasing Hessian diagonal (activation order)");
+            case ActBits: return tr("Per-token activation bits (4–8); below 8 the activations are simulated (quantized and\n"
+                                    "dequantized in float). rtn/gptq/awq/omniquant: 'none' keeps the module weight-only;\n"
+                                    "omniquant with activation bits also learns LET");
             case Epochs: return tr("OmniQuant: passes over the calibration windows, one window per AdamW step (0 = RTN with the initial clipping)");
             case LrLwc: return tr("OmniQuant: AdamW learning rate of the clipping parameters (the paper's 5e-3)");
             case Bytes: return tr("Estimated storage in the GPTQ checkpoint layout (packed weights, F16 scales, zeros, g_idx)");
@@ -86,6 +90,7 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::CheckStateRole && applies && (*field == PlanField::Sym || *field == PlanField::ActOrder))
         return fieldValue(row.scheme, *field).toBool() ? Qt::Checked : Qt::Unchecked;
     if (role == Qt::EditRole && field) return fieldValue(row.scheme, *field);
+    if (role == WeightOnlyAllowedRole && index.column() == ActBits) return isGridMethod(row.scheme.method);
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
             case Module: return toQString(row.name);
@@ -93,12 +98,13 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
             case Method: return toQString(core::methodName(row.scheme.method));
             case Bits:
                 if (row.scheme.method == core::QuantMethod::Fp16) return QStringLiteral("16");
-                if (!applies && (row.scheme.method == core::QuantMethod::W8A8 || row.scheme.method == core::QuantMethod::SmoothQuant) &&
-                    core::isSimulatedActBits(row.scheme.smooth.actBits))
-                    return tr("8 (A%1 simulated)").arg(row.scheme.smooth.actBits);  // weights 8, activations simulated
-                if (applies && row.scheme.gridActBits)  // weight-activation grid schemes: W4A4 …
-                    return tr("%1 (A%2 simulated)").arg(row.scheme.grid.bits).arg(*row.scheme.gridActBits);
                 return applies ? QVariant(row.scheme.grid.bits) : QVariant(QStringLiteral("8"));
+            case ActBits: {
+                if (!applies) return QStringLiteral("—");
+                const int bits = fieldValue(row.scheme, PlanField::ActBits).toInt();
+                if (bits == 0) return tr("none");
+                return core::isSimulatedActBits(bits) ? tr("%1 (simulated)").arg(bits) : QString::number(bits);
+            }
             case GroupSize: return applies ? groupSizeText(fieldValue(row.scheme, PlanField::GroupSize).toInt()) : QStringLiteral("—");
             case Sym:
             case ActOrder: return applies ? QVariant() : QVariant(QStringLiteral("—"));

@@ -1,6 +1,6 @@
 #pragma once
 // PlanTableModel — the Plan view's table over a PlanDocument: module, shape, method, bits,
-// group size, sym, act-order, OmniQuant's epochs and LWC learning rate, estimated bytes, and the module's RTN 4-bit sensitivity when the
+// group size, sym, act-order, activation bits ("4 (simulated)" below 8), OmniQuant's epochs and LWC learning rate, estimated bytes, and the module's RTN 4-bit sensitivity when the
 // workspace holds statistics. setData() goes through PlanDocument::setField (undoable).
 // Fields that do not apply to a row's method show "—" and are not editable. Rows the autopilot
 // changed (PlanDocument::markedRows) have autopilotMarkColor() as background until the next edit.
@@ -17,7 +17,10 @@ class Workspace;
 class PlanTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Module, Shape, Method, Bits, GroupSize, Sym, ActOrder, Epochs, LrLwc, Bytes, Sensitivity, ColumnCount };
+    enum Column { Module, Shape, Method, Bits, GroupSize, Sym, ActOrder, ActBits, Epochs, LrLwc, Bytes, Sensitivity, ColumnCount };
+
+    /// ActBits column: true when the row's method may be weight-only (the editor offers "none").
+    static constexpr int WeightOnlyAllowedRole = Qt::UserRole + 1;
 
     explicit PlanTableModel(Workspace* workspace, QObject* parent = nullptr);
 

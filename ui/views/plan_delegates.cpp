@@ -80,6 +80,26 @@ void GroupSizeDelegate::setModelData(QWidget* editor, QAbstractItemModel* model,
     model->setData(index, static_cast<QComboBox*>(editor)->currentData(), Qt::EditRole);
 }
 
+QWidget* ActBitsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex& index) const {
+    auto* combo = new QComboBox(parent);
+    // A row whose value is 0 or whose method has a weight grid may be weight-only; w8a8 and
+    // smoothquant always quantize their activations.
+    if (index.data(PlanTableModel::WeightOnlyAllowedRole).toBool()) combo->addItem(tr("none"), 0);
+    for (int bits = core::kMinActBits; bits <= core::kMaxActBits; ++bits)
+        combo->addItem(core::isSimulatedActBits(bits) ? tr("%1 (simulated)").arg(bits) : QString::number(bits), bits);
+    connect(combo, &QComboBox::activated, this, [this, combo] { emit const_cast<ActBitsDelegate*>(this)->commitData(combo); });
+    return combo;
+}
+
+void ActBitsDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const {
+    auto* combo = static_cast<QComboBox*>(editor);
+    combo->setCurrentIndex(std::max(0, combo->findData(index.data(Qt::EditRole).toInt())));
+}
+
+void ActBitsDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const {
+    model->setData(index, static_cast<QComboBox*>(editor)->currentData(), Qt::EditRole);
+}
+
 QWidget* EpochsDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const {
     auto* spin = new QSpinBox(parent);
     spin->setRange(0, core::kMaxOmniQuantEpochs);

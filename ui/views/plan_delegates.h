@@ -41,6 +41,16 @@ public:
     void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
 };
 
+/// Activation bits: a combo box of 4–8, with "none" (weight-only) for the grid methods.
+class ActBitsDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
+    void setModelData(QWidget* editor, QAbstractItemModel* model, const QModelIndex& index) const override;
+};
+
 /// OmniQuant's epochs: a spin box over the plan file's range (0..core::kMaxOmniQuantEpochs).
 class EpochsDelegate : public QStyledItemDelegate {
     Q_OBJECT

@@ -36,6 +36,7 @@ PlanView::PlanView(Workspace* workspace, QWidget* parent)
     m_table->setItemDelegateForColumn(PlanTableModel::Bits, bits);
     connect(bits, &BitsDelegate::refused, this, &PlanView::statusReported);
     m_table->setItemDelegateForColumn(PlanTableModel::GroupSize, new GroupSizeDelegate(m_table));
+    m_table->setItemDelegateForColumn(PlanTableModel::ActBits, new ActBitsDelegate(m_table));
     m_table->setItemDelegateForColumn(PlanTableModel::Epochs, new EpochsDelegate(m_table));
     m_table->setItemDelegateForColumn(PlanTableModel::LrLwc, new LearningRateDelegate(m_table));
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
