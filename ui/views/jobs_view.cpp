@@ -129,7 +129,7 @@ void JobsView::updateLossPlot() {
     }
     int points = 0;
     for (const JobCurve& c : job->curves()) points += int(c.points.size());
-    if (job == m_lossJob && points == m_lossPoints && m_lossPlot->isVisible()) return;
+    if (job == m_lossJob && points == m_lossPoints && !m_lossPlot->isHidden()) return;  // isHidden: the dock itself may be closed
     m_lossJob = job;
     m_lossPoints = points;
     std::vector<LossCurve> curves;
