@@ -22,6 +22,8 @@
 #include <QString>
 #include <QVector>
 
+#include "ui/util/named_curve.h"
+
 #include "core/util/run_context.h"
 
 class QThreadPool;
@@ -59,12 +61,8 @@ struct JobEvent {
     QPointF point;     ///< Point only
 };
 
-/// A curve the work reported point by point (core::RunContext::curvePoint), e.g. OmniQuant's
-/// loss per epoch of one layer: name "layer 3", x the epoch, y the loss.
-struct JobCurve {
-    QString name;
-    QVector<QPointF> points;
-};
+/// A curve the work reported point by point (core::RunContext::curvePoint).
+using JobCurve = NamedCurve;
 
 class Job : public QObject {
     Q_OBJECT

@@ -8,19 +8,16 @@
 
 #include <vector>
 
-#include <QPointF>
 #include <QString>
-#include <QVector>
+
+#include "ui/util/named_curve.h"
 
 class QCustomPlot;
 
 namespace qb::ui {
 
 /// One layer's history: name "layer 3", points (epoch, absolute loss).
-struct LossCurve {
-    QString name;
-    QVector<QPointF> points;
-};
+using LossCurve = NamedCurve;
 
 /// compact: small fonts and no title, for the Jobs dock.
 [[nodiscard]] QCustomPlot* createTrainingLossPlot(const QString& objectName, bool compact = false);

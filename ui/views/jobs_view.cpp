@@ -132,9 +132,7 @@ void JobsView::updateLossPlot() {
     if (job == m_lossJob && points == m_lossPoints && !m_lossPlot->isHidden()) return;  // isHidden: the dock itself may be closed
     m_lossJob = job;
     m_lossPoints = points;
-    std::vector<LossCurve> curves;
-    for (const JobCurve& c : job->curves()) curves.push_back(LossCurve{c.name, c.points});
-    fillTrainingLoss(m_lossPlot, curves, QString());  // the job is the selected (or running, or latest) row
+    fillTrainingLoss(m_lossPlot, job->curves(), QString());  // the job is the selected (or running, or latest) row
     m_lossPlot->show();
 }
 
